@@ -1,0 +1,476 @@
+"""Offline emulator of fal's Platform API ``GET /v1/models`` over the bundled snapshot (WSGI).
+
+Pure Python: no Django and no ``requests``, so tests, the benchmark and the
+``fal_emulator`` management command can all use it. The data is the real recorded
+catalog in ``catalog/snapshot/`` (see the README there); behaviour follows
+``catalog/snapshot/models-openapi.yaml`` and the facts recorded in that README.
+Where the real API's behaviour is not known, these are the choices made:
+
+Paths and methods
+  Any path ending in ``/models`` is the endpoint (so ``/v1/models`` and, under
+  schemathesis's ``--url``, ``/models``); ``/models/`` and anything else, including the
+  real but unemulated ``/v1/models/pricing``, is 404 ``not_found``. GET is served; HEAD
+  is GET without the body. Any other method is 405 with ``Allow: GET, HEAD`` and type
+  ``validation_error``: a wrong method is the caller's mistake (a 4xx the caller fixes by
+  changing the request), whereas ``not_implemented`` is the 501 family, which a server
+  must not answer for a known resource with a wrong method.
+
+Errors
+  ``{"error": {"type", "message", "docs_url", "request_id"}}`` with a fresh uuid4 hex
+  request id. ``docs_url`` is the one page the spec links (https://docs.fal.ai/model-apis);
+  the real per-error URLs are not recorded. handle() never raises: anything unexpected
+  is a 500 ``server_error`` whose message carries no traceback.
+
+Query parameters
+  Unknown parameters are ignored (upstream silently ignores ``expand[]=``). ``limit``,
+  ``cursor``, ``q``, ``category`` and ``status`` take one value: repeating one is 400,
+  because the real answer is not recorded and stacks that emit the spec's
+  ``string | array`` shape reject an array where a string is expected; it also surfaces
+  client bugs. Empty ``q``, ``category`` and ``cursor`` count as absent (what an HTML
+  form sends); a ``q`` of only whitespace has no tokens and counts as absent too. An
+  empty ``status`` is not in the enum and is 400, like any other value but
+  ``active``/``deprecated``.
+
+Modes
+  List (no filters) pages through the snapshot in its own order. Find: ``endpoint_id``
+  repeated, 1-50 distinct non-empty ids (more than 50 or an empty id is 400); results in
+  the order asked, duplicates once, unknown ids dropped. If not one asked id exists and
+  no search parameter was given, 404 ``not_found`` naming the ids; with a search
+  parameter the answer is 200 with no models (the search narrowed to nothing). Search:
+  ``q`` (case-insensitive; every whitespace-separated token a substring of the
+  endpoint id, display name, description, category or tags), ``category`` (exact,
+  case-insensitive), ``status``. With ``endpoint_id`` the search narrows those ids.
+  Models without ``metadata`` match list and find, never a search filter.
+
+Pagination
+  ``limit`` is ASCII digits >= 1; anything else (empty, 0, negative, ``5.0``) is 400.
+  Maximum 100, or 10 when ``expand=openapi-3.0`` (the page sizes the README reports);
+  a larger limit is clamped to the maximum, not rejected. Default: the maximum.
+  ``cursor`` is the 1-based page number as unpadded URL-safe base64 of its decimal
+  string (page 2 is ``"Mg"``, as recorded); padding and the standard alphabet are
+  accepted. Anything that is not base64 of a positive integer is 400. The page is
+  ``offset = (page - 1) * limit`` with the current request's limit, so changing
+  ``limit`` between pages moves the window. A page past the end is 200 with no models.
+  ``has_more`` is exact (one match of look-ahead), so a last full page says false.
+
+Expansion
+  ``expand`` is repeated; values ``openapi-3.0`` and ``enterprise_status``, anything
+  else 400 naming it. ``openapi`` is the bundled document or the recorded error object
+  ``{"error": {"code": "expansion_failed", "message": "OpenAPI schema not available for
+  this endpoint"}}``. The snapshot has no enterprise data, so ``enterprise_status`` is
+  always the spec's error form. Entries are otherwise returned verbatim; expanded ones
+  are new dicts, the shared snapshot dicts are never mutated.
+
+Output
+  ``Content-Type: application/json``; compact JSON with non-ASCII escaped, so the
+  values are the recorded ones though the bytes may differ from fal's. No auth: a key
+  is neither needed nor checked, and there is no rate limiting.
+
+Performance
+  Built once (``snapshot_emulator()``), then read-only: an id index and a casefolded
+  search text, category and status per model. Search is one lazy pass that stops after
+  the page plus one look-ahead match; list pages slice without copying the catalog.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import gzip
+import ipaddress
+import json
+import re
+import socket
+import socketserver
+import threading
+import uuid
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from itertools import islice
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qsl
+from wsgiref.simple_server import WSGIRequestHandler, WSGIServer
+
+SNAPSHOT_DIR = Path(__file__).parent / "snapshot"
+DEFAULT_MODELS_PATH = SNAPSHOT_DIR / "fal-models-2026-08-10.json.gz"
+DEFAULT_OPENAPI_PATH = SNAPSHOT_DIR / "fal-openapi-2026-08-10.json.gz"
+
+DOCS_URL = "https://docs.fal.ai/model-apis"
+MAX_LIMIT = 100
+MAX_LIMIT_WITH_OPENAPI = 10
+MAX_FIND_IDS = 50
+EXPAND_OPENAPI = "openapi-3.0"
+EXPAND_ENTERPRISE = "enterprise_status"
+STATUSES = ("active", "deprecated")
+SINGLE_VALUED = ("limit", "cursor", "q", "category", "status")
+
+OPENAPI_UNAVAILABLE = {
+    "error": {
+        "code": "expansion_failed",
+        "message": "OpenAPI schema not available for this endpoint",
+    }
+}
+ENTERPRISE_UNAVAILABLE = {
+    "error": {
+        "code": "expansion_failed",
+        "message": "Enterprise status not available in the offline snapshot",
+    }
+}
+
+_DIGITS = re.compile(r"[0-9]+")
+_BASE64 = re.compile(r"[A-Za-z0-9_\-+/]+={0,2}")
+_MAX_DIGITS = 18  # any longer number is past every catalog; avoids int() on huge strings
+
+Response = tuple[int, list[tuple[str, str]], bytes]
+
+
+class _ApiError(Exception):
+    """A request answered with an error envelope (400 validation_error unless told otherwise)."""
+
+    def __init__(self, message: str, status: int = 400, kind: str = "validation_error"):
+        super().__init__(message)
+        self.message = message
+        self.status = status
+        self.kind = kind
+
+
+def _search_fields(model: dict) -> tuple[str, str, str | None]:
+    """(casefolded search text, casefolded category, status) of one model.
+
+    Without metadata all three are empty, and a search filter is never empty (tokens,
+    a category and a status all have at least one character), so such a model matches
+    list and find but no search.
+    """
+    metadata = model.get("metadata")
+    if not isinstance(metadata, dict):
+        return "", "", None
+    tags = metadata.get("tags")
+    parts = [
+        model.get("endpoint_id"),
+        metadata.get("display_name"),
+        metadata.get("description"),
+        metadata.get("category"),
+    ]
+    if isinstance(tags, list):
+        parts.extend(tags)
+    text = "\n".join(p for p in parts if isinstance(p, str)).casefold()
+    category = metadata.get("category")
+    category = category.casefold() if isinstance(category, str) else ""
+    status = metadata.get("status")
+    return text, category, status if isinstance(status, str) else None
+
+
+def encode_cursor(page: int) -> str:
+    """The cursor for a 1-based page: unpadded URL-safe base64 of the decimal number."""
+    return base64.urlsafe_b64encode(str(page).encode()).decode().rstrip("=")
+
+
+def _decode_cursor(cursor: str) -> int:
+    if not _BASE64.fullmatch(cursor):
+        raise _ApiError(f"Invalid cursor {cursor!r}: not a cursor returned by this API")
+    core = cursor.rstrip("=").replace("+", "-").replace("/", "_")
+    try:
+        raw = base64.urlsafe_b64decode(core + "=" * (-len(core) % 4))
+    except (binascii.Error, ValueError):
+        raise _ApiError(f"Invalid cursor {cursor!r}: not a cursor returned by this API") from None
+    text = raw.decode("ascii", "replace")
+    number = text.lstrip("0")
+    if not _DIGITS.fullmatch(text) or not number:
+        raise _ApiError(f"Invalid cursor {cursor!r}: not a cursor returned by this API")
+    if len(number) > _MAX_DIGITS:
+        return 10**_MAX_DIGITS  # far past the end of any catalog
+    return int(number)
+
+
+def _parse_limit(value: str, maximum: int) -> int:
+    if not _DIGITS.fullmatch(value):
+        raise _ApiError(f"Invalid limit {value!r}: must be an integer >= 1")
+    stripped = value.lstrip("0")
+    if not stripped:
+        raise _ApiError(f"Invalid limit {value!r}: must be an integer >= 1")
+    if len(stripped) > _MAX_DIGITS:
+        return maximum
+    return min(int(stripped), maximum)
+
+
+def _json_bytes(payload: Any) -> bytes:
+    # ASCII-escaped, so any str (even a lone surrogate from a direct caller) encodes.
+    return json.dumps(payload, separators=(",", ":")).encode("ascii")
+
+
+def _headers(body: bytes) -> list[tuple[str, str]]:
+    return [("Content-Type", "application/json"), ("Content-Length", str(len(body)))]
+
+
+def error_response(status: int, kind: str, message: str, **extra_headers: str) -> Response:
+    """An error envelope as fal's Platform API sends it."""
+    body = _json_bytes(
+        {
+            "error": {
+                "type": kind,
+                "message": message,
+                "docs_url": DOCS_URL,
+                "request_id": uuid.uuid4().hex,
+            }
+        }
+    )
+    return status, _headers(body) + list(extra_headers.items()), body
+
+
+class Emulator:
+    """``GET /v1/models`` over a fixed catalog; immutable after construction, so thread-safe."""
+
+    def __init__(self, models: list[dict], openapi_docs: dict[str, dict]) -> None:
+        self._models = models
+        self._openapi = openapi_docs
+        self._index: dict[str, int] = {}
+        for position, model in enumerate(models):
+            self._index.setdefault(model.get("endpoint_id"), position)
+        # Parallel lists rather than tuples: each filter pass reads one list, quickly.
+        fields = [_search_fields(model) for model in models]
+        self._texts = [text for text, _, _ in fields]
+        self._categories = [category for _, category, _ in fields]
+        self._statuses = [status for _, _, status in fields]
+
+    @classmethod
+    def from_snapshot(
+        cls, models_path: Path = DEFAULT_MODELS_PATH, openapi_path: Path = DEFAULT_OPENAPI_PATH
+    ) -> Emulator:
+        with gzip.open(models_path, "rt", encoding="utf-8") as fh:
+            models = json.load(fh)["models"]
+        with gzip.open(openapi_path, "rt", encoding="utf-8") as fh:
+            openapi_docs = json.load(fh)
+        return cls(models, openapi_docs)
+
+    # --- HTTP -------------------------------------------------------------------------
+
+    def handle(self, method: str, path: str, query: list[tuple[str, str]]) -> Response:
+        """Answer one request: (status, headers, JSON body). Never raises."""
+        try:
+            status, headers, body = self._dispatch(method, path, query)
+        except Exception:
+            status, headers, body = error_response(
+                500, "server_error", "An unexpected error occurred"
+            )
+        # HEAD is GET without the body; Content-Length still describes the GET body.
+        return status, headers, b"" if method == "HEAD" else body
+
+    def _dispatch(self, method: str, path: str, query: list[tuple[str, str]]) -> Response:
+        if not path.endswith("/models"):
+            return error_response(404, "not_found", f"No route for {path}")
+        if method not in ("GET", "HEAD"):
+            return error_response(
+                405,
+                "validation_error",
+                f"Method {method} is not allowed on {path}; use GET",
+                Allow="GET, HEAD",
+            )
+        try:
+            payload = self._models_page(query)
+        except _ApiError as exc:
+            return error_response(exc.status, exc.kind, exc.message)
+        body = _json_bytes(payload)
+        return 200, _headers(body), body
+
+    def __call__(
+        self, environ: dict[str, Any], start_response: Callable[..., Any]
+    ) -> Iterable[bytes]:
+        try:
+            query = parse_qsl(environ.get("QUERY_STRING", ""), keep_blank_values=True)
+            status, headers, body = self.handle(
+                environ.get("REQUEST_METHOD", "GET"), environ.get("PATH_INFO", "") or "/", query
+            )
+        except Exception:
+            status, headers, body = error_response(
+                500, "server_error", "An unexpected error occurred"
+            )
+        reason = _REASONS.get(status, "Error")
+        start_response(f"{status} {reason}", headers)
+        return [body]
+
+    # --- the endpoint -----------------------------------------------------------------
+
+    def _models_page(self, query: list[tuple[str, str]]) -> dict[str, Any]:
+        params: dict[str, list[str]] = {}
+        for key, value in query:
+            params.setdefault(key, []).append(value)
+        for key in SINGLE_VALUED:
+            if len(params.get(key, ())) > 1:
+                raise _ApiError(f"Parameter {key!r} takes a single value")
+        single = {key: values[0] for key, values in params.items() if key in SINGLE_VALUED}
+
+        expand = list(dict.fromkeys(params.get("expand", ())))
+        for value in expand:
+            if value not in (EXPAND_OPENAPI, EXPAND_ENTERPRISE):
+                raise _ApiError(
+                    f"Unsupported expand value {value!r}; "
+                    f"supported: {EXPAND_OPENAPI!r}, {EXPAND_ENTERPRISE!r}"
+                )
+        maximum = MAX_LIMIT_WITH_OPENAPI if EXPAND_OPENAPI in expand else MAX_LIMIT
+        limit = _parse_limit(single["limit"], maximum) if "limit" in single else maximum
+        page = _decode_cursor(single["cursor"]) if single.get("cursor") else 1
+
+        status = single.get("status")
+        if status is not None and status not in STATUSES:
+            raise _ApiError(f"Invalid status {status!r}: must be 'active' or 'deprecated'")
+        tokens = single.get("q", "").casefold().split()
+        category = single.get("category", "").casefold()
+        searching = bool(tokens or category or status)
+
+        ids = list(dict.fromkeys(params.get("endpoint_id", ())))
+        if "" in ids:
+            raise _ApiError("endpoint_id must not be empty")
+        if len(ids) > MAX_FIND_IDS:
+            raise _ApiError(
+                f"Too many endpoint_id values ({len(ids)}); at most {MAX_FIND_IDS} per request"
+            )
+
+        candidates: Sequence[int]
+        if ids:
+            candidates = [self._index[i] for i in ids if i in self._index]
+            if not candidates and not searching:
+                raise _ApiError(
+                    "No model found for endpoint_id: " + ", ".join(ids), 404, "not_found"
+                )
+        else:
+            candidates = range(len(self._models))
+
+        offset = (page - 1) * limit
+        if offset >= len(candidates):
+            # Past the end; also keeps islice() from an offset beyond sys.maxsize.
+            positions, has_more = [], False
+        elif searching:
+            matches = self._filter(candidates, tokens, category, status)
+            positions = list(islice(matches, offset, offset + limit))
+            has_more = next(matches, None) is not None
+        else:
+            # Slicing a range or a short list copies only the page.
+            positions = list(candidates[offset : offset + limit])
+            has_more = offset + limit < len(candidates)
+
+        models = [self._render(self._models[p], expand) for p in positions]
+        return {
+            "models": models,
+            "next_cursor": encode_cursor(page + 1) if has_more else None,
+            "has_more": has_more,
+        }
+
+    def _filter(
+        self, candidates: Iterable[int], tokens: list[str], category: str, status: str | None
+    ) -> Iterator[int]:
+        """Lazily chained filters: one pass, cheapest test first, only survivors go on."""
+        matches = iter(candidates)
+        if category:
+            matches = _equal(matches, self._categories, category)
+        for token in tokens:
+            matches = _containing(matches, self._texts, token)
+        if status:
+            matches = _equal(matches, self._statuses, status)
+        return matches
+
+    def _render(self, model: dict, expand: list[str]) -> dict:
+        if not expand:
+            return model
+        rendered = dict(model)
+        if EXPAND_OPENAPI in expand:
+            rendered["openapi"] = self._openapi.get(model.get("endpoint_id"), OPENAPI_UNAVAILABLE)
+        if EXPAND_ENTERPRISE in expand:
+            rendered["enterprise_status"] = ENTERPRISE_UNAVAILABLE
+        return rendered
+
+
+# Each helper binds its value now; a generator expression in a loop would see only the last.
+def _equal(positions: Iterator[int], column: list, value: str) -> Iterator[int]:
+    return (p for p in positions if column[p] == value)
+
+
+def _containing(positions: Iterator[int], column: list[str], token: str) -> Iterator[int]:
+    return (p for p in positions if token in column[p])
+
+
+_REASONS = {
+    200: "OK",
+    400: "Bad Request",
+    404: "Not Found",
+    405: "Method Not Allowed",
+    500: "Internal Server Error",
+}
+
+_singleton: Emulator | None = None
+_singleton_lock = threading.Lock()
+
+
+def snapshot_emulator() -> Emulator:
+    """The process-wide emulator over the bundled snapshot, built on first use."""
+    global _singleton
+    if _singleton is None:
+        with _singleton_lock:
+            if _singleton is None:
+                _singleton = Emulator.from_snapshot()
+    return _singleton
+
+
+# --- serving over real HTTP -----------------------------------------------------------
+
+
+def is_loopback(host: str) -> bool:
+    """True for "localhost" and loopback IP literals; names are never resolved."""
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+class _QuietHandler(WSGIRequestHandler):
+    def log_message(self, format: str, *args: Any) -> None:
+        pass
+
+
+class EmulatorServer(socketserver.ThreadingMixIn, WSGIServer):
+    """A threaded wsgiref server; ``url`` is its ``/v1`` base, ``shutdown()`` stops and closes."""
+
+    daemon_threads = True
+    thread: threading.Thread
+
+    @property
+    def port(self) -> int:
+        return self.server_address[1]
+
+    @property
+    def url(self) -> str:
+        host = self.server_address[0]
+        host = f"[{host}]" if ":" in host else host
+        return f"http://{host}:{self.port}/v1"
+
+    def server_bind(self) -> None:
+        # HTTPServer.server_bind would call socket.getfqdn(), a DNS lookup; skip it.
+        socketserver.TCPServer.server_bind(self)
+        self.server_name, self.server_port = self.server_address[:2]
+        self.setup_environ()
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        pass  # a client hanging up mid-response is not worth a traceback
+
+    def shutdown(self) -> None:
+        super().shutdown()
+        self.server_close()
+
+
+class _EmulatorServer6(EmulatorServer):
+    address_family = socket.AF_INET6
+
+
+def serve(app: Callable[..., Any], host: str = "127.0.0.1", port: int = 0) -> EmulatorServer:
+    """Serve ``app`` on a loopback address from a daemon thread; port 0 picks a free one."""
+    if not is_loopback(host):
+        raise ValueError(f"Refusing to serve on {host!r}: loopback addresses only")
+    server_class = _EmulatorServer6 if ":" in host else EmulatorServer
+    server = server_class((host, port), _QuietHandler)
+    server.set_app(app)
+    server.thread = threading.Thread(
+        target=server.serve_forever, name=f"fal-emulator-{server.port}", daemon=True
+    )
+    server.thread.start()
+    return server
