@@ -1,0 +1,386 @@
+"""The API client against `responses`: query strings, headers, errors, pagination, retries."""
+
+from __future__ import annotations
+
+import json
+from urllib.parse import parse_qsl, urlsplit
+
+import pytest
+import requests
+import responses
+
+from catalog.fal_api import (
+    ExpansionError,
+    FalAPIError,
+    FalAuthenticationError,
+    FalBadRequestError,
+    FalConnectionError,
+    FalInvalidResponseError,
+    FalModelsClient,
+    FalNotFoundError,
+    FalPermissionDeniedError,
+    FalRateLimitError,
+    FalServerError,
+    FalTimeoutError,
+    ModelsQuery,
+)
+
+BASE = "https://api.fal.test/v1"
+URL = f"{BASE}/models"
+
+
+def model_entry(endpoint_id: str, **metadata) -> dict:
+    """A `models` entry with every required metadata field, as the spec names them."""
+    return {
+        "endpoint_id": endpoint_id,
+        "metadata": {
+            "display_name": endpoint_id.split("/")[-1].title(),
+            "category": "text-to-image",
+            "description": "A model",
+            "status": "active",
+            "tags": [],
+            "updated_at": "2026-01-02T00:00:00Z",
+            "is_favorited": None,
+            "thumbnail_url": "https://fal.media/x.jpg",
+            "model_url": f"https://fal.run/{endpoint_id}",
+            "date": "2026-01-01T00:00:00Z",
+            "highlighted": False,
+            "pinned": False,
+            **metadata,
+        },
+    }
+
+
+def page_body(ids, next_cursor=None) -> dict:
+    return {
+        "models": [model_entry(i) for i in ids],
+        "next_cursor": next_cursor,
+        "has_more": next_cursor is not None,
+    }
+
+
+def envelope(type_: str, message: str, **extra) -> dict:
+    return {"error": {"type": type_, "message": message, **extra}}
+
+
+@pytest.fixture
+def sleeps():
+    return []
+
+
+@pytest.fixture
+def client(sleeps):
+    return FalModelsClient(base_url=BASE, timeout=3, max_retries=2, sleep=sleeps.append)
+
+
+def sent_params(call) -> list[tuple[str, str]]:
+    return parse_qsl(urlsplit(call.request.url).query, keep_blank_values=True)
+
+
+# --- Query strings -------------------------------------------------------------------------
+
+
+def test_list_mode_sends_no_parameters(client, no_internet):
+    no_internet.get(URL, json=page_body(["a/b"]))
+    page = client.get_page(ModelsQuery())
+    assert sent_params(no_internet.calls[0]) == []
+    assert [m.endpoint_id for m in page.models] == ["a/b"]
+
+
+def test_find_mode_repeats_endpoint_id_and_expand(client, no_internet):
+    no_internet.get(URL, json=page_body(["fal-ai/flux/dev", "fal-ai/flux-pro"]))
+    client.get_page(
+        ModelsQuery(
+            endpoint_ids=("fal-ai/flux/dev", "fal-ai/flux-pro"),
+            expand=("openapi-3.0", "enterprise_status"),
+        )
+    )
+    assert sent_params(no_internet.calls[0]) == [
+        ("endpoint_id", "fal-ai/flux/dev"),
+        ("endpoint_id", "fal-ai/flux-pro"),
+        ("expand", "openapi-3.0"),
+        ("expand", "enterprise_status"),
+    ]
+
+
+def test_search_mode_sends_q_category_status_limit_and_cursor(client, no_internet):
+    no_internet.get(URL, json=page_body([]))
+    client.get_page(
+        ModelsQuery(q="text to image", category="text-to-image", status="active", limit=20),
+        cursor="Mg",
+    )
+    assert sent_params(no_internet.calls[0]) == [
+        ("q", "text to image"),
+        ("category", "text-to-image"),
+        ("status", "active"),
+        ("limit", "20"),
+        ("cursor", "Mg"),
+    ]
+
+
+def test_find_and_search_combined(client, no_internet):
+    no_internet.get(URL, json=page_body(["a/b"]))
+    client.get_page(ModelsQuery(endpoint_ids=("a/b",), category="llm"))
+    assert sent_params(no_internet.calls[0]) == [("endpoint_id", "a/b"), ("category", "llm")]
+
+
+# --- Headers and the key ----------------------------------------------------------------------
+
+
+def test_no_authorization_header_without_a_key(client, no_internet):
+    no_internet.get(URL, json=page_body([]))
+    client.get_page(ModelsQuery())
+    assert "Authorization" not in no_internet.calls[0].request.headers
+
+
+def test_authorization_header_with_a_key(no_internet):
+    no_internet.get(URL, json=page_body([]))
+    FalModelsClient(base_url=BASE, key="sekrit-123").get_page(ModelsQuery())
+    assert no_internet.calls[0].request.headers["Authorization"] == "Key sekrit-123"
+
+
+def test_key_is_not_in_repr_or_logs(no_internet, caplog):
+    no_internet.get(URL, status=500, json=envelope("server_error", "boom"))
+    client = FalModelsClient(base_url=BASE, key="sekrit-123", max_retries=0)
+    with pytest.raises(FalServerError):
+        client.get_page(ModelsQuery())
+    assert "sekrit-123" not in repr(client)
+    assert "sekrit-123" not in caplog.text
+    assert "FalServerError" in caplog.text
+
+
+# --- Results -------------------------------------------------------------------------------------
+
+
+def test_tolerates_missing_metadata_optional_fields_and_unknown_fields(client, no_internet):
+    no_internet.get(
+        URL,
+        json={
+            "models": [
+                {"endpoint_id": "bare/model", "surprise": 1},
+                {
+                    "endpoint_id": "rich/model",
+                    "metadata": {
+                        "display_name": "Rich",
+                        "category": "image-to-video",
+                        "tags": ["new", 3, "Beta"],
+                        "group": {"key": "kling", "label": "Kling"},
+                        "duration_estimate": 2,
+                        "license_type": "commercial",
+                        "unknown_field": {"x": 1},
+                    },
+                },
+                {"no_endpoint_id": True},
+            ],
+            "has_more": False,
+        },
+    )
+    bare, rich = client.get_page(ModelsQuery()).models
+    assert bare.metadata is None
+    assert rich.metadata.display_name == "Rich"
+    assert rich.metadata.tags == ("new", "Beta")
+    assert rich.metadata.group.label == "Kling"
+    assert rich.metadata.duration_estimate == 2.0
+    assert rich.metadata.description == ""  # required by the spec, absent here: tolerated
+    assert rich.openapi is None and rich.enterprise_status is None
+
+
+def test_expanded_fields_are_a_value_or_an_error_object(client, no_internet):
+    failed = {"error": {"code": "expansion_failed", "message": "OpenAPI schema not available"}}
+    no_internet.get(
+        URL,
+        json={
+            "models": [
+                {
+                    **model_entry("a/ok"),
+                    "openapi": {"openapi": "3.0.4"},
+                    "enterprise_status": "ready",
+                },
+                {**model_entry("a/failed"), "openapi": failed, "enterprise_status": failed},
+            ],
+            "has_more": False,
+        },
+    )
+    ok, bad = client.get_page(ModelsQuery(expand=("openapi-3.0", "enterprise_status"))).models
+    assert ok.openapi == {"openapi": "3.0.4"} and ok.enterprise_status == "ready"
+    assert bad.openapi == ExpansionError("expansion_failed", "OpenAPI schema not available")
+    assert isinstance(bad.enterprise_status, ExpansionError)
+
+
+def test_results_are_immutable(client, no_internet):
+    no_internet.get(URL, json=page_body(["a/b"]))
+    model = client.get_page(ModelsQuery()).models[0]
+    with pytest.raises(AttributeError):
+        model.endpoint_id = "other"  # type: ignore[misc]
+
+
+# --- Errors ---------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("status", "error_class", "type_"),
+    [
+        (400, FalBadRequestError, "validation_error"),
+        (401, FalAuthenticationError, "authorization_error"),
+        (403, FalPermissionDeniedError, "authorization_error"),
+        (404, FalNotFoundError, "not_found"),
+        (429, FalRateLimitError, "rate_limited"),
+        (500, FalServerError, "server_error"),
+        (502, FalServerError, "server_error"),
+        (503, FalServerError, "server_error"),
+    ],
+)
+def test_error_envelope_becomes_a_typed_error(no_internet, status, error_class, type_):
+    no_internet.get(
+        URL,
+        status=status,
+        json=envelope(type_, "It went wrong", docs_url="https://docs.fal.ai/x", request_id="req-1"),
+    )
+    client = FalModelsClient(base_url=BASE, max_retries=0)
+    with pytest.raises(error_class) as raised:
+        client.get_page(ModelsQuery())
+    error = raised.value
+    assert isinstance(error, FalAPIError)
+    assert (error.status, error.type, error.message) == (status, type_, "It went wrong")
+    assert (error.docs_url, error.request_id) == ("https://docs.fal.ai/x", "req-1")
+
+
+def test_html_challenge_page_is_a_permission_error_without_its_body(client, no_internet):
+    no_internet.get(URL, status=403, body="<html><script>challenge()</script></html>")
+    with pytest.raises(FalPermissionDeniedError) as raised:
+        client.get_page(ModelsQuery())
+    assert "challenge" not in str(raised.value)
+    assert raised.value.type is None
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        "<html>not json</html>",
+        "",
+        '{"models": "nope"}',
+        "[1, 2]",
+        '{"models": [1], "has_more": 1',
+        "null",
+    ],
+)
+def test_invalid_200_bodies_raise_invalid_response(client, no_internet, body):
+    no_internet.get(URL, status=200, body=body, content_type="application/json")
+    with pytest.raises(FalInvalidResponseError):
+        client.get_page(ModelsQuery())
+
+
+def test_connection_error_is_retried_then_raised(client, no_internet, sleeps):
+    no_internet.get(URL, body=requests.ConnectionError("reset"))
+    with pytest.raises(FalConnectionError):
+        client.get_page(ModelsQuery())
+    assert len(no_internet.calls) == 3  # one try plus two retries
+    assert sleeps == [0.25, 0.5]
+
+
+def test_timeout_is_retried_then_raised(client, no_internet):
+    no_internet.get(URL, body=requests.ReadTimeout("slow"))
+    with pytest.raises(FalTimeoutError):
+        client.get_page(ModelsQuery())
+    assert len(no_internet.calls) == 3
+
+
+def test_every_request_has_a_timeout(no_internet, monkeypatch):
+    seen = []
+    original = requests.Session.get
+
+    def spy(self, url, **kwargs):
+        seen.append(kwargs.get("timeout"))
+        return original(self, url, **kwargs)
+
+    monkeypatch.setattr(requests.Session, "get", spy)
+    no_internet.get(URL, json=page_body([]))
+    FalModelsClient(base_url=BASE, timeout=4.5).get_page(ModelsQuery())
+    assert seen == [4.5]
+
+
+@pytest.mark.parametrize("status", [502, 503, 504])
+def test_gateway_errors_are_retried_and_can_recover(client, no_internet, status):
+    no_internet.get(URL, status=status, json=envelope("server_error", "down"))
+    no_internet.get(URL, json=page_body(["a/b"]))
+    page = client.get_page(ModelsQuery())
+    assert [m.endpoint_id for m in page.models] == ["a/b"]
+    assert len(no_internet.calls) == 2
+
+
+@pytest.mark.parametrize("status", [400, 401, 403, 404, 500])
+def test_non_transient_errors_are_not_retried(client, no_internet, status):
+    no_internet.get(URL, status=status, json=envelope("x", "no"))
+    with pytest.raises(FalAPIError):
+        client.get_page(ModelsQuery())
+    assert len(no_internet.calls) == 1
+
+
+def test_429_honours_retry_after(client, no_internet, sleeps):
+    no_internet.get(
+        URL, status=429, headers={"Retry-After": "2"}, json=envelope("rate_limited", "slow down")
+    )
+    no_internet.get(URL, json=page_body(["a/b"]))
+    client.get_page(ModelsQuery())
+    assert sleeps == [2.0]
+
+
+def test_429_with_retry_after_beyond_the_cap_is_raised_at_once(client, no_internet, sleeps):
+    no_internet.get(
+        URL, status=429, headers={"Retry-After": "120"}, json=envelope("rate_limited", "later")
+    )
+    with pytest.raises(FalRateLimitError) as raised:
+        client.get_page(ModelsQuery())
+    assert raised.value.retry_after == 120.0
+    assert sleeps == [] and len(no_internet.calls) == 1
+
+
+def test_429_retries_are_bounded(client, no_internet, sleeps):
+    no_internet.get(
+        URL, status=429, headers={"Retry-After": "1"}, json=envelope("rate_limited", "x")
+    )
+    with pytest.raises(FalRateLimitError):
+        client.get_page(ModelsQuery())
+    assert len(no_internet.calls) == 3 and sleeps == [1.0, 1.0]
+
+
+# --- Pagination and find ---------------------------------------------------------------
+
+
+def test_iterates_every_page_to_the_end(client, no_internet):
+    no_internet.get(URL, json=page_body(["a/1", "a/2"], next_cursor="Mg"))
+    no_internet.get(URL, json=page_body(["a/3", "a/4"], next_cursor="Mw"))
+    no_internet.get(URL, json=page_body(["a/5"]))
+    ids = [m.endpoint_id for m in client.iter_models(ModelsQuery(limit=2))]
+    assert ids == ["a/1", "a/2", "a/3", "a/4", "a/5"]
+    cursors = [dict(sent_params(c)).get("cursor") for c in no_internet.calls]
+    assert cursors == [None, "Mg", "Mw"]
+
+
+def test_a_repeated_cursor_does_not_loop_forever(client, no_internet):
+    no_internet.get(URL, json=page_body(["a/1"], next_cursor="Mg"))
+    ids = [m.endpoint_id for m in client.iter_models(ModelsQuery())]
+    assert ids == ["a/1", "a/1"]
+    assert len(no_internet.calls) == 2
+
+
+def test_find_splits_more_than_50_ids_and_keeps_the_order_asked(client, no_internet):
+    wanted = [f"fal-ai/model-{n}" for n in range(120)]
+
+    def answer(request):
+        asked = [v for k, v in parse_qsl(urlsplit(request.url).query) if k == "endpoint_id"]
+        # The server answers in its own order and does not know model-7.
+        known = sorted(i for i in asked if i != "fal-ai/model-7")
+        return 200, {}, json.dumps(page_body(known))
+
+    no_internet.add_callback(responses.GET, URL, callback=answer)
+    found = client.find(list(reversed(wanted)) + ["fal-ai/model-3"])
+    batches = [[v for k, v in sent_params(c) if k == "endpoint_id"] for c in no_internet.calls]
+    assert [len(b) for b in batches] == [50, 50, 20]
+    expected = [i for i in reversed(wanted) if i != "fal-ai/model-7"]
+    assert [m.endpoint_id for m in found] == expected
+
+
+def test_find_of_only_unknown_ids_is_empty(client, no_internet):
+    no_internet.get(URL, status=404, json=envelope("not_found", "No models found"))
+    assert client.find(["nope/nope"]) == []
