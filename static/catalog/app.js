@@ -1,0 +1,1 @@
+/* Progressive enhancements: keyboard shortcuts. Loaded with defer; no inline script (CSP). */
