@@ -1,0 +1,322 @@
+"""Input and output fields of one fal OpenAPI document, as flat typed rows.
+
+No Django here. fal's queue documents (OpenAPI 3.0.4, generated from Pydantic) put the
+request body of `POST /<endpoint_id>` and the result of `GET .../requests/{request_id}`
+in `components.schemas` (`<Name>Input`, `<Name>Output`). Only top-level fields become
+rows; nested objects show as their schema's name. `model_schema` never raises: whatever
+JSON it is given, a malformed document gives empty tuples, a missing `$ref` target gives
+a field of type "unknown" with `unresolved_ref` set.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+REF_PREFIX = "#/components/schemas/"
+UNKNOWN = "unknown"
+# How deep `$ref` / `allOf` / `anyOf` / `items` chains are followed before giving up.
+MAX_DEPTH = 12
+
+
+@dataclass(frozen=True)
+class SchemaField:
+    """One top-level field. `default` is None both for "no default" and a null default:
+    `has_default` tells them apart. `min_length`/`max_length` are minItems/maxItems for
+    arrays. The two `exclusive_*` flags (an addition to the agreed interface, defaulted)
+    say whether `minimum`/`maximum` came from exclusiveMinimum/exclusiveMaximum."""
+
+    name: str
+    type: str
+    required: bool = False
+    default: Any | None = None
+    has_default: bool = False
+    enum: tuple = ()
+    minimum: float | int | None = None
+    maximum: float | int | None = None
+    min_length: int | None = None
+    max_length: int | None = None
+    description: str = ""
+    unresolved_ref: str | None = None
+    exclusive_minimum: bool = False
+    exclusive_maximum: bool = False
+
+
+@dataclass(frozen=True)
+class ModelSchema:
+    inputs: tuple[SchemaField, ...] = ()
+    outputs: tuple[SchemaField, ...] = ()
+
+
+def model_schema(openapi: Any) -> ModelSchema:
+    """The input and output fields of one endpoint's OpenAPI document."""
+    try:
+        schemas = _dict(_dict(_dict(openapi).get("components")).get("schemas"))
+        endpoint_id = _endpoint_id(openapi)
+        inputs = _input_schema(openapi, schemas, endpoint_id)
+        outputs = _output_schema(openapi, schemas, endpoint_id)
+        return ModelSchema(
+            inputs=_fields(inputs, schemas),
+            outputs=_fields(outputs, schemas),
+        )
+    except Exception:  # The contract is "never raises on any JSON".
+        return ModelSchema()
+
+
+# --- Finding the input and output schemas -------------------------------------------------
+
+
+def _dict(value: Any) -> dict:
+    return value if isinstance(value, dict) else {}
+
+
+def _endpoint_id(openapi: dict) -> str:
+    metadata = _dict(_dict(openapi.get("info")).get("x-fal-metadata"))
+    endpoint_id = metadata.get("endpointId")
+    return endpoint_id if isinstance(endpoint_id, str) else ""
+
+
+def _json_schema(holder: Any) -> Any:
+    return _dict(_dict(_dict(holder).get("content")).get("application/json")).get("schema")
+
+
+def _input_schema(openapi: dict, schemas: dict, endpoint_id: str) -> Any:
+    paths = _dict(openapi.get("paths"))
+    candidates = [f"/{endpoint_id}"] if endpoint_id else []
+    # Without the metadata, the POST path is the one that is not under /requests/.
+    candidates += [p for p in paths if isinstance(p, str) and "/requests/" not in p]
+    for path in candidates:
+        schema = _json_schema(_dict(_dict(paths.get(path)).get("post")).get("requestBody"))
+        if isinstance(schema, dict):
+            return schema
+    return _named_schema(schemas, "Input")
+
+
+def _output_schema(openapi: dict, schemas: dict, endpoint_id: str) -> Any:
+    paths = _dict(openapi.get("paths"))
+    candidates = [f"/{endpoint_id}/requests/{{request_id}}"] if endpoint_id else []
+    candidates += [p for p in paths if isinstance(p, str) and p.endswith("/{request_id}")]
+    for path in candidates:
+        responses = _dict(_dict(_dict(paths.get(path)).get("get")).get("responses"))
+        schema = _json_schema(responses.get("200"))
+        if isinstance(schema, dict):
+            return schema
+    return _named_schema(schemas, "Output")
+
+
+def _named_schema(schemas: dict, suffix: str) -> Any:
+    for name, schema in schemas.items():
+        if isinstance(name, str) and name.endswith(suffix) and isinstance(schema, dict):
+            return schema
+    return None
+
+
+# --- Resolving -------------------------------------------------------------------------------
+
+
+def _ref_name(ref: str) -> str:
+    return ref.removeprefix(REF_PREFIX) if ref.startswith(REF_PREFIX) else ref
+
+
+def _target(ref: Any, schemas: dict) -> dict | None:
+    """The schema a local `$ref` points to, or None when the document does not define it."""
+    if not isinstance(ref, str) or not ref.startswith(REF_PREFIX):
+        return None
+    target = schemas.get(_ref_name(ref))
+    return target if isinstance(target, dict) else None
+
+
+def _object_schema(schema: Any, schemas: dict, seen: frozenset = frozenset()) -> dict | None:
+    """Follow `$ref` and single-entry `allOf` down to a schema with `properties`."""
+    for _ in range(MAX_DEPTH):
+        if not isinstance(schema, dict):
+            return None
+        ref = schema.get("$ref")
+        if isinstance(ref, str):
+            if ref in seen:
+                return None
+            seen = seen | {ref}
+            schema = _target(ref, schemas)
+            continue
+        all_of = schema.get("allOf")
+        if "properties" not in schema and isinstance(all_of, list) and all_of:
+            schema = all_of[0]
+            continue
+        return schema
+    return None
+
+
+def _fields(schema: Any, schemas: dict) -> tuple[SchemaField, ...]:
+    resolved = _object_schema(schema, schemas)
+    if resolved is None:
+        return ()
+    properties = _dict(resolved.get("properties"))
+    required = resolved.get("required")
+    required = {r for r in required if isinstance(r, str)} if isinstance(required, list) else set()
+    order = resolved.get("x-fal-order-properties")
+    order = [n for n in order if isinstance(n, str)] if isinstance(order, list) else []
+    names = [n for n in dict.fromkeys(order) if n in properties]
+    names += [n for n in properties if n not in names and isinstance(n, str)]
+    return tuple(_field(name, properties[name], name in required, schemas) for name in names)
+
+
+@dataclass
+class _Facts:
+    """What the walk over one property learns; turned into a SchemaField at the end."""
+
+    labels: list[str | tuple[str, str]]
+    enum: list[Any]
+    minimum: Any = None
+    maximum: Any = None
+    exclusive_minimum: bool = False
+    exclusive_maximum: bool = False
+    min_length: Any = None
+    max_length: Any = None
+    default: Any = None
+    has_default: bool = False
+    description: str = ""
+    unresolved_ref: str | None = None
+
+
+def _field(name: str, prop: Any, required: bool, schemas: dict) -> SchemaField:
+    facts = _Facts(labels=[], enum=[])
+    prop = _dict(prop)
+    if "default" in prop:
+        facts.default, facts.has_default = prop["default"], True
+    _walk(prop, schemas, facts, frozenset(), 0)
+    return SchemaField(
+        name=name,
+        type=_type_label(facts.labels),
+        required=required,
+        default=facts.default,
+        has_default=facts.has_default,
+        enum=tuple(dict.fromkeys(_hashable(v) for v in facts.enum)),
+        minimum=facts.minimum,
+        maximum=facts.maximum,
+        min_length=facts.min_length,
+        max_length=facts.max_length,
+        description=facts.description.strip(),
+        unresolved_ref=facts.unresolved_ref,
+        exclusive_minimum=facts.exclusive_minimum,
+        exclusive_maximum=facts.exclusive_maximum,
+    )
+
+
+def _type_label(labels: list[str | tuple[str, str]]) -> str:
+    """Join the labels of a union; `null` is left out (optional fields say so by not being
+    required). An enum branch is ("enum", its type): alone it shows its type, in a union
+    it shows as "enum" ("ImageSize | enum")."""
+    kept = [label for label in dict.fromkeys(labels) if label != "null"]
+    if not kept:
+        return "null" if labels else UNKNOWN
+    if len(kept) == 1 and isinstance(kept[0], tuple):
+        return kept[0][1] or "enum"
+    return " | ".join(
+        dict.fromkeys(label[0] if isinstance(label, tuple) else label for label in kept)
+    )
+
+
+def _hashable(value: Any) -> Any:
+    """Enum values end up in a tuple that is compared and hashed: freeze lists and dicts."""
+    if isinstance(value, list):
+        return tuple(_hashable(v) for v in value)
+    if isinstance(value, dict):
+        return tuple(sorted((str(k), _hashable(v)) for k, v in value.items()))
+    return value
+
+
+def _number(value: Any) -> int | float | None:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return None
+    return value
+
+
+def _walk(schema: Any, schemas: dict, facts: _Facts, seen: frozenset, depth: int) -> None:
+    """Collect type labels and constraints of one property, through refs and unions."""
+    if not isinstance(schema, dict) or depth > MAX_DEPTH:
+        return
+    if not facts.description and isinstance(schema.get("description"), str):
+        facts.description = schema["description"]
+    if not facts.has_default and "default" in schema:
+        facts.default, facts.has_default = schema["default"], True
+    _constraints(schema, facts)
+
+    ref = schema.get("$ref")
+    if isinstance(ref, str):
+        target = _target(ref, schemas)
+        if target is None:
+            facts.unresolved_ref = facts.unresolved_ref or ref
+            facts.labels.append(UNKNOWN)
+        elif ref in seen:
+            facts.labels.append(_ref_name(ref))  # A cycle: name it, do not follow it again.
+        elif _is_object(target):
+            facts.labels.append(_ref_name(ref))
+            if not facts.description and isinstance(target.get("description"), str):
+                facts.description = target["description"]
+        else:
+            _walk(target, schemas, facts, seen | {ref}, depth + 1)
+        return
+
+    for key in ("anyOf", "oneOf"):
+        branches = schema.get(key)
+        if isinstance(branches, list) and branches:
+            for branch in branches:
+                _walk(branch, schemas, facts, seen, depth + 1)
+            return
+    all_of = schema.get("allOf")
+    if isinstance(all_of, list) and all_of:
+        # Pydantic wraps a described $ref in a one-entry allOf; several entries merge.
+        for part in all_of:
+            _walk(part, schemas, facts, seen, depth + 1)
+        return
+
+    enum = schema.get("enum")
+    if "const" in schema:
+        enum = [schema["const"]]
+    kind = schema.get("type")
+    if isinstance(kind, list):  # OpenAPI 3.1 style; fal sends 3.0, but be tolerant.
+        kind = " | ".join(k for k in kind if isinstance(k, str)) or None
+    if isinstance(enum, list) and enum:
+        facts.enum.extend(enum)
+        facts.labels.append(("enum", kind if isinstance(kind, str) else ""))
+        return
+    if kind == "array":
+        facts.labels.append(f"array<{_item_label(schema.get('items'), schemas, facts, seen)}>")
+        return
+    if isinstance(kind, str):
+        facts.labels.append(kind)
+    elif "properties" in schema:
+        facts.labels.append("object")
+
+
+def _constraints(schema: dict, facts: _Facts) -> None:
+    if facts.minimum is None:
+        if (value := _number(schema.get("minimum"))) is not None:
+            facts.minimum = value
+        elif (value := _number(schema.get("exclusiveMinimum"))) is not None:
+            facts.minimum, facts.exclusive_minimum = value, True
+    if facts.maximum is None:
+        if (value := _number(schema.get("maximum"))) is not None:
+            facts.maximum = value
+        elif (value := _number(schema.get("exclusiveMaximum"))) is not None:
+            facts.maximum, facts.exclusive_maximum = value, True
+    is_array = schema.get("type") == "array"
+    if facts.min_length is None:
+        facts.min_length = _number(schema.get("minItems" if is_array else "minLength"))
+    if facts.max_length is None:
+        facts.max_length = _number(schema.get("maxItems" if is_array else "maxLength"))
+
+
+def _is_object(schema: dict) -> bool:
+    return "properties" in schema or (schema.get("type") == "object" and "enum" not in schema)
+
+
+def _item_label(items: Any, schemas: dict, facts: _Facts, seen: frozenset) -> str:
+    """The label of an array's items; item enums count as the field's enum values."""
+    inner = _Facts(labels=[], enum=[])
+    _walk(items, schemas, inner, seen, 1)
+    facts.enum.extend(inner.enum)
+    facts.unresolved_ref = facts.unresolved_ref or inner.unresolved_ref
+    if not isinstance(items, dict) or not items:
+        return "any"
+    return _type_label(inner.labels)

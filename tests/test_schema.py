@@ -1,0 +1,256 @@
+"""catalog.schema on fal's real OpenAPI documents (the snapshot) and on malformed ones."""
+
+from __future__ import annotations
+
+import copy
+import gzip
+import json
+import random
+from pathlib import Path
+
+import pytest
+
+from catalog.schema import ModelSchema, SchemaField, model_schema
+
+SNAPSHOT = Path(__file__).resolve().parent.parent / "catalog" / "snapshot"
+
+
+@pytest.fixture(scope="module")
+def openapi() -> dict[str, dict]:
+    with gzip.open(SNAPSHOT / "fal-openapi-2026-08-10.json.gz") as f:
+        return json.load(f)
+
+
+def by_name(fields: tuple[SchemaField, ...]) -> dict[str, SchemaField]:
+    return {f.name: f for f in fields}
+
+
+def test_inputs_follow_x_fal_order_with_types_defaults_enums_and_limits(openapi):
+    schema = model_schema(openapi["fal-ai/ltx-2.3/text-to-video"])
+    assert [f.name for f in schema.inputs] == [
+        "prompt",
+        "duration",
+        "resolution",
+        "aspect_ratio",
+        "fps",
+        "generate_audio",
+    ]
+    fields = by_name(schema.inputs)
+    prompt = fields["prompt"]
+    assert (prompt.type, prompt.required, prompt.has_default) == ("string", True, False)
+    assert (prompt.min_length, prompt.max_length) == (1, 5000)
+    assert prompt.description == "The prompt to use for the generated video"
+    duration = fields["duration"]
+    assert (duration.type, duration.required) == ("integer", False)
+    assert (duration.default, duration.has_default, duration.enum) == (6, True, (6, 8, 10))
+    assert fields["generate_audio"].default is True
+    assert fields["resolution"].enum == ("1080p", "1440p", "2160p")
+
+
+def test_outputs_come_from_the_result_path_with_refs_named(openapi):
+    schema = model_schema(openapi["fal-ai/ltx-2.3/text-to-video"])
+    assert [(f.name, f.type, f.required) for f in schema.outputs] == [("video", "VideoFile", True)]
+    assert schema.outputs[0].unresolved_ref is None
+
+
+def test_fields_without_an_order_list_keep_document_order():
+    doc = {
+        "components": {
+            "schemas": {
+                "XInput": {"properties": {"b": {"type": "string"}, "a": {"type": "integer"}}}
+            }
+        }
+    }
+    assert [f.name for f in model_schema(doc).inputs] == ["b", "a"]
+
+
+def test_ordered_fields_come_first_then_the_rest_in_document_order():
+    doc = {
+        "components": {
+            "schemas": {
+                "XInput": {
+                    "x-fal-order-properties": ["c", "missing", "a"],
+                    "properties": {"a": {}, "b": {}, "c": {}, "d": {}},
+                }
+            }
+        }
+    }
+    assert [f.name for f in model_schema(doc).inputs] == ["c", "a", "b", "d"]
+
+
+def test_a_union_of_a_ref_and_an_enum_names_both_and_keeps_the_enum_values(openapi):
+    field = by_name(model_schema(openapi["rundiffusion-fal/juggernaut-flux/base"]).inputs)[
+        "image_size"
+    ]
+    assert field.type == "ImageSize | enum"
+    assert field.default == "landscape_4_3"
+    assert field.enum[:3] == ("square_hd", "square", "portrait_4_3")
+
+
+def test_a_nullable_union_shows_the_non_null_type_and_its_limits(openapi):
+    fields = by_name(model_schema(openapi["fal-ai/patina/material"]).inputs)
+    assert fields["seed"].type == "integer"  # anyOf [integer, null]
+    assert fields["seed"].has_default is False
+    assert (fields["tile_size"].minimum, fields["tile_size"].maximum) == (32, 256)
+    assert fields["tile_size"].default == 128
+
+
+def test_array_items_give_the_type_and_their_enum_values(openapi):
+    maps = by_name(model_schema(openapi["fal-ai/patina/material"]).inputs)["maps"]
+    assert maps.type == "array<string>"
+    assert maps.enum == ("basecolor", "normal", "roughness", "metalness", "height")
+    assert maps.default == ["basecolor", "normal", "roughness", "metalness", "height"]
+
+
+def test_a_missing_ref_target_gives_unknown_and_names_the_ref(openapi):
+    # The snapshot's fal-ai/patina/material refers to ImageFile, which it does not define.
+    images = by_name(model_schema(openapi["fal-ai/patina/material"]).outputs)["images"]
+    assert images.type == "array<unknown>"
+    assert images.unresolved_ref in {
+        "#/components/schemas/ImageFile",
+        "#/components/schemas/MapImageFile",
+    }
+    assert images.required is True
+
+
+def test_an_input_ref_to_an_undefined_schema_gives_no_inputs(openapi):
+    # The POST body refers to RouterOpenaiV1ResponsesInput, which the document lacks.
+    assert model_schema(openapi["openrouter/router/openai/v1/responses"]) == ModelSchema()
+
+
+def test_a_missing_input_schema_keeps_the_outputs():
+    doc = {
+        "info": {"x-fal-metadata": {"endpointId": "a/b"}},
+        "paths": {
+            "/a/b": {
+                "post": {
+                    "requestBody": {
+                        "content": {
+                            "application/json": {
+                                "schema": {"$ref": "#/components/schemas/GoneInput"}
+                            }
+                        }
+                    }
+                }
+            },
+            "/a/b/requests/{request_id}": {
+                "get": {
+                    "responses": {
+                        "200": {
+                            "content": {
+                                "application/json": {
+                                    "schema": {"$ref": "#/components/schemas/BOutput"}
+                                }
+                            }
+                        }
+                    }
+                }
+            },
+        },
+        "components": {"schemas": {"BOutput": {"properties": {"text": {"type": "string"}}}}},
+    }
+    schema = model_schema(doc)
+    assert schema.inputs == ()
+    assert [(f.name, f.type) for f in schema.outputs] == [("text", "string")]
+
+
+def test_one_entry_allof_around_a_ref_is_the_ref(openapi):
+    fields = by_name(model_schema(openapi["fal-ai/decart/lucy-5b/image-to-video"]).outputs)
+    assert fields["video"].type == "File"
+
+
+def test_const_is_a_single_enum_value(openapi):
+    fields = by_name(model_schema(openapi["fal-ai/hunyuan-video-image-to-video"]).inputs)
+    assert fields["num_frames"].enum == ("129",)
+
+
+def test_exclusive_minimum_is_kept_as_a_bound_and_flagged(openapi):
+    fields = by_name(model_schema(openapi["fal-ai/illusion-diffusion"]).inputs)
+    guidance = fields["guidance_scale"]
+    assert (guidance.minimum, guidance.exclusive_minimum) == (0, True)
+    assert (guidance.maximum, guidance.exclusive_maximum) == (50, False)
+
+
+def test_a_null_default_is_told_apart_from_no_default():
+    doc = {
+        "components": {
+            "schemas": {
+                "XInput": {
+                    "properties": {
+                        "with_null": {"type": "string", "default": None},
+                        "without": {"type": "string"},
+                    }
+                }
+            }
+        }
+    }
+    fields = by_name(model_schema(doc).inputs)
+    assert (fields["with_null"].default, fields["with_null"].has_default) == (None, True)
+    assert (fields["without"].default, fields["without"].has_default) == (None, False)
+
+
+def test_cyclic_refs_end_without_error():
+    doc = {
+        "components": {
+            "schemas": {
+                "XInput": {"$ref": "#/components/schemas/Loop"},
+                "Loop": {"$ref": "#/components/schemas/XInput"},
+                "XOutput": {
+                    "properties": {
+                        "tree": {"$ref": "#/components/schemas/Node"},
+                        "self": {"$ref": "#/components/schemas/Alias"},
+                    }
+                },
+                "Node": {"type": "object", "properties": {"child": {"$ref": "#/x/Node"}}},
+                "Alias": {"anyOf": [{"$ref": "#/components/schemas/Alias"}]},
+            }
+        }
+    }
+    schema = model_schema(doc)
+    assert schema.inputs == ()
+    assert by_name(schema.outputs)["tree"].type == "Node"
+    assert by_name(schema.outputs)["self"].type == "Alias"
+
+
+@pytest.mark.parametrize(
+    "document",
+    [
+        None,
+        [],
+        "openapi",
+        42,
+        {},
+        {"paths": 5, "components": []},
+        {"paths": {"/x": {"post": {"requestBody": {"content": {"application/json": 1}}}}}},
+        {"components": {"schemas": {"XInput": {"properties": {"a": 1, "b": None}}}}},
+        {"components": {"schemas": {"XInput": {"properties": [], "required": "a"}}}},
+        {"components": {"schemas": {"XInput": {"properties": {"a": {"enum": [[1], {"k": 2}]}}}}}},
+    ],
+)
+def test_malformed_documents_never_raise(document):
+    assert isinstance(model_schema(document), ModelSchema)
+
+
+def test_every_snapshot_document_parses_and_most_have_inputs(openapi):
+    schemas = {endpoint_id: model_schema(doc) for endpoint_id, doc in openapi.items()}
+    with_inputs = [s for s in schemas.values() if s.inputs]
+    # Four documents in the snapshot refer to an input schema they do not define.
+    assert len(schemas) - len(with_inputs) == 4
+    assert all(f.type for s in schemas.values() for f in s.inputs + s.outputs)
+
+
+def test_randomly_damaged_documents_never_raise(openapi):
+    rng = random.Random(4)
+    garbage = [None, 0, -1.5, "", "x", [], {}, [None], {"$ref": 3}, {"$ref": "#/nope"}, True]
+    ids = sorted(openapi)[:40]
+    for endpoint_id in ids:
+        doc = copy.deepcopy(openapi[endpoint_id])
+        for _ in range(30):
+            node, key = doc, None
+            # Walk to a random node and replace it with garbage.
+            while isinstance(node, dict | list) and node and rng.random() < 0.8:
+                key = rng.choice(list(node)) if isinstance(node, dict) else rng.randrange(len(node))
+                parent, node = node, node[key]
+            if key is not None:
+                parent[key] = rng.choice(garbage)
+            assert isinstance(model_schema(doc), ModelSchema)
