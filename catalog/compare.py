@@ -1,0 +1,361 @@
+"""Side-by-side comparison of 2-6 models: overview rows, field matrices, Markdown export.
+
+No Django here. The view hands in cards (`catalog.cards.Card`) and field tuples
+(`catalog.schema`); this module decides row order, what counts as a difference, and
+how a cell reads as text. A column whose schema could not be expanded is `None`: it
+shows as unavailable and takes no part in "shared", "differ" or "unique".
+"""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from catalog.schema import SchemaField
+
+if TYPE_CHECKING:  # Only the attributes of a card are used; no import at run time.
+    from catalog.cards import Card
+
+MAX_MODELS = 6
+MAX_SHOWN_ENUM = 8
+MAX_DEFAULT_CHARS = 80
+# The parts of a cell that are compared; "presence" is whether the model has the field.
+ASPECTS = ("presence", "type", "required", "default", "enum", "limits")
+
+
+# --- Cell text -----------------------------------------------------------------------------
+
+
+def _json(value: Any) -> str:
+    try:
+        text = json.dumps(value, ensure_ascii=False, sort_keys=True)
+    except (TypeError, ValueError):
+        text = repr(value)
+    return text
+
+
+def _short(text: str, limit: int = MAX_DEFAULT_CHARS) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def _number(value: int | float) -> str:
+    return f"{value:g}" if isinstance(value, float) else str(value)
+
+
+def default_text(field: SchemaField) -> str:
+    return _short(_json(field.default)) if field.has_default else ""
+
+
+def enum_texts(field: SchemaField) -> tuple[str, ...]:
+    return tuple(v if isinstance(v, str) else _json(v) for v in field.enum)
+
+
+def limits_text(field: SchemaField) -> str:
+    """`min 1 · max 5000`, `min > 0`, `length 1–5000`, `items ≤ 4`: what bounds a value."""
+    parts = []
+    if field.minimum is not None:
+        parts.append(f"min {'> ' if field.exclusive_minimum else ''}{_number(field.minimum)}")
+    if field.maximum is not None:
+        parts.append(f"max {'< ' if field.exclusive_maximum else ''}{_number(field.maximum)}")
+    unit = "items" if field.type.startswith("array") else "length"
+    low, high = field.min_length, field.max_length
+    if low is not None and high is not None:
+        parts.append(f"{unit} {low}–{high}")
+    elif low is not None:
+        parts.append(f"{unit} ≥ {low}")
+    elif high is not None:
+        parts.append(f"{unit} ≤ {high}")
+    return " · ".join(parts)
+
+
+# --- Field matrix ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Cell:
+    """One model's view of one field. `odd` names the aspects in which this cell stands out
+    from the others in its row (the majority, or every cell when there is none)."""
+
+    field: SchemaField | None
+    available: bool = True  # False: this model's schema could not be expanded
+    odd: frozenset[str] = frozenset()
+
+    @property
+    def present(self) -> bool:
+        return self.field is not None
+
+    @property
+    def differs(self) -> bool:
+        return bool(self.odd)
+
+    @property
+    def default(self) -> str:
+        return default_text(self.field) if self.field else ""
+
+    @property
+    def enum(self) -> tuple[str, ...]:
+        return enum_texts(self.field) if self.field else ()
+
+    @property
+    def shown_enum(self) -> tuple[str, ...]:
+        return self.enum[:MAX_SHOWN_ENUM]
+
+    @property
+    def more_enum(self) -> int:
+        return max(0, len(self.enum) - MAX_SHOWN_ENUM)
+
+    @property
+    def limits(self) -> str:
+        return limits_text(self.field) if self.field else ""
+
+    def text(self, *, markdown: bool = False) -> str:
+        """The whole cell on one line (titles; Markdown with types and defaults as code)."""
+        if not self.available:
+            return "schema unavailable"
+        if self.field is None:
+            return "—"
+
+        def code(value: str) -> str:
+            return f"`{value}`" if markdown else value
+
+        parts = [code(self.field.type), "required" if self.field.required else "optional"]
+        if self.field.has_default:
+            parts.append(f"default {code(self.default)}")
+        if self.enum:
+            parts.append("one of " + ", ".join(code(v) for v in self.enum))
+        if self.limits:
+            parts.append(self.limits)
+        return " · ".join(parts)
+
+
+def _aspects(field: SchemaField | None) -> dict[str, Any]:
+    if field is None:
+        return {"presence": False}
+    return {
+        "presence": True,
+        "type": field.type,
+        "required": field.required,
+        "default": (field.has_default, _json(field.default)),
+        "enum": field.enum,
+        "limits": limits_text(field),
+    }
+
+
+def _odd_ones(values: list[Any]) -> list[bool]:
+    """Which values stand out: those not equal to a clear majority, or all when none."""
+    counts = Counter(_json(v) for v in values)
+    if len(counts) <= 1:
+        return [False] * len(values)
+    (top, top_count), (_, second_count) = counts.most_common(2)
+    if top_count > second_count and top_count > 1:
+        return [_json(v) != top for v in values]
+    return [True] * len(values)
+
+
+@dataclass(frozen=True)
+class Row:
+    name: str
+    cells: tuple[Cell, ...]
+    present_in: int  # how many of the models with a schema have this field
+    of: int  # how many models have a schema
+
+    @property
+    def shared(self) -> bool:
+        return self.of > 0 and self.present_in == self.of
+
+    @property
+    def unique(self) -> bool:
+        return self.of > 1 and self.present_in == 1
+
+    @property
+    def differs(self) -> bool:
+        return any(cell.odd for cell in self.cells)
+
+    @property
+    def description(self) -> str:
+        """The first description any model gives (a tooltip on the field name)."""
+        return next(
+            (c.field.description for c in self.cells if c.field and c.field.description), ""
+        )
+
+
+@dataclass(frozen=True)
+class Matrix:
+    rows: tuple[Row, ...]
+    available: tuple[bool, ...]  # per column: was the schema expanded
+
+    @property
+    def shared(self) -> int:
+        return sum(row.shared for row in self.rows)
+
+    @property
+    def differ(self) -> int:
+        return sum(row.differs for row in self.rows)
+
+    @property
+    def unique(self) -> int:
+        return sum(row.unique for row in self.rows)
+
+    @property
+    def differing_rows(self) -> tuple[Row, ...]:
+        return tuple(row for row in self.rows if row.differs)
+
+
+def build_matrix(columns: Sequence[Sequence[SchemaField] | None]) -> Matrix:
+    """One row per field name across all columns (`None`: schema unavailable).
+
+    Order: fields every model has, in the first such model's order; then the rest, those
+    most models have first, ties in order of first appearance (column by column).
+    """
+    available = tuple(fields is not None for fields in columns)
+    by_column = [{f.name: f for f in fields} if fields is not None else {} for fields in columns]
+    first_seen: dict[str, int] = {}
+    for fields in columns:
+        for field in fields or ():
+            first_seen.setdefault(field.name, len(first_seen))
+    of = sum(available)
+    counts = {name: sum(name in fields for fields in by_column) for name in first_seen}
+    names = sorted(first_seen, key=lambda n: (counts[n] != of, -counts[n], first_seen[n]))
+
+    rows = []
+    for name in names:
+        fields = [by_column[i].get(name) if available[i] else None for i in range(len(columns))]
+        odd: list[set[str]] = [set() for _ in columns]
+        live = [i for i in range(len(columns)) if available[i]]
+        for aspect in ASPECTS:
+            # Presence is compared across every model with a schema; the other aspects
+            # only among the models that have the field.
+            idx = live if aspect == "presence" else [i for i in live if fields[i] is not None]
+            values = [_aspects(fields[i])[aspect] for i in idx]
+            for i, stands_out in zip(idx, _odd_ones(values), strict=True):
+                if stands_out:
+                    odd[i].add(aspect)
+        cells = tuple(
+            Cell(field=fields[i], available=available[i], odd=frozenset(odd[i]))
+            for i in range(len(columns))
+        )
+        rows.append(Row(name=name, cells=cells, present_in=counts[name], of=of))
+    return Matrix(rows=tuple(rows), available=available)
+
+
+# --- Overview rows (metadata) ----------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class OverviewCell:
+    text: str
+    odd: bool = False
+    links: tuple[tuple[str, str], ...] = ()  # (label, http(s) URL)
+    items: tuple[str, ...] = ()  # tags
+
+
+@dataclass(frozen=True)
+class OverviewRow:
+    key: str
+    label: str
+    cells: tuple[OverviewCell, ...]
+
+    @property
+    def differs(self) -> bool:
+        return any(cell.odd for cell in self.cells)
+
+
+def _date(value: Any) -> str:
+    return value.date().isoformat() if value is not None else ""
+
+
+def _links(card: Card) -> tuple[tuple[str, str], ...]:
+    links = [("Playground", card.model_url), ("Stream", card.stream_url)]
+    links.append(("License" if card.github_is_license else "GitHub", card.github_url))
+    return tuple((label, url) for label, url in links if url)
+
+
+# (key, label, text of a card, compared for differences). Dates, tags and links nearly
+# always differ; tinting them would hide the differences that matter.
+_OVERVIEW = (
+    ("category", "Category", lambda c: c.category, True),
+    ("license", "License", lambda c: c.license, True),
+    ("group", "Group", lambda c: c.group_label, True),
+    ("kind", "Kind", lambda c: c.kind, True),
+    ("status", "Status", lambda c: c.status, True),
+    ("duration", "Duration estimate", lambda c: _duration(c.duration_estimate), True),
+    ("tags", "Tags", lambda c: ", ".join(c.tags), False),
+    ("created", "Created", lambda c: _date(c.created), False),
+    ("updated", "Updated", lambda c: _date(c.updated), False),
+    ("links", "Links", lambda c: " · ".join(f"{label}: {url}" for label, url in _links(c)), False),
+)
+
+
+def _duration(minutes: float | None) -> str:
+    return f"~{_number(minutes)} min" if minutes is not None else ""
+
+
+def overview_rows(cards: Sequence[Card]) -> tuple[OverviewRow, ...]:
+    """Metadata rows; a row no model has a value for is left out."""
+    rows = []
+    for key, label, text_of, compared in _OVERVIEW:
+        texts = [text_of(card) for card in cards]
+        if not any(texts):
+            continue
+        odd = _odd_ones(texts) if compared else [False] * len(texts)
+        cells = tuple(
+            OverviewCell(
+                text=text,
+                odd=stands_out,
+                links=_links(card) if key == "links" else (),
+                items=card.tags if key == "tags" else (),
+            )
+            for card, text, stands_out in zip(cards, texts, odd, strict=True)
+        )
+        rows.append(OverviewRow(key=key, label=label, cells=cells))
+    return tuple(rows)
+
+
+# --- Markdown ----------------------------------------------------------------------------
+
+
+def _md(text: str) -> str:
+    """Text safe inside a Markdown table cell: one line, pipes escaped."""
+    return " ".join(str(text).split()).replace("|", "\\|") or "—"
+
+
+def _md_row(cells: Sequence[str]) -> str:
+    return "| " + " | ".join(cells) + " |"
+
+
+def markdown(
+    cards: Sequence[Card],
+    overview: Sequence[OverviewRow],
+    inputs: Matrix,
+    outputs: Matrix,
+    *,
+    only_differences: bool = False,
+    url: str = "",
+) -> str:
+    """The comparison as GitHub-flavoured Markdown tables, as shown (filter included)."""
+    header = _md_row(["", *(f"**{_md(card.name)}**" for card in cards)])
+    rule = _md_row(["---"] * (len(cards) + 1))
+    lines = [f"## Comparing {len(cards)} fal models", ""]
+    if url:
+        lines += [f"Source: {url}", ""]
+    lines += [header, rule, _md_row(["Endpoint", *(f"`{_md(c.endpoint_id)}`" for c in cards)])]
+    for row in overview:
+        if only_differences and not row.differs:
+            continue
+        lines.append(_md_row([row.label, *(_md(cell.text) for cell in row.cells)]))
+    for title, matrix in (("Inputs", inputs), ("Outputs", outputs)):
+        rows = matrix.differing_rows if only_differences else matrix.rows
+        counts = f"{matrix.shared} shared · {matrix.differ} differ · {matrix.unique} unique"
+        lines += ["", f"### {title} ({counts})", ""]
+        if only_differences:
+            lines += ["Only the fields that differ are listed.", ""]
+        lines += [header, rule]
+        for row in rows:
+            cells = [_md(cell.text(markdown=True)) for cell in row.cells]
+            lines.append(_md_row([f"`{_md(row.name)}`", *cells]))
+        if not rows:
+            lines.append(_md_row(["(none)", *([""] * len(cards))]))
+    return "\n".join(lines) + "\n"
