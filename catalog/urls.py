@@ -10,4 +10,7 @@ app_name = "catalog"
 
 urlpatterns = [
     path("", views.index, name="index"),
+    # Endpoint ids contain slashes: the schema route must come before the page route.
+    path("models/<path:endpoint_id>/schema/", views.model_schema, name="model_schema"),
+    path("models/<path:endpoint_id>/", views.model_detail, name="model"),
 ]

@@ -1,21 +1,198 @@
-"""Catalog pages: views stay thin and talk to fal only through catalog.services."""
+"""The grid and the model page. Views stay thin: catalog.services for data, catalog.browse
+for the grid's state, catalog.cards for what a card shows."""
 
 from __future__ import annotations
 
+from urllib.parse import urlencode
+
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
+from django.views.decorators.vary import vary_on_headers
 
 from catalog import services
-from catalog.fal_api import FalAPIError
+from catalog.browse import (
+    PAGE_SIZE,
+    SORTS,
+    active_filters,
+    browse,
+    is_endpoint_id,
+    parse_grid_query,
+)
+from catalog.cards import Card, card_for
+from catalog.compare import default_text, enum_texts, limits_text
+from catalog.fal_api import EXPAND_OPENAPI, ExpansionError, FalAPIError
+from catalog.schema import SchemaField
+from catalog.schema import model_schema as model_schema_of
+from catalog.snippets import snippets_for
+
+# htmx requests aimed at this element append the next page of cards.
+LOAD_MORE = "load-more"
 
 
+@vary_on_headers("HX-Request")
 def index(request: HttpRequest) -> HttpResponse:
-    context: dict = {"models": [], "error": None}
+    query = parse_grid_query(request.GET)
+    context: dict = {"query": query, "messages_for_query": query.messages, "error": None}
     try:
-        result = services.catalog_search()
-        # Entries without a status (metadata is optional) count as active.
-        models = [m for m in result.models if not m.metadata or m.metadata.status != "deprecated"]
-        context.update(models=models[:48], total=len(models), result=result)
+        result = services.catalog_search(
+            q=query.q, category=query.category, status=query.upstream_status
+        )
+        category_result = (
+            services.catalog_search(q=query.q, status=query.upstream_status)
+            if query.category
+            else result
+        )
     except FalAPIError as error:
         context["error"] = error
-    return render(request, "catalog/index.html", context)
+        return _render_grid(request, context, status=200)
+    grid = browse(query, result.models, category_result.models)
+    last_page = max(1, -(-grid.total // PAGE_SIZE))
+    page = min(query.page, last_page)
+    appending = bool(request.htmx) and request.htmx.target == LOAD_MORE
+    cards = [
+        card_for(m)
+        for m in grid.models[(page - 1) * PAGE_SIZE if appending else 0 : page * PAGE_SIZE]
+    ]
+    names = {
+        m.endpoint_id: card_for(m).name for m in result.models if m.endpoint_id in query.compare
+    }
+    shown_ids = {c.endpoint_id for c in cards}
+    context.update(
+        result=result,
+        grid=grid,
+        cards=cards,
+        page=page,
+        shown=min(page * PAGE_SIZE, grid.total),
+        next_url=query.url(page=page + 1) if page < last_page else "",
+        chips=active_filters(query),
+        clear_url=query.url(
+            q="", category="", status="active", licenses=(), tags=(), group="", kind=""
+        ),
+        sorts=SORTS.items(),
+        compare_picks=query.compare,
+        hidden_picks=[i for i in query.compare if i not in shown_ids],
+        tray=[
+            (i, names.get(i, i), query.url(compare=tuple(c for c in query.compare if c != i)))
+            for i in query.compare
+        ],
+        compare_url=_compare_url(query.compare),
+    )
+    if query.page > last_page:
+        context["messages_for_query"] = (
+            *query.messages,
+            f"There is no page {query.page}; showing the last.",
+        )
+    return _render_grid(request, context, status=200)
+
+
+def _render_grid(request: HttpRequest, context: dict, *, status: int) -> HttpResponse:
+    query = context["query"]
+    canonical = "/" + (query.url(page=context.get("page", 1))).rstrip("?")
+    if not request.htmx:
+        return render(request, "catalog/index.html", context, status=status)
+    if request.htmx.target == LOAD_MORE:
+        response = render(request, "catalog/index.html#more", context, status=status)
+        response["HX-Replace-Url"] = canonical
+        return response
+    response = render(request, "catalog/index.html#results", context, status=status)
+    # Typing replaces the history entry; every other filter change adds one.
+    header = "HX-Replace-Url" if request.htmx.trigger_name == "q" else "HX-Push-Url"
+    response[header] = canonical
+    return response
+
+
+def _compare_url(ids) -> str:
+    return "/compare/?" + urlencode([("endpoint_id", i) for i in ids]) if ids else ""
+
+
+def model_detail(request: HttpRequest, endpoint_id: str) -> HttpResponse:
+    return _model_page(request, endpoint_id, {"schema_url": request.path + "schema/"})
+
+
+@vary_on_headers("HX-Request")
+def model_schema(request: HttpRequest, endpoint_id: str) -> HttpResponse:
+    """Inputs, outputs and snippets from the OpenAPI document; loaded lazily by htmx."""
+    if not is_endpoint_id(endpoint_id):
+        return _not_found(request, endpoint_id, "That is not a fal endpoint id.")
+    context: dict = {"endpoint_id": endpoint_id, "schema": None, "schema_error": ""}
+    try:
+        result = services.catalog_find([endpoint_id], expand=[EXPAND_OPENAPI])
+    except FalAPIError as error:
+        context["schema_error"] = f"The fal API failed: {error.message}"
+    else:
+        if not result.models:
+            return _not_found(request, endpoint_id, "The catalog has no model with this id.")
+        openapi = result.models[0].openapi
+        if isinstance(openapi, ExpansionError):
+            context["schema_error"] = (
+                f"fal could not provide this model's schema: {openapi.message}"
+            )
+        elif isinstance(openapi, dict):
+            schema = model_schema_of(openapi)
+            context.update(
+                schema_sections=[
+                    ("Inputs", _field_rows(schema.inputs)),
+                    ("Outputs", _field_rows(schema.outputs)),
+                ],
+                snippets=snippets_for(endpoint_id, schema),
+            )
+        else:
+            context["schema_error"] = "The API sent no schema for this model."
+    if request.htmx:
+        return render(request, "catalog/model.html#schema", context)
+    # Without JavaScript: the whole model page with the schema already in it.
+    return _model_page(request, endpoint_id, {**context, "schema_inline": True})
+
+
+def _field_rows(fields: tuple[SchemaField, ...]) -> list[dict]:
+    return [
+        {"field": f, "default": default_text(f), "enum": enum_texts(f), "limits": limits_text(f)}
+        for f in fields
+    ]
+
+
+def _model_page(request: HttpRequest, endpoint_id: str, extra: dict) -> HttpResponse:
+    if not is_endpoint_id(endpoint_id):
+        return _not_found(request, endpoint_id, "That is not a fal endpoint id.")
+    try:
+        result = services.catalog_find([endpoint_id])
+    except FalAPIError as error:
+        context = {"error": error, "endpoint_id": endpoint_id}
+        return render(request, "catalog/model.html", context, status=503)
+    if not result.models:
+        return _not_found(request, endpoint_id, "The catalog has no model with this id.")
+    card = card_for(result.models[0])
+    context = {
+        "card": card,
+        "result": result,
+        "family": _family(card),
+        "endpoint_id": endpoint_id,
+        "compare_url": _compare_url([endpoint_id]),
+        **extra,
+    }
+    return render(request, "catalog/model.html", context)
+
+
+def _family(card: Card) -> list[Card]:
+    """The other endpoints of the model's group (fal splits a family into several)."""
+    if not card.group_key:
+        return []
+    try:
+        models = services.catalog_search().models  # the grid's own cached pages
+    except FalAPIError:
+        return []
+    return [
+        card_for(m)
+        for m in models
+        if m.metadata and m.metadata.group and m.metadata.group.key == card.group_key
+        and m.endpoint_id != card.endpoint_id
+    ]  # fmt: skip
+
+
+def _not_found(request: HttpRequest, endpoint_id: str, reason: str) -> HttpResponse:
+    context = {
+        "endpoint_id": endpoint_id,
+        "reason": reason,
+        "search_url": "/?" + urlencode({"q": endpoint_id.rsplit("/", 1)[-1][:80]}),
+    }
+    return render(request, "catalog/model_not_found.html", context, status=404)

@@ -55,3 +55,91 @@ def member(django_user_model):
 def member_client(client, member):
     client.force_login(member)
     return client
+
+
+# --- Redis: tests marked `redis` need a real server (bin/test starts one) -----------------------
+
+
+def pytest_runtest_setup(item):
+    """A `redis` test without REDIS_TEST_URL fails under CI and is skipped, loudly, elsewhere."""
+    if item.get_closest_marker("redis") and not os.environ.get("REDIS_TEST_URL"):
+        message = "REDIS_TEST_URL is not set: run bin/test, which starts a redis-server on loopback"
+        if os.environ.get("CI", "").lower() in {"1", "true", "yes"}:
+            pytest.fail(message, pytrace=False)
+        pytest.skip(f"NOT RUN, Redis tests skipped: {message}")
+
+
+@pytest.fixture
+def redis_url():
+    """REDIS_TEST_URL pointed at an empty database of that server, emptied again afterwards."""
+    import redis
+
+    url = os.environ["REDIS_TEST_URL"]
+    base = re.sub(r"/\d*$", "", url)
+    for db in range(1, 16):
+        client = redis.Redis.from_url(f"{base}/{db}")
+        claimed = client.set("catalog-test:claimed", 1, nx=True)
+        empty = claimed and client.dbsize() == 1
+        if claimed:
+            client.delete("catalog-test:claimed")
+        if empty:
+            try:
+                yield f"{base}/{db}"
+            finally:
+                client.flushdb()
+                client.close()
+            return
+        client.close()
+    pytest.fail(f"no empty database on {base} (1-15)")
+
+
+# --- Browser tests: Debian's Chromium driven by Playwright against live_server ----------------
+
+
+@pytest.fixture(scope="session")
+def browser_type_launch_args(browser_type_launch_args):
+    path = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
+    if not os.path.exists(path):
+        pytest.fail(f"Chromium not found at {path}: run bin/test, which installs it", pytrace=False)
+    return {
+        **browser_type_launch_args,
+        "executable_path": path,
+        "headless": True,
+        "args": [
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            "--no-first-run",
+        ],
+    }
+
+
+@pytest.fixture
+def console_errors(page):
+    """Console errors of the page, except images that cannot load without internet."""
+    errors: list[str] = []
+
+    def record(message):
+        if message.type == "error" and "net::ERR" not in message.text:
+            errors.append(message.text)
+
+    page.on("console", record)
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    return errors
+
+
+def sign_in(page, live_server, username: str, password: str, next_path: str = "/") -> None:
+    page.goto(f"{live_server.url}/accounts/login/?next={next_path}")
+    page.fill("#id_username", username)
+    page.fill("#id_password", password)
+    page.click("form button[type=submit]")
+    page.wait_for_load_state("networkidle")
+
+
+@pytest.fixture
+def member_page(page, live_server, member, console_errors):
+    """A browser page signed in as a member; uses the on-disk cache of this test only."""
+    sign_in(page, live_server, "mia", "member-pass-1234")
+    return page

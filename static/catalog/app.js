@@ -1,1 +1,97 @@
-/* Progressive enhancements: keyboard shortcuts. Loaded with defer; no inline script (CSP). */
+/* Progressive enhancements for every page: keyboard shortcuts, copy buttons, thumbnail
+   fallbacks, snippet tabs. Loaded with defer; the CSP allows no inline script. */
+(function () {
+  "use strict";
+  document.documentElement.classList.add("js");
+
+  // Thumbnails: show the generated placeholder when an image cannot load (always offline).
+  function markFailed(img) { img.classList.add("failed"); }
+  document.addEventListener("error", function (event) {
+    if (event.target.matches && event.target.matches("img.thumb-img")) markFailed(event.target);
+  }, true);
+  function checkImages(root) {
+    root.querySelectorAll("img.thumb-img").forEach(function (img) {
+      if (img.complete && img.naturalWidth === 0 && img.getAttribute("loading") !== "lazy") markFailed(img);
+    });
+  }
+
+  // The animated thumbnail plays on hover, where there is one.
+  document.addEventListener("mouseover", function (event) {
+    var img = event.target.closest && event.target.closest(".thumb") && event.target.closest(".thumb").querySelector("img[data-animated]");
+    if (img && !img.dataset.still) { img.dataset.still = img.src; img.src = img.dataset.animated; }
+  });
+  document.addEventListener("mouseout", function (event) {
+    var thumb = event.target.closest && event.target.closest(".thumb");
+    var img = thumb && thumb.querySelector("img[data-still]");
+    if (img && !thumb.contains(event.relatedTarget)) { img.src = img.dataset.still; delete img.dataset.still; }
+  });
+
+  // Copy buttons: data-copy holds the text, or data-copy-target names an element.
+  document.addEventListener("click", function (event) {
+    var button = event.target.closest && event.target.closest("[data-copy], [data-copy-target]");
+    if (!button) return;
+    event.preventDefault();
+    var text = button.dataset.copy;
+    if (text === undefined) {
+      var source = document.getElementById(button.dataset.copyTarget);
+      text = source ? source.textContent : "";
+    }
+    if (!navigator.clipboard) return;
+    navigator.clipboard.writeText(text).then(function () {
+      button.classList.add("copied");
+      var label = button.textContent;
+      button.textContent = "Copied";
+      setTimeout(function () { button.textContent = label; button.classList.remove("copied"); }, 1200);
+    }, function () {});
+  });
+
+  // Snippet tabs (ARIA tabs pattern).
+  document.addEventListener("click", function (event) {
+    var tab = event.target.closest && event.target.closest("[data-tabs] [role=tab]");
+    if (!tab) return;
+    var tabs = tab.closest("[data-tabs]");
+    tabs.querySelectorAll("[role=tab]").forEach(function (other) {
+      var selected = other === tab;
+      other.setAttribute("aria-selected", selected ? "true" : "false");
+      other.tabIndex = selected ? 0 : -1;
+      document.getElementById(other.getAttribute("aria-controls")).hidden = !selected;
+    });
+  });
+
+  // Keyboard: "/" focuses search, Esc clears it, j/k or arrows move between cards.
+  function cards() { return Array.prototype.slice.call(document.querySelectorAll(".grid .card")); }
+  function typing(target) { return target.closest && target.closest("input, textarea, select, [contenteditable]"); }
+  document.addEventListener("keydown", function (event) {
+    var search = document.getElementById("q") || document.querySelector("input[type=search]");
+    if (event.key === "/" && !typing(event.target) && search) {
+      event.preventDefault();
+      search.focus();
+      search.select();
+      return;
+    }
+    if (event.key === "Escape" && event.target === search && search.value) {
+      search.value = "";
+      search.dispatchEvent(new Event("input", { bubbles: true }));
+      return;
+    }
+    if (typing(event.target) || event.altKey || event.ctrlKey || event.metaKey) return;
+    var step = { j: 1, ArrowDown: 1, ArrowRight: 1, k: -1, ArrowUp: -1, ArrowLeft: -1 }[event.key];
+    if (!step) return;
+    var all = cards();
+    if (!all.length) return;
+    var current = document.activeElement && document.activeElement.closest && document.activeElement.closest(".card");
+    var index = current ? all.indexOf(current) + step : 0;
+    var next = all[Math.max(0, Math.min(all.length - 1, index))];
+    event.preventDefault();
+    next.querySelector(".card-title a").focus();
+    next.scrollIntoView({ block: "nearest" });
+  });
+
+  // The search box's own blur "change" must not re-submit the filter form (typing already did).
+  document.addEventListener("change", function (event) {
+    if (event.target.id === "q") event.stopPropagation();
+  }, true);
+
+  document.addEventListener("DOMContentLoaded", function () { checkImages(document); });
+  document.addEventListener("htmx:afterSettle", function (event) { checkImages(event.target); });
+})();

@@ -1,0 +1,182 @@
+"""What a model card shows, derived once from an API `Model`: badges, safe URLs, placeholder.
+
+Every page that shows a model (grid, model page, compare, shortlists) builds a `Card`
+here, so badges and URL checks mean the same thing everywhere.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime, timedelta
+from urllib.parse import urlsplit
+
+from catalog.fal_api import Model, ModelMetadata
+
+LICENSES = ("commercial", "research", "private")
+HIGHLIGHT_TAGS = frozenset({"new", "beta", "pro", "turbo"})
+NEW_WITHIN = timedelta(days=30)
+MAX_SHOWN_TAGS = 3
+
+# A glyph per category family, for the placeholder shown when a thumbnail cannot load.
+_CATEGORY_ICONS = {
+    "image": "▣",
+    "video": "▶",
+    "audio": "♪",
+    "speech": "♪",
+    "3d": "◆",
+    "text": "¶",
+    "llm": "¶",
+    "json": "{}",
+    "training": "⚙",
+    "vision": "◉",
+    "workflow": "⇄",
+}
+
+
+def safe_url(value: str) -> str:
+    """The URL if it is an absolute http(s) URL with a host, else "" (never javascript: etc.)."""
+    if not isinstance(value, str) or len(value) > 2048:
+        return ""
+    value = value.strip()
+    try:
+        parts = urlsplit(value)
+    except ValueError:
+        return ""
+    if parts.scheme.lower() not in ("http", "https") or not parts.netloc:
+        return ""
+    if any(ch in value for ch in "\x00\r\n\t \"'<>\\`"):
+        return ""
+    return value
+
+
+def parse_datetime(value: str) -> datetime | None:
+    if not value:
+        return None
+    try:
+        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+
+
+def fold_tags(tags: tuple[str, ...]) -> tuple[str, ...]:
+    """Drop empty tags and case duplicates, keeping the first spelling and the order."""
+    seen: set[str] = set()
+    folded = []
+    for tag in tags:
+        tag = tag.strip()
+        key = tag.casefold()
+        if tag and key not in seen:
+            seen.add(key)
+            folded.append(tag)
+    return tuple(folded)
+
+
+def license_of(license_type: str) -> str:
+    return license_type if license_type in LICENSES else "unknown"
+
+
+def category_icon(category: str) -> str:
+    output = category.rsplit("-to-", 1)[-1]
+    for family, icon in _CATEGORY_ICONS.items():
+        if family in output:
+            return icon
+    return "●"
+
+
+def initials(name: str) -> str:
+    words = [w for w in name.replace("-", " ").replace("/", " ").split() if w[:1].isalnum()]
+    return "".join(w[0] for w in words[:2]).upper() or "?"
+
+
+HUES = 12
+
+
+def placeholder_hue(endpoint_id: str) -> int:
+    """A stable hue bucket (0-11, CSS class `hue-N`) per endpoint id; CSP forbids inline styles."""
+    return int(hashlib.sha256(endpoint_id.encode()).hexdigest()[:4], 16) % HUES
+
+
+@dataclass(frozen=True, slots=True)
+class Card:
+    endpoint_id: str
+    name: str
+    category: str
+    description: str
+    thumbnail_url: str
+    animated_url: str
+    license: str
+    group_key: str
+    group_label: str
+    kind: str
+    status: str
+    deprecated: bool
+    is_new: bool
+    tags: tuple[str, ...]
+    duration_estimate: float | None
+    created: datetime | None
+    updated: datetime | None
+    model_url: str
+    github_url: str
+    stream_url: str
+    training_endpoint_ids: tuple[str, ...]
+    inference_endpoint_ids: tuple[str, ...]
+    has_metadata: bool
+    placeholder_hue: int
+    initials: str
+    icon: str
+
+    @property
+    def shown_tags(self) -> tuple[tuple[str, bool], ...]:
+        """(tag, highlighted) pairs: highlights (new, beta, pro, turbo) first, at most three."""
+        ordered = sorted(self.tags, key=lambda t: t.casefold() not in HIGHLIGHT_TAGS)
+        return tuple((t, t.casefold() in HIGHLIGHT_TAGS) for t in ordered[:MAX_SHOWN_TAGS])
+
+    @property
+    def more_tags(self) -> int:
+        return max(0, len(self.tags) - MAX_SHOWN_TAGS)
+
+    @property
+    def github_is_license(self) -> bool:
+        return "license" in self.github_url.lower()
+
+
+def card_for(model: Model, *, now: datetime | None = None) -> Card:
+    meta = model.metadata
+    now = now or datetime.now(UTC)
+    if meta is None:  # Metadata is optional in the spec: show what the id alone can tell.
+        return replace(
+            card_for(Model(model.endpoint_id, ModelMetadata(display_name=model.endpoint_id))),
+            has_metadata=False,
+        )
+    created = parse_datetime(meta.date)
+    name = meta.display_name.strip() or model.endpoint_id
+    return Card(
+        endpoint_id=model.endpoint_id,
+        name=name,
+        category=meta.category,
+        description=meta.description.strip(),
+        thumbnail_url=safe_url(meta.thumbnail_url),
+        animated_url=safe_url(meta.thumbnail_animated_url),
+        license=license_of(meta.license_type),
+        group_key=meta.group.key if meta.group else "",
+        group_label=meta.group.label if meta.group else "",
+        kind=meta.kind,
+        status=meta.status,
+        deprecated=meta.status == "deprecated",
+        is_new=created is not None and timedelta(0) <= now - created <= NEW_WITHIN,
+        tags=fold_tags(meta.tags),
+        duration_estimate=meta.duration_estimate,
+        created=created,
+        updated=parse_datetime(meta.updated_at),
+        model_url=safe_url(meta.model_url),
+        github_url=safe_url(meta.github_url),
+        stream_url=safe_url(meta.stream_url),
+        training_endpoint_ids=meta.training_endpoint_ids,
+        inference_endpoint_ids=meta.inference_endpoint_ids,
+        has_metadata=True,
+        placeholder_hue=placeholder_hue(model.endpoint_id),
+        initials=initials(name),
+        icon=category_icon(meta.category),
+    )
