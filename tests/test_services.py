@@ -80,7 +80,7 @@ def test_find_of_120_ids_with_openapi_expansion(snapshot_ids):
 def test_cache_key_names_base_url_query_and_cursor(settings):
     query = ModelsQuery(q="flux")
     offline = services.page_cache_key(query, None)
-    assert offline.startswith("catalog:page:g")
+    assert offline.startswith(f"catalog:v{services.CACHE_VERSION}:page:g")
     assert services.page_cache_key(query, "Mg") != offline
     assert services.page_cache_key(ModelsQuery(q="flu"), None) != offline
     settings.FAL_API_URL = "https://api.fal.test/v1"
