@@ -185,8 +185,8 @@ class _Row:
     license: str
     tags: frozenset[str]  # case-folded
     tag_labels: tuple[str, ...]
-    group_key: str
-    group_label: str
+    group_key: str  # case-folded
+    group_name: str  # the key as written: the family's name (the label names the role in it)
     kind: str
     category: str
     deprecated: bool
@@ -219,7 +219,7 @@ def _row(model: Model) -> _Row:
         tags=frozenset(t.casefold() for t in labels),
         tag_labels=labels,
         group_key=meta.group.key.casefold() if meta.group else "",
-        group_label=meta.group.label if meta.group else "",
+        group_name=meta.group.key if meta.group else "",
         kind=meta.kind or "inference",
         category=meta.category,
         deprecated=meta.status == "deprecated",
@@ -307,7 +307,7 @@ def browse(
             licenses[row.license] += 1
         if status_fail + others - group_fail == 0 and row.group_key:
             groups[row.group_key] += 1
-            group_labels.setdefault(row.group_key, row.group_label or row.group_key)
+            group_labels.setdefault(row.group_key, row.group_name)
         if status_fail + others - kind_fail == 0:
             kinds[row.kind] += 1
 

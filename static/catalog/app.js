@@ -92,6 +92,17 @@
     if (event.target.id === "q") event.stopPropagation();
   }, true);
 
-  document.addEventListener("DOMContentLoaded", function () { checkImages(document); });
-  document.addEventListener("htmx:afterSettle", function (event) { checkImages(event.target); });
+  // On narrow screens the filter rail starts folded and keeps the state the user gave it.
+  var narrow = window.matchMedia("(max-width: 900px)");
+  var railOpen = !narrow.matches;
+  function applyRail() {
+    var rail = document.querySelector(".rail-toggle");
+    if (rail && narrow.matches) rail.open = railOpen;
+  }
+  document.addEventListener("toggle", function (event) {
+    if (event.target.matches && event.target.matches(".rail-toggle")) railOpen = event.target.open;
+  }, true);
+
+  document.addEventListener("DOMContentLoaded", function () { checkImages(document); applyRail(); });
+  document.addEventListener("htmx:afterSettle", function (event) { checkImages(event.target); applyRail(); });
 })();
