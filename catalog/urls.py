@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.urls import path
 
-from catalog import views
+from catalog import cache_views, views
 
 app_name = "catalog"
 
@@ -13,4 +13,5 @@ urlpatterns = [
     # Endpoint ids contain slashes: the schema route must come before the page route.
     path("models/<path:endpoint_id>/schema/", views.model_schema, name="model_schema"),
     path("models/<path:endpoint_id>/", views.model_detail, name="model"),
+    path("catalog/refresh/", cache_views.refresh_catalog, name="refresh"),
 ]
