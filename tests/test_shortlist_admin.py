@@ -19,6 +19,12 @@ BANANA = "fal-ai/nano-banana-2/edit"
 ADD_URL = "/admin/catalog/shortlist/add/"
 
 
+@pytest.fixture(autouse=True)
+def fast_password_hashing(settings):
+    """PBKDF2's many rounds cost about a second per user on this machine; tests need none."""
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
 @pytest.fixture
 def curator(django_user_model):
     user = django_user_model.objects.create_user(
@@ -231,3 +237,12 @@ def test_member_without_staff_status_is_sent_to_the_admin_sign_in(member_client)
     assert response.status_code == 302
     assert response["Location"].startswith("/admin/login/")
     assert not Shortlist.objects.exists()
+
+
+def test_curator_group_comes_back_after_a_database_flush_removed_it():
+    from django.core.management.sql import emit_post_migrate_signal
+
+    Group.objects.filter(name="curator").delete()
+    emit_post_migrate_signal(verbosity=0, interactive=False, db="default")
+    permissions = Group.objects.get(name="curator").permissions.values_list("codename", flat=True)
+    assert len(permissions) == 8

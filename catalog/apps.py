@@ -1,0 +1,41 @@
+"""The catalog app: after every migrate (and test-database flush), the curator group exists."""
+
+from __future__ import annotations
+
+from django.apps import AppConfig
+from django.apps import apps as global_apps
+from django.db.models.signals import post_migrate
+
+CURATOR_GROUP = "curator"
+CURATOR_CODENAMES = [
+    f"{action}_{model}"
+    for model in ("shortlist", "shortlistentry")
+    for action in ("add", "change", "delete", "view")
+]
+
+
+def ensure_curator_group(sender, apps=global_apps, using="default", **kwargs) -> None:
+    """Recreate the group a flush removed and give it any shortlist permission it lacks.
+
+    Migration 0002 creates the group; a database flush (tests that use transactions,
+    `manage.py flush`) empties it again, and this puts it back.
+    """
+    try:
+        Group = apps.get_model("auth", "Group")  # noqa: N806
+        Permission = apps.get_model("auth", "Permission")  # noqa: N806
+    except LookupError:
+        return
+    permissions = Permission.objects.using(using).filter(
+        content_type__app_label="catalog", codename__in=CURATOR_CODENAMES
+    )
+    group, _ = Group.objects.using(using).get_or_create(name=CURATOR_GROUP)
+    group.permissions.add(*permissions)
+
+
+class CatalogConfig(AppConfig):
+    name = "catalog"
+    default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self) -> None:
+        # Runs after auth's own post_migrate handler, which creates the permissions.
+        post_migrate.connect(ensure_curator_group, sender=self)
