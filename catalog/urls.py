@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.urls import path
 
-from catalog import cache_views, views
+from catalog import cache_views, shortlist_views, views
 
 app_name = "catalog"
 
@@ -13,5 +13,21 @@ urlpatterns = [
     # Endpoint ids contain slashes: the schema route must come before the page route.
     path("models/<path:endpoint_id>/schema/", views.model_schema, name="model_schema"),
     path("models/<path:endpoint_id>/", views.model_detail, name="model"),
+    path("shortlists/", shortlist_views.shortlist_index, name="shortlists"),
+    path("shortlists/<slug:slug>/", shortlist_views.shortlist_detail, name="shortlist"),
+    path(
+        "shortlists/<slug:slug>/export.<str:fmt>",
+        shortlist_views.shortlist_export,
+        name="shortlist_export",
+    ),
+    path("shortlists/<slug:slug>/add/", shortlist_views.shortlist_entry_add, name="shortlist_add"),
+    path(
+        "shortlists/<slug:slug>/remove/",
+        shortlist_views.shortlist_entry_remove,
+        name="shortlist_remove",
+    ),
+    path(
+        "shortlists/<slug:slug>/note/", shortlist_views.shortlist_entry_note, name="shortlist_note"
+    ),
     path("catalog/refresh/", cache_views.refresh_catalog, name="refresh"),
 ]

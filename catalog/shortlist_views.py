@@ -1,0 +1,257 @@
+"""Shortlist pages: the index, a list with live cards, exports, and curators' entry changes.
+
+Every change is a POST that checks the permission here (templates only hide buttons).
+With htmx the views answer with a fragment of catalog/shortlist.html; without it, a
+redirect back to a safe local `next`.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+
+from django import forms
+from django.core.exceptions import PermissionDenied
+from django.db.models import Count
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.text import slugify
+from django.views.decorators.http import require_http_methods, require_POST
+from django.views.decorators.vary import vary_on_headers
+
+from catalog.models import Shortlist, ShortlistEntry
+from catalog.shortlists import (
+    MAX_NOTE_LENGTH,
+    compare_url,
+    controls_context,
+    endpoint_problem,
+    entry_rows,
+    record_change,
+)
+
+EXPORT_FIELDS = ["endpoint_id", "name", "category", "license", "note", "status"]
+
+
+class ShortlistForm(forms.ModelForm):
+    class Meta:
+        model = Shortlist
+        fields = ["title", "description"]
+        widgets = {"description": forms.Textarea(attrs={"rows": 2})}
+
+    def clean_title(self) -> str:
+        title = self.cleaned_data["title"].strip()
+        if not slugify(title):
+            raise forms.ValidationError("Use at least one letter or digit in the title.")
+        return title
+
+
+def _require(request: HttpRequest, perm: str) -> None:
+    if not request.user.has_perm(perm):
+        raise PermissionDenied(f"You need the {perm} permission (curators have it).")
+
+
+def _unique_slug(title: str) -> str:
+    base = slugify(title)[:70] or "shortlist"
+    slug, n = base, 1
+    while Shortlist.objects.filter(slug=slug).exists():
+        n += 1
+        slug = f"{base}-{n}"
+    return slug
+
+
+def _safe_next(request: HttpRequest, default: str) -> str:
+    target = request.POST.get("next", "")
+    if target.startswith("/") and url_has_allowed_host_and_scheme(
+        target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
+        return target
+    return default
+
+
+@require_http_methods(["GET", "HEAD", "POST"])
+def shortlist_index(request: HttpRequest) -> HttpResponse:
+    form = ShortlistForm()
+    if request.method == "POST":
+        _require(request, "catalog.add_shortlist")
+        form = ShortlistForm(request.POST)
+        if form.is_valid():
+            shortlist = form.save(commit=False)
+            shortlist.slug = _unique_slug(shortlist.title)
+            shortlist.curator = request.user
+            shortlist.save()
+            return redirect(shortlist)
+    shortlists = Shortlist.objects.select_related("curator").annotate(entry_count=Count("entries"))
+    status = 400 if form.errors else 200
+    return render(
+        request, "catalog/shortlists.html", {"shortlists": shortlists, "form": form}, status=status
+    )
+
+
+def shortlist_detail(request: HttpRequest, slug: str) -> HttpResponse:
+    shortlist = get_object_or_404(Shortlist.objects.select_related("curator"), slug=slug)
+    found = entry_rows(list(shortlist.entries.select_related("added_by")))
+    context = {
+        "shortlist": shortlist,
+        "rows": found.rows,
+        "result": found.result,
+        "error": found.error if found.result is None else None,
+        "flagged": found.flagged,
+        "compare_url": compare_url(found.rows),
+    }
+    return render(request, "catalog/shortlist.html", context)
+
+
+def shortlist_export(request: HttpRequest, slug: str, fmt: str) -> HttpResponse:
+    """The entries with their current name, category and license, for code or spreadsheets."""
+    if fmt not in ("json", "csv"):
+        raise Http404("Export as .json or .csv.")
+    shortlist = get_object_or_404(Shortlist, slug=slug)
+    found = entry_rows(list(shortlist.entries.all()))
+    records = [
+        {
+            "endpoint_id": row.entry.endpoint_id,
+            "name": row.card.name if row.found else "",
+            "category": row.card.category,
+            "license": row.card.license if row.found else "",
+            "note": row.entry.note,
+            "status": row.status,
+        }
+        for row in found.rows
+    ]
+    disposition = f'attachment; filename="{shortlist.slug}.{fmt}"'
+    if fmt == "json":
+        payload = {
+            "shortlist": {
+                "title": shortlist.title,
+                "slug": shortlist.slug,
+                "description": shortlist.description,
+                "url": request.build_absolute_uri(shortlist.get_absolute_url()),
+                "updated_at": shortlist.updated_at.isoformat(),
+            },
+            "entries": records,
+        }
+        response = JsonResponse(payload, json_dumps_params={"indent": 2, "ensure_ascii": False})
+    else:
+        buffer = io.StringIO()
+        writer = csv.DictWriter(buffer, fieldnames=EXPORT_FIELDS, lineterminator="\r\n")
+        writer.writeheader()
+        writer.writerows({k: _spreadsheet_safe(v) for k, v in r.items()} for r in records)
+        response = HttpResponse(buffer.getvalue(), content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = disposition
+    return response
+
+
+def _spreadsheet_safe(value: str) -> str:
+    """Spreadsheets run cells starting with = + - @ as formulas; a leading ' keeps them text."""
+    return "'" + value if value[:1] in ("=", "+", "-", "@", "\t", "\r") else value
+
+
+# --- Curators' changes -------------------------------------------------------------------------
+
+
+@require_POST
+@vary_on_headers("HX-Request")
+def shortlist_entry_add(request: HttpRequest, slug: str) -> HttpResponse:
+    _require(request, "catalog.add_shortlistentry")
+    shortlist = get_object_or_404(Shortlist, slug=slug)
+    endpoint_id = request.POST.get("endpoint_id", "").strip()
+    note = request.POST.get("note", "").strip()[:MAX_NOTE_LENGTH]
+    problem = endpoint_problem(endpoint_id)
+    if not problem:
+        _, created = ShortlistEntry.objects.get_or_create(
+            shortlist=shortlist,
+            endpoint_id=endpoint_id,
+            defaults={
+                "note": note,
+                "position": shortlist.next_position(),
+                "added_by": request.user,
+            },
+        )
+        if created:
+            record_change(
+                request, shortlist, {"added": {"name": "shortlist entry", "object": endpoint_id}}
+            )
+    return _after_change(request, shortlist, endpoint_id, problem)
+
+
+@require_POST
+@vary_on_headers("HX-Request")
+def shortlist_entry_remove(request: HttpRequest, slug: str) -> HttpResponse:
+    _require(request, "catalog.delete_shortlistentry")
+    shortlist = get_object_or_404(Shortlist, slug=slug)
+    endpoint_id = request.POST.get("endpoint_id", "").strip()
+    entry = shortlist.entries.filter(endpoint_id=endpoint_id).first()
+    if entry is not None:
+        entry_pk = entry.pk
+        entry.delete()
+        record_change(
+            request, shortlist, {"deleted": {"name": "shortlist entry", "object": endpoint_id}}
+        )
+        # The shortlist page removes the entry itself; cards elsewhere get their control back.
+        if request.htmx and request.htmx.target == f"entry-{entry_pk}":
+            return render(
+                request,
+                "catalog/shortlist.html#entry-removed",
+                {"endpoint_id": endpoint_id, "shortlist": shortlist},
+            )
+    return _after_change(request, shortlist, endpoint_id, "")
+
+
+@require_POST
+@vary_on_headers("HX-Request")
+def shortlist_entry_note(request: HttpRequest, slug: str) -> HttpResponse:
+    _require(request, "catalog.change_shortlistentry")
+    shortlist = get_object_or_404(Shortlist, slug=slug)
+    entry = get_object_or_404(
+        shortlist.entries.select_related("added_by"),
+        endpoint_id=request.POST.get("endpoint_id", "").strip(),
+    )
+    note = request.POST.get("note", "").strip()
+    problem = ""
+    if len(note) > MAX_NOTE_LENGTH:
+        problem = f"Keep the note under {MAX_NOTE_LENGTH} characters (it has {len(note)})."
+    elif note != entry.note:
+        entry.note = note
+        entry.save(update_fields=["note"])
+        record_change(
+            request,
+            shortlist,
+            {
+                "changed": {
+                    "name": "shortlist entry",
+                    "object": entry.endpoint_id,
+                    "fields": ["Note"],
+                }
+            },
+        )
+    if request.htmx:
+        row = entry_rows([entry]).rows[0]
+        context = {"row": row, "shortlist": shortlist, "note_error": problem}
+        return render(request, "catalog/shortlist.html#entry", context)
+    if problem:
+        return _problem_page(request, problem, shortlist.get_absolute_url())
+    return redirect(f"{shortlist.get_absolute_url()}#entry-{entry.pk}")
+
+
+def _after_change(
+    request: HttpRequest, shortlist: Shortlist, endpoint_id: str, problem: str
+) -> HttpResponse:
+    if request.htmx:
+        # 200 with the message inside the control: htmx would not swap an error status.
+        context = controls_context(request, endpoint_id, open=True, error=problem)
+        return render(request, "catalog/shortlist.html#controls", context)
+    if problem:
+        return _problem_page(request, problem, _safe_next(request, shortlist.get_absolute_url()))
+    return redirect(_safe_next(request, shortlist.get_absolute_url()))
+
+
+def _problem_page(request: HttpRequest, problem: str, back_url: str) -> HttpResponse:
+    shortlists = Shortlist.objects.select_related("curator").annotate(entry_count=Count("entries"))
+    context = {
+        "shortlists": shortlists,
+        "form": ShortlistForm(),
+        "problem": problem,
+        "back_url": back_url,
+    }
+    return render(request, "catalog/shortlists.html", context, status=400)

@@ -1,0 +1,358 @@
+"""Shortlist pages on the offline snapshot: live cards, notes, flags, exports, curators' edits."""
+
+from __future__ import annotations
+
+import csv
+import gzip
+import io
+import json
+import re
+from pathlib import Path
+from urllib.parse import parse_qs, urlsplit
+
+import pytest
+import requests
+import responses
+from django.contrib.admin.models import LogEntry
+from django.contrib.auth.models import Group
+from django.test import Client
+
+from catalog import services
+from catalog.fal_api import Model, ModelMetadata
+from catalog.models import Shortlist, ShortlistEntry
+
+pytestmark = [pytest.mark.django_db, pytest.mark.postgres]
+
+SNAPSHOT = Path(__file__).resolve().parent.parent / "catalog" / "snapshot"
+FLUX = "fal-ai/flux/schnell"
+BANANA = "fal-ai/nano-banana-2"
+GONE = "fal-ai/retired-model"
+HTMX = {"HX-Request": "true"}
+
+
+@pytest.fixture(autouse=True)
+def fast_password_hashing(settings):
+    """PBKDF2's many rounds cost about a second per user on this machine; tests need none."""
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture(scope="module")
+def snapshot_ids() -> list[str]:
+    with gzip.open(SNAPSHOT / "fal-models-2026-08-10.json.gz") as f:
+        return [m["endpoint_id"] for m in json.load(f)["models"]]
+
+
+@pytest.fixture
+def curator(django_user_model):
+    user = django_user_model.objects.create_user(username="cora", password="curator-pass-1234")
+    user.groups.add(Group.objects.get(name="curator"))
+    return user
+
+
+@pytest.fixture
+def curator_client(curator):
+    client = Client()  # not the `client` fixture, which member_client signs in
+    client.force_login(curator)
+    return client
+
+
+@pytest.fixture
+def fal_down(settings, no_internet):
+    """The live API configured, answering every request with a 500."""
+    settings.FAL_API_URL = "https://api.fal.test/v1"
+    settings.FAL_API_MAX_RETRIES = 0
+    no_internet.add(
+        responses.GET,
+        re.compile(r"https://api\.fal\.test/v1/models.*"),
+        status=500,
+        json={"error": {"type": "server_error", "message": "upstream exploded"}},
+    )
+
+
+@pytest.fixture
+def product_shots(curator):
+    shortlist = Shortlist.objects.create(
+        title="Product shots", slug="product-shots", description="Studio images", curator=curator
+    )
+    shortlist.entries.create(endpoint_id=FLUX, note="Fast drafts", position=1, added_by=curator)
+    shortlist.entries.create(endpoint_id=GONE, note="Was our default", position=2)
+    return shortlist
+
+
+# --- Reading ---------------------------------------------------------------------------------
+
+
+def test_index_lists_shortlists_with_counts_and_curator(member_client, product_shots):
+    Shortlist.objects.create(title="Lip-sync", slug="lip-sync")
+    body = member_client.get("/shortlists/").content.decode()
+    assert '<a href="/shortlists/product-shots/">Product shots</a>' in body
+    assert "<strong>2</strong> models" in body and "cora" in body
+    assert '<a href="/shortlists/lip-sync/">Lip-sync</a>' in body
+    assert "New shortlist" not in body  # members cannot create
+
+
+def test_shortlist_page_shows_live_cards_with_the_curators_notes(member_client, product_shots):
+    response = member_client.get("/shortlists/product-shots/")
+    assert response.status_code == 200
+    body = response.content.decode()
+    assert "FLUX.1 [schnell]" in body  # the name comes live from the catalog
+    assert '<p class="card-note">Fast drafts</p>' in body
+    assert 'class="badge license-commercial"' in body
+
+
+def test_entry_fal_no_longer_knows_is_flagged_not_hidden(member_client, product_shots):
+    body = member_client.get("/shortlists/product-shots/").content.decode()
+    assert f'data-endpoint-id="{GONE}"' in body
+    assert "No longer in fal&#x27;s catalog" in body
+    assert '<p class="card-note">Was our default</p>' in body
+    assert "1 entry needs attention" in body
+
+
+def test_deprecated_entry_is_flagged(member_client, product_shots, monkeypatch):
+    deprecated = Model(
+        endpoint_id=FLUX,
+        metadata=ModelMetadata(display_name="FLUX.1 [schnell]", status="deprecated"),
+    )
+    monkeypatch.setattr(
+        services,
+        "catalog_find",
+        lambda ids, **kw: services.CatalogResult(models=[deprecated], fetched_at=_now()),
+    )
+    body = member_client.get("/shortlists/product-shots/").content.decode()
+    assert "Deprecated: fal marks this endpoint as deprecated" in body
+    assert '<li class="badge badge-deprecated">deprecated</li>' in body
+    assert "2 entries need attention" in body
+
+
+def test_api_failure_shows_entries_and_notes_with_a_banner(member_client, product_shots, fal_down):
+    response = member_client.get("/shortlists/product-shots/")
+    assert response.status_code == 200
+    body = response.content.decode()
+    assert "<strong>The fal API failed</strong>" in body
+    assert "shown without live model data" in body
+    assert '<p class="card-note">Fast drafts</p>' in body
+    assert f'data-endpoint-id="{GONE}"' in body
+    assert "No longer in fal" not in body  # unknown, not missing
+
+
+def test_cards_are_fetched_in_batches_of_at_most_50_ids(
+    member_client, curator, snapshot_ids, monkeypatch
+):
+    shortlist = Shortlist.objects.create(title="Big", slug="big")
+    ShortlistEntry.objects.bulk_create(
+        ShortlistEntry(shortlist=shortlist, endpoint_id=i, position=n)
+        for n, i in enumerate(snapshot_ids[:120])
+    )
+    sent: list[str] = []
+    original = requests.Session.send
+
+    def recording_send(self, request, **kwargs):
+        sent.append(request.url)
+        return original(self, request, **kwargs)
+
+    monkeypatch.setattr(requests.Session, "send", recording_send)
+    body = member_client.get("/shortlists/big/").content.decode()
+    sizes = [len(parse_qs(urlsplit(url).query)["endpoint_id"]) for url in sent]
+    assert sizes == [50, 50, 20]
+    assert body.count('<article class="card') == 120
+    assert "attention" not in body
+
+
+def test_compare_these_links_the_first_six_known_models(member_client, curator, snapshot_ids):
+    shortlist = Shortlist.objects.create(title="Many", slug="many")
+    wanted = [GONE, *snapshot_ids[:8]]
+    for n, endpoint_id in enumerate(wanted):
+        shortlist.entries.create(endpoint_id=endpoint_id, position=n)
+    body = member_client.get("/shortlists/many/").content.decode()
+    href = body.split('href="/compare/?', 1)[1].split('"', 1)[0].replace("&amp;", "&")
+    assert parse_qs(href)["endpoint_id"] == snapshot_ids[:6]
+
+
+def test_unknown_shortlist_is_404(member_client):
+    assert member_client.get("/shortlists/nope/").status_code == 404
+
+
+# --- Export ----------------------------------------------------------------------------------
+
+
+def test_json_and_csv_exports_parse_and_match(member_client, product_shots):
+    json_response = member_client.get("/shortlists/product-shots/export.json")
+    csv_response = member_client.get("/shortlists/product-shots/export.csv")
+    assert json_response["Content-Type"] == "application/json"
+    assert json_response["Content-Disposition"] == 'attachment; filename="product-shots.json"'
+    assert csv_response["Content-Type"] == "text/csv; charset=utf-8"
+    assert csv_response["Content-Disposition"] == 'attachment; filename="product-shots.csv"'
+    exported = json.loads(json_response.content)
+    rows = list(csv.DictReader(io.StringIO(csv_response.content.decode())))
+    assert exported["entries"] == rows
+    assert exported["shortlist"]["title"] == "Product shots"
+    assert rows == [
+        {"endpoint_id": FLUX, "name": "FLUX.1 [schnell]", "category": "text-to-image",
+         "license": "commercial", "note": "Fast drafts", "status": "active"},
+        {"endpoint_id": GONE, "name": "", "category": "", "license": "", "note": "Was our default",
+         "status": "missing"},
+    ]  # fmt: skip
+
+
+def test_csv_export_keeps_formulas_from_running_in_spreadsheets(member_client, product_shots):
+    product_shots.entries.filter(endpoint_id=FLUX).update(note='=HYPERLINK("http://x","y")')
+    rows = list(
+        csv.DictReader(
+            io.StringIO(member_client.get("/shortlists/product-shots/export.csv").content.decode())
+        )
+    )
+    assert rows[0]["note"] == '\'=HYPERLINK("http://x","y")'
+    exported = json.loads(member_client.get("/shortlists/product-shots/export.json").content)
+    assert exported["entries"][0]["note"] == '=HYPERLINK("http://x","y")'
+
+
+def test_other_export_formats_are_404(member_client, product_shots):
+    assert member_client.get("/shortlists/product-shots/export.xlsx").status_code == 404
+
+
+# --- Curators' changes -----------------------------------------------------------------------
+
+
+def test_curator_adds_a_model_with_htmx_and_gets_the_control_back(
+    curator_client, curator, product_shots
+):
+    response = curator_client.post(
+        "/shortlists/product-shots/add/", {"endpoint_id": BANANA}, headers=HTMX
+    )
+    assert response.status_code == 200
+    body = response.content.decode()
+    assert body.lstrip().startswith('<details class="shortlist-menu" open>')
+    assert "★ Shortlisted" in body and 'aria-pressed="true"' in body
+    assert 'formaction="/shortlists/product-shots/remove/"' in body
+    entry = product_shots.entries.get(endpoint_id=BANANA)
+    assert (entry.position, entry.added_by, entry.note) == (3, curator, "")
+    log = LogEntry.objects.get(object_id=str(product_shots.pk))
+    assert log.user == curator
+    assert log.get_change_message() == f"Added shortlist entry “{BANANA}”."
+
+
+def test_adding_twice_keeps_one_entry(curator_client, product_shots):
+    for _ in range(2):
+        curator_client.post("/shortlists/product-shots/add/", {"endpoint_id": BANANA})
+    assert product_shots.entries.filter(endpoint_id=BANANA).count() == 1
+    assert LogEntry.objects.count() == 1
+
+
+def test_adding_an_unknown_model_says_so_and_changes_nothing(curator_client, product_shots):
+    response = curator_client.post(
+        "/shortlists/product-shots/add/", {"endpoint_id": "fal-ai/made-up"}, headers=HTMX
+    )
+    assert response.status_code == 200
+    assert "fal&#x27;s catalog has no model “fal-ai/made-up”." in response.content.decode()
+    plain = curator_client.post(
+        "/shortlists/product-shots/add/", {"endpoint_id": "<script>", "next": "/"}
+    )
+    assert plain.status_code == 400
+    assert "That is not a fal endpoint id." in plain.content.decode()
+    assert product_shots.entries.count() == 2
+
+
+def test_adding_while_fal_is_down_says_it_could_not_check(curator_client, product_shots, fal_down):
+    response = curator_client.post(
+        "/shortlists/product-shots/add/", {"endpoint_id": BANANA}, headers=HTMX
+    )
+    assert "so the model could not be checked" in response.content.decode()
+    assert not product_shots.entries.filter(endpoint_id=BANANA).exists()
+
+
+def test_without_javascript_adding_redirects_back_to_a_safe_next(curator_client, product_shots):
+    response = curator_client.post(
+        "/shortlists/product-shots/add/", {"endpoint_id": BANANA, "next": "/?q=banana&page=2"}
+    )
+    assert response.status_code == 302 and response["Location"] == "/?q=banana&page=2"
+    for evil in ("https://evil.example/", "//evil.example/x", "javascript:alert(1)"):
+        response = curator_client.post(
+            "/shortlists/product-shots/remove/", {"endpoint_id": BANANA, "next": evil}
+        )
+        assert response["Location"] == "/shortlists/product-shots/"
+
+
+def test_removing_from_a_card_returns_the_control(curator_client, product_shots):
+    response = curator_client.post(
+        "/shortlists/product-shots/remove/", {"endpoint_id": FLUX}, headers=HTMX
+    )
+    assert "☆ Shortlist" in response.content.decode()
+    assert not product_shots.entries.filter(endpoint_id=FLUX).exists()
+    log = LogEntry.objects.get(object_id=str(product_shots.pk))
+    assert log.get_change_message() == f"Deleted shortlist entry “{FLUX}”."
+
+
+def test_removing_on_the_shortlist_page_replaces_the_entry(curator_client, product_shots):
+    entry = product_shots.entries.get(endpoint_id=FLUX)
+    response = curator_client.post(
+        "/shortlists/product-shots/remove/",
+        {"endpoint_id": FLUX},
+        headers={**HTMX, "HX-Target": f"entry-{entry.pk}"},
+    )
+    body = response.content.decode().strip()
+    assert body.startswith('<li class="shortlist-entry shortlist-entry-removed" role="status">')
+    assert f"Removed <code>{FLUX}</code> from Product shots." in body
+
+
+def test_curator_edits_a_note_in_place(curator_client, curator, product_shots):
+    entry = product_shots.entries.get(endpoint_id=FLUX)
+    before = Shortlist.objects.get(pk=product_shots.pk).updated_at
+    response = curator_client.post(
+        "/shortlists/product-shots/note/",
+        {"endpoint_id": FLUX, "note": "  Best for <b>drafts</b>  "},
+        headers=HTMX,
+    )
+    body = response.content.decode().strip()
+    assert body.startswith(f'<li id="entry-{entry.pk}" class="shortlist-entry">')
+    assert '<p class="card-note">Best for &lt;b&gt;drafts&lt;/b&gt;</p>' in body
+    entry.refresh_from_db()
+    assert entry.note == "Best for <b>drafts</b>"
+    assert Shortlist.objects.get(pk=product_shots.pk).updated_at > before
+    log = LogEntry.objects.get(object_id=str(product_shots.pk))
+    assert log.get_change_message() == f"Changed Note for shortlist entry “{FLUX}”."
+
+
+def test_a_note_that_is_too_long_is_refused_with_a_message(curator_client, product_shots):
+    response = curator_client.post(
+        "/shortlists/product-shots/note/", {"endpoint_id": FLUX, "note": "x" * 2001}, headers=HTMX
+    )
+    assert "Keep the note under 2000 characters (it has 2001)." in response.content.decode()
+    assert product_shots.entries.get(endpoint_id=FLUX).note == "Fast drafts"
+
+
+def test_curator_creates_a_shortlist_and_lands_on_it(curator_client, curator):
+    response = curator_client.post("/shortlists/", {"title": "Lip-sync", "description": "Talk"})
+    assert response.status_code == 302 and response["Location"] == "/shortlists/lip-sync/"
+    again = curator_client.post("/shortlists/", {"title": "Lip sync!"})
+    assert again["Location"] == "/shortlists/lip-sync-2/"
+    assert Shortlist.objects.get(slug="lip-sync").curator == curator
+    empty = curator_client.post("/shortlists/", {"title": "!!!"})
+    assert empty.status_code == 400
+    assert "Use at least one letter or digit in the title." in empty.content.decode()
+
+
+# --- The card control elsewhere --------------------------------------------------------------
+
+
+def test_grid_cards_carry_the_control_for_curators_only(
+    curator_client, member_client, product_shots, django_assert_max_num_queries
+):
+    with django_assert_max_num_queries(8):  # session, user, permissions, two for all controls
+        body = curator_client.get("/").content.decode()
+    assert body.count('<details class="shortlist-menu"') == body.count('<article class="card')
+    assert '<form id="shortlist-action" method="post"' in body
+    assert 'formaction="/shortlists/product-shots/add/"' in body
+    member_body = member_client.get("/").content.decode()
+    assert "shortlist-menu" not in member_body and "shortlist-action" not in member_body
+
+
+def test_model_page_shows_the_control_with_membership(curator_client, product_shots):
+    body = curator_client.get(f"/models/{FLUX}/").content.decode()
+    assert "★ Shortlisted" in body
+    assert 'formaction="/shortlists/product-shots/remove/"' in body
+
+
+def _now():
+    from django.utils import timezone
+
+    return timezone.now()
