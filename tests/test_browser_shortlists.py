@@ -1,0 +1,107 @@
+"""A curator shortlists a model from the grid in one click; a member opens the shared link."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from django.contrib.auth.models import Group
+from playwright.sync_api import expect
+
+from catalog.models import Shortlist
+from tests.conftest import sign_in
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+GONE = "fal-ai/retired-model"
+ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts"
+
+
+@pytest.fixture
+def curator(django_user_model):
+    user = django_user_model.objects.create_user(username="cora", password="curator-pass-1234")
+    user.groups.add(Group.objects.get(name="curator"))
+    return user
+
+
+def new_page(browser, errors: list[str]):
+    page = browser.new_context(viewport={"width": 1400, "height": 900}).new_page()
+    # Offline, fal's thumbnails cannot load (net::ERR_*); anything else is a real error.
+    page.on(
+        "console",
+        lambda m: m.type == "error" and "net::ERR" not in m.text and errors.append(m.text),
+    )
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    return page
+
+
+def test_curator_adds_from_the_grid_and_a_member_sees_it(browser, live_server, curator, member):
+    errors: list[str] = []
+    shortlist = Shortlist.objects.create(
+        title="Product shots",
+        slug="product-shots",
+        description="Clean studio images of products for the shop.",
+        curator=curator,
+    )
+    Shortlist.objects.create(title="Lip-sync", slug="lip-sync")
+    # An entry whose model fal has since retired: it stays on the list, flagged.
+    shortlist.entries.create(endpoint_id=GONE, note="Our default until fal retired it.")
+
+    # The curator opens a filtered grid and shortlists the first card.
+    curator_page = new_page(browser, errors)
+    sign_in(curator_page, live_server, "cora", "curator-pass-1234", "/?q=flux")
+    card = curator_page.locator(".grid .card").first
+    endpoint_id = card.get_attribute("data-endpoint-id")
+    name = card.locator(".card-title").inner_text()
+    curator_page.evaluate("window.notReloaded = true")
+    card.locator(".shortlist-toggle").click()
+    add = card.get_by_role("button", name="Product shots")
+    expect(add).to_have_attribute("aria-pressed", "false")
+    add.click()
+    expect(card.locator(".shortlist-toggle")).to_have_text("★ Shortlisted " + endpoint_id)
+    expect(card.get_by_role("button", name="Product shots")).to_have_attribute(
+        "aria-pressed", "true"
+    )
+    assert curator_page.evaluate("window.notReloaded") is True  # htmx swapped, no page load
+    assert "/?q=flux" in curator_page.url
+    ARTIFACTS.mkdir(exist_ok=True)
+    card.screenshot(path=str(ARTIFACTS / "shortlist-card-control.png"))
+    entry = shortlist.entries.get(endpoint_id=endpoint_id)
+    assert (entry.endpoint_id, entry.added_by) == (endpoint_id, curator)
+
+    # On the shortlist page the curator says why, in place.
+    curator_page.goto(f"{live_server.url}/shortlists/product-shots/")
+    curator_page.locator(f"#entry-{entry.pk} .note-edit summary").click()
+    curator_page.get_by_label(f"Why is {endpoint_id} on this list?").fill(
+        "Sharp product edges; our default for hero images."
+    )
+    curator_page.get_by_role("button", name="Save note").click()
+    expect(curator_page.locator(f"#entry-{entry.pk} .card-note")).to_have_text(
+        "Sharp product edges; our default for hero images."
+    )
+
+    curator_page.screenshot(path=str(ARTIFACTS / "shortlist-page-curator.png"), full_page=True)
+
+    # A member opens the shared link, signs in, and lands on the list with the live card.
+    member_page = new_page(browser, errors)
+    member_page.goto(f"{live_server.url}/shortlists/product-shots/")
+    expect(member_page).to_have_url(
+        f"{live_server.url}/accounts/login/?next=/shortlists/product-shots/"
+    )
+    member_page.fill("#id_username", "mia")
+    member_page.fill("#id_password", "member-pass-1234")
+    member_page.click("form button[type=submit]")
+    expect(member_page).to_have_url(f"{live_server.url}/shortlists/product-shots/")
+    shown = member_page.locator(f'.shortlist-entries .card[data-endpoint-id="{endpoint_id}"]')
+    expect(shown.locator(".card-title")).to_have_text(name)
+    expect(shown.locator(".card-note")).to_have_text(
+        "Sharp product edges; our default for hero images."
+    )
+    gone = member_page.locator(f'.shortlist-entries .card[data-endpoint-id="{GONE}"]')
+    expect(gone.locator(".card-flag")).to_contain_text("No longer in fal's catalog")
+    expect(member_page.locator(".shortlist-menu")).to_have_count(0)  # members only read
+    expect(member_page.locator(".note-edit")).to_have_count(0)
+    expect(member_page.get_by_role("link", name="Compare these")).to_have_attribute(
+        "href", "/compare/?endpoint_id=" + endpoint_id.replace("/", "%2F")
+    )
+    member_page.screenshot(path=str(ARTIFACTS / "shortlist-page.png"), full_page=True)
+    assert errors == []
