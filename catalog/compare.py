@@ -164,7 +164,8 @@ class Row:
 
     @property
     def shared(self) -> bool:
-        return self.of > 0 and self.present_in == self.of
+        """In every model that has a schema (of two or more: one model shares nothing)."""
+        return self.of > 1 and self.present_in == self.of
 
     @property
     def unique(self) -> bool:
@@ -268,7 +269,7 @@ def _date(value: Any) -> str:
 
 
 def _links(card: Card) -> tuple[tuple[str, str], ...]:
-    links = [("Playground", card.model_url), ("Stream", card.stream_url)]
+    links = [("Model URL", card.model_url), ("Stream", card.stream_url)]
     links.append(("License" if card.github_is_license else "GitHub", card.github_url))
     return tuple((label, url) for label, url in links if url)
 

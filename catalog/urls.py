@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.urls import path
 
-from catalog import cache_views, shortlist_views, views
+from catalog import cache_views, compare_views, shortlist_views, views
 
 app_name = "catalog"
 
@@ -13,6 +13,7 @@ urlpatterns = [
     # Endpoint ids contain slashes: the schema route must come before the page route.
     path("models/<path:endpoint_id>/schema/", views.model_schema, name="model_schema"),
     path("models/<path:endpoint_id>/", views.model_detail, name="model"),
+    path("compare/", compare_views.compare, name="compare"),
     path("shortlists/", shortlist_views.shortlist_index, name="shortlists"),
     path("shortlists/<slug:slug>/", shortlist_views.shortlist_detail, name="shortlist"),
     path(

@@ -2,10 +2,370 @@
 
 from __future__ import annotations
 
+import gzip
+import json
+from datetime import UTC, datetime
+from pathlib import Path
 from types import SimpleNamespace
+from urllib.parse import urlencode
 
+import pytest
+import requests
+
+from catalog import services
 from catalog.compare import build_matrix, markdown, overview_rows
+from catalog.fal_api import FalServerError, Model, ModelMetadata
 from catalog.schema import SchemaField
+
+SNAPSHOT = Path(__file__).resolve().parent.parent / "catalog" / "snapshot"
+KLING_PRO = "fal-ai/kling-video/v3/pro/image-to-video"
+KLING_STANDARD = "fal-ai/kling-video/v3/standard/image-to-video"
+VEO = "fal-ai/veo3.1/fast/image-to-video"
+GROK = "xai/grok-imagine-video/image-to-video"
+PATINA = "fal-ai/patina/material"  # its output refers to an undefined ImageFile schema
+JUGGERNAUT = "rundiffusion-fal/juggernaut-flux/base"
+NO_SCHEMA = "bytedance/seedance-2.5/image-to-video"  # in the catalog, no OpenAPI document
+
+pytestmark = pytest.mark.django_db
+
+
+def compare_path(*ids: str, **params: str) -> str:
+    return "/compare/?" + urlencode([("endpoint_id", i) for i in ids] + list(params.items()))
+
+
+@pytest.fixture
+def member(django_user_model):
+    """Signed in with force_login only, so skip the deliberately slow password hashing."""
+    return django_user_model.objects.create(username="mia")
+
+
+@pytest.fixture
+def count_upstream(monkeypatch):
+    """Counts requests that reach the transport (cache misses)."""
+    calls: list[str] = []
+    original = requests.Session.send
+
+    def counting_send(self, request, **kwargs):
+        calls.append(request.url)
+        return original(self, request, **kwargs)
+
+    monkeypatch.setattr(requests.Session, "send", counting_send)
+    return calls
+
+
+@pytest.fixture(scope="module")
+def snapshot_ids() -> list[str]:
+    with gzip.open(SNAPSHOT / "fal-models-2026-08-10.json.gz") as f:
+        return [m["endpoint_id"] for m in json.load(f)["models"]]
+
+
+def rows_by_name(matrix):
+    return {row.name: row for row in matrix.rows}
+
+
+# --- Matrix logic, through the view, on real documents ------------------------------------
+
+
+def test_three_image_to_video_models_shared_fields_come_first(member_client):
+    response = member_client.get(compare_path(KLING_PRO, VEO, GROK))
+    assert response.status_code == 200
+    inputs = response.context["inputs"]
+    names = [row.name for row in inputs.rows]
+    assert names[:2] == ["prompt", "duration"]  # the only fields all three have
+    assert all(row.shared for row in inputs.rows[:2])
+    assert not any(row.shared for row in inputs.rows[2:])
+    # Then fields two of them have, then those only one has.
+    counts = [row.present_in for row in inputs.rows]
+    assert counts == sorted(counts, reverse=True)
+    assert (inputs.shared, inputs.unique) == (2, 9)
+    assert "2 shared · 16 differ · 9 unique" in response.content.decode()
+
+
+def test_unique_fields_are_marked_in_their_one_column(member_client):
+    inputs = member_client.get(compare_path(KLING_PRO, VEO, GROK)).context["inputs"]
+    rows = rows_by_name(inputs)
+    cfg = rows["cfg_scale"]  # Kling only
+    assert cfg.unique
+    assert [cell.present for cell in cfg.cells] == [True, False, False]
+    # The odd one out is the model that has it; the two without agree with each other.
+    assert [cell.odd for cell in cfg.cells] == [frozenset({"presence"}), frozenset(), frozenset()]
+    assert rows["auto_fix"].unique and rows["auto_fix"].cells[1].present
+
+
+def test_differing_defaults_enums_and_limits_are_flagged_per_aspect(member_client):
+    inputs = member_client.get(compare_path(KLING_PRO, VEO, GROK)).context["inputs"]
+    rows = rows_by_name(inputs)
+    duration = rows["duration"]
+    assert [cell.default for cell in duration.cells] == ['"5"', '"8s"', "6"]
+    assert all("default" in cell.odd for cell in duration.cells)
+    assert "type" in duration.cells[2].odd  # integer, where the others take strings
+    assert "type" not in duration.cells[0].odd
+    aspect = rows["aspect_ratio"]  # Veo and Grok: same default, different choices
+    assert [cell.present for cell in aspect.cells] == [False, True, True]
+    assert "enum" in aspect.cells[1].odd and "default" not in aspect.cells[1].odd
+    prompt = rows["prompt"]
+    assert [cell.limits for cell in prompt.cells] == [
+        "length ≤ 2500",
+        "length ≤ 20000",
+        "length ≤ 4096",
+    ]
+    assert "required" in prompt.cells[0].odd  # optional for Kling, required for the others
+    assert "required" not in prompt.cells[1].odd
+
+
+def test_nearly_identical_models_differ_nowhere_and_only_differences_is_empty(member_client):
+    response = member_client.get(compare_path(KLING_PRO, KLING_STANDARD, only="diff"))
+    inputs = response.context["inputs"]
+    assert inputs.shared == len(inputs.rows) == 10
+    assert inputs.differ == 0
+    assert response.context["input_rows"] == ()
+    assert "No differences in the inputs." in response.content.decode()
+
+
+def test_only_differences_shows_just_the_rows_that_differ(member_client):
+    everything = member_client.get(compare_path(PATINA, JUGGERNAUT))
+    only = member_client.get(compare_path(PATINA, JUGGERNAUT, only="diff"))
+    all_rows = everything.context["output_rows"]
+    shown = only.context["output_rows"]
+    assert [row.name for row in shown] == [row.name for row in all_rows if row.differs]
+    assert 0 < len(shown) < len(all_rows)
+    html = only.content.decode()
+    assert 'data-field="seed"' not in html  # same type and required in both
+    assert 'data-field="images"' in html
+    assert 'aria-checked="true"' in html
+
+
+def test_a_missing_ref_shows_unknown_and_says_which_schema_is_missing(member_client):
+    response = member_client.get(compare_path(PATINA, JUGGERNAUT))
+    images = rows_by_name(response.context["outputs"])["images"]
+    assert images.cells[0].field.type == "array<unknown>"
+    assert images.cells[1].field.type == "array<Image>"
+    html = response.content.decode()
+    assert "array&lt;unknown&gt;" in html
+    assert "which its schema does not define" in html
+
+
+def test_a_model_without_a_schema_says_so_and_is_left_out_of_the_counts(member_client):
+    response = member_client.get(compare_path(KLING_PRO, NO_SCHEMA, VEO))
+    html = response.content.decode()
+    assert "fal could not expand this model&#x27;s schema" in html
+    assert "OpenAPI schema not available for this endpoint" in html
+    inputs = response.context["inputs"]
+    assert inputs.available == (True, False, True)
+    assert all(not row.cells[1].available for row in inputs.rows)
+    # Counted over the two models that have a schema: prompt, duration, ... are shared.
+    assert rows_by_name(inputs)["generate_audio"].shared
+    assert "no schema" in html
+
+
+# --- Validation: clear messages, never a 500 ----------------------------------------------
+
+
+def test_unknown_ids_are_listed_and_the_rest_compared(member_client):
+    response = member_client.get(compare_path(KLING_PRO, "nobody/nothing", VEO))
+    assert response.status_code == 200
+    assert response.context["missing"] == ["nobody/nothing"]
+    assert [c.card.endpoint_id for c in response.context["columns"]] == [KLING_PRO, VEO]
+    assert "Not found in the catalog" in response.content.decode()
+
+
+def test_more_than_six_compares_the_first_six_with_a_message(member_client, snapshot_ids):
+    response = member_client.get(compare_path(*snapshot_ids[:8]))
+    assert response.status_code == 200
+    assert [c.card.endpoint_id for c in response.context["columns"]] == snapshot_ids[:6]
+    assert "At most 6 models can be compared" in response.content.decode()
+
+
+def test_duplicates_are_folded_with_a_message(member_client):
+    response = member_client.get(compare_path(VEO, GROK, VEO, VEO))
+    assert [c.card.endpoint_id for c in response.context["columns"]] == [VEO, GROK]
+    assert "Listed more than once, compared once" in response.content.decode()
+
+
+@pytest.mark.parametrize(
+    "bad",
+    [
+        "not an id",
+        "nosuffix",
+        "../../etc/passwd",
+        "<script>alert(1)</script>/x",
+        "javascript:alert(1)",
+        "fal-ai/x?y=1",
+        "a" * 300 + "/b",
+        "fal-ai/\x00nul",
+        "/leading/slash",
+    ],
+)
+def test_malformed_ids_get_a_message_never_a_500(member_client, bad):
+    response = member_client.get(compare_path(bad, VEO, GROK))
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert "not a fal endpoint id" in html
+    assert "<script>alert" not in html
+    assert [c.card.endpoint_id for c in response.context["columns"]] == [VEO, GROK]
+
+
+def test_no_ids_is_an_empty_state_pointing_to_the_grid_without_asking_fal(
+    member_client, count_upstream
+):
+    response = member_client.get("/compare/")
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert "Pick 2 to 6 models to compare" in html
+    assert 'href="/"' in html
+    assert count_upstream == []
+
+
+def test_one_id_shows_the_model_and_asks_for_another(member_client):
+    response = member_client.get(compare_path(VEO))
+    assert len(response.context["columns"]) == 1
+    assert "Add a model to compare with Veo 3.1 Fast" in response.content.decode()
+
+
+def test_the_api_failing_gives_an_error_banner(member_client, monkeypatch):
+    def failing(*args, **kwargs):
+        raise FalServerError("upstream is down", status=503, request_id="req-1")
+
+    monkeypatch.setattr(services, "catalog_find", failing)
+    response = member_client.get(compare_path(VEO, GROK))
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert "The fal API failed" in html and "upstream is down" in html and "req-1" in html
+
+
+def test_stale_data_is_shown_with_a_note(member_client, monkeypatch):
+    real = services.catalog_find
+
+    def stale(ids, **kwargs):
+        result = real(ids, **kwargs)
+        return services.CatalogResult(
+            models=result.models,
+            fetched_at=datetime(2026, 8, 10, 9, 30, tzinfo=UTC),
+            error=FalServerError("upstream is down", status=503),
+        )
+
+    monkeypatch.setattr(services, "catalog_find", stale)
+    response = member_client.get(compare_path(VEO, GROK))
+    html = response.content.decode()
+    assert "showing cached data from 2026-08-10 09:30 UTC" in html
+    assert len(response.context["columns"]) == 2
+
+
+def test_upstream_strings_are_escaped_and_only_http_urls_linked(member_client, monkeypatch):
+    evil = Model(
+        endpoint_id="evil/model",
+        metadata=ModelMetadata(
+            display_name="<b>Bold</b>",
+            category="<i>cat</i>",
+            model_url="javascript:alert(1)",
+            thumbnail_url="data:image/svg+xml,<svg onload=alert(1)>",
+        ),
+        openapi={
+            "components": {
+                "schemas": {
+                    "EvilInput": {
+                        "properties": {
+                            "<img src=x onerror=alert(1)>": {
+                                "type": "string",
+                                "default": "</textarea><script>alert(1)</script>",
+                                "enum": ["<u>a</u>"],
+                            }
+                        }
+                    }
+                }
+            }
+        },
+    )
+
+    def find(ids, **kwargs):
+        return services.CatalogResult(models=[evil], fetched_at=datetime.now(UTC))
+
+    monkeypatch.setattr(services, "catalog_find", find)
+    html = member_client.get(compare_path("evil/model", VEO)).content.decode()
+    for raw in ("<b>Bold</b>", "<i>cat</i>", "<img src=x", "<script>alert", "<u>a</u>"):
+        assert raw not in html
+    assert "&lt;b&gt;Bold&lt;/b&gt;" in html
+    assert "javascript:" not in html
+    assert "data:image" not in html
+
+
+def test_signed_out_visitors_are_sent_to_sign_in(client):
+    response = client.get(compare_path(VEO, GROK))
+    assert response.status_code == 302
+    assert "/login" in response["Location"] or "/accounts/login" in response["Location"]
+
+
+# --- Fetching: one request, through the cache ---------------------------------------------
+
+
+def test_a_compare_of_six_models_makes_one_upstream_request(
+    member_client, count_upstream, snapshot_ids
+):
+    ids = [KLING_PRO, VEO, GROK, PATINA, JUGGERNAUT, NO_SCHEMA]
+    response = member_client.get(compare_path(*ids))
+    assert len(response.context["columns"]) == 6
+    assert len(count_upstream) == 1
+    assert "expand=openapi-3.0" in count_upstream[0]
+    assert count_upstream[0].count("endpoint_id=") == 6
+    member_client.get(compare_path(*ids, only="diff"))
+    assert len(count_upstream) == 1  # the same find, from the cache
+
+
+# --- URL state: add, remove, reorder, htmx ------------------------------------------------
+
+
+def test_column_links_remove_and_reorder_models(member_client):
+    columns = member_client.get(compare_path(KLING_PRO, VEO, GROK)).context["columns"]
+    assert columns[0].left_url == ""
+    assert columns[2].right_url == ""
+    assert columns[1].left_url == compare_path(VEO, KLING_PRO, GROK).replace("%2F", "/")
+    assert columns[1].remove_url == compare_path(KLING_PRO, GROK).replace("%2F", "/")
+    moved = member_client.get(columns[1].left_url)
+    assert [c.card.endpoint_id for c in moved.context["columns"]] == [VEO, KLING_PRO, GROK]
+
+
+def test_adding_an_endpoint_id_redirects_to_the_longer_comparison(member_client):
+    response = member_client.get(compare_path(VEO, add=f"  {GROK} "))
+    assert response.status_code == 302
+    assert response["Location"] == f"/compare/?endpoint_id={VEO}&endpoint_id={GROK}"
+
+
+def test_adding_by_name_offers_the_matches(member_client):
+    response = member_client.get(compare_path(VEO, add="kling"))
+    assert response.status_code == 200
+    candidates = response.context["candidates"]
+    assert candidates and all("kling" in card.endpoint_id for card, _ in candidates)
+    card, url = candidates[0]
+    assert url == f"/compare/?endpoint_id={VEO}&endpoint_id={card.endpoint_id}"
+
+
+def test_adding_something_that_matches_nothing_says_so(member_client):
+    response = member_client.get(compare_path(VEO, add="zzqqxx no such model"))
+    assert "No model matches" in response.content.decode()
+
+
+def test_adding_to_six_models_says_remove_one_first(member_client, snapshot_ids):
+    response = member_client.get(compare_path(*snapshot_ids[:6], add=GROK))
+    assert response.status_code == 200
+    assert "remove one before adding another" in response.content.decode()
+
+
+def test_htmx_requests_get_the_comparison_fragment(member_client):
+    response = member_client.get(compare_path(VEO, GROK), headers={"HX-Request": "true"})
+    html = response.content.decode()
+    assert html.lstrip().startswith('<div id="comparison"')
+    assert "<html" not in html
+    assert "HX-Request" in response["Vary"]
+
+
+def test_the_markdown_export_is_on_the_page(member_client):
+    html = member_client.get(compare_path(KLING_PRO, VEO, GROK)).content.decode()
+    assert '<textarea id="compare-markdown"' in html
+    assert "| `cfg_scale` | `number` · optional · default `0.5` · min 0 · max 1 | — | — |" in html
+    assert "### Inputs (2 shared · 16 differ · 9 unique)" in html
+
+
+# --- compare.py on its own -------------------------------------------------------------------
 
 
 def stand_in_card(endpoint_id: str, name: str) -> SimpleNamespace:
@@ -52,6 +412,12 @@ def test_columns_without_a_schema_do_not_make_fields_unshared():
     matrix = build_matrix([[field("a")], None, [field("a")]])
     assert matrix.rows[0].shared and not matrix.rows[0].differs
     assert matrix.rows[0].cells[1].text() == "schema unavailable"
+
+
+def test_with_one_schema_nothing_is_shared_unique_or_different():
+    matrix = build_matrix([[field("a"), field("b")], None])
+    assert (matrix.shared, matrix.differ, matrix.unique) == (0, 0, 0)
+    assert len(matrix.rows) == 2
 
 
 def test_markdown_escapes_pipes_and_keeps_one_line_per_row():

@@ -1,0 +1,248 @@
+"""The compare page: 2-6 models side by side; the URL (`endpoint_id`, repeated) is the state.
+
+All compared models come from one `find` request with the OpenAPI expansion, through
+the services cache. Adding, removing and reordering models are plain links and a GET form
+that rewrite the URL, so everything works without JavaScript and every view can be shared.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass
+from urllib.parse import urlencode
+
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.shortcuts import render
+from django.urls import reverse
+from django.views.decorators.vary import vary_on_headers
+
+from catalog import services
+from catalog.cards import Card, card_for
+from catalog.compare import MAX_MODELS, build_matrix, markdown, overview_rows
+from catalog.fal_api import EXPAND_OPENAPI, ExpansionError, FalAPIError, Model
+from catalog.schema import model_schema
+
+ID_PARAM = "endpoint_id"
+ENDPOINT_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*(/[A-Za-z0-9._-]+)+$")
+MAX_ENDPOINT_ID_LENGTH = 200
+MAX_SHOWN_INPUT = 80  # how much of a rejected value a message repeats
+MAX_CANDIDATES = 8
+
+
+def _clean(value: str) -> str:
+    return "".join(ch for ch in value if unicodedata.category(ch) != "Cc").strip()
+
+
+def _quoted(value: str) -> str:
+    return "“" + (value if len(value) <= MAX_SHOWN_INPUT else value[:MAX_SHOWN_INPUT] + "…") + "”"
+
+
+def is_endpoint_id(value: str) -> bool:
+    return len(value) <= MAX_ENDPOINT_ID_LENGTH and bool(ENDPOINT_ID.match(value))
+
+
+def parse_ids(values: list[str]) -> tuple[list[str], list[str]]:
+    """(ids to compare, messages): malformed ids left out, duplicates folded, at most six."""
+    ids: list[str] = []
+    malformed: list[str] = []
+    duplicates: list[str] = []
+    extra: list[str] = []
+    for raw in values:
+        value = raw.strip()  # Control characters and inner spaces make an id malformed.
+        if not value:
+            continue
+        if not is_endpoint_id(value):
+            malformed.append(value)
+        elif value in ids:
+            if value not in duplicates:
+                duplicates.append(value)
+        elif len(ids) >= MAX_MODELS:
+            extra.append(value)
+        else:
+            ids.append(value)
+    messages = []
+    if malformed:
+        messages.append(
+            "Left out, not a fal endpoint id (they look like owner/model or "
+            f"owner/model/variant): {', '.join(_quoted(v) for v in malformed[:5])}"
+            + (f" and {len(malformed) - 5} more." if len(malformed) > 5 else ".")
+        )
+    if duplicates:
+        messages.append(
+            f"Listed more than once, compared once: {', '.join(_quoted(v) for v in duplicates)}."
+        )
+    if extra:
+        messages.append(
+            f"At most {MAX_MODELS} models can be compared; the first {MAX_MODELS} are shown "
+            f"and {len(extra)} left out: {', '.join(_quoted(v) for v in extra[:5])}"
+            + ("…" if len(extra) > 5 else ".")
+        )
+    return ids, messages
+
+
+def compare_url(ids: list[str], *, only_differences: bool = False) -> str:
+    pairs = [(ID_PARAM, i) for i in ids]
+    if only_differences:
+        pairs.append(("only", "diff"))
+    query = urlencode(pairs, safe="/")
+    return reverse("catalog:compare") + (f"?{query}" if query else "")
+
+
+@dataclass(frozen=True)
+class Column:
+    """One compared model, with the links that remove it or move it."""
+
+    card: Card
+    schema_note: str  # why there is no schema; "" when there is one
+    remove_url: str
+    left_url: str
+    right_url: str
+
+
+def _schema_note(model: Model) -> str:
+    if isinstance(model.openapi, ExpansionError):
+        reason = model.openapi.message or model.openapi.code
+        return f"fal could not expand this model's schema: {reason}"
+    if not isinstance(model.openapi, dict):
+        return "The API sent no schema for this model."
+    return ""
+
+
+def _columns(models: list[Model], only: bool) -> list[Column]:
+    ids = [m.endpoint_id for m in models]
+    columns = []
+    for index, model in enumerate(models):
+        swapped_left = ids[:]
+        swapped_right = ids[:]
+        if index > 0:
+            swapped_left[index - 1 : index + 1] = [ids[index], ids[index - 1]]
+        if index < len(ids) - 1:
+            swapped_right[index : index + 2] = [ids[index + 1], ids[index]]
+        columns.append(
+            Column(
+                card=card_for(model),
+                schema_note=_schema_note(model),
+                remove_url=compare_url(ids[:index] + ids[index + 1 :], only_differences=only),
+                left_url=compare_url(swapped_left, only_differences=only) if index > 0 else "",
+                right_url=(
+                    compare_url(swapped_right, only_differences=only)
+                    if index < len(ids) - 1
+                    else ""
+                ),
+            )
+        )
+    return columns
+
+
+def _add(request: HttpRequest, ids: list[str], only: bool, context: dict) -> HttpResponse | None:
+    """Handle the "add a model" box: an endpoint id, or a search that picks one.
+
+    Returns a redirect to the new URL when one model is chosen; otherwise fills `context`
+    with candidates or a message and returns None.
+    """
+    wanted = _clean(request.GET.get("add", ""))[:MAX_ENDPOINT_ID_LENGTH]  # Also a search.
+    context["add"] = wanted
+    if not wanted:
+        return None
+    if len(ids) >= MAX_MODELS:
+        context["add_message"] = f"At most {MAX_MODELS} models: remove one before adding another."
+        return None
+    if is_endpoint_id(wanted):
+        if wanted in ids:
+            context["add_message"] = f"{_quoted(wanted)} is already compared."
+            return None
+        return HttpResponseRedirect(compare_url([*ids, wanted], only_differences=only))
+    try:
+        found = services.catalog_search(q=wanted).models
+    except FalAPIError as error:
+        context["add_message"] = f"Searching failed: {error.message}"
+        return None
+    candidates = [m for m in found if m.endpoint_id not in ids]
+    if len(candidates) == 1:
+        url = compare_url([*ids, candidates[0].endpoint_id], only_differences=only)
+        return HttpResponseRedirect(url)
+    if not candidates:
+        context["add_message"] = f"No model matches {_quoted(wanted)}."
+        return None
+    context["candidates"] = [
+        (card_for(m), compare_url([*ids, m.endpoint_id], only_differences=only))
+        for m in candidates[:MAX_CANDIDATES]
+    ]
+    context["more_candidates"] = max(0, len(candidates) - MAX_CANDIDATES)
+    return None
+
+
+@vary_on_headers("HX-Request")
+def compare(request: HttpRequest) -> HttpResponse:
+    only = request.GET.get("only") == "diff"
+    ids, messages = parse_ids(request.GET.getlist(ID_PARAM))
+    context: dict = {
+        "ids": ids,
+        "only_differences": only,
+        "messages_for_query": messages,
+        "columns": [],
+        "grid_url": reverse("catalog:index"),
+    }
+    redirect = _add(request, ids, only, context)
+    if redirect is not None:
+        return redirect
+    if ids:
+        try:
+            result = services.catalog_find(ids, expand=[EXPAND_OPENAPI])
+        except FalAPIError as error:
+            context["error"] = error
+        else:
+            _fill(request, context, result, ids, only)
+    template = "catalog/compare.html#comparison" if request.htmx else "catalog/compare.html"
+    return render(request, template, context)
+
+
+def _fill(
+    request: HttpRequest, context: dict, result: services.CatalogResult, ids: list[str], only: bool
+) -> None:
+    models = result.models
+    found = [m.endpoint_id for m in models]
+    missing = [i for i in ids if i not in found]
+    columns = _columns(models, only)
+    cards = [c.card for c in columns]
+    schemas = [model_schema(m.openapi) if isinstance(m.openapi, dict) else None for m in models]
+    inputs = build_matrix([s.inputs if s else None for s in schemas])
+    outputs = build_matrix([s.outputs if s else None for s in schemas])
+    overview = overview_rows(cards)
+    url = compare_url(found, only_differences=only)
+    context.update(
+        result=result,
+        columns=columns,
+        missing=missing,
+        without_missing_url=compare_url(found, only_differences=only) if missing else "",
+        overview=overview,
+        inputs=inputs,
+        outputs=outputs,
+        input_rows=inputs.differing_rows if only else inputs.rows,
+        output_rows=outputs.differing_rows if only else outputs.rows,
+        overview_rows=[row for row in overview if row.differs] if only else overview,
+        toggle_url=compare_url(found, only_differences=not only),
+        share_url=request.build_absolute_uri(url),
+        markdown=markdown(
+            cards,
+            overview,
+            inputs,
+            outputs,
+            only_differences=only,
+            url=request.build_absolute_uri(url),
+        ),
+        input_notes=_notes(columns, schemas, "inputs"),
+        output_notes=_notes(columns, schemas, "outputs"),
+        span=len(columns) + 1,
+    )
+
+
+def _notes(columns: list[Column], schemas: list, part: str) -> list[str]:
+    """Per column: why it has no fields here (no schema, or a schema without any); [] if
+    every column has fields."""
+    notes = [
+        column.schema_note or ("" if getattr(schema, part) else f"Its schema documents no {part}.")
+        for column, schema in zip(columns, schemas, strict=True)
+    ]
+    return notes if any(notes) else []
