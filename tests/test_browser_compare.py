@@ -1,0 +1,106 @@
+"""The compare page in a real headless Chromium: pick on the grid, compare, share the URL."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from urllib.parse import parse_qsl, urlsplit
+
+import pytest
+from playwright.sync_api import expect
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts"
+PICKS = [
+    "fal-ai/kling-video/v3/pro/image-to-video",
+    "fal-ai/veo3.1/fast/image-to-video",
+    "xai/grok-imagine-video/image-to-video",
+]
+
+
+def compared_ids(page) -> list[str]:
+    return page.locator("thead th.model-col").evaluate_all(
+        "cells => cells.map(cell => cell.dataset.endpointId)"
+    )
+
+
+def overview_labels(page) -> list[str]:
+    return page.locator("tbody.group-overview th[scope=row]").all_inner_texts()
+
+
+def shown_fields(page) -> list[str]:
+    return page.locator("tbody.group-inputs tr[data-field]").evaluate_all(
+        "rows => rows.map(row => row.dataset.field)"
+    )
+
+
+def test_pick_three_on_the_grid_compare_them_and_share_the_url(
+    member_page, browser, live_server, console_errors
+):
+    page = member_page
+    page.set_viewport_size({"width": 1440, "height": 1000})
+    page.goto(f"{live_server.url}/?category=image-to-video")
+    for endpoint_id in PICKS:
+        # Each pick reloads the results (and the tray) through htmx; wait for it to settle.
+        page.locator(f'.card[data-endpoint-id="{endpoint_id}"] input[name=compare]').check()
+        expect(page.locator(".tray")).to_contain_text(f"({PICKS.index(endpoint_id) + 1}/6)")
+    page.locator("a#open-compare").click()
+
+    expect(page).to_have_url(re.compile(r"/compare/\?"))
+    assert [v for k, v in parse_qsl(urlsplit(page.url).query) if k == "endpoint_id"] == PICKS
+    assert compared_ids(page) == PICKS
+    everything = shown_fields(page)
+    assert len(overview_labels(page)) == 9
+    assert everything[:2] == ["prompt", "duration"]  # shared by all three
+    expect(page.locator("tbody.group-inputs .counts")).to_have_text(
+        "2 shared · 16 differ · 9 unique"
+    )
+    ARTIFACTS.mkdir(exist_ok=True)
+    # caret="initial": hiding the caret injects a style, which our CSP (rightly) reports.
+    page.screenshot(path=str(ARTIFACTS / "compare-three-image-to-video.png"), caret="initial")
+
+    toggle = page.locator("#only-differences")
+    expect(toggle).to_have_attribute("aria-checked", "false")
+    toggle.click()
+    expect(page).to_have_url(re.compile(r"only=diff"))
+    expect(page.locator("#only-differences")).to_have_attribute("aria-checked", "true")
+    # These three share no input that is the same in all three, so every input row stays;
+    # the overview keeps only the row that differs (same category, license, kind, status).
+    differing = shown_fields(page)
+    assert differing == everything
+    assert overview_labels(page) == ["Group"]
+    page.screenshot(path=str(ARTIFACTS / "compare-only-differences.png"), caret="initial")
+
+    # The URL is the whole state: a fresh page (new context, same sign-in) shows the same.
+    shared_url = page.url
+    cookies = page.context.cookies()
+    context = browser.new_context()
+    context.add_cookies(cookies)
+    fresh = context.new_page()
+    fresh.goto(shared_url)
+    assert compared_ids(fresh) == PICKS
+    assert shown_fields(fresh) == differing
+    assert overview_labels(fresh) == ["Group"]
+    expect(fresh.locator("#only-differences")).to_have_attribute("aria-checked", "true")
+    context.close()
+    assert console_errors == []
+
+
+def test_reorder_remove_and_copy_as_markdown(member_page, live_server, console_errors):
+    page = member_page
+    page.context.grant_permissions(["clipboard-read", "clipboard-write"])
+    query = "&".join(f"endpoint_id={i}" for i in PICKS)
+    page.goto(f"{live_server.url}/compare/?{query}")
+    page.get_by_role("link", name="Move Veo 3.1 Fast left").click()
+    expect(page).to_have_url(re.compile(r"endpoint_id=fal-ai/veo3.1"))
+    assert compared_ids(page) == [PICKS[1], PICKS[0], PICKS[2]]
+    page.get_by_role("link", name="Remove Grok Imagine Video from the comparison").click()
+    expect(page.locator("thead th.model-col")).to_have_count(2)
+    assert compared_ids(page) == [PICKS[1], PICKS[0]]
+
+    page.locator("#copy-markdown").click()
+    expect(page.locator("#copy-markdown")).to_have_text("Copied")
+    copied = page.evaluate("navigator.clipboard.readText()")
+    assert copied.startswith("## Comparing 2 fal models")
+    assert "| **Veo 3.1 Fast** | **Kling Video v3 Image to Video [Pro]** |" in copied
+    assert console_errors == []
