@@ -23,19 +23,31 @@ def curator(django_user_model):
     return user
 
 
-def new_page(browser, errors: list[str]):
-    page = browser.new_context(viewport={"width": 1400, "height": 900}).new_page()
-    # Offline, fal's thumbnails cannot load (net::ERR_*); anything else is a real error.
-    page.on(
-        "console",
-        lambda m: m.type == "error" and "net::ERR" not in m.text and errors.append(m.text),
-    )
-    page.on("pageerror", lambda error: errors.append(str(error)))
-    return page
-
-
-def test_curator_adds_from_the_grid_and_a_member_sees_it(browser, live_server, curator, member):
+@pytest.fixture
+def new_page(browser):
+    """Pages in fresh browser contexts (separate sign-ins), closed before the server stops."""
+    contexts = []
     errors: list[str] = []
+
+    def open_page():
+        context = browser.new_context(viewport={"width": 1400, "height": 900})
+        contexts.append(context)
+        page = context.new_page()
+        # Offline, fal's thumbnails cannot load (net::ERR_*); anything else is a real error.
+        page.on(
+            "console",
+            lambda m: m.type == "error" and "net::ERR" not in m.text and errors.append(m.text),
+        )
+        page.on("pageerror", lambda error: errors.append(str(error)))
+        return page
+
+    open_page.errors = errors
+    yield open_page
+    for context in contexts:
+        context.close()
+
+
+def test_curator_adds_from_the_grid_and_a_member_sees_it(new_page, live_server, curator, member):
     shortlist = Shortlist.objects.create(
         title="Product shots",
         slug="product-shots",
@@ -47,7 +59,7 @@ def test_curator_adds_from_the_grid_and_a_member_sees_it(browser, live_server, c
     shortlist.entries.create(endpoint_id=GONE, note="Our default until fal retired it.")
 
     # The curator opens a filtered grid and shortlists the first card.
-    curator_page = new_page(browser, errors)
+    curator_page = new_page()
     sign_in(curator_page, live_server, "cora", "curator-pass-1234", "/?q=flux")
     card = curator_page.locator(".grid .card").first
     endpoint_id = card.get_attribute("data-endpoint-id")
@@ -82,7 +94,7 @@ def test_curator_adds_from_the_grid_and_a_member_sees_it(browser, live_server, c
     curator_page.screenshot(path=str(ARTIFACTS / "shortlist-page-curator.png"), full_page=True)
 
     # A member opens the shared link, signs in, and lands on the list with the live card.
-    member_page = new_page(browser, errors)
+    member_page = new_page()
     member_page.goto(f"{live_server.url}/shortlists/product-shots/")
     expect(member_page).to_have_url(
         f"{live_server.url}/accounts/login/?next=/shortlists/product-shots/"
@@ -104,4 +116,4 @@ def test_curator_adds_from_the_grid_and_a_member_sees_it(browser, live_server, c
         "href", "/compare/?endpoint_id=" + endpoint_id.replace("/", "%2F")
     )
     member_page.screenshot(path=str(ARTIFACTS / "shortlist-page.png"), full_page=True)
-    assert errors == []
+    assert new_page.errors == []
