@@ -222,7 +222,6 @@ def _fill(
         input_rows=inputs.differing_rows if only else inputs.rows,
         output_rows=outputs.differing_rows if only else outputs.rows,
         overview_rows=[row for row in overview if row.differs] if only else overview,
-        toggle_url=compare_url(found, only_differences=not only),
         share_url=request.build_absolute_uri(url),
         markdown=markdown(
             cards,
