@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -29,9 +30,11 @@ def new_page(browser):
     contexts = []
     errors: list[str] = []
 
-    def open_page():
-        context = browser.new_context(viewport={"width": 1400, "height": 900})
+    def open_page(**context_options):
+        context = browser.new_context(viewport={"width": 1400, "height": 900}, **context_options)
         contexts.append(context)
+        # The network is closed anyway; failing fal's thumbnails at once keeps the test fast.
+        context.route(re.compile(r"^https?://(?!localhost|127\.0\.0\.1)"), lambda r: r.abort())
         page = context.new_page()
         # Offline, fal's thumbnails cannot load (net::ERR_*); anything else is a real error.
         page.on(
@@ -117,3 +120,19 @@ def test_curator_adds_from_the_grid_and_a_member_sees_it(new_page, live_server, 
     )
     member_page.screenshot(path=str(ARTIFACTS / "shortlist-page.png"), full_page=True)
     assert new_page.errors == []
+
+
+def test_without_javascript_the_card_button_posts_and_comes_back(new_page, live_server, curator):
+    """The grid's cards sit inside its filter form; the button posts a form of its own."""
+    shortlist = Shortlist.objects.create(title="Product shots", slug="product-shots")
+    page = new_page(java_script_enabled=False)
+    sign_in(page, live_server, "cora", "curator-pass-1234", "/?q=flux")
+    card = page.locator(".grid .card").first
+    endpoint_id = card.get_attribute("data-endpoint-id")
+    card.locator(".shortlist-toggle").click()  # <details> opens without JavaScript
+    with page.expect_navigation():  # the POST, then the redirect back
+        card.get_by_role("button", name="Product shots").click()
+    assert page.url == f"{live_server.url}/?q=flux"
+    assert [e.endpoint_id for e in shortlist.entries.all()] == [endpoint_id]
+    card = page.locator(f'.grid .card[data-endpoint-id="{endpoint_id}"]')
+    expect(card.locator(".shortlist-toggle")).to_have_text("★ Shortlisted " + endpoint_id)
