@@ -37,7 +37,8 @@ ensure_venv() {
   local digest; digest="$(cat requirements*.txt | sha256sum | cut -d' ' -f1)"
   if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$digest" ]; then
     echo "==> installing $reqs"
-    .venv/bin/python -m pip install --quiet --disable-pip-version-check -r "$reqs"
+    # The machine's pip config names optional local indexes; their absence is not news.
+    .venv/bin/python -m pip install --quiet --disable-pip-version-check -r "$reqs" 2> >(grep -v "^WARNING: Location" >&2)
     echo "$digest" > "$stamp"
   fi
 }

@@ -43,6 +43,8 @@ def offline_settings(settings, tmp_path):
         "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
     }
     settings.WHITENOISE_USE_FINDERS = True
+    # Real hashing costs ~0.4 s per user; tests need passwords to work, not to be strong.
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
     return settings
 
 
@@ -55,6 +57,16 @@ def member(django_user_model):
 def member_client(client, member):
     client.force_login(member)
     return client
+
+
+@pytest.fixture
+def curator(django_user_model):
+    """A member of the "curator" group (made by a migration): may change shortlists."""
+    from django.contrib.auth.models import Group
+
+    user = django_user_model.objects.create_user(username="cora", password="curator-pass-1234")
+    user.groups.add(Group.objects.get(name="curator"))
+    return user
 
 
 # --- Redis: tests marked `redis` need a real server (bin/test starts one) -----------------------

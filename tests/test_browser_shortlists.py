@@ -6,7 +6,6 @@ import re
 from pathlib import Path
 
 import pytest
-from django.contrib.auth.models import Group
 from playwright.sync_api import expect
 
 from catalog.models import Shortlist
@@ -15,13 +14,6 @@ from tests.conftest import sign_in
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 GONE = "fal-ai/retired-model"
 ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts"
-
-
-@pytest.fixture
-def curator(django_user_model):
-    user = django_user_model.objects.create_user(username="cora", password="curator-pass-1234")
-    user.groups.add(Group.objects.get(name="curator"))
-    return user
 
 
 @pytest.fixture

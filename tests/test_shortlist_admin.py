@@ -19,12 +19,6 @@ BANANA = "fal-ai/nano-banana-2/edit"
 ADD_URL = "/admin/catalog/shortlist/add/"
 
 
-@pytest.fixture(autouse=True)
-def fast_password_hashing(settings):
-    """PBKDF2's many rounds cost about a second per user on this machine; tests need none."""
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
 @pytest.fixture
 def curator(django_user_model):
     user = django_user_model.objects.create_user(

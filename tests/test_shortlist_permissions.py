@@ -7,7 +7,6 @@ from urllib.parse import quote
 
 import pytest
 from django.contrib.admin.models import LogEntry
-from django.contrib.auth.models import Group
 from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver, resolve
 from django.urls.resolvers import RoutePattern
@@ -109,18 +108,6 @@ def test_public_views_are_only_sign_in_and_password_recovery(client):
 
 
 # --- Members read, curators change ----------------------------------------------------------
-
-
-@pytest.fixture(autouse=True)
-def fast_password_hashing(settings):
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
-@pytest.fixture
-def curator(django_user_model):
-    user = django_user_model.objects.create_user(username="cora", password="curator-pass-1234")
-    user.groups.add(Group.objects.get(name="curator"))
-    return user
 
 
 @pytest.fixture

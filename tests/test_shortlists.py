@@ -14,7 +14,6 @@ import pytest
 import requests
 import responses
 from django.contrib.admin.models import LogEntry
-from django.contrib.auth.models import Group
 from django.test import Client
 
 from catalog import services
@@ -30,23 +29,10 @@ GONE = "fal-ai/retired-model"
 HTMX = {"HX-Request": "true"}
 
 
-@pytest.fixture(autouse=True)
-def fast_password_hashing(settings):
-    """PBKDF2's many rounds cost about a second per user on this machine; tests need none."""
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
 @pytest.fixture(scope="module")
 def snapshot_ids() -> list[str]:
     with gzip.open(SNAPSHOT / "fal-models-2026-08-10.json.gz") as f:
         return [m["endpoint_id"] for m in json.load(f)["models"]]
-
-
-@pytest.fixture
-def curator(django_user_model):
-    user = django_user_model.objects.create_user(username="cora", password="curator-pass-1234")
-    user.groups.add(Group.objects.get(name="curator"))
-    return user
 
 
 @pytest.fixture
@@ -356,3 +342,13 @@ def _now():
     from django.utils import timezone
 
     return timezone.now()
+
+
+def test_compare_page_columns_carry_the_control_for_curators(
+    curator_client, member_client, product_shots
+):
+    url = f"/compare/?endpoint_id={FLUX}&endpoint_id={BANANA}"
+    body = curator_client.get(url).content.decode()
+    assert body.count('<details class="shortlist-menu"') == 2
+    assert 'formaction="/shortlists/product-shots/remove/"' in body  # FLUX is on the list
+    assert "shortlist-menu" not in member_client.get(url).content.decode()
