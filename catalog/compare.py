@@ -279,7 +279,8 @@ def _links(card: Card) -> tuple[tuple[str, str], ...]:
 _OVERVIEW = (
     ("category", "Category", lambda c: c.category, True),
     ("license", "License", lambda c: c.license, True),
-    ("group", "Group", lambda c: c.group_label, True),
+    ("group", "Family", lambda c: c.group_key, True),
+    ("role", "Role in family", lambda c: c.group_label, False),
     ("kind", "Kind", lambda c: c.kind, True),
     ("status", "Status", lambda c: c.status, True),
     ("duration", "Duration estimate", lambda c: _duration(c.duration_estimate), True),

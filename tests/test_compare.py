@@ -372,7 +372,7 @@ def test_the_markdown_export_is_on_the_page(member_client):
 def stand_in_card(endpoint_id: str, name: str) -> SimpleNamespace:
     """The attributes of catalog.cards.Card that compare.py reads."""
     return SimpleNamespace(
-        endpoint_id=endpoint_id, name=name, category="", license="unknown", group_label="",
+        endpoint_id=endpoint_id, name=name, category="", license="unknown", group_key="", group_label="",
         kind="", status="", duration_estimate=None, tags=(), created=None, updated=None,
         model_url="", stream_url="", github_url="", github_is_license=False,
     )  # fmt: skip
