@@ -19,6 +19,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import requests
+import urllib3.exceptions
 from requests.adapters import BaseAdapter
 from requests.structures import CaseInsensitiveDict
 
@@ -29,6 +30,10 @@ EXPAND_OPENAPI = "openapi-3.0"
 EXPAND_ENTERPRISE_STATUS = "enterprise_status"
 EXPAND_VALUES = (EXPAND_OPENAPI, EXPAND_ENTERPRISE_STATUS)
 RETRY_STATUSES = frozenset({429, 502, 503, 504})
+# Far beyond any real page (ten models with OpenAPI documents are a few MB).
+MAX_BODY_BYTES = 64 * 1024 * 1024
+MAX_MESSAGE_LENGTH = 300
+_READ_CHUNK = 64 * 1024
 
 
 # --- Errors ------------------------------------------------------------------------------
@@ -321,7 +326,9 @@ def error_from_response(response: requests.Response) -> FalHTTPError:
             envelope = body["error"]
     except ValueError:
         pass  # An HTML page from a proxy or challenge: never echo its body.
-    message = _text(envelope.get("message")) or f"The fal API answered HTTP {status}"
+    message = _text(envelope.get("message")).strip() or f"The fal API answered HTTP {status}"
+    if len(message) > MAX_MESSAGE_LENGTH:  # shown to users: keep it a message, not a page
+        message = message[: MAX_MESSAGE_LENGTH - 1] + "…"
     kwargs: dict[str, Any] = {
         "status": status,
         "type": _text(envelope.get("type")) or None,
@@ -543,15 +550,25 @@ class FalModelsClient:
 
     def _request(self, params: list[tuple[str, str]]) -> requests.Response:
         url = f"{self.base_url}/models"
+        # One budget for the whole call, waits between retries included: a stalled or
+        # trickling upstream holds the caller for at most timeout × (retries + 1).
+        deadline = time.monotonic() + self.timeout * (self.max_retries + 1)
         attempt = 0
         while True:
             try:
                 response = self._session.get(
-                    url, params=params, headers=self._headers(), timeout=self.timeout
+                    url,
+                    params=params,
+                    headers=self._headers(),
+                    timeout=min(self.timeout, max(0.001, deadline - time.monotonic())),
+                    stream=True,
                 )
+                _read_body(response, deadline)
                 if response.status_code < 400:
                     return response
                 error = error_from_response(response)
+            except FalAPIError as exc:
+                error = exc
             except requests.Timeout:
                 error = FalTimeoutError(f"The fal API did not answer within {self.timeout:g} s")
             except requests.ConnectionError:
@@ -561,7 +578,12 @@ class FalModelsClient:
                     f"The fal API answer could not be read ({type(exc).__name__})"
                 )
             retryable = isinstance(error, FalConnectionError) or error.status in RETRY_STATUSES
-            if not retryable or attempt >= self.max_retries:
+            delay = self.backoff * (2**attempt)
+            if isinstance(error, FalRateLimitError) and error.retry_after is not None:
+                delay = error.retry_after
+            # Waiting longer than the cap, or past the deadline, would hold up the page.
+            out_of_time = delay > self.retry_after_cap or time.monotonic() + delay >= deadline
+            if not retryable or attempt >= self.max_retries or out_of_time:
                 logger.warning(
                     "fal API request failed: %s %s (status=%s, request_id=%s)",
                     type(error).__name__,
@@ -570,10 +592,40 @@ class FalModelsClient:
                     error.request_id,
                 )
                 raise error
-            delay = self.backoff * (2**attempt)
-            if isinstance(error, FalRateLimitError) and error.retry_after is not None:
-                delay = error.retry_after
-            if delay > self.retry_after_cap:
-                raise error  # Waiting that long would hold up the page; let the caller decide.
             attempt += 1
             self._sleep(delay)
+
+
+def _read_body(response: requests.Response, deadline: float) -> None:
+    """Read a streamed body by `deadline`: per-read timeouts alone let a trickle run forever."""
+    raw = response.raw
+    if response._content is not False or not hasattr(raw, "read1"):
+        return  # already in memory (the in-process transport)
+    chunks: list[bytes] = []
+    size = 0
+    try:
+        while chunk := raw.read1(_READ_CHUNK, decode_content=True):
+            size += len(chunk)
+            if size > MAX_BODY_BYTES:
+                raise FalInvalidResponseError("The fal API answer was too large to read")
+            if time.monotonic() > deadline:
+                raise FalTimeoutError("The fal API answer did not arrive in time")
+            chunks.append(chunk)
+    except urllib3.exceptions.ReadTimeoutError:
+        response.close()
+        raise FalTimeoutError("The fal API answer did not arrive in time") from None
+    except urllib3.exceptions.ProtocolError:
+        response.close()
+        raise FalConnectionError("The connection to the fal API broke mid-answer") from None
+    except urllib3.exceptions.HTTPError as exc:
+        response.close()
+        raise FalInvalidResponseError(
+            f"The fal API answer could not be read ({type(exc).__name__})"
+        ) from None
+    except FalAPIError:
+        response.close()  # drops the half-read connection
+        raise
+    # What `response.content` does; `.json()` later reads these bytes.
+    response._content = b"".join(chunks)
+    response._content_consumed = True
+    response.close()  # the connection goes back to the pool

@@ -14,7 +14,8 @@ Three layers keep fal's API calm and the pages fast:
 - **Failures.** A failed fetch is remembered for `ERROR_TTL` seconds so that waiters and
   the next requests do not retry it at once; meanwhile, and whenever fal fails, the last
   good copy of the page (kept for `STALE_TTL`, across refreshes) is served and marked
-  stale. Once one page of a result has failed, the rest come from cache only.
+  stale. Once one page of a result has failed, the rest come from cache only; and a
+  failure of fal itself (not a 400/404 about one query) holds for every query meanwhile.
 - **Per-process memo.** An assembled result (every page of a query) is kept in process
   memory, valid while a small shared "manifest" entry for the query names the same pages;
   a warm request reads two small keys instead of unpickling every page, and returns the
@@ -46,6 +47,7 @@ from django.core.cache.backends.filebased import FileBasedCache
 from catalog.emulator import snapshot_emulator
 from catalog.fal_api import (
     FalAPIError,
+    FalBadRequestError,
     FalConnectionError,
     FalModelsClient,
     FalNotFoundError,
@@ -278,6 +280,17 @@ def _stale_or_raise(
     return stale[1], stale[0], error
 
 
+# Answers about one query; any other failure (network, 5xx, 429, 401/403, garbage) is
+# fal's, and is remembered for every query: while fal is down, a page that needs several
+# queries waits for one failed fetch, not one per query.
+_QUERY_ERRORS = (FalBadRequestError, FalNotFoundError)
+
+
+def _outage_key() -> str:
+    base_url = hashlib.sha256(data_source().base_url.encode()).hexdigest()[:16]
+    return f"{_KEY_PREFIX}:v{CACHE_VERSION}:outage:{base_url}"
+
+
 def cached_page(
     query: ModelsQuery,
     cursor: str | None = None,
@@ -301,6 +314,9 @@ def cached_page(
         return _stale_or_raise(
             query, cursor, _Skipped("Not asked: an earlier page of this result failed")
         )
+    outage = cache.get(_outage_key())
+    if outage is not None:
+        return _stale_or_raise(query, cursor, outage)
 
     def done() -> bool:
         return cache.get(key) is not None or cache.get(error_key) is not None
@@ -316,6 +332,8 @@ def cached_page(
             page = get_client().get_page(query, cursor)
         except FalAPIError as error:
             cache.set(error_key, error, timeout=ERROR_TTL)
+            if not isinstance(error, _QUERY_ERRORS):
+                cache.set(_outage_key(), error, timeout=ERROR_TTL)
             return _stale_or_raise(query, cursor, error)
         entry = (time.time(), page)
         cache.set(key, entry, timeout=settings.CATALOG_CACHE_TTL)
