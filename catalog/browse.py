@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 import threading
 import unicodedata
-from collections import Counter
+from collections import Counter, OrderedDict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from urllib.parse import urlencode
@@ -19,6 +19,7 @@ from catalog.cards import fold_tags, license_of
 from catalog.fal_api import Model
 
 PAGE_SIZE = 48
+MAX_TAGS = 60  # the rail lists the most common tags (selected ones always)
 MAX_Q_LENGTH = 200
 MAX_PAGE = 10_000
 MAX_COMPARE = 6
@@ -184,7 +185,7 @@ class _Row:
     model: Model
     license: str
     tags: frozenset[str]  # case-folded
-    tag_labels: tuple[str, ...]
+    tag_pairs: tuple[tuple[str, str], ...]  # (case-folded, as written)
     group_key: str  # case-folded
     group_name: str  # the key as written: the family's name (the label names the role in it)
     kind: str
@@ -217,7 +218,7 @@ def _row(model: Model) -> _Row:
         model=model,
         license=license_of(meta.license_type),
         tags=frozenset(t.casefold() for t in labels),
-        tag_labels=labels,
+        tag_pairs=tuple((t.casefold(), t) for t in labels),
         group_key=meta.group.key.casefold() if meta.group else "",
         group_name=meta.group.key if meta.group else "",
         kind=meta.kind or "inference",
@@ -265,22 +266,54 @@ class GridResult:
     groups: list[FacetOption]
 
 
+_grid_memo: OrderedDict[tuple, tuple[Sequence[Model], Sequence[Model] | None, GridResult]] = (
+    OrderedDict()
+)
+GRID_MEMO_SIZE = 64
+
+
 def browse(
     query: GridQuery, models: Sequence[Model], category_models: Sequence[Model] | None = None
 ) -> GridResult:
     """Filter, count and sort. `category_models`: the same search without `category`, for
-    category counts (None: count categories in `models`)."""
+    category counts (None: count categories in `models`).
+
+    Memoised per query while the same result lists are in use: services hands warm
+    requests the very same lists, so a repeated view, or its next page, costs nothing here.
+    """
+    key = (id(models), id(category_models), tuple(query.params(page=1)))
+    with _rows_lock:
+        hit = _grid_memo.get(key)
+        if hit is not None and hit[0] is models and hit[1] is category_models:
+            _grid_memo.move_to_end(key)
+            return hit[2]
+    grid = _browse(query, models, category_models)
+    with _rows_lock:
+        _grid_memo[key] = (models, category_models, grid)
+        while len(_grid_memo) > GRID_MEMO_SIZE:
+            _grid_memo.popitem(last=False)
+    return grid
+
+
+def _browse(
+    query: GridQuery, models: Sequence[Model], category_models: Sequence[Model] | None
+) -> GridResult:
     want_licenses = set(query.licenses)
     want_tags = {t.casefold() for t in query.tags}
     want_group = query.group.casefold()
+    want_kind = query.kind
+    active_only = query.status == "active"
+    by_license, by_tags, by_group, by_kind = (
+        bool(want_licenses), bool(want_tags), bool(want_group), bool(want_kind)
+    )  # fmt: skip
 
     def failures(row: _Row) -> tuple[bool, bool, bool, bool, bool]:
         return (
-            query.status == "active" and row.deprecated,
-            bool(want_licenses) and row.license not in want_licenses,
-            bool(want_tags) and not want_tags <= row.tags,
-            bool(want_group) and row.group_key != want_group,
-            bool(query.kind) and row.kind != query.kind,
+            active_only and row.deprecated,
+            by_license and row.license not in want_licenses,
+            by_tags and not want_tags <= row.tags,
+            by_group and row.group_key != want_group,
+            by_kind and row.kind != want_kind,
         )
 
     licenses: Counter[str] = Counter()
@@ -291,23 +324,29 @@ def browse(
     kinds: Counter[str] = Counter()
     statuses: Counter[str] = Counter()
     matched: list[_Row] = []
+    # The hot loop over every model of the upstream result: checks inlined on purpose.
     for row in _rows(models):
-        status_fail, license_fail, tag_fail, group_fail, kind_fail = failures(row)
+        status_fail = active_only and row.deprecated
+        license_fail = by_license and row.license not in want_licenses
+        tag_fail = by_tags and not want_tags <= row.tags
+        group_fail = by_group and row.group_key != want_group
+        kind_fail = by_kind and row.kind != want_kind
         others = license_fail + tag_fail + group_fail + kind_fail
-        if others == 0:
+        if not others:
             statuses["deprecated" if row.deprecated else "active"] += 1
-        if status_fail + others == 0:
+        if not others and not status_fail:
             matched.append(row)
-            for tag in row.tag_labels:
-                key = tag.casefold()
-                tags[key] += 1
-                tag_labels.setdefault(key, tag)
+            for tag_key, tag in row.tag_pairs:
+                tags[tag_key] += 1
+                if tag_key not in tag_labels:
+                    tag_labels[tag_key] = tag
         # Disjunctive facets: an option's count is what selecting it would show.
         if status_fail + others - license_fail == 0:
             licenses[row.license] += 1
         if status_fail + others - group_fail == 0 and row.group_key:
             groups[row.group_key] += 1
-            group_labels.setdefault(row.group_key, row.group_name)
+            if row.group_key not in group_labels:
+                group_labels[row.group_key] = row.group_name
         if status_fail + others - kind_fail == 0:
             kinds[row.kind] += 1
 
@@ -335,8 +374,9 @@ def browse(
         ],
         "tag": [
             option("tag", tag_labels[k], tag_labels[k], n, k in want_tags)
-            for k, n in sorted(tags.items(), key=lambda kv: (-kv[1], kv[0]))
-        ],
+            # Selected tags first, so that a shortened list never drops one.
+            for k, n in sorted(tags.items(), key=lambda kv: (kv[0] not in want_tags, -kv[1], kv[0]))
+        ][:MAX_TAGS],
     }
     for wanted in query.tags:  # a selected tag stays visible (and removable) at count 0
         if wanted.casefold() not in tags:
