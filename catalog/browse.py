@@ -7,7 +7,6 @@ Pure functions over `Model`s: no I/O and no Django, so they are easy to test and
 
 from __future__ import annotations
 
-import re
 import threading
 import unicodedata
 from collections import Counter, OrderedDict
@@ -16,7 +15,7 @@ from dataclasses import dataclass, field, replace
 from urllib.parse import urlencode
 
 from catalog.cards import fold_tags, license_of
-from catalog.fal_api import Model
+from catalog.fal_api import Model, is_endpoint_id
 
 PAGE_SIZE = 48
 MAX_TAGS = 60  # the rail lists the most common tags (selected ones always)
@@ -27,8 +26,6 @@ STATUSES = ("active", "deprecated", "all")
 SORTS = {"default": "API order", "newest": "Newest", "updated": "Recently updated", "name": "Name"}
 LICENSES = ("commercial", "research", "private", "unknown")
 KINDS = ("inference", "training")
-ENDPOINT_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*(/[A-Za-z0-9._-]+)+$")
-MAX_ENDPOINT_ID_LENGTH = 200
 # Long enough for any real value; guards the page against pathological input.
 MAX_VALUE_LENGTH = 200
 MAX_REPEATS = 20
@@ -37,10 +34,6 @@ MAX_REPEATS = 20
 def clean_text(value: str) -> str:
     """Drop control characters (NUL and friends) and surrounding space."""
     return "".join(ch for ch in value if unicodedata.category(ch) != "Cc").strip()
-
-
-def is_endpoint_id(value: str) -> bool:
-    return len(value) <= MAX_ENDPOINT_ID_LENGTH and bool(ENDPOINT_ID.match(value))
 
 
 @dataclass(frozen=True)

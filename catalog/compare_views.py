@@ -7,8 +7,6 @@ that rewrite the URL, so everything works without JavaScript and every view can 
 
 from __future__ import annotations
 
-import re
-import unicodedata
 from dataclasses import dataclass
 from urllib.parse import urlencode
 
@@ -18,28 +16,26 @@ from django.urls import reverse
 from django.views.decorators.vary import vary_on_headers
 
 from catalog import services
+from catalog.browse import clean_text
 from catalog.cards import Card, card_for
 from catalog.compare import MAX_MODELS, build_matrix, markdown, overview_rows
-from catalog.fal_api import EXPAND_OPENAPI, ExpansionError, FalAPIError, Model
+from catalog.fal_api import (
+    EXPAND_OPENAPI,
+    MAX_ENDPOINT_ID_LENGTH,
+    ExpansionError,
+    FalAPIError,
+    Model,
+    is_endpoint_id,
+)
 from catalog.schema import model_schema
 
 ID_PARAM = "endpoint_id"
-ENDPOINT_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*(/[A-Za-z0-9._-]+)+$")
-MAX_ENDPOINT_ID_LENGTH = 200
 MAX_SHOWN_INPUT = 80  # how much of a rejected value a message repeats
 MAX_CANDIDATES = 8
 
 
-def _clean(value: str) -> str:
-    return "".join(ch for ch in value if unicodedata.category(ch) != "Cc").strip()
-
-
 def _quoted(value: str) -> str:
     return "“" + (value if len(value) <= MAX_SHOWN_INPUT else value[:MAX_SHOWN_INPUT] + "…") + "”"
-
-
-def is_endpoint_id(value: str) -> bool:
-    return len(value) <= MAX_ENDPOINT_ID_LENGTH and bool(ENDPOINT_ID.match(value))
 
 
 def parse_ids(values: list[str]) -> tuple[list[str], list[str]]:
@@ -141,7 +137,7 @@ def _add(request: HttpRequest, ids: list[str], only: bool, context: dict) -> Htt
     Returns a redirect to the new URL when one model is chosen; otherwise fills `context`
     with candidates or a message and returns None.
     """
-    wanted = _clean(request.GET.get("add", ""))[:MAX_ENDPOINT_ID_LENGTH]  # Also a search.
+    wanted = clean_text(request.GET.get("add", ""))[:MAX_ENDPOINT_ID_LENGTH]  # Also a search.
     context["add"] = wanted
     if not wanted:
         return None

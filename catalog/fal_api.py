@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import io
 import logging
+import re
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -30,10 +31,19 @@ EXPAND_OPENAPI = "openapi-3.0"
 EXPAND_ENTERPRISE_STATUS = "enterprise_status"
 EXPAND_VALUES = (EXPAND_OPENAPI, EXPAND_ENTERPRISE_STATUS)
 RETRY_STATUSES = frozenset({429, 502, 503, 504})
+# What fal endpoint ids look like: owner/model[/variant…] (e.g. fal-ai/flux/dev).
+ENDPOINT_ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]*(/[A-Za-z0-9._-]+)+$"
+MAX_ENDPOINT_ID_LENGTH = 200
+_ENDPOINT_ID = re.compile(ENDPOINT_ID_PATTERN)
 # Far beyond any real page (ten models with OpenAPI documents are a few MB).
 MAX_BODY_BYTES = 64 * 1024 * 1024
 MAX_MESSAGE_LENGTH = 300
 _READ_CHUNK = 64 * 1024
+
+
+def is_endpoint_id(value: str) -> bool:
+    """Whether `value` is shaped like a fal endpoint id (not whether fal knows it)."""
+    return len(value) <= MAX_ENDPOINT_ID_LENGTH and _ENDPOINT_ID.match(value) is not None
 
 
 # --- Errors ------------------------------------------------------------------------------

@@ -12,10 +12,10 @@ from django.core.validators import RegexValidator
 from django.db import models
 from django.db.models import Q
 
-# fal endpoint ids look like "fal-ai/flux/dev": owner, model and optional sub-paths.
-ENDPOINT_ID_RE = r"^[A-Za-z0-9][A-Za-z0-9._-]*(/[A-Za-z0-9._-]+)+$"
+from catalog.fal_api import ENDPOINT_ID_PATTERN
+
 validate_endpoint_id = RegexValidator(
-    ENDPOINT_ID_RE,
+    ENDPOINT_ID_PATTERN,
     "Enter a fal endpoint id such as fal-ai/flux/dev (owner/model, letters, digits, . _ -).",
 )
 

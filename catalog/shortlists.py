@@ -3,7 +3,6 @@ endpoint id checks, and a per-request memo of which lists hold which endpoints."
 
 from __future__ import annotations
 
-import re
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -16,8 +15,8 @@ from django.utils import timezone
 
 from catalog import services
 from catalog.cards import Card, card_for
-from catalog.fal_api import FalAPIError, Model
-from catalog.models import ENDPOINT_ID_RE, Shortlist, ShortlistEntry
+from catalog.fal_api import FalAPIError, Model, is_endpoint_id
+from catalog.models import Shortlist, ShortlistEntry
 
 MAX_NOTE_LENGTH = 2000
 MAX_COMPARE = 6
@@ -95,7 +94,7 @@ def compare_url(rows: Sequence[EntryRow]) -> str:
 
 def endpoint_problem(endpoint_id: str) -> str:
     """Why this id cannot be added ("" when fal's catalog knows it)."""
-    if not endpoint_id or len(endpoint_id) > 200 or not re.fullmatch(ENDPOINT_ID_RE, endpoint_id):
+    if not is_endpoint_id(endpoint_id):
         return "That is not a fal endpoint id."
     try:
         result = services.catalog_find([endpoint_id])

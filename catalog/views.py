@@ -15,12 +15,11 @@ from catalog.browse import (
     SORTS,
     active_filters,
     browse,
-    is_endpoint_id,
     parse_grid_query,
 )
 from catalog.cards import Card, card_for
 from catalog.compare import default_text, enum_texts, limits_text
-from catalog.fal_api import EXPAND_OPENAPI, ExpansionError, FalAPIError
+from catalog.fal_api import EXPAND_OPENAPI, ExpansionError, FalAPIError, is_endpoint_id
 from catalog.schema import SchemaField
 from catalog.schema import model_schema as model_schema_of
 from catalog.snippets import snippets_for
