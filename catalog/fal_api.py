@@ -472,8 +472,10 @@ class FalModelsClient:
         retry_after_cap: float = 5.0,
         backoff: float = 0.25,
         session_factory: Callable[[], requests.Session] = requests.Session,
+        wsgi_app: Callable[..., Iterable[bytes]] | None = None,
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
+        """`wsgi_app`: answer from this in-process WSGI app instead of the network."""
         self.base_url = base_url.rstrip("/")
         self._key = key
         self.timeout = timeout
@@ -481,6 +483,7 @@ class FalModelsClient:
         self.retry_after_cap = retry_after_cap
         self.backoff = backoff
         self._session_factory = session_factory
+        self._wsgi_app = wsgi_app
         self._sleep = sleep
         self._local = threading.local()  # requests.Session is not thread-safe: one per thread.
 
@@ -492,6 +495,8 @@ class FalModelsClient:
         session = getattr(self._local, "session", None)
         if session is None:
             session = self._local.session = self._session_factory()
+            if self._wsgi_app is not None:
+                session.mount(self.base_url, WSGITransport(self._wsgi_app))
         return session
 
     def _headers(self) -> dict[str, str]:

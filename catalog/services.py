@@ -39,7 +39,6 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-import requests
 from django.conf import settings
 from django.core.cache import cache, caches
 from django.core.cache.backends.filebased import FileBasedCache
@@ -54,7 +53,6 @@ from catalog.fal_api import (
     Model,
     ModelsQuery,
     Page,
-    WSGITransport,
     find_queries,
 )
 
@@ -109,12 +107,6 @@ def data_source() -> DataSource:
     )
 
 
-def _offline_session() -> requests.Session:
-    session = requests.Session()
-    session.mount(OFFLINE_BASE_URL, WSGITransport(snapshot_emulator()))
-    return session
-
-
 _clients: dict[tuple, FalModelsClient] = {}
 _clients_lock = threading.Lock()
 
@@ -136,7 +128,7 @@ def get_client() -> FalModelsClient:
                 key=settings.FAL_KEY if source.live else "",
                 timeout=settings.FAL_API_TIMEOUT,
                 max_retries=settings.FAL_API_MAX_RETRIES,
-                session_factory=requests.Session if source.live else _offline_session,
+                wsgi_app=None if source.live else snapshot_emulator(),
             )
         return client
 
