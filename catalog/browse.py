@@ -141,7 +141,12 @@ def parse_grid_query(data: Mapping) -> GridQuery:
         else:
             messages.append(f"Unknown license “{value}” was ignored.")
     page_text = single("page") or "1"
-    page = int(page_text) if page_text.isdigit() and len(page_text) < 6 else 0
+    # isdecimal() alone would let "²" or "٣" through to int().
+    page = (
+        int(page_text)
+        if page_text.isascii() and page_text.isdecimal() and len(page_text) < 6
+        else 0
+    )
     if not 1 <= page <= MAX_PAGE:
         messages.append(f"“{page_text}” is not a page number: showing the first page.")
         page = 1

@@ -3,10 +3,13 @@ for the grid's state, catalog.cards for what a card shows."""
 
 from __future__ import annotations
 
+import threading
+from collections import OrderedDict
 from urllib.parse import urlencode
 
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
+from django.template.loader import render_to_string
 from django.views.decorators.vary import vary_on_headers
 
 from catalog import services
@@ -22,16 +25,24 @@ from catalog.compare import default_text, enum_texts, limits_text
 from catalog.fal_api import EXPAND_OPENAPI, ExpansionError, FalAPIError, is_endpoint_id
 from catalog.schema import SchemaField
 from catalog.schema import model_schema as model_schema_of
+from catalog.shortlists import can_curate
 from catalog.snippets import snippets_for
 
 # htmx requests aimed at this element append the next page of cards.
 LOAD_MORE = "load-more"
 
 
+# Rendered grid fragments, per worker process. The key names the data version (when its
+# pages were fetched), so a refresh or new data never serves an old fragment.
+_fragments: OrderedDict[tuple, str] = OrderedDict()
+_fragments_lock = threading.Lock()
+FRAGMENTS_KEPT = 64
+
+
 @vary_on_headers("HX-Request")
 def index(request: HttpRequest) -> HttpResponse:
     query = parse_grid_query(request.GET)
-    context: dict = {"query": query, "messages_for_query": query.messages, "error": None}
+    part = "more" if request.htmx and request.htmx.target == LOAD_MORE else "results"
     try:
         result = services.catalog_search(
             q=query.q, category=query.category, status=query.upstream_status
@@ -42,62 +53,75 @@ def index(request: HttpRequest) -> HttpResponse:
             else result
         )
     except FalAPIError as error:
-        context["error"] = error
-        return _render_grid(request, context, status=200)
+        context = {"query": query, "messages_for_query": query.messages, "error": error}
+        html = render_to_string("catalog/index.html#results", context, request)
+    else:
+        # Curators' cards carry their shortlist controls, which change with every click.
+        cacheable = not can_curate(request.user)
+        key = (
+            part,
+            tuple(query.params()),
+            services.data_source().base_url,
+            result.fetched_at, result.stale, category_result.fetched_at, category_result.stale,
+        )  # fmt: skip
+        html = _fragments.get(key) if cacheable else None
+        if html is None:
+            context = _grid_context(query, result, category_result, appending=part == "more")
+            html = render_to_string(f"catalog/index.html#{part}", context, request)
+            if cacheable:
+                with _fragments_lock:
+                    _fragments[key] = html
+                    while len(_fragments) > FRAGMENTS_KEPT:
+                        _fragments.popitem(last=False)
+    if not request.htmx:
+        return render(request, "catalog/index.html", {"query": query, "results_html": html})
+    response = HttpResponse(html)
+    canonical = "/" + query.url(page=query.page).rstrip("?")
+    # Typing and appended pages replace the history entry; other filter changes add one.
+    replace = part == "more" or request.htmx.trigger_name == "q"
+    response["HX-Replace-Url" if replace else "HX-Push-Url"] = canonical
+    return response
+
+
+def _grid_context(query, result, category_result, *, appending: bool) -> dict:
     grid = browse(query, result.models, category_result.models)
     last_page = max(1, -(-grid.total // PAGE_SIZE))
     page = min(query.page, last_page)
-    appending = bool(request.htmx) and request.htmx.target == LOAD_MORE
     cards = [
         card_for(m)
         for m in grid.models[(page - 1) * PAGE_SIZE if appending else 0 : page * PAGE_SIZE]
     ]
-    names = {
-        m.endpoint_id: card_for(m).name for m in result.models if m.endpoint_id in query.compare
-    }
+    names = {}
+    if query.compare:
+        picked = set(query.compare)
+        names = {m.endpoint_id: card_for(m).name for m in result.models if m.endpoint_id in picked}
     shown_ids = {c.endpoint_id for c in cards}
-    context.update(
-        result=result,
-        grid=grid,
-        cards=cards,
-        page=page,
-        shown=min(page * PAGE_SIZE, grid.total),
-        next_url=query.url(page=page + 1) if page < last_page else "",
-        chips=active_filters(query),
-        clear_url=query.url(
+    messages = query.messages
+    if query.page > last_page:
+        messages = (*messages, f"There is no page {query.page}; showing the last.")
+    return {
+        "query": query,
+        "messages_for_query": messages,
+        "error": None,
+        "result": result,
+        "grid": grid,
+        "cards": cards,
+        "page": page,
+        "shown": min(page * PAGE_SIZE, grid.total),
+        "next_url": query.url(page=page + 1) if page < last_page else "",
+        "chips": active_filters(query),
+        "clear_url": query.url(
             q="", category="", status="active", licenses=(), tags=(), group="", kind=""
         ),
-        sorts=SORTS.items(),
-        compare_picks=query.compare,
-        hidden_picks=[i for i in query.compare if i not in shown_ids],
-        tray=[
+        "sorts": SORTS.items(),
+        "compare_picks": query.compare,
+        "hidden_picks": [i for i in query.compare if i not in shown_ids],
+        "tray": [
             (i, names.get(i, i), query.url(compare=tuple(c for c in query.compare if c != i)))
             for i in query.compare
         ],
-        compare_url=_compare_url(query.compare),
-    )
-    if query.page > last_page:
-        context["messages_for_query"] = (
-            *query.messages,
-            f"There is no page {query.page}; showing the last.",
-        )
-    return _render_grid(request, context, status=200)
-
-
-def _render_grid(request: HttpRequest, context: dict, *, status: int) -> HttpResponse:
-    query = context["query"]
-    canonical = "/" + (query.url(page=context.get("page", 1))).rstrip("?")
-    if not request.htmx:
-        return render(request, "catalog/index.html", context, status=status)
-    if request.htmx.target == LOAD_MORE:
-        response = render(request, "catalog/index.html#more", context, status=status)
-        response["HX-Replace-Url"] = canonical
-        return response
-    response = render(request, "catalog/index.html#results", context, status=status)
-    # Typing replaces the history entry; every other filter change adds one.
-    header = "HX-Replace-Url" if request.htmx.trigger_name == "q" else "HX-Push-Url"
-    response[header] = canonical
-    return response
+        "compare_url": _compare_url(query.compare),
+    }
 
 
 def _compare_url(ids) -> str:

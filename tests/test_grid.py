@@ -140,6 +140,7 @@ def test_full_page_varies_on_hx_request(member_client):
         ("page=0", "is not a page number"),
         ("page=abc", "is not a page number"),
         ("page=99999999999", "is not a page number"),
+        ("page=%C2%B2", "is not a page number"),
         ("page=500", "There is no page 500"),
         ("q=a&q=b", "Only one “q”"),
         ("q=" + "x" * 300, "longer than 200 characters"),
@@ -233,3 +234,20 @@ def test_group_facet_folds_case_and_sorts_by_family_name():
 def test_models_without_metadata_are_shown_as_unknown_license():
     grid = browse(parse_grid_query(QueryDict("license=unknown")), [Model("bare/model")])
     assert [m.endpoint_id for m in grid.models] == ["bare/model"]
+
+
+def test_rendered_fragments_follow_the_data(settings, member_client, no_internet):
+    """A warm grid reuses its rendered cards, until the catalog is refreshed with new data."""
+    settings.FAL_API_URL = "https://api.fal.test/v1"
+    url = "https://api.fal.test/v1/models"
+
+    def answer(name):
+        entry = {"endpoint_id": "acme/one", "metadata": {"display_name": name, "status": "active"}}
+        return {"models": [entry], "next_cursor": None, "has_more": False}
+
+    no_internet.get(url, json=answer("First name"))
+    assert "First name" in member_client.get("/").content.decode()
+    no_internet.replace("GET", url, json=answer("Second name"))
+    assert "First name" in member_client.get("/").content.decode()  # cached pages, same HTML
+    services.catalog_refresh()
+    assert "Second name" in member_client.get("/").content.decode()
