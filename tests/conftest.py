@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import gzip
+import json
 import os
 import re
 
 import pytest
+import requests
 import responses
+
+from catalog.emulator import DEFAULT_MODELS_PATH
 
 # pytest-django's live_server + Playwright's sync API run in one thread with an event loop.
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
@@ -46,6 +51,27 @@ def offline_settings(settings, tmp_path):
     # Real hashing costs ~0.4 s per user; tests need passwords to work, not to be strong.
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
     return settings
+
+
+@pytest.fixture(scope="session")
+def snapshot_ids() -> list[str]:
+    """Every endpoint id of the bundled snapshot, in the API's order."""
+    with gzip.open(DEFAULT_MODELS_PATH) as f:
+        return [m["endpoint_id"] for m in json.load(f)["models"]]
+
+
+@pytest.fixture
+def count_upstream(monkeypatch):
+    """URLs of the requests that reach a transport (cache misses), live or in process."""
+    calls: list[str] = []
+    original = requests.Session.send
+
+    def counting_send(self, request, **kwargs):
+        calls.append(request.url)
+        return original(self, request, **kwargs)
+
+    monkeypatch.setattr(requests.Session, "send", counting_send)
+    return calls
 
 
 @pytest.fixture

@@ -2,15 +2,12 @@
 
 from __future__ import annotations
 
-import gzip
-import json
 from datetime import UTC, datetime
 from pathlib import Path
 from types import SimpleNamespace
 from urllib.parse import urlencode
 
 import pytest
-import requests
 
 from catalog import services
 from catalog.compare import build_matrix, markdown, overview_rows
@@ -37,26 +34,6 @@ def compare_path(*ids: str, **params: str) -> str:
 def member(django_user_model):
     """Signed in with force_login only, so skip the deliberately slow password hashing."""
     return django_user_model.objects.create(username="mia")
-
-
-@pytest.fixture
-def count_upstream(monkeypatch):
-    """Counts requests that reach the transport (cache misses)."""
-    calls: list[str] = []
-    original = requests.Session.send
-
-    def counting_send(self, request, **kwargs):
-        calls.append(request.url)
-        return original(self, request, **kwargs)
-
-    monkeypatch.setattr(requests.Session, "send", counting_send)
-    return calls
-
-
-@pytest.fixture(scope="module")
-def snapshot_ids() -> list[str]:
-    with gzip.open(SNAPSHOT / "fal-models-2026-08-10.json.gz") as f:
-        return [m["endpoint_id"] for m in json.load(f)["models"]]
 
 
 def rows_by_name(matrix):
@@ -372,7 +349,8 @@ def test_the_markdown_export_is_on_the_page(member_client):
 def stand_in_card(endpoint_id: str, name: str) -> SimpleNamespace:
     """The attributes of catalog.cards.Card that compare.py reads."""
     return SimpleNamespace(
-        endpoint_id=endpoint_id, name=name, category="", license="unknown", group_key="", group_label="",
+        endpoint_id=endpoint_id, name=name, category="", license="unknown", group_key="",
+        group_label="",
         kind="", status="", duration_estimate=None, tags=(), created=None, updated=None,
         model_url="", stream_url="", github_url="", github_is_license=False,
     )  # fmt: skip

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import gzip
-import json
 from pathlib import Path
 
 import pytest
@@ -13,26 +11,6 @@ from catalog import services
 from catalog.fal_api import FalServerError, ModelsQuery
 
 SNAPSHOT = Path(__file__).resolve().parent.parent / "catalog" / "snapshot"
-
-
-@pytest.fixture(scope="module")
-def snapshot_ids() -> list[str]:
-    with gzip.open(SNAPSHOT / "fal-models-2026-08-10.json.gz") as f:
-        return [m["endpoint_id"] for m in json.load(f)["models"]]
-
-
-@pytest.fixture
-def count_upstream(monkeypatch):
-    """Counts requests that reach the transport (cache misses)."""
-    calls: list[str] = []
-    original = requests.Session.send
-
-    def counting_send(self, request, **kwargs):
-        calls.append(request.url)
-        return original(self, request, **kwargs)
-
-    monkeypatch.setattr(requests.Session, "send", counting_send)
-    return calls
 
 
 def test_offline_by_default_serves_the_whole_snapshot_in_order(snapshot_ids):

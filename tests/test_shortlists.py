@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import csv
-import gzip
 import io
 import json
 import re
@@ -11,7 +10,6 @@ from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
-import requests
 import responses
 from django.contrib.admin.models import LogEntry
 from django.test import Client
@@ -27,12 +25,6 @@ FLUX = "fal-ai/flux/schnell"
 BANANA = "fal-ai/nano-banana-2"
 GONE = "fal-ai/retired-model"
 HTMX = {"HX-Request": "true"}
-
-
-@pytest.fixture(scope="module")
-def snapshot_ids() -> list[str]:
-    with gzip.open(SNAPSHOT / "fal-models-2026-08-10.json.gz") as f:
-        return [m["endpoint_id"] for m in json.load(f)["models"]]
 
 
 @pytest.fixture
@@ -122,23 +114,15 @@ def test_api_failure_shows_entries_and_notes_with_a_banner(member_client, produc
 
 
 def test_cards_are_fetched_in_batches_of_at_most_50_ids(
-    member_client, curator, snapshot_ids, monkeypatch
+    member_client, curator, snapshot_ids, count_upstream
 ):
     shortlist = Shortlist.objects.create(title="Big", slug="big")
     ShortlistEntry.objects.bulk_create(
         ShortlistEntry(shortlist=shortlist, endpoint_id=i, position=n)
         for n, i in enumerate(snapshot_ids[:120])
     )
-    sent: list[str] = []
-    original = requests.Session.send
-
-    def recording_send(self, request, **kwargs):
-        sent.append(request.url)
-        return original(self, request, **kwargs)
-
-    monkeypatch.setattr(requests.Session, "send", recording_send)
     body = member_client.get("/shortlists/big/").content.decode()
-    sizes = [len(parse_qs(urlsplit(url).query)["endpoint_id"]) for url in sent]
+    sizes = [len(parse_qs(urlsplit(url).query)["endpoint_id"]) for url in count_upstream]
     assert sizes == [50, 50, 20]
     assert body.count('<article class="card') == 120
     assert "attention" not in body
