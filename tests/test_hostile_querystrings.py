@@ -1,0 +1,352 @@
+"""Hostile query strings: no URL of the site answers 500 to any GET, whatever it is sent.
+
+Hypothesis generates at least 2,000 requests per URL pattern (every pattern the resolver
+knows, the admin's included): random and known keys, random unicode (right-to-left,
+combining marks, control characters), null bytes, bytes that are not UTF-8, malformed
+percent escapes, huge values, keys repeated hundreds of times, keys without values, and
+hostile path arguments. The catalog runs on the in-process offline emulator.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+from urllib.parse import quote, quote_from_bytes, urlencode
+
+import pytest
+from django.test import Client
+from django.urls import URLResolver, get_resolver
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from catalog.models import Shortlist
+
+pytestmark = pytest.mark.django_db
+
+EXAMPLES = 2000
+
+# --- Strategies ------------------------------------------------------------------------------
+
+utf8_text = st.text(st.characters(codec="utf-8"), max_size=40)
+tricky = st.sampled_from(
+    [
+        "",
+        "0",
+        "-1",
+        "1.5",
+        "1e309",
+        "NaN",
+        "99999999999999999999999999",
+        "null",
+        "true",
+        "[]",
+        "{}",
+        "../../etc/passwd",
+        "<script>alert(1)</script>",
+        "javascript:alert(1)",
+        "\x00",
+        "a\x00b",
+        "\u202eevil\u202c",  # right-to-left override
+        "e\u0301\u0301\u0301",  # combining marks
+        "\ufeff",
+        "fal-ai/flux/dev",
+        "fal-ai/flux/schnell",
+        "fal-ai/no-such-model",
+        "fal ai/flux dev",
+        "picks",
+        "json",
+        "csv",
+        "active",
+        "deprecated",
+        "all",
+        "name",
+        "newest",
+        "diff",
+        "research",
+        "training",
+        "image-to-video",
+        "1",
+        "2",
+        "%",
+        "%%",
+        "\r\nSet-Cookie: x=1",
+    ]
+)
+# Far past every length limit (200 characters); mostly ASCII, as decoding 100 KB of
+# percent escapes on every request would be most of this test's time.
+huge = st.builds(
+    lambda char, n: char * n, st.sampled_from("aZ9-_<%é\u202e\x00"), st.integers(1_000, 10_000)
+)
+values = st.one_of(utf8_text, tricky, tricky, st.integers().map(str))
+
+
+def pairs_strategy(known: tuple[str, ...]) -> st.SearchStrategy[list[tuple[str, str]]]:
+    key = st.one_of(st.sampled_from(known), utf8_text) if known else utf8_text
+    single = st.lists(st.tuples(key, values), max_size=10)
+    # 1,001 is past Django's DATA_UPLOAD_MAX_NUMBER_FIELDS: a 400, never a 500.
+    repeated = st.builds(
+        lambda k, v, n: [(k, v)] * n, key, values, st.sampled_from([2, 7, 50, 999, 1001])
+    )
+    with_huge = st.builds(lambda k, v, rest: [(k, v), *rest], key, huge, single)
+    return st.one_of(single, single, single, repeated, with_huge)
+
+
+def query_strings(known: tuple[str, ...]) -> st.SearchStrategy[str]:
+    encoded = pairs_strategy(known).map(lambda pairs: urlencode(pairs))
+    # Not produced by any form: malformed escapes, bare keys, separators, non-UTF-8 bytes.
+    raw = st.text(st.sampled_from("ab=&;%+#?/0F\\"), max_size=30).map(
+        lambda text: quote(text, safe="=&;%+/\\")
+    )
+    not_utf8 = st.lists(st.tuples(key_or_known(known), st.binary(max_size=20)), max_size=4).map(
+        lambda pairs: "&".join(f"{quote(k)}={quote_from_bytes(v)}" for k, v in pairs)
+    )
+    return st.one_of(encoded, encoded, encoded, raw, not_utf8)
+
+
+def key_or_known(known: tuple[str, ...]) -> st.SearchStrategy[str]:
+    return st.sampled_from(known) if known else st.just("q")
+
+
+endpoint_ids = st.one_of(
+    st.sampled_from(["fal-ai/flux/dev", "fal-ai/flux/schnell", "nobody/nothing", "a", "a/b/c/d"]),
+    st.text(st.characters(codec="utf-8"), min_size=1, max_size=60),
+)
+slugs = st.one_of(st.just("picks"), st.from_regex(r"[-a-zA-Z0-9_]{1,90}", fullmatch=True))
+object_ids = st.one_of(
+    st.sampled_from(["1", "2", "0", "-1", "999999999", "1.5"]), st.text(min_size=1, max_size=30)
+)
+
+
+def path_text(value: str) -> str:
+    return quote(value, safe="/")
+
+
+# --- Every URL pattern, how to build its paths and which GET keys it reads ---------------------
+
+
+@dataclass(frozen=True)
+class View:
+    paths: st.SearchStrategy[str]
+    keys: tuple[str, ...] = ()
+    staff: bool = False  # admin views run as a superuser, so they do their work
+    extra: dict = field(default_factory=dict)
+
+
+def fixed(path: str) -> st.SearchStrategy[str]:
+    return st.just(path)
+
+
+def with_object(template: str) -> st.SearchStrategy[str]:
+    return object_ids.map(lambda oid: template.format(path_text(oid)))
+
+
+GRID_KEYS = (
+    "q",
+    "category",
+    "status",
+    "license",
+    "tag",
+    "group",
+    "kind",
+    "sort",
+    "page",
+    "compare",
+)
+CHANGELIST_KEYS = ("q", "o", "p", "e", "all", "_popup", "_to_field", "id__exact", "title")
+CHANGEFORM_KEYS = ("_changelist_filters", "_popup", "_to_field", "title", "slug", "curator")
+ADMIN_STATIC = {
+    "admin:index": "/admin/",
+    "admin:login": "/admin/login/",
+    "admin:logout": "/admin/logout/",
+    "admin:password_change": "/admin/password_change/",
+    "admin:password_change_done": "/admin/password_change/done/",
+    "admin:jsi18n": "/admin/jsi18n/",
+}
+VIEWS: dict[str, View] = {
+    "catalog:index": View(fixed("/"), GRID_KEYS),
+    "catalog:model_schema": View(endpoint_ids.map(lambda i: f"/models/{path_text(i)}/schema/")),
+    "catalog:model": View(endpoint_ids.map(lambda i: f"/models/{path_text(i)}/")),
+    "catalog:compare": View(fixed("/compare/"), ("endpoint_id", "only", "add")),
+    "catalog:shortlists": View(fixed("/shortlists/")),
+    "catalog:shortlist": View(slugs.map(lambda s: f"/shortlists/{s}/")),
+    "catalog:shortlist_export": View(
+        st.tuples(slugs, st.one_of(st.sampled_from(["json", "csv"]), utf8_text)).map(
+            lambda sf: f"/shortlists/{sf[0]}/export.{path_text(sf[1])}"
+        )
+    ),
+    "catalog:shortlist_add": View(fixed("/shortlists/picks/add/"), ("endpoint_id", "note")),
+    "catalog:shortlist_remove": View(fixed("/shortlists/picks/remove/"), ("endpoint_id",)),
+    "catalog:shortlist_note": View(fixed("/shortlists/picks/note/"), ("endpoint_id", "note")),
+    "catalog:refresh": View(fixed("/catalog/refresh/"), ("next",)),
+    "login": View(fixed("/accounts/login/"), ("next",)),
+    "logout": View(fixed("/accounts/logout/"), ("next",)),
+    "password_change": View(fixed("/accounts/password_change/")),
+    "password_change_done": View(fixed("/accounts/password_change/done/")),
+    "password_reset": View(fixed("/accounts/password_reset/")),
+    "password_reset_done": View(fixed("/accounts/password_reset/done/")),
+    "password_reset_confirm": View(
+        st.tuples(object_ids, object_ids).map(
+            lambda ut: f"/accounts/reset/{quote(ut[0], safe='')}/{quote(ut[1], safe='')}/"
+        )
+    ),
+    "password_reset_complete": View(fixed("/accounts/reset/done/")),
+    **{name: View(fixed(path), ("next",), staff=True) for name, path in ADMIN_STATIC.items()},
+    "admin:autocomplete": View(
+        fixed("/admin/autocomplete/"),
+        ("term", "app_label", "model_name", "field_name", "page"),
+        staff=True,
+    ),
+    "admin:view_on_site": View(
+        st.tuples(object_ids, object_ids).map(
+            lambda co: f"/admin/r/{path_text(co[0])}/{path_text(co[1])}/"
+        ),
+        staff=True,
+    ),
+    "admin:app_list": View(st.sampled_from(["/admin/auth/", "/admin/catalog/"]), staff=True),
+    "admin:<catch-all>": View(
+        utf8_text.map(lambda p: f"/admin/{path_text(p)}"), ("next",), staff=True
+    ),
+    "admin:auth_user_password_change": View(
+        with_object("/admin/auth/user/{}/password/"), staff=True
+    ),
+}
+for _model in ("auth/group", "auth/user", "catalog/shortlist"):
+    _name = "admin:" + _model.replace("/", "_")
+    _base = f"/admin/{_model}/"
+    VIEWS.update(
+        {
+            f"{_name}_changelist": View(fixed(_base), CHANGELIST_KEYS, staff=True),
+            f"{_name}_add": View(fixed(_base + "add/"), CHANGEFORM_KEYS, staff=True),
+            f"{_name}_history": View(with_object(_base + "{}/history/"), CHANGELIST_KEYS, True),
+            f"{_name}_delete": View(with_object(_base + "{}/delete/"), CHANGEFORM_KEYS, True),
+            f"{_name}_change": View(with_object(_base + "{}/change/"), CHANGEFORM_KEYS, True),
+            f"{_name}_<redirect>": View(with_object(_base + "{}/"), (), staff=True),
+        }
+    )
+
+
+def url_pattern_names() -> list[str]:
+    """Every route of the site, named as VIEWS names it (the admin's unnamed ones by role)."""
+    names = []
+
+    def walk(patterns, namespace: str = "") -> None:
+        for pattern in patterns:
+            if isinstance(pattern, URLResolver):
+                inner = f"{pattern.namespace}:" if pattern.namespace else namespace
+                walk(pattern.url_patterns, inner)
+            elif pattern.name:
+                names.append(namespace + pattern.name)
+            elif "(?P<url>" in str(pattern.pattern):
+                names.append(namespace + "<catch-all>")
+            else:  # "<model>/<id>/", a redirect to "<model>/<id>/change/"
+                target = pattern.callback.view_initkwargs["pattern_name"]
+                names.append(target.removesuffix("_change") + "_<redirect>")
+
+    walk(get_resolver().url_patterns)
+    return names
+
+
+def test_every_url_pattern_has_a_hostile_query_string_test():
+    assert sorted(url_pattern_names()) == sorted(VIEWS)
+
+
+# --- The sweep ----------------------------------------------------------------------------------
+
+
+class SweepClient(Client):
+    """The test client without its per-template context capture, which costs a third of a
+    request here; a 5xx is asked again the usual way, so the test fails with the view's
+    own exception."""
+
+    def request(self, **request):
+        response = self.handler(self._base_environ(**request))
+        if response.status_code >= 500:
+            return super().request(**request)
+        return response
+
+
+@pytest.fixture
+def clients(member, admin_user, settings):
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    settings.SESSION_ENGINE = "django.contrib.sessions.backends.signed_cookies"
+    shortlist = Shortlist.objects.create(title="Picks", slug="picks", curator=member)
+    shortlist.entries.create(endpoint_id="fal-ai/flux/dev", note="fine", position=1)
+    member_client = SweepClient()
+    member_client.force_login(member)
+    staff_client = SweepClient()
+    staff_client.force_login(admin_user)
+    return member_client, staff_client
+
+
+# Each generated query string goes to every view of a group (with a path drawn for each),
+# so the cost of generating it is shared: 2,000 examples are 2,000 requests per view.
+GROUPS = {
+    "site": sorted(name for name in VIEWS if not name.startswith("admin:")),
+    "admin": sorted(name for name in VIEWS if name.startswith("admin:")),
+}
+
+
+@pytest.mark.parametrize("group", GROUPS)
+def test_no_query_string_makes_any_view_fail(group, clients):
+    names = GROUPS[group]
+    keys = tuple(sorted({key for name in names for key in VIEWS[name].keys}))
+    requests: Counter[str] = Counter()
+    seconds: Counter[str] = Counter()
+
+    @settings(
+        max_examples=EXAMPLES,
+        deadline=None,
+        database=None,
+        suppress_health_check=list(HealthCheck),
+    )
+    @given(query=query_strings(keys), data=st.data())
+    def sweep(query: str, data: st.DataObject) -> None:
+        for name in names:
+            view = VIEWS[name]
+            path = data.draw(view.paths, label=name)
+            client = clients[1] if view.staff else clients[0]
+            started = time.monotonic()
+            response = client.get(f"{path}?{query}" if query else path)
+            seconds[name] += time.monotonic() - started
+            requests[name] += 1
+            assert response.status_code < 500, (name, path, query[:300], response.status_code)
+
+    started = time.monotonic()
+    sweep()
+    print(f"\n{group}: {sum(requests.values())} requests in {time.monotonic() - started:.1f} s")
+    for name in names:
+        print(f"  {name}: {requests[name]} requests, {seconds[name]:.1f} s in the view")
+    assert min(requests[name] for name in names) >= EXAMPLES
+
+
+# --- What the sweep found, kept as plain regression tests ---------------------------------------
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/admin/auth/group/?" + "&".join(["id__exact=0"] * 999),
+        "/admin/catalog/shortlist/?q=" + "+".join(["a"] * 1000),
+        "/admin/auth/user/1/change/?_to_field=",
+        "/admin/catalog/shortlist/1/delete/?_to_field=",
+    ],
+)
+def test_query_strings_the_admin_cannot_survive_are_a_clear_400(clients, path):
+    response = clients[1].get(path)
+    assert response.status_code == 400
+    assert "This request could not be read." in response.content.decode()
+
+
+def test_a_parameter_repeated_past_the_limit_is_a_clear_400(clients):
+    response = clients[0].get("/?" + "&".join(f"tag=t{n}" for n in range(101)))
+    assert response.status_code == 400
+    assert "“tag” was given 101 times" in response.content.decode()
+    # Up to the limit the grid reads what it can and says what it left out.
+    response = clients[0].get("/?" + "&".join(f"tag=t{n}" for n in range(100)))
+    assert response.status_code == 200 and "At most 20" in response.content.decode()
+
+
+def test_more_parameters_than_django_reads_is_a_400(clients):
+    response = clients[0].get("/?" + "&".join(f"k{n}=v" for n in range(1001)))
+    assert response.status_code == 400
