@@ -39,6 +39,18 @@ _ENDPOINT_ID = re.compile(ENDPOINT_ID_PATTERN)
 MAX_BODY_BYTES = 64 * 1024 * 1024
 MAX_MESSAGE_LENGTH = 300
 _READ_CHUNK = 64 * 1024
+# Entries whose id cannot even be a URL path at fal (fal.run/<id>) are skipped: whitespace,
+# control characters and lone surrogates would break every link built from them. Ids
+# that are merely unusual stay (shown as text; is_endpoint_id() decides about links).
+MAX_USABLE_ID_LENGTH = 1000
+_UNUSABLE_ID = re.compile(r"[\s\x00-\x1f\x7f\ud800-\udfff]")
+# JSON may escape half of a UTF-16 surrogate pair; such a str cannot be encoded as UTF-8,
+# so no page showing it could be sent. Paired escapes (emoji) decode to one character.
+_LONE_SURROGATE_ESCAPE = re.compile(
+    rb"\\u[dD][89abAB][0-9a-fA-F]{2}(?!\\u[dD][c-fC-F])"
+    rb"|(?<!\\u[dD][89abAB][0-9a-fA-F]{2})\\u[dD][c-fC-F][0-9a-fA-F]{2}"
+)
+_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 def is_endpoint_id(value: str) -> bool:
@@ -212,6 +224,18 @@ def _texts(value: Any) -> tuple[str, ...]:
     return tuple(item for item in value if isinstance(item, str))
 
 
+def _usable_id(value: Any) -> bool:
+    return (
+        isinstance(value, str)
+        and 0 < len(value) <= MAX_USABLE_ID_LENGTH
+        and not _UNUSABLE_ID.search(value)
+    )
+
+
+def _ids(value: Any) -> tuple[str, ...]:
+    return tuple(item for item in _texts(value) if _usable_id(item))
+
+
 def _expansion_error(value: Any) -> ExpansionError | None:
     if isinstance(value, dict) and isinstance(value.get("error"), dict):
         error = value["error"]
@@ -247,8 +271,8 @@ def parse_metadata(data: Any) -> ModelMetadata | None:
             if isinstance(group, dict) and (group.get("key") or group.get("label"))
             else None
         ),
-        training_endpoint_ids=_texts(data.get("training_endpoint_ids")),
-        inference_endpoint_ids=_texts(data.get("inference_endpoint_ids")),
+        training_endpoint_ids=_ids(data.get("training_endpoint_ids")),
+        inference_endpoint_ids=_ids(data.get("inference_endpoint_ids")),
         duration_estimate=(
             float(duration)
             if isinstance(duration, int | float) and not isinstance(duration, bool)
@@ -263,7 +287,7 @@ def parse_model(data: Any) -> Model | None:
     if not isinstance(data, dict):
         return None
     endpoint_id = data.get("endpoint_id")
-    if not isinstance(endpoint_id, str) or not endpoint_id.strip():
+    if not _usable_id(endpoint_id):
         return None
     openapi: dict[str, Any] | ExpansionError | None = None
     if "openapi" in data:
@@ -298,7 +322,7 @@ def parse_page(data: Any) -> Page:
     for raw in data["models"]:
         model = parse_model(raw)
         if model is None:
-            logger.warning("Skipped a model entry without an endpoint_id")
+            logger.warning("Skipped a model entry without a usable endpoint_id")
             continue
         models.append(model)
     next_cursor = data.get("next_cursor")
@@ -520,6 +544,8 @@ class FalModelsClient:
             ) from None
         if not isinstance(data, dict) or not isinstance(data.get("models"), list):
             raise FalInvalidResponseError("The API answered with JSON of an unexpected shape")
+        if _LONE_SURROGATE_ESCAPE.search(response.content):
+            data = _without_lone_surrogates(data)
         return data
 
     def iter_pages_json(self, query: ModelsQuery) -> Iterator[dict[str, Any]]:
@@ -609,6 +635,16 @@ class FalModelsClient:
                 raise error
             attempt += 1
             self._sleep(delay)
+
+
+def _without_lone_surrogates(value: Any) -> Any:
+    if isinstance(value, str):
+        return _LONE_SURROGATE.sub("\ufffd", value)
+    if isinstance(value, list):
+        return [_without_lone_surrogates(item) for item in value]
+    if isinstance(value, dict):
+        return {_without_lone_surrogates(k): _without_lone_surrogates(v) for k, v in value.items()}
+    return value
 
 
 def _read_body(response: requests.Response, deadline: float) -> None:
