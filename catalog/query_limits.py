@@ -8,9 +8,11 @@ Found by tests/test_hostile_querystrings.py (Django 6.1's admin, staff only):
   expression, and SQLite refuses one 1,000 deep (a 500).
 - An empty `_to_field` skips the admin's check of that parameter, then fails looking up
   a field named "" (a 500 on every change and delete page).
+- On PostgreSQL, a NUL character in a filter value or an autocomplete term reaches the
+  database, which refuses it (a 500). Our own views never put query-string text in SQL.
 
 No page here needs more than a few dozen values of one parameter, so every view gets the
-first limit; the other two apply to the admin.
+first limit; the others apply to the admin.
 """
 
 from __future__ import annotations
@@ -54,4 +56,7 @@ def query_problem(request: HttpRequest) -> str:
         return f"The search has {terms} words; at most {MAX_ADMIN_SEARCH_TERMS} are read."
     if "_to_field" in request.GET and not request.GET["_to_field"].strip():
         return "“_to_field” must name a field."
+    for name, values in request.GET.lists():
+        if "\x00" in name or any("\x00" in value for value in values):
+            return f"“{name[:40].replace(chr(0), '')}” contains a null character."
     return ""

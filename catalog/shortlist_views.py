@@ -20,6 +20,7 @@ from django.utils.text import slugify
 from django.views.decorators.http import require_http_methods, require_POST
 from django.views.decorators.vary import vary_on_headers
 
+from catalog.fal_api import is_endpoint_id
 from catalog.models import Shortlist, ShortlistEntry
 from catalog.shortlists import (
     MAX_NOTE_LENGTH,
@@ -157,7 +158,7 @@ def shortlist_entry_add(request: HttpRequest, slug: str) -> HttpResponse:
     shortlist = get_object_or_404(Shortlist, slug=slug)
     endpoint_id = request.POST.get("endpoint_id", "").strip()
     note = request.POST.get("note", "").strip()[:MAX_NOTE_LENGTH]
-    problem = endpoint_problem(endpoint_id)
+    problem = endpoint_problem(endpoint_id) or _null_problem(note)
     if not problem:
         _, created = ShortlistEntry.objects.get_or_create(
             shortlist=shortlist,
@@ -181,7 +182,12 @@ def shortlist_entry_remove(request: HttpRequest, slug: str) -> HttpResponse:
     _require(request, "catalog.delete_shortlistentry")
     shortlist = get_object_or_404(Shortlist, slug=slug)
     endpoint_id = request.POST.get("endpoint_id", "").strip()
-    entry = shortlist.entries.filter(endpoint_id=endpoint_id).first()
+    # A malformed id was never stored (and PostgreSQL refuses NUL even in a query).
+    entry = (
+        shortlist.entries.filter(endpoint_id=endpoint_id).first()
+        if is_endpoint_id(endpoint_id)
+        else None
+    )
     if entry is not None:
         entry_pk = entry.pk
         entry.delete()
@@ -203,14 +209,16 @@ def shortlist_entry_remove(request: HttpRequest, slug: str) -> HttpResponse:
 def shortlist_entry_note(request: HttpRequest, slug: str) -> HttpResponse:
     _require(request, "catalog.change_shortlistentry")
     shortlist = get_object_or_404(Shortlist, slug=slug)
-    entry = get_object_or_404(
-        shortlist.entries.select_related("added_by"),
-        endpoint_id=request.POST.get("endpoint_id", "").strip(),
-    )
+    endpoint_id = request.POST.get("endpoint_id", "").strip()
+    if not is_endpoint_id(endpoint_id):  # never stored; PostgreSQL refuses NUL in a query
+        raise Http404("No entry with that endpoint id.")
+    entry = get_object_or_404(shortlist.entries.select_related("added_by"), endpoint_id=endpoint_id)
     note = request.POST.get("note", "").strip()
     problem = ""
     if len(note) > MAX_NOTE_LENGTH:
         problem = f"Keep the note under {MAX_NOTE_LENGTH} characters (it has {len(note)})."
+    elif _null_problem(note):
+        problem = _null_problem(note)
     elif note != entry.note:
         entry.note = note
         entry.save(update_fields=["note"])
@@ -232,6 +240,11 @@ def shortlist_entry_note(request: HttpRequest, slug: str) -> HttpResponse:
     if problem:
         return _problem_page(request, problem, shortlist.get_absolute_url())
     return redirect(f"{shortlist.get_absolute_url()}#entry-{entry.pk}")
+
+
+def _null_problem(note: str) -> str:
+    # PostgreSQL refuses NUL in text (a 500); Django's form fields reject it the same way.
+    return "Notes cannot contain null characters." if "\x00" in note else ""
 
 
 def _after_change(
