@@ -209,3 +209,11 @@ def test_a_404_about_some_ids_is_not_an_outage(live):
     asked = len(live.requests)
     assert services.catalog_search(q="flux").models
     assert len(live.requests) > asked
+
+
+def test_compare_names_models_that_find_mode_no_longer_knows(member_client, live):
+    live.set_mode("find404")
+    response, elapsed = timed_get(member_client, PAGES["compare"][0], {})
+    html = assert_graceful(response, elapsed)
+    assert response.status_code == 200
+    assert "Not found in the catalog:" in html and MODEL in html
