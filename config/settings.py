@@ -64,8 +64,8 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django.middleware.csp.ContentSecurityPolicyMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
-    # 400 for query strings no page needs and the admin cannot survive (see the module).
-    "catalog.query_limits.QueryLimitsMiddleware",
+    # 400 for requests no page needs and the admin cannot survive (see the module).
+    "catalog.request_limits.RequestLimitsMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"

@@ -220,3 +220,37 @@ def test_null_characters_never_reach_the_admins_queries(admin_client, path):
     response = admin_client.get(path)
     assert response.status_code == 400
     assert "contains a null character" in response.content.decode()
+
+
+def test_admin_actions_change_exactly_what_was_confirmed(admin_client):
+    def reset() -> Shortlist:
+        Shortlist.objects.all().delete()
+        shortlist = Shortlist.objects.create(pk=1, title="Picks", slug="picks")
+        shortlist.entries.create(endpoint_id=FLUX, note="original", position=1)
+        return shortlist
+
+    reset()
+
+    @given(
+        action=st.one_of(st.sampled_from(["delete_selected", "", "no_such_action"]), text),
+        selected=st.lists(st.one_of(st.just("1"), text), max_size=3),
+        confirm=st.booleans(),
+        index=st.sampled_from(["0", "", "x", "99"]),
+    )
+    def act(action, selected, confirm, index):
+        data = {"action": action, "_selected_action": selected, "index": index}
+        if confirm:
+            data["post"] = "yes"
+        response = admin_client.post("/admin/catalog/shortlist/", data, follow=True)
+        assert response.status_code in (200, 400)
+        html = response.content.decode()
+        if Shortlist.objects.filter(pk=1).exists():
+            assert ShortlistEntry.objects.count() == 1  # nothing half-done
+            said = ("Are you sure", 'class="messagelist"', "errornote", "could not be read")
+            assert any(text in html for text in said)
+        else:  # deleted: only when confirmed, for the id selected, entries and all
+            assert action == "delete_selected" and confirm and "1" in selected
+            assert ShortlistEntry.objects.count() == 0
+            reset()
+
+    run(act)

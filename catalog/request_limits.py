@@ -1,6 +1,7 @@
-"""Query strings the admin cannot survive, answered 400 with a message before any view runs.
+"""Requests the admin cannot survive, answered 400 with a message before any view runs.
 
-Found by tests/test_hostile_querystrings.py (Django 6.1's admin, staff only):
+Found by the hostile-input tests (tests/test_hostile_querystrings.py,
+tests/test_hostile_forms.py) against Django 6.1's admin, which is staff only:
 
 - Django caps the number of parameters (DATA_UPLOAD_MAX_NUMBER_FIELDS, 1,000), not how
   many values one parameter repeats, nor how many words a search splits into; the admin
@@ -10,6 +11,8 @@ Found by tests/test_hostile_querystrings.py (Django 6.1's admin, staff only):
   a field named "" (a 500 on every change and delete page).
 - On PostgreSQL, a NUL character in a filter value or an autocomplete term reaches the
   database, which refuses it (a 500). Our own views never put query-string text in SQL.
+- An action posted with a selected "id" that is not a number fails converting it (a
+  500). Every model here has an integer primary key.
 
 No page here needs more than a few dozen values of one parameter, so every view gets the
 first limit; the others apply to the admin.
@@ -19,6 +22,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 
@@ -26,7 +30,7 @@ MAX_VALUES_PER_PARAMETER = 100
 MAX_ADMIN_SEARCH_TERMS = 100
 
 
-class QueryLimitsMiddleware:
+class RequestLimitsMiddleware:
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
         self.get_response = get_response
 
@@ -34,14 +38,14 @@ class QueryLimitsMiddleware:
         return self.get_response(request)
 
     def process_view(self, request: HttpRequest, view_func, view_args, view_kwargs):
-        problem = query_problem(request)
+        problem = request_problem(request)
         if problem:
             return render(request, "400.html", {"message": problem}, status=400)
         return None
 
 
-def query_problem(request: HttpRequest) -> str:
-    """Why this request's query string is refused, or ""."""
+def request_problem(request: HttpRequest) -> str:
+    """Why this request is refused, or ""."""
     for name, values in request.GET.lists():
         if len(values) > MAX_VALUES_PER_PARAMETER:
             return (
@@ -59,4 +63,7 @@ def query_problem(request: HttpRequest) -> str:
     for name, values in request.GET.lists():
         if "\x00" in name or any("\x00" in value for value in values):
             return f"“{name[:40].replace(chr(0), '')}” contains a null character."
+    selected = request.POST.getlist(ACTION_CHECKBOX_NAME) if request.method == "POST" else []
+    if not all(pk.isdigit() for pk in selected):
+        return "Select items with the checkboxes: the selection must be item numbers."
     return ""
