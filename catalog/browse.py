@@ -279,7 +279,9 @@ def browse(
     Memoised per query while the same result lists are in use: services hands warm
     requests the very same lists, so a repeated view, or its next page, costs nothing here.
     """
-    key = (id(models), id(category_models), tuple(query.params(page=1)))
+    # Keyed by the query alone, so that a refetched list replaces the entry of the list it
+    # supersedes rather than pinning it in memory until 64 others have come along.
+    key = tuple(query.params(page=1))
     with _rows_lock:
         hit = _grid_memo.get(key)
         if hit is not None and hit[0] is models and hit[1] is category_models:
