@@ -1,0 +1,284 @@
+"""Soak: gunicorn under steady load while fal flips between healthy and failing.
+
+    .venv/bin/python bench/soak.py [--seconds 60] [--clients 32] [--flip 3] [--workers 5]
+
+Everything is on loopback: a fault-injecting upstream (tests/fault_upstream.py) in this
+process, gunicorn with the production settings module on a throw-away site
+(bench/harness.py), and 32 client threads with keep-alive connections. The upstream
+flips every few seconds between healthy and one failure mode after another; the page
+cache is kept short (CATALOG_CACHE_TTL=2) so that pages really are fetched again during
+failures and served stale. Bounded in time (the load stops at the deadline, each request
+times out) and in count (--max-requests). Prints a summary and writes
+bench/soak-results.json: requests, status counts, server errors (target 0), latency
+percentiles overall and while failing, upstream requests per mode, and the servers'
+resident memory sampled each second (start, end, and the growth between the middle and
+the last third of the run).
+"""
+
+from __future__ import annotations
+
+import argparse
+import http.client
+import itertools
+import json
+import os
+import shutil
+import sys
+import tempfile
+import threading
+import time
+from collections import Counter
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+from bench.harness import HOST, Gunicorn, make_site  # noqa: E402
+from tests.fault_upstream import FAILURE_MODES, FaultUpstream  # noqa: E402
+
+RESULTS = ROOT / "bench" / "soak-results.json"
+SHORTLIST_IDS = ["fal-ai/flux/dev", "fal-ai/flux/schnell", "fal-ai/nano-banana-2/edit"]
+HTMX = {"HX-Request": "true"}
+# What a team browsing the dashboard asks for; each page gets a warm copy before the load.
+URLS = [
+    ("/", {}),
+    ("/?q=flux", HTMX),
+    ("/?category=text-to-image&sort=name", {}),
+    ("/?license=research&status=all", HTMX),
+    ("/?page=3", {}),
+    ("/models/fal-ai/flux/dev/", {}),
+    ("/models/fal-ai/flux/dev/schema/", HTMX),
+    ("/models/fal-ai/nano-banana-2/edit/", {}),
+    ("/compare/?endpoint_id=fal-ai/flux/dev&endpoint_id=fal-ai/flux/schnell", {}),
+    ("/shortlists/", {}),
+    ("/shortlists/bench-30/", {}),
+    ("/shortlists/bench-30/export.csv", {}),
+]
+# Healthy, a failure, healthy, the next failure… (find404 is an answer, not a failure).
+CYCLE = [mode for failure in FAILURE_MODES if failure != "find404" for mode in ("healthy", failure)]
+
+
+def slope_per_minute(series: list[tuple[float, float]]) -> float:
+    """Least-squares slope of (seconds, MB) samples, in MB per minute."""
+    if len(series) < 2:
+        return 0.0
+    xs, ys = [x for x, _ in series], [y for _, y in series]
+    mean_x, mean_y = sum(xs) / len(xs), sum(ys) / len(ys)
+    var = sum((x - mean_x) ** 2 for x in xs)
+    cov = sum((x - mean_x) * (y - mean_y) for x, y in zip(xs, ys, strict=True))
+    return round(cov / var * 60, 1) if var else 0.0
+
+
+def percentile(values: list[float], p: float) -> float:
+    if not values:
+        return 0.0
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(round(p / 100 * (len(ordered) - 1))))]
+
+
+class Load:
+    """Client threads, each with one keep-alive connection, until the deadline."""
+
+    def __init__(self, port: int, cookie: str, upstream: FaultUpstream, max_requests: int):
+        self.port = port
+        self.cookie = cookie
+        self.upstream = upstream
+        self.max_requests = max_requests
+        self.lock = threading.Lock()
+        self.statuses: Counter[str] = Counter()
+        self.latencies: list[float] = []
+        self.failing_latencies: list[float] = []
+        self.samples: list[str] = []  # the first few server errors, for the report
+        self.count = itertools.count()
+
+    def run(self, deadline: float, offset: int) -> None:
+        conn = None
+        for n in itertools.count(offset):
+            if time.monotonic() >= deadline or next(self.count) >= self.max_requests:
+                break
+            path, headers = URLS[n % len(URLS)]
+            failing = self.upstream.mode != "healthy"
+            started = time.monotonic()
+            try:
+                if conn is None:
+                    conn = http.client.HTTPConnection(HOST, self.port, timeout=30)
+                conn.request("GET", path, headers={"Cookie": self.cookie, **headers})
+                response = conn.getresponse()
+                body = response.read()
+                status = str(response.status)
+                if response.getheader("Connection", "").lower() == "close":
+                    conn.close()
+                    conn = None
+            except (OSError, http.client.HTTPException) as exc:
+                status = f"transport error: {type(exc).__name__}"
+                body = b""
+                if conn is not None:
+                    conn.close()
+                conn = None
+            elapsed = time.monotonic() - started
+            with self.lock:
+                self.statuses[status] += 1
+                self.latencies.append(elapsed)
+                if failing:
+                    self.failing_latencies.append(elapsed)
+                if not status.startswith(("2", "3")) and len(self.samples) < 10:
+                    self.samples.append(f"{status} {path} {body[:200]!r}")
+        if conn is not None:
+            conn.close()
+
+
+def sample_rss(server: Gunicorn, stop: threading.Event, series: list) -> None:
+    started = time.monotonic()
+    while not stop.wait(1.0):
+        sizes = server.rss_mb()
+        series.append((round(time.monotonic() - started, 1), round(sum(sizes.values()), 1)))
+
+
+def flip(upstream: FaultUpstream, stop: threading.Event, every: float, log: list) -> None:
+    for mode in itertools.cycle(CYCLE):
+        upstream.set_mode(mode)
+        log.append(mode)
+        if stop.wait(every):
+            break
+    upstream.set_mode("healthy")
+
+
+def soak(args: argparse.Namespace) -> dict:
+    root = Path(tempfile.mkdtemp(prefix="catalog-soak-"))
+    try:
+        with FaultUpstream(stall_seconds=args.timeout * 3) as upstream:
+            site = make_site(
+                root,
+                fal_api_url=upstream.url,
+                shortlist_ids=SHORTLIST_IDS,
+                extra_env={
+                    "DJANGO_SECRET_KEY": os.urandom(32).hex(),
+                    "FAL_API_TIMEOUT": str(args.timeout),
+                    "FAL_API_MAX_RETRIES": "1",
+                    "CATALOG_CACHE_TTL": "2",
+                    "GUNICORN_LOG_LEVEL": "warning",
+                },
+            )
+            with Gunicorn(site, workers=args.workers) as server:
+                cookie = f"sessionid={site.session_cookie}"
+                for path, headers in URLS:  # warm: every page has a copy to fall back on
+                    conn = http.client.HTTPConnection(HOST, server.port, timeout=60)
+                    conn.request("GET", path, headers={"Cookie": cookie, **headers})
+                    status = conn.getresponse().status
+                    conn.close()
+                    if status != 200:
+                        raise RuntimeError(f"warming {path} answered {status}")
+                rss_start = round(sum(server.rss_mb().values()), 1)
+                stop = threading.Event()
+                series: list = []
+                modes: list = []
+                load = Load(server.port, cookie, upstream, args.max_requests)
+                upstream.requests.clear()
+                helpers = [
+                    threading.Thread(target=sample_rss, args=(server, stop, series), daemon=True),
+                    threading.Thread(
+                        target=flip, args=(upstream, stop, args.flip, modes), daemon=True
+                    ),
+                ]
+                for thread in helpers:
+                    thread.start()
+                started = time.monotonic()
+                deadline = started + args.seconds
+                clients = [
+                    threading.Thread(target=load.run, args=(deadline, n), daemon=True)
+                    for n in range(args.clients)
+                ]
+                for thread in clients:
+                    thread.start()
+                for thread in clients:
+                    thread.join(timeout=args.seconds + 60)
+                duration = time.monotonic() - started
+                stop.set()
+                for thread in helpers:
+                    thread.join(timeout=5)
+                rss_end = round(sum(server.rss_mb().values()), 1)
+                log = Path(server.log).read_text(errors="replace")
+            upstream_modes = Counter(r["mode"] for r in upstream.requests)
+    finally:
+        shutil.rmtree(root, ignore_errors=True)
+
+    total = sum(load.statuses.values())
+    server_errors = sum(n for s, n in load.statuses.items() if s.startswith("5"))
+    transport_errors = sum(n for s, n in load.statuses.items() if s.startswith("transport"))
+    thirds = len(series) // 3
+    middle = [rss for _, rss in series[thirds : 2 * thirds]] or [rss_start]
+    last = [rss for _, rss in series[2 * thirds :]] or [rss_end]
+    return {
+        "seconds": round(duration, 1),
+        "clients": args.clients,
+        "workers": args.workers,
+        "flip_every_seconds": args.flip,
+        "fal_api_timeout": args.timeout,
+        "modes_cycled": modes,
+        "requests": total,
+        "requests_per_second": round(total / duration, 1) if duration else 0,
+        "statuses": dict(sorted(load.statuses.items())),
+        "server_errors": server_errors,
+        "transport_errors": transport_errors,
+        "error_samples": load.samples,
+        "tracebacks_in_server_log": log.count("Traceback (most recent call last)"),
+        "latency_ms": {
+            "p50": round(percentile(load.latencies, 50) * 1000, 1),
+            "p95": round(percentile(load.latencies, 95) * 1000, 1),
+            "p99": round(percentile(load.latencies, 99) * 1000, 1),
+            "max": round(max(load.latencies, default=0) * 1000, 1),
+        },
+        "latency_while_failing_ms": {
+            "requests": len(load.failing_latencies),
+            "p99": round(percentile(load.failing_latencies, 99) * 1000, 1),
+        },
+        "upstream_requests_by_mode": dict(upstream_modes),
+        "rss_mb": {
+            "start": rss_start,
+            "end": rss_end,
+            "max": max((rss for _, rss in series), default=rss_end),
+            "middle_third_mean": round(sum(middle) / len(middle), 1),
+            "last_third_mean": round(sum(last) / len(last), 1),
+            "last_third_slope_mb_per_min": slope_per_minute(series[2 * thirds :]),
+            "series": series,
+        },
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--seconds", type=float, default=60)
+    parser.add_argument("--clients", type=int, default=32)
+    parser.add_argument("--workers", type=int, default=(os.cpu_count() or 1) * 2 + 1)
+    parser.add_argument("--flip", type=float, default=3, help="seconds between upstream flips")
+    parser.add_argument("--timeout", type=float, default=1.0, help="FAL_API_TIMEOUT")
+    parser.add_argument("--max-requests", type=int, default=1_000_000)
+    parser.add_argument("--out", type=Path, default=RESULTS)
+    args = parser.parse_args(argv)
+    results = soak(args)
+    args.out.write_text(json.dumps(results, indent=2) + "\n")
+    rss = results["rss_mb"]
+    latency = results["latency_ms"]
+    print(
+        f"soak: {results['requests']} requests in {results['seconds']} s "
+        f"({results['requests_per_second']}/s), {results['clients']} clients, "
+        f"{results['workers']} gunicorn workers, upstream flipping every {args.flip:g} s\n"
+        f"  statuses: {results['statuses']}\n"
+        f"  server errors: {results['server_errors']}, transport errors: "
+        f"{results['transport_errors']}, tracebacks in the server log: "
+        f"{results['tracebacks_in_server_log']}\n"
+        f"  latency: p50 {latency['p50']} ms, p95 {latency['p95']} ms, p99 {latency['p99']} ms "
+        f"(while failing: p99 {results['latency_while_failing_ms']['p99']} ms)\n"
+        f"  upstream requests by mode: {results['upstream_requests_by_mode']}\n"
+        f"  server RSS: {rss['start']} MB at start, {rss['end']} MB at end "
+        f"(middle third {rss['middle_third_mean']} MB, last third {rss['last_third_mean']} MB, "
+        f"{rss['last_third_slope_mb_per_min']} MB/min over the last third)\n"
+        f"  written to {args.out.relative_to(ROOT) if args.out.is_relative_to(ROOT) else args.out}"
+    )
+    ok = results["server_errors"] == 0 and results["transport_errors"] == 0
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
