@@ -1,0 +1,315 @@
+"""Catalog search: tokens, edit distance, ranking on tiny catalogs and on the real snapshot."""
+
+from __future__ import annotations
+
+import dataclasses
+import gzip
+import json
+import statistics
+import threading
+import time
+
+import pytest
+
+from catalog.emulator import DEFAULT_MODELS_PATH
+from catalog.fal_api import Group, Model, ModelMetadata, parse_model
+from catalog.search import SearchIndex, _edit_distance, tokens
+
+
+def model(endpoint_id: str, name: str = "", **metadata) -> Model:
+    """A catalog entry with only the fields a test cares about."""
+    return Model(endpoint_id=endpoint_id, metadata=ModelMetadata(display_name=name, **metadata))
+
+
+@pytest.fixture(scope="module")
+def snapshot() -> list[Model]:
+    with gzip.open(DEFAULT_MODELS_PATH) as f:
+        return [m for m in map(parse_model, json.load(f)["models"]) if m is not None]
+
+
+@pytest.fixture(scope="module")
+def index(snapshot) -> SearchIndex:
+    return SearchIndex(snapshot)
+
+
+@pytest.fixture(scope="module")
+def found(snapshot, index):
+    """The endpoint ids a query finds in the snapshot, best first."""
+    return lambda q: [snapshot[p].endpoint_id for p in index.search(q)]
+
+
+def searchable_words(m: Model) -> set[str]:
+    meta = m.metadata
+    fields = [m.endpoint_id, meta.display_name, meta.category, meta.description, *meta.tags]
+    if meta.group:
+        fields += [meta.group.key, meta.group.label]
+    return {word for field in fields for word in tokens(field)}
+
+
+# --- tokens ------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("fal-ai/flux/dev", ("fal", "ai", "flux", "dev")),
+        ("FLUX.1 [dev]", ("flux", "1", "dev")),
+        ("Café Crème", ("cafe", "creme")),
+        ("naïve", ("naive",)),
+        ("Straße", ("strasse",)),
+        ("snake_case", ("snake", "case")),
+        ("video to video", ("video", "to")),
+        ("ﬁne-tune", ("fine", "tune")),
+        # Other scripts stay words; the dakuten of デ is a combining mark, stripped alike
+        # from query and catalog.
+        ("日本語 モデル", ("日本語", "モテル")),
+        ("", ()),
+        (" -- !! [] ", ()),
+    ],
+)
+def test_tokens_casefold_strip_accents_split_on_non_alphanumerics_and_dedupe(text, expected):
+    assert tokens(text) == expected
+
+
+# --- edit distance -----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("a", "b", "limit", "expected"),
+    [
+        ("flux", "flux", 1, 0),
+        ("", "", 1, 0),
+        ("", "abc", 3, 3),
+        ("fluxx", "flux", 1, 1),  # insertion
+        ("flux", "flax", 1, 1),  # substitution
+        ("flux", "fulx", 1, 1),  # adjacent transposition counts once
+        ("ab", "ba", 1, 1),
+        ("kitten", "sitting", 5, 3),
+        ("typografy", "typography", 2, 2),
+        ("kitten", "sitting", 2, 3),  # over the limit: limit + 1
+        ("", "abc", 1, 2),  # length difference alone exceeds the limit
+        ("video", "vdeo", 0, 1),
+    ],
+)
+def test_edit_distance_is_damerau_levenshtein_capped_at_limit_plus_one(a, b, limit, expected):
+    assert _edit_distance(a, b, limit) == expected
+    assert _edit_distance(b, a, limit) == expected
+
+
+# --- ranking rules on tiny catalogs ----------------------------------------------------------
+
+
+def test_a_name_match_beats_a_tag_match_which_beats_a_description_match():
+    catalog = [
+        model("a/one", description="an upscaler for photos"),
+        model("a/two", tags=("upscaler",)),
+        model("a/three", name="Crisp Upscaler"),
+    ]
+    assert SearchIndex(catalog).search("upscaler") == [2, 1, 0]
+
+
+def test_category_and_group_count_like_tags():
+    catalog = [
+        model("a/one", description="speech"),
+        model("a/two", group=Group(key="speech-models", label="Speech")),
+        model("a/three", category="speech"),
+    ]
+    assert SearchIndex(catalog).search("speech") == [1, 2, 0]
+
+
+def test_a_whole_word_beats_a_prefix_which_beats_a_substring():
+    # The word is not first in any name, so no name gets the whole-query prefix bonus.
+    catalog = [
+        model("a/1", "Big Superscale"),
+        model("a/2", "Big Scaler"),
+        model("a/3", "Big Scale"),
+    ]
+    assert SearchIndex(catalog).search("scale") == [2, 1, 0]
+
+
+def test_equal_scores_keep_catalog_order():
+    catalog = [model(f"a/m{i}", "Same Name") for i in range(5)]
+    assert SearchIndex(catalog).search("name") == [0, 1, 2, 3, 4]
+
+
+def test_every_token_must_match():
+    catalog = [model("a/one", "Red Fox"), model("a/two", "Red Hen"), model("a/three", "Fox")]
+    assert SearchIndex(catalog).search("red fox") == [0]
+
+
+def test_a_model_without_metadata_is_found_by_its_id():
+    assert SearchIndex([Model(endpoint_id="owner/bare")]).search("bare") == [0]
+
+
+def test_a_single_character_matches_words_and_prefixes_but_not_inside_words():
+    catalog = [model("a/one", "Banana"), model("a/two", "Apple")]
+    assert SearchIndex(catalog).search("n") == []
+    assert SearchIndex(catalog).search("b") == [0]
+
+
+def test_short_words_get_no_typo_tolerance():
+    catalog = [model("a/one", "Flux"), model("a/two", "Video")]
+    index = SearchIndex(catalog)
+    assert index.search("vdeo") == []
+    assert index.search("fulx") == []  # four letters: a transposition is not forgiven
+    assert index.search("vidoe") == [1]
+
+
+def test_results_are_copies_so_callers_cannot_spoil_the_memo():
+    index = SearchIndex([model("a/one", "Flux"), model("a/two", "Flux Pro")])
+    first = index.search("flux")
+    first.clear()
+    assert index.search("flux") == [0, 1]
+
+
+def test_the_memo_stays_bounded():
+    index = SearchIndex([model("a/one", "Flux")])
+    for i in range(1000):
+        index.search(f"flux {i}")
+    assert len(index._memo) <= 256
+
+
+def test_threads_sharing_one_index_get_the_same_answers(index):
+    expected = {q: index.search(q) for q in ("flux", "kling video", "upscale", "fluxx")}
+    failures = []
+
+    def hammer():
+        for _ in range(50):
+            for q, result in expected.items():
+                if index.search(q) != result:
+                    failures.append(q)
+
+    threads = [threading.Thread(target=hammer) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert failures == []
+
+
+# --- the real snapshot -----------------------------------------------------------------------
+
+
+def test_flux_ranks_a_flux_named_model_above_one_that_mentions_flux_only_in_its_description(
+    found,
+):
+    results = found("flux")
+    assert results[0] == "fal-ai/flux/schnell"  # display name "FLUX.1 [schnell]"
+    # ControlLight mentions FLUX.2 only in its description: the one such model comes last.
+    assert results[-1] == "fal-ai/control-light"
+
+
+def test_a_typo_of_five_letters_still_finds_flux_models(snapshot, index, found):
+    results = found("fluxx")
+    assert len(results) > 100
+    assert set(results) <= set(found("flux"))
+    assert all(
+        "flux" in snapshot[p].metadata.display_name.casefold() for p in index.search("fluxx")[:10]
+    )
+
+
+def test_a_long_word_forgives_two_edits(found):
+    assert found("typografy")[:3] == found("typography")[:3]
+    assert "fal-ai/nano-banana-pro/edit" in found("typografy")
+
+
+def test_kling_video_finds_only_models_matching_both_words(snapshot, index):
+    positions = index.search("kling video")
+    assert len(positions) > 20
+    assert snapshot[positions[0]].metadata.display_name == "Kling Video"
+    for p in positions:
+        words = searchable_words(snapshot[p])
+        assert any("kling" in w for w in words)
+        assert any("video" in w for w in words)
+
+
+@pytest.mark.parametrize(
+    "endpoint_id",
+    ["fal-ai/flux/dev", "fal-ai/kling-video/v3/4k/image-to-video", "fal-ai/nano-banana-2"],
+)
+def test_a_pasted_endpoint_id_puts_that_model_first(found, endpoint_id):
+    assert found(endpoint_id)[0] == endpoint_id
+
+
+def test_a_pasted_id_is_followed_by_the_ids_it_begins(found):
+    assert found("fal-ai/flux/dev")[:3] == [
+        "fal-ai/flux/dev",
+        "fal-ai/flux/dev/image-to-image",
+        "fal-ai/flux/dev/redux",
+    ]
+
+
+def test_a_tag_only_match_ranks_below_a_name_match(found):
+    results = found("realism")
+    # "FLUX 2 Lora Gallery Realism" has it in its name; Nano Banana Pro only as a tag.
+    assert results.index("fal-ai/flux-2-lora-gallery/realism") < results.index(
+        "fal-ai/nano-banana-pro/edit"
+    )
+
+
+def test_an_exact_display_name_comes_first(found):
+    assert found("Lipsync")[0] == "veed/lipsync"
+
+
+def test_case_accents_and_punctuation_do_not_matter(found):
+    assert found("Flux.1 [Dev]") == found("flux 1 dev") == found("FLÜX-1 dév")
+    assert found("Flux.1 [Dev]")[0] == "fal-ai/flux/dev"  # display name "FLUX.1 [dev]"
+
+
+def test_a_query_that_matches_nothing_gets_a_suggestion_that_has_results(index):
+    assert index.search("vdeo upscaler") == []
+    suggestion = index.suggest("vdeo upscaler")
+    assert suggestion == "video upscaler"
+    assert index.search(suggestion)
+
+
+def test_a_query_with_results_gets_no_suggestion(index):
+    assert index.suggest("kling video") is None
+
+
+def test_nonsense_gets_no_results_and_no_suggestion(index):
+    assert index.search("zzzzqqq") == []
+    assert index.suggest("zzzzqqq") is None
+
+
+def test_words_that_each_match_but_never_together_get_no_suggestion(index):
+    assert index.search("lipsync typography") == []
+    assert index.suggest("lipsync typography") is None
+
+
+@pytest.mark.parametrize("q", ["", "   ", "!!! --"])
+def test_a_query_without_words_returns_every_position_in_order(snapshot, index, q):
+    assert index.search(q) == list(range(len(snapshot)))
+    assert index.suggest(q) is None
+
+
+# --- benchmark: prints timings, asserts nothing about them (only that queries answer) ------
+
+# Median of five unmemoised runs; "vdeo upscaler" finds nothing and includes suggest().
+BENCH_QUERIES = ["kling video", "flux dev", "image video", "fluxx", "fal-ai/flux/dev", "a b"]
+
+
+def test_benchmark_prints_search_timings_at_the_snapshot_and_at_100000_models(snapshot, capsys):
+    # Clones of real entries with new ids: real words, a vocabulary that grows with the ids.
+    synthetic = [
+        dataclasses.replace(m, endpoint_id=f"{m.endpoint_id}/v{i}")
+        for i, m in zip(range(100_000), snapshot * 70, strict=False)
+    ]
+    lines = []
+    for catalog in (snapshot, synthetic):
+        started = time.perf_counter()
+        index = SearchIndex(catalog)
+        lines.append(f"{len(catalog):>7} models: build {time.perf_counter() - started:.2f} s")
+        for q in [*BENCH_QUERIES, "vdeo upscaler"]:
+            runs = []
+            for _ in range(5):
+                index._memo.clear()  # time the work, not the memo
+                started = time.perf_counter()
+                count = len(index.search(q))
+                suggestion = index.suggest(q) if not count else None
+                runs.append((time.perf_counter() - started) * 1000)
+            assert count or suggestion
+            median = statistics.median(runs)
+            lines.append(f"{len(catalog):>7} models: {q!r:>17} {median:6.1f} ms  {count} results")
+    with capsys.disabled():
+        print("\n" + "\n".join(lines))
