@@ -1,139 +1,33 @@
-"""Loopback-only helpers for the benchmark and the server tests.
+"""A throw-away Django site and gunicorn processes on loopback, for the benchmark and server tests.
 
-A counting emulator over HTTP (optionally slow, optionally over a synthetic catalog), a
-throw-away site (SQLite database, file cache, collected static files, a signed-in session)
-and gunicorn processes that are always stopped. Every address is 127.0.0.1; every loop
-is bounded in count or time.
+A site is a SQLite database, a file cache, collected static files and a signed-in session;
+gunicorn processes are always stopped. The Django-free doubles (the counting emulator, the
+fault upstream, loopback requests) live in `fal.testing`. Every address is 127.0.0.1;
+every loop is bounded in count or time.
 """
 
 from __future__ import annotations
 
 import contextlib
-import gzip
-import http.client
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
-import threading
 import time
-from collections import Counter
-from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from catalog.emulator import (  # noqa: E402
-    DEFAULT_MODELS_PATH,
-    DEFAULT_OPENAPI_PATH,
-    Emulator,
-    EmulatorServer,
-    serve,
-)
+from fal.testing.loopback import HOST, free_port, request  # noqa: E402
 
 PYTHON = sys.executable
-HOST = "127.0.0.1"
-
-
-# --- The upstream: an emulator that counts what reaches it ------------------------------------
-
-
-class CountingApp:
-    """Wraps a WSGI app; records every request's query string; optionally sleeps first."""
-
-    def __init__(self, app: Callable[..., Any], delay: float = 0.0) -> None:
-        self.app = app
-        self.delay = delay
-        self._lock = threading.Lock()
-        self.calls: list[str] = []
-
-    def __call__(self, environ: dict, start_response: Callable[..., Any]) -> Iterable[bytes]:
-        with self._lock:
-            self.calls.append(environ.get("QUERY_STRING", ""))
-        if self.delay:
-            time.sleep(self.delay)
-        return self.app(environ, start_response)
-
-    @property
-    def count(self) -> int:
-        with self._lock:
-            return len(self.calls)
-
-    def per_request(self) -> Counter[str]:
-        """How many times each distinct upstream request (page) was made."""
-        with self._lock:
-            return Counter(self.calls)
-
-    def reset(self) -> None:
-        with self._lock:
-            self.calls.clear()
-
-
-def load_snapshot() -> tuple[list[dict], dict[str, dict]]:
-    with gzip.open(DEFAULT_MODELS_PATH, "rt", encoding="utf-8") as fh:
-        models = json.load(fh)["models"]
-    with gzip.open(DEFAULT_OPENAPI_PATH, "rt", encoding="utf-8") as fh:
-        openapi = json.load(fh)
-    return models, openapi
-
-
-def synthetic_catalog(size: int) -> tuple[list[dict], dict[str, dict]]:
-    """The real catalog, then copies of its entries under new endpoint ids up to `size`.
-
-    Copy k of `owner/name` is `owner/name-k<k>` with display name "… k<k>": same shape,
-    categories, licenses and tags as the real catalog, so filters hit in proportion.
-    OpenAPI documents are shared by reference, not copied.
-    """
-    real, openapi = load_snapshot()
-    models = list(real[:size])
-    docs = dict(openapi)
-    k = 0
-    while len(models) < size:
-        k += 1
-        for entry in real:
-            if len(models) >= size:
-                break
-            new_id = f"{entry['endpoint_id']}-k{k}"
-            copy = dict(entry, endpoint_id=new_id)
-            metadata = entry.get("metadata")
-            if isinstance(metadata, dict):
-                name = metadata.get("display_name") or entry["endpoint_id"]
-                copy["metadata"] = dict(metadata, display_name=f"{name} k{k}")
-            if entry["endpoint_id"] in openapi:
-                docs[new_id] = openapi[entry["endpoint_id"]]
-            models.append(copy)
-    return models, docs
-
-
-@contextlib.contextmanager
-def counting_emulator(
-    size: int | None = None, *, delay: float = 0.0, emulator: Emulator | None = None
-) -> Iterator[tuple[EmulatorServer, CountingApp]]:
-    """An emulator served over HTTP on loopback; yields (server, counter); always shut down."""
-    if emulator is None:
-        models, docs = synthetic_catalog(size) if size else load_snapshot()
-        emulator = Emulator(models, docs)
-    counter = CountingApp(emulator, delay=delay)
-    server = serve(counter, HOST, 0)
-    try:
-        yield server, counter
-    finally:
-        server.shutdown()
 
 
 # --- A throw-away site ------------------------------------------------------------------------
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind((HOST, 0))
-        return s.getsockname()[1]
 
 
 @dataclass
@@ -316,27 +210,3 @@ class Gunicorn:
 
     def __exit__(self, *exc: object) -> None:
         self.stop()
-
-
-# --- HTTP on loopback -----------------------------------------------------------------------
-
-
-def request(
-    base_url: str,
-    path: str,
-    *,
-    headers: dict[str, str] | None = None,
-    timeout: float = 30,
-) -> tuple[int, dict[str, str], bytes]:
-    """One GET to a loopback server on a new connection: (status, headers, body)."""
-    if not base_url.startswith(f"http://{HOST}:"):
-        raise ValueError(f"loopback only: {base_url}")
-    port = int(base_url.rsplit(":", 1)[1].split("/")[0])
-    conn = http.client.HTTPConnection(HOST, port, timeout=timeout)
-    try:
-        conn.request("GET", path, headers=headers or {})
-        response = conn.getresponse()
-        body = response.read()
-        return response.status, {k.lower(): v for k, v in response.getheaders()}, body
-    finally:
-        conn.close()

@@ -25,17 +25,8 @@ from urllib.parse import urlencode
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.harness import (  # noqa: E402
-    PYTHON,
-    ROOT,
-    CountingApp,
-    Gunicorn,
-    Site,
-    counting_emulator,
-    load_snapshot,
-    make_site,
-    request,
-)
+from bench.harness import PYTHON, ROOT, Gunicorn, Site, make_site  # noqa: E402
+from fal.testing import CountingApp, counting_emulator, load_snapshot, request  # noqa: E402
 
 RESULTS = Path(__file__).resolve().parent / "results.json"
 CLIENTS = 16

@@ -2,7 +2,7 @@
 
     .venv/bin/python bench/soak.py [--seconds 60] [--clients 32] [--flip 3] [--workers 5]
 
-Everything is on loopback: a fault-injecting upstream (tests/fault_upstream.py) in this
+Everything is on loopback: a fault-injecting upstream (fal/testing/faults.py) in this
 process, gunicorn with the production settings module on a throw-away site
 (bench/harness.py), and 32 client threads with keep-alive connections. The upstream
 flips every few seconds between healthy and one failure mode after another; the page
@@ -34,8 +34,8 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from bench.harness import HOST, Gunicorn, make_site  # noqa: E402
-from tests.fault_upstream import FAILURE_MODES, FaultUpstream  # noqa: E402
+from bench.harness import Gunicorn, make_site  # noqa: E402
+from fal.testing import FAILURE_MODES, HOST, FaultUpstream  # noqa: E402
 
 RESULTS = ROOT / "bench" / "soak-results.json"
 SHORTLIST_IDS = ["fal-ai/flux/dev", "fal-ai/flux/schnell", "fal-ai/nano-banana-2/edit"]

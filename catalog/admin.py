@@ -7,8 +7,8 @@ from django.contrib import admin
 from django.db.models import Count
 
 from catalog import services
-from catalog.fal_api import FalAPIError
 from catalog.models import Shortlist, ShortlistEntry
+from fal.errors import FalAPIError
 
 
 class ShortlistEntryInlineForm(forms.ModelForm):

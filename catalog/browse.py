@@ -15,7 +15,7 @@ from dataclasses import dataclass, field, replace
 from urllib.parse import urlencode
 
 from catalog.cards import fold_tags, license_of
-from catalog.fal_api import Model, is_endpoint_id
+from fal.types import Model, is_endpoint_id
 
 PAGE_SIZE = 48
 MAX_TAGS = 60  # the rail lists the most common tags (selected ones always)

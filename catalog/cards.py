@@ -11,7 +11,7 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from urllib.parse import urlsplit
 
-from catalog.fal_api import Model, ModelMetadata
+from fal.types import Model, ModelMetadata
 
 LICENSES = ("commercial", "research", "private")
 HIGHLIGHT_TAGS = frozenset({"new", "beta", "pro", "turbo"})

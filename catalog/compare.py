@@ -1,7 +1,7 @@
 """Side-by-side comparison of 2-6 models: overview rows, field matrices, Markdown export.
 
 No Django here. The view hands in cards (`catalog.cards.Card`) and field tuples
-(`catalog.schema`); this module decides row order, what counts as a difference, and
+(`fal.openapi`); this module decides row order, what counts as a difference, and
 how a cell reads as text. A column whose schema could not be expanded is `None`: it
 shows as unavailable and takes no part in "shared", "differ" or "unique".
 """
@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from catalog.schema import SchemaField
+from fal.openapi import SchemaField
 
 if TYPE_CHECKING:  # Only the attributes of a card are used; no import at run time.
     from catalog.cards import Card

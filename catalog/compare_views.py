@@ -19,15 +19,9 @@ from catalog import services
 from catalog.browse import clean_text
 from catalog.cards import Card, card_for
 from catalog.compare import MAX_MODELS, build_matrix, markdown, overview_rows
-from catalog.fal_api import (
-    EXPAND_OPENAPI,
-    MAX_ENDPOINT_ID_LENGTH,
-    ExpansionError,
-    FalAPIError,
-    Model,
-    is_endpoint_id,
-)
-from catalog.schema import model_schema
+from fal.errors import FalAPIError
+from fal.openapi import model_schema
+from fal.types import EXPAND_OPENAPI, MAX_ENDPOINT_ID_LENGTH, ExpansionError, Model, is_endpoint_id
 
 ID_PARAM = "endpoint_id"
 MAX_SHOWN_INPUT = 80  # how much of a rejected value a message repeats

@@ -12,7 +12,7 @@ from django.core.validators import RegexValidator
 from django.db import models
 from django.db.models import Q
 
-from catalog.fal_api import ENDPOINT_ID_PATTERN
+from fal.types import ENDPOINT_ID_PATTERN
 
 validate_endpoint_id = RegexValidator(
     ENDPOINT_ID_PATTERN,

@@ -43,18 +43,10 @@ from django.conf import settings
 from django.core.cache import cache, caches
 from django.core.cache.backends.filebased import FileBasedCache
 
-from catalog.emulator import snapshot_emulator
-from catalog.fal_api import (
-    FalAPIError,
-    FalBadRequestError,
-    FalConnectionError,
-    FalModelsClient,
-    FalNotFoundError,
-    Model,
-    ModelsQuery,
-    Page,
-    find_queries,
-)
+from fal.client import FalModelsClient
+from fal.emulator import WSGITransport, snapshot_emulator
+from fal.errors import FalAPIError, FalBadRequestError, FalConnectionError, FalNotFoundError
+from fal.types import Model, ModelsQuery, Page, find_queries, next_cursor
 
 logger = logging.getLogger(__name__)
 
@@ -128,7 +120,7 @@ def get_client() -> FalModelsClient:
                 key=settings.FAL_KEY if source.live else "",
                 timeout=settings.FAL_API_TIMEOUT,
                 max_retries=settings.FAL_API_MAX_RETRIES,
-                wsgi_app=None if source.live else snapshot_emulator(),
+                transport=None if source.live else WSGITransport(snapshot_emulator()),
             )
         return client
 
@@ -346,10 +338,9 @@ def _iter_pages(
         )
         failed = failed or error is not None
         yield cursor, page, fetched_at, error
-        if not page.has_more or page.next_cursor is None or page.next_cursor in seen:
+        cursor = next_cursor(page, seen)
+        if cursor is None:
             return
-        cursor = page.next_cursor
-        seen.add(cursor)
 
 
 # --- Assembled results and the per-process memo ------------------------------------------------

@@ -20,7 +20,6 @@ from django.utils.text import slugify
 from django.views.decorators.http import require_http_methods, require_POST
 from django.views.decorators.vary import vary_on_headers
 
-from catalog.fal_api import is_endpoint_id
 from catalog.models import Shortlist, ShortlistEntry
 from catalog.shortlists import (
     MAX_NOTE_LENGTH,
@@ -30,6 +29,7 @@ from catalog.shortlists import (
     entry_rows,
     record_change,
 )
+from fal.types import is_endpoint_id
 
 EXPORT_FIELDS = ["endpoint_id", "name", "category", "license", "note", "status"]
 

@@ -15,8 +15,9 @@ from django.utils import timezone
 
 from catalog import services
 from catalog.cards import Card, card_for
-from catalog.fal_api import FalAPIError, Model, is_endpoint_id
 from catalog.models import Shortlist, ShortlistEntry
+from fal.errors import FalAPIError
+from fal.types import Model, is_endpoint_id
 
 MAX_NOTE_LENGTH = 2000
 MAX_COMPARE = 6

@@ -7,7 +7,7 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from catalog.schema import ModelSchema, SchemaField
+from fal.openapi import ModelSchema, SchemaField
 
 _EXAMPLE_BY_TYPE: dict[str, Any] = {
     "string": "…",

@@ -22,11 +22,12 @@ from catalog.browse import (
 )
 from catalog.cards import Card, card_for
 from catalog.compare import default_text, enum_texts, limits_text
-from catalog.fal_api import EXPAND_OPENAPI, ExpansionError, FalAPIError, is_endpoint_id
-from catalog.schema import SchemaField
-from catalog.schema import model_schema as model_schema_of
 from catalog.shortlists import can_curate
 from catalog.snippets import snippets_for
+from fal.errors import FalAPIError
+from fal.openapi import SchemaField
+from fal.openapi import model_schema as model_schema_of
+from fal.types import EXPAND_OPENAPI, ExpansionError, is_endpoint_id
 
 # htmx requests aimed at this element append the next page of cards.
 LOAD_MORE = "load-more"

@@ -11,7 +11,7 @@ import pytest
 import requests
 import responses
 
-from catalog.emulator import DEFAULT_MODELS_PATH
+from fal.emulator import DEFAULT_MODELS_PATH
 
 # pytest-django's live_server + Playwright's sync API run in one thread with an event loop.
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")

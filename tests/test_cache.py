@@ -21,9 +21,12 @@ from django.template.loader import render_to_string
 from django.utils.html import strip_tags
 from responses.matchers import query_param_matcher
 
-from bench.harness import ROOT, counting_emulator
 from catalog import services
-from catalog.fal_api import FalServerError, ModelsQuery
+from fal.errors import FalServerError
+from fal.testing import counting_emulator
+from fal.types import ModelsQuery
+
+ROOT = Path(__file__).resolve().parent.parent
 
 CATEGORY = "image-to-video"  # 196 models in the snapshot: two upstream pages of 100
 

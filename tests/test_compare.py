@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from pathlib import Path
 from types import SimpleNamespace
 from urllib.parse import urlencode
 
@@ -11,10 +10,12 @@ import pytest
 
 from catalog import services
 from catalog.compare import build_matrix, markdown, overview_rows
-from catalog.fal_api import FalServerError, Model, ModelMetadata
-from catalog.schema import SchemaField
+from fal.emulator import SNAPSHOT_DIR
+from fal.errors import FalServerError
+from fal.openapi import SchemaField
+from fal.types import Model, ModelMetadata
 
-SNAPSHOT = Path(__file__).resolve().parent.parent / "catalog" / "snapshot"
+SNAPSHOT = SNAPSHOT_DIR
 KLING_PRO = "fal-ai/kling-video/v3/pro/image-to-video"
 KLING_STANDARD = "fal-ai/kling-video/v3/standard/image-to-video"
 VEO = "fal-ai/veo3.1/fast/image-to-video"

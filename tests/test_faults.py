@@ -1,6 +1,6 @@
 """Upstream faults over real HTTP: every page answers in time, clearly, without leaking.
 
-A fault-injecting upstream (tests/fault_upstream.py) on loopback stands in for fal. For
+A fault-injecting upstream (fal/testing/faults.py) on loopback stands in for fal. For
 each failure mode and each page: the page answers within timeout × (retries + 1) plus a
 margin, is never a 500, says what failed, and shows no traceback, upstream body or key;
 when the cache holds an earlier copy, that copy is shown with a note saying it is stale.
@@ -13,9 +13,11 @@ import time
 import pytest
 
 from catalog import services
-from catalog.fal_api import FalAPIError, FalModelsClient, ModelsQuery
 from catalog.models import Shortlist
-from tests.fault_upstream import FAILURE_MODES, MARKER, FaultUpstream
+from fal.client import FalModelsClient
+from fal.errors import FalAPIError
+from fal.testing import FAILURE_MODES, MARKER, FaultUpstream
+from fal.types import ModelsQuery
 
 pytestmark = pytest.mark.django_db
 

@@ -10,7 +10,7 @@ from django.http import QueryDict
 
 from catalog import services
 from catalog.browse import PAGE_SIZE, browse, parse_grid_query
-from catalog.fal_api import Group, Model, ModelMetadata
+from fal.types import Group, Model, ModelMetadata
 
 pytestmark = pytest.mark.django_db
 HTMX = {"HX-Request": "true"}

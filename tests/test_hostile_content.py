@@ -1,5 +1,5 @@
 """Hostile upstream content: whatever fal's API sends, every page escapes it, links and shows
-only http(s) URLs, and still renders (see tests/hostile_catalog.py for what is sent).
+only http(s) URLs, and still renders (see fal/testing/hostile.py for what is sent).
 
 Each page is parsed: no inline script, no event-handler or style attribute, no URL
 attribute outside http(s) and the site's own paths, no payload as markup, and the
@@ -15,9 +15,9 @@ from urllib.parse import quote, urlsplit
 
 import pytest
 
-from catalog.emulator import serve
 from catalog.models import Shortlist
-from tests.hostile_catalog import (
+from fal.emulator import serve
+from fal.testing.hostile import (
     FORMULA_ID,
     LONG_ID,
     RAW_MARKERS,

@@ -15,9 +15,9 @@ import pytest
 from django.test import Client
 
 from catalog import services
-from catalog.fal_api import FalModelsClient
 from catalog.models import Shortlist
-from tests.fault_upstream import FAILURE_MODES, FaultUpstream
+from fal.client import FalModelsClient
+from fal.testing import FAILURE_MODES, FaultUpstream
 
 pytestmark = pytest.mark.django_db
 KEY = f"fal-key-LEAKCHECK-{secrets.token_hex(8)}"

@@ -9,14 +9,11 @@ import pytest
 from django.core.management import call_command
 
 from catalog import services
-from catalog.emulator import Emulator, serve, snapshot_emulator
-from catalog.fal_api import (
-    FalBadRequestError,
-    FalModelsClient,
-    FalNotFoundError,
-    ModelsQuery,
-)
 from catalog.management.commands.catalog_snapshot import openapi_path_for
+from fal.client import FalModelsClient
+from fal.emulator import Emulator, serve, snapshot_emulator
+from fal.errors import FalBadRequestError, FalNotFoundError
+from fal.types import ModelsQuery
 
 
 @pytest.fixture(scope="module")

@@ -6,7 +6,8 @@ import threading
 
 import pytest
 
-from bench.harness import Gunicorn, counting_emulator, make_site, request
+from bench.harness import Gunicorn, make_site  # a Django site: stays with the benchmark
+from fal.testing import counting_emulator, request
 
 pytestmark = pytest.mark.redis
 

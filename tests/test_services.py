@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 import requests
 
 from catalog import services
-from catalog.fal_api import FalServerError, ModelsQuery
+from fal.emulator import SNAPSHOT_DIR
+from fal.errors import FalServerError
+from fal.types import ModelsQuery
 
-SNAPSHOT = Path(__file__).resolve().parent.parent / "catalog" / "snapshot"
+SNAPSHOT = SNAPSHOT_DIR
 
 
 def test_offline_by_default_serves_the_whole_snapshot_in_order(snapshot_ids):

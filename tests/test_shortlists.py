@@ -6,7 +6,6 @@ import csv
 import io
 import json
 import re
-from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
@@ -15,12 +14,13 @@ from django.contrib.admin.models import LogEntry
 from django.test import Client
 
 from catalog import services
-from catalog.fal_api import Model, ModelMetadata
 from catalog.models import Shortlist, ShortlistEntry
+from fal.emulator import SNAPSHOT_DIR
+from fal.types import Model, ModelMetadata
 
 pytestmark = [pytest.mark.django_db, pytest.mark.postgres]
 
-SNAPSHOT = Path(__file__).resolve().parent.parent / "catalog" / "snapshot"
+SNAPSHOT = SNAPSHOT_DIR
 FLUX = "fal-ai/flux/schnell"
 BANANA = "fal-ai/nano-banana-2"
 GONE = "fal-ai/retired-model"

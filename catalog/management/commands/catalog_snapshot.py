@@ -10,7 +10,8 @@ from django.core.management.base import BaseCommand, CommandError
 from tqdm import tqdm
 
 from catalog import services
-from catalog.fal_api import EXPAND_OPENAPI, FalAPIError, ModelsQuery, find_queries
+from fal.errors import FalAPIError
+from fal.types import EXPAND_OPENAPI, ModelsQuery, find_queries
 
 
 def openapi_path_for(models_path: Path) -> Path:

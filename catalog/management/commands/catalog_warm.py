@@ -8,7 +8,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from tqdm import tqdm
 
 from catalog import services
-from catalog.fal_api import FalAPIError
+from fal.errors import FalAPIError
 
 
 class Command(BaseCommand):

@@ -1,10 +1,11 @@
 """A fault-injecting fal upstream over real HTTP on loopback: the emulator, or one failure mode.
 
 `FaultUpstream` is a small threaded HTTP/1.1 server (raw sockets, so it can stall, trickle,
-truncate and reset) in front of `catalog.emulator.Emulator`. A test flips `mode` at any
+truncate and reset) in front of `fal.emulator.Emulator`. A test flips `mode` at any
 time; every later request gets that behaviour. Every failing body carries `MARKER`, which
 must never reach a page, and a fake traceback, which must never reach one either. Used by
-tests/test_faults.py, tests/test_key_never_leaks.py and bench/soak.py; pure Python, no Django.
+tests/test_faults.py, tests/test_key_never_leaks.py, bench/soak.py and `python -m fal.emulator
+--fault MODE`; pure Python, no Django.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from http.server import BaseHTTPRequestHandler
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
-from catalog.emulator import Emulator, is_loopback, snapshot_emulator
+from fal.emulator import Emulator, is_loopback, snapshot_emulator
 
 MARKER = "UPSTREAM-BODY-MARKER-7f3c"
 TRACEBACK = 'Traceback (most recent call last):\n  File "/srv/fal/api.py", line 42, in models'
@@ -155,13 +156,14 @@ class _Server(socketserver.ThreadingMixIn, socketserver.TCPServer):
 
 
 class FaultUpstream:
-    """`GET /v1/models` on 127.0.0.1 with a switchable `mode` (see MODES); start() and stop()."""
+    """`GET /v1/models` on loopback (port 0: any free one) with a switchable `mode` (see MODES)."""
 
     def __init__(
         self,
         emulator: Emulator | None = None,
         *,
         host: str = "127.0.0.1",
+        port: int = 0,
         stall_seconds: float = 8.0,
         trickle_interval: float = 0.1,
     ) -> None:
@@ -169,6 +171,7 @@ class FaultUpstream:
             raise ValueError(f"Refusing to serve on {host!r}: loopback addresses only")
         self.emulator = emulator or snapshot_emulator()
         self.host = host
+        self.port = port
         self.stall_seconds = stall_seconds
         self.trickle_interval = trickle_interval
         self.mode = "healthy"
@@ -195,7 +198,7 @@ class FaultUpstream:
 
     def start(self) -> FaultUpstream:
         self.stopping.clear()
-        self._server = _Server((self.host, 0), _Handler)
+        self._server = _Server((self.host, self.port), _Handler)
         self._server.upstream = self
         threading.Thread(
             target=self._server.serve_forever, name="fault-upstream", daemon=True

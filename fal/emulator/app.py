@@ -1,9 +1,10 @@
 """Offline emulator of fal's Platform API ``GET /v1/models`` over the bundled snapshot (WSGI).
 
-Pure Python: no Django and no ``requests``, so tests, the benchmark and the
-``fal_emulator`` management command can all use it. The data is the real recorded
-catalog in ``catalog/snapshot/`` (see the README there); behaviour follows
-``catalog/snapshot/models-openapi.yaml`` and the facts recorded in that README.
+Pure Python: no Django and no ``requests``, so tests, the benchmark, ``python -m
+fal.emulator`` and the ``fal_emulator`` management command can all use it. The data is
+the real recorded catalog in ``fal/emulator/snapshot/`` (see the README there; loaded by
+``fal.emulator.snapshot``); behaviour follows ``fal/emulator/snapshot/models-openapi.yaml``
+and the facts recorded in that README.
 Where the real API's behaviour is not known, these are the choices made:
 
 Paths and methods
@@ -76,24 +77,16 @@ from __future__ import annotations
 
 import base64
 import binascii
-import gzip
-import ipaddress
 import json
 import re
-import socket
-import socketserver
-import threading
 import uuid
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from itertools import islice
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl
-from wsgiref.simple_server import WSGIRequestHandler, WSGIServer
 
-SNAPSHOT_DIR = Path(__file__).parent / "snapshot"
-DEFAULT_MODELS_PATH = SNAPSHOT_DIR / "fal-models-2026-08-10.json.gz"
-DEFAULT_OPENAPI_PATH = SNAPSHOT_DIR / "fal-openapi-2026-08-10.json.gz"
+from fal.emulator.snapshot import DEFAULT_MODELS_PATH, DEFAULT_OPENAPI_PATH, load_snapshot
 
 DOCS_URL = "https://docs.fal.ai/model-apis"
 MAX_LIMIT = 100
@@ -236,11 +229,7 @@ class Emulator:
     def from_snapshot(
         cls, models_path: Path = DEFAULT_MODELS_PATH, openapi_path: Path = DEFAULT_OPENAPI_PATH
     ) -> Emulator:
-        with gzip.open(models_path, "rt", encoding="utf-8") as fh:
-            models = json.load(fh)["models"]
-        with gzip.open(openapi_path, "rt", encoding="utf-8") as fh:
-            openapi_docs = json.load(fh)
-        return cls(models, openapi_docs)
+        return cls(*load_snapshot(models_path, openapi_path))
 
     # --- HTTP -------------------------------------------------------------------------
 
@@ -395,82 +384,3 @@ _REASONS = {
     405: "Method Not Allowed",
     500: "Internal Server Error",
 }
-
-_singleton: Emulator | None = None
-_singleton_lock = threading.Lock()
-
-
-def snapshot_emulator() -> Emulator:
-    """The process-wide emulator over the bundled snapshot, built on first use."""
-    global _singleton
-    if _singleton is None:
-        with _singleton_lock:
-            if _singleton is None:
-                _singleton = Emulator.from_snapshot()
-    return _singleton
-
-
-# --- serving over real HTTP -----------------------------------------------------------
-
-
-def is_loopback(host: str) -> bool:
-    """True for "localhost" and loopback IP literals; names are never resolved."""
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
-
-
-class _QuietHandler(WSGIRequestHandler):
-    def log_message(self, format: str, *args: Any) -> None:
-        pass
-
-
-class EmulatorServer(socketserver.ThreadingMixIn, WSGIServer):
-    """A threaded wsgiref server; ``url`` is its ``/v1`` base, ``shutdown()`` stops and closes."""
-
-    daemon_threads = True
-    thread: threading.Thread
-
-    @property
-    def port(self) -> int:
-        return self.server_address[1]
-
-    @property
-    def url(self) -> str:
-        host = self.server_address[0]
-        host = f"[{host}]" if ":" in host else host
-        return f"http://{host}:{self.port}/v1"
-
-    def server_bind(self) -> None:
-        # HTTPServer.server_bind would call socket.getfqdn(), a DNS lookup; skip it.
-        socketserver.TCPServer.server_bind(self)
-        self.server_name, self.server_port = self.server_address[:2]
-        self.setup_environ()
-
-    def handle_error(self, request: Any, client_address: Any) -> None:
-        pass  # a client hanging up mid-response is not worth a traceback
-
-    def shutdown(self) -> None:
-        super().shutdown()
-        self.server_close()
-
-
-class _EmulatorServer6(EmulatorServer):
-    address_family = socket.AF_INET6
-
-
-def serve(app: Callable[..., Any], host: str = "127.0.0.1", port: int = 0) -> EmulatorServer:
-    """Serve ``app`` on a loopback address from a daemon thread; port 0 picks a free one."""
-    if not is_loopback(host):
-        raise ValueError(f"Refusing to serve on {host!r}: loopback addresses only")
-    server_class = _EmulatorServer6 if ":" in host else EmulatorServer
-    server = server_class((host, port), _QuietHandler)
-    server.set_app(app)
-    server.thread = threading.Thread(
-        target=server.serve_forever, name=f"fal-emulator-{server.port}", daemon=True
-    )
-    server.thread.start()
-    return server

@@ -1,4 +1,4 @@
-"""catalog.schema on fal's real OpenAPI documents (the snapshot) and on malformed ones."""
+"""fal.openapi on fal's real OpenAPI documents (the snapshot) and on malformed ones."""
 
 from __future__ import annotations
 
@@ -6,13 +6,13 @@ import copy
 import gzip
 import json
 import random
-from pathlib import Path
 
 import pytest
 
-from catalog.schema import ModelSchema, SchemaField, model_schema
+from fal.emulator import SNAPSHOT_DIR
+from fal.openapi import ModelSchema, SchemaField, model_schema
 
-SNAPSHOT = Path(__file__).resolve().parent.parent / "catalog" / "snapshot"
+SNAPSHOT = SNAPSHOT_DIR
 
 
 @pytest.fixture(scope="module")

@@ -13,7 +13,7 @@ from urllib.parse import urlencode
 
 import pytest
 
-from catalog.emulator import (
+from fal.emulator import (
     DEFAULT_MODELS_PATH,
     DEFAULT_OPENAPI_PATH,
     Emulator,

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 import schemathesis
 from hypothesis import HealthCheck, settings
@@ -13,9 +11,9 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 
-from catalog.emulator import serve, snapshot_emulator
+from fal.emulator import SPEC_PATH, serve, snapshot_emulator
 
-SPEC = Path(__file__).resolve().parent.parent / "catalog" / "snapshot" / "models-openapi.yaml"
+SPEC = SPEC_PATH
 CHECKS = [
     schemathesis.checks.not_a_server_error,
     status_code_conformance,

@@ -9,21 +9,20 @@ import pytest
 import requests
 import responses
 
-from catalog.fal_api import (
-    ExpansionError,
+from fal.client import FalModelsClient
+from fal.errors import (
     FalAPIError,
     FalAuthenticationError,
     FalBadRequestError,
     FalConnectionError,
     FalInvalidResponseError,
-    FalModelsClient,
     FalNotFoundError,
     FalPermissionDeniedError,
     FalRateLimitError,
     FalServerError,
     FalTimeoutError,
-    ModelsQuery,
 )
+from fal.types import ExpansionError, ModelsQuery
 
 BASE = "https://api.fal.test/v1"
 URL = f"{BASE}/models"

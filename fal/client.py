@@ -1,0 +1,238 @@
+"""`FalModelsClient`: `GET /v1/models` with timeouts, transient-only retries and a time budget.
+
+No Django here: the client is configured by its caller (see `catalog/services.py`) and
+returns frozen dataclasses (`fal.types`), never raw dicts; it raises `fal.errors`. A
+`transport` (e.g. `fal.emulator.WSGITransport`) lets the same code path reach an
+in-process WSGI app (the offline emulator) instead of the network.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import threading
+import time
+from collections.abc import Callable, Iterator, Sequence
+from typing import Any
+
+import requests
+import urllib3.exceptions
+from requests.adapters import BaseAdapter
+
+from fal.errors import (
+    FalAPIError,
+    FalConnectionError,
+    FalInvalidResponseError,
+    FalNotFoundError,
+    FalRateLimitError,
+    FalTimeoutError,
+    error_from_response,
+)
+from fal.types import Model, ModelsQuery, Page, find_queries, next_cursor, parse_page
+
+logger = logging.getLogger(__name__)
+
+# Far beyond any real page (ten models with OpenAPI documents are a few MB).
+MAX_BODY_BYTES = 64 * 1024 * 1024
+_READ_CHUNK = 64 * 1024
+# JSON may escape half of a UTF-16 surrogate pair; such a str cannot be encoded as UTF-8,
+# so no page showing it could be sent. Paired escapes (emoji) decode to one character.
+_LONE_SURROGATE_ESCAPE = re.compile(
+    rb"\\u[dD][89abAB][0-9a-fA-F]{2}(?!\\u[dD][c-fC-F])"
+    rb"|(?<!\\u[dD][89abAB][0-9a-fA-F]{2})\\u[dD][c-fC-F][0-9a-fA-F]{2}"
+)
+_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+# --- The client --------------------------------------------------------------------------------
+
+
+class FalModelsClient:
+    """`GET {base_url}/models` with a timeout on every call and bounded, transient-only retries."""
+
+    def __init__(
+        self,
+        *,
+        base_url: str,
+        key: str = "",
+        timeout: float = 10.0,
+        max_retries: int = 2,
+        retry_after_cap: float = 5.0,
+        backoff: float = 0.25,
+        session_factory: Callable[[], requests.Session] = requests.Session,
+        transport: BaseAdapter | None = None,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        """`transport`: mounted on `base_url` in each thread's session (e.g. an in-process app)."""
+        self.base_url = base_url.rstrip("/")
+        self._key = key
+        self.timeout = timeout
+        self.max_retries = max(0, max_retries)
+        self.retry_after_cap = retry_after_cap
+        self.backoff = backoff
+        self._session_factory = session_factory
+        self._transport = transport
+        self._sleep = sleep
+        self._local = threading.local()  # requests.Session is not thread-safe: one per thread.
+
+    def __repr__(self) -> str:  # Never show the key.
+        return f"FalModelsClient(base_url={self.base_url!r}, key={'set' if self._key else 'unset'})"
+
+    @property
+    def _session(self) -> requests.Session:
+        session = getattr(self._local, "session", None)
+        if session is None:
+            session = self._local.session = self._session_factory()
+            if self._transport is not None:
+                session.mount(self.base_url, self._transport)
+        return session
+
+    def _headers(self) -> dict[str, str]:
+        headers = {"Accept": "application/json", "User-Agent": "fal-catalog-dashboard/0.1"}
+        if self._key:
+            headers["Authorization"] = f"Key {self._key}"
+        return headers
+
+    def get_page(self, query: ModelsQuery, cursor: str | None = None) -> Page:
+        """One page of results for `query`, starting at `cursor`."""
+        return parse_page(self.get_page_json(query, cursor))
+
+    def get_page_json(self, query: ModelsQuery, cursor: str | None = None) -> dict[str, Any]:
+        """One page as the API sent it (checked for shape), for recording snapshots."""
+        response = self._request(query.params(cursor))
+        try:
+            data = response.json()
+        except ValueError:
+            raise FalInvalidResponseError(
+                "The API answered with something that is not JSON", status=response.status_code
+            ) from None
+        if not isinstance(data, dict) or not isinstance(data.get("models"), list):
+            raise FalInvalidResponseError("The API answered with JSON of an unexpected shape")
+        if _LONE_SURROGATE_ESCAPE.search(response.content):
+            data = _without_lone_surrogates(data)
+        return data
+
+    def iter_pages_json(self, query: ModelsQuery) -> Iterator[dict[str, Any]]:
+        """Every page of `query` as sent, following `next_cursor` until `has_more` is false."""
+        cursor: str | None = None
+        seen: set[str] = set()
+        while True:
+            data = self.get_page_json(query, cursor)
+            yield data
+            cursor = next_cursor(data, seen)
+            if cursor is None:
+                return
+
+    def iter_pages(self, query: ModelsQuery) -> Iterator[Page]:
+        for data in self.iter_pages_json(query):
+            yield parse_page(data)
+
+    def iter_models(self, query: ModelsQuery) -> Iterator[Model]:
+        for page in self.iter_pages(query):
+            yield from page.models
+
+    def list_models(self, **search: Any) -> list[Model]:
+        """Every model of list or search mode (`q`, `category`, `status`, `expand`, `limit`)."""
+        return list(self.iter_models(ModelsQuery(**search)))
+
+    def find(self, endpoint_ids: Sequence[str], *, expand: Sequence[str] = ()) -> list[Model]:
+        """Models by id, in the order asked; unknown ids are left out. Splits into batches of 50."""
+        found: dict[str, Model] = {}
+        for query in find_queries(endpoint_ids, expand=expand):
+            try:
+                for model in self.iter_models(query):
+                    found.setdefault(model.endpoint_id, model)
+            except FalNotFoundError:
+                continue  # None of this batch exists.
+        return [found[i] for i in dict.fromkeys(endpoint_ids) if i in found]
+
+    def _request(self, params: list[tuple[str, str]]) -> requests.Response:
+        url = f"{self.base_url}/models"
+        # One budget for the whole call, waits between retries included: a stalled or
+        # trickling upstream holds the caller for at most timeout × (retries + 1).
+        deadline = time.monotonic() + self.timeout * (self.max_retries + 1)
+        attempt = 0
+        while True:
+            try:
+                response = self._session.get(
+                    url,
+                    params=params,
+                    headers=self._headers(),
+                    timeout=min(self.timeout, max(0.001, deadline - time.monotonic())),
+                    stream=True,
+                )
+                _read_body(response, deadline)
+                if response.status_code < 400:
+                    return response
+                error = error_from_response(response)
+            except FalAPIError as exc:
+                error = exc
+            except requests.Timeout:
+                error = FalTimeoutError(f"The fal API did not answer within {self.timeout:g} s")
+            except requests.ConnectionError:
+                error = FalConnectionError("The fal API could not be reached")
+            except requests.RequestException as exc:
+                error = FalInvalidResponseError(
+                    f"The fal API answer could not be read ({type(exc).__name__})"
+                )
+            delay = self.backoff * (2**attempt)
+            if isinstance(error, FalRateLimitError) and error.retry_after is not None:
+                delay = error.retry_after
+            # Waiting longer than the cap, or past the deadline, would hold up the page.
+            out_of_time = delay > self.retry_after_cap or time.monotonic() + delay >= deadline
+            if not error.retryable or attempt >= self.max_retries or out_of_time:
+                logger.warning(
+                    "fal API request failed: %s %s (status=%s, request_id=%s)",
+                    type(error).__name__,
+                    error.message,
+                    error.status,
+                    error.request_id,
+                )
+                raise error
+            attempt += 1
+            self._sleep(delay)
+
+
+def _without_lone_surrogates(value: Any) -> Any:
+    if isinstance(value, str):
+        return _LONE_SURROGATE.sub("\ufffd", value)
+    if isinstance(value, list):
+        return [_without_lone_surrogates(item) for item in value]
+    if isinstance(value, dict):
+        return {_without_lone_surrogates(k): _without_lone_surrogates(v) for k, v in value.items()}
+    return value
+
+
+def _read_body(response: requests.Response, deadline: float) -> None:
+    """Read a streamed body by `deadline`: per-read timeouts alone let a trickle run forever."""
+    raw = response.raw
+    if response._content is not False or not hasattr(raw, "read1"):
+        return  # already in memory (the in-process transport)
+    chunks: list[bytes] = []
+    size = 0
+    try:
+        while chunk := raw.read1(_READ_CHUNK, decode_content=True):
+            size += len(chunk)
+            if size > MAX_BODY_BYTES:
+                raise FalInvalidResponseError("The fal API answer was too large to read")
+            if time.monotonic() > deadline:
+                raise FalTimeoutError("The fal API answer did not arrive in time")
+            chunks.append(chunk)
+    except urllib3.exceptions.ReadTimeoutError:
+        response.close()
+        raise FalTimeoutError("The fal API answer did not arrive in time") from None
+    except urllib3.exceptions.ProtocolError:
+        response.close()
+        raise FalConnectionError("The connection to the fal API broke mid-answer") from None
+    except urllib3.exceptions.HTTPError as exc:
+        response.close()
+        raise FalInvalidResponseError(
+            f"The fal API answer could not be read ({type(exc).__name__})"
+        ) from None
+    except FalAPIError:
+        response.close()  # drops the half-read connection
+        raise
+    # What `response.content` does; `.json()` later reads these bytes.
+    response._content = b"".join(chunks)
+    response._content_consumed = True
+    response.close()  # the connection goes back to the pool

@@ -1,0 +1,27 @@
+"""Doubles for fal shared by tests/ and bench/: fault upstream, counting app, hostile data."""
+
+from __future__ import annotations
+
+from fal.emulator import load_snapshot
+from fal.testing import hostile
+from fal.testing.counting import CountingApp, counting_emulator, synthetic_catalog
+from fal.testing.faults import FAILURE_MODES, MARKER, MODES, TRACEBACK, FaultUpstream
+from fal.testing.hostile import hostile_emulator
+from fal.testing.loopback import HOST, free_port, request
+
+__all__ = [
+    "FAILURE_MODES",
+    "HOST",
+    "MARKER",
+    "MODES",
+    "TRACEBACK",
+    "CountingApp",
+    "FaultUpstream",
+    "counting_emulator",
+    "free_port",
+    "hostile",
+    "hostile_emulator",
+    "load_snapshot",
+    "request",
+    "synthetic_catalog",
+]

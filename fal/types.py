@@ -1,0 +1,277 @@
+"""What `GET /v1/models` takes and returns: queries, frozen result types, parsing, paging."""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from fal.errors import FalInvalidResponseError
+
+logger = logging.getLogger(__name__)
+
+MAX_IDS_PER_REQUEST = 50
+EXPAND_OPENAPI = "openapi-3.0"
+EXPAND_ENTERPRISE_STATUS = "enterprise_status"
+EXPAND_VALUES = (EXPAND_OPENAPI, EXPAND_ENTERPRISE_STATUS)
+# What fal endpoint ids look like: owner/model[/variant…] (e.g. fal-ai/flux/dev).
+ENDPOINT_ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]*(/[A-Za-z0-9._-]+)+$"
+MAX_ENDPOINT_ID_LENGTH = 200
+_ENDPOINT_ID = re.compile(ENDPOINT_ID_PATTERN)
+# Entries whose id cannot even be a URL path at fal (fal.run/<id>) are skipped: whitespace,
+# control characters and lone surrogates would break every link built from them. Ids
+# that are merely unusual stay (shown as text; is_endpoint_id() decides about links).
+MAX_USABLE_ID_LENGTH = 1000
+_UNUSABLE_ID = re.compile(r"[\s\x00-\x1f\x7f\ud800-\udfff]")
+
+
+def is_endpoint_id(value: str) -> bool:
+    """Whether `value` is shaped like a fal endpoint id (not whether fal knows it)."""
+    return len(value) <= MAX_ENDPOINT_ID_LENGTH and _ENDPOINT_ID.match(value) is not None
+
+
+# --- Results -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class ExpansionError:
+    """An `expand` value the API could not produce for one model."""
+
+    code: str
+    message: str
+
+
+@dataclass(frozen=True, slots=True)
+class Group:
+    key: str
+    label: str
+
+
+@dataclass(frozen=True, slots=True)
+class ModelMetadata:
+    """A model's registry entry. Optional or missing fields are "" / None / ()."""
+
+    display_name: str = ""
+    category: str = ""
+    description: str = ""
+    status: str = ""
+    tags: tuple[str, ...] = ()
+    updated_at: str = ""
+    date: str = ""
+    thumbnail_url: str = ""
+    thumbnail_animated_url: str = ""
+    model_url: str = ""
+    github_url: str = ""
+    stream_url: str = ""
+    license_type: str = ""
+    kind: str = ""
+    group: Group | None = None
+    training_endpoint_ids: tuple[str, ...] = ()
+    inference_endpoint_ids: tuple[str, ...] = ()
+    duration_estimate: float | None = None
+    is_favorited: bool | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Model:
+    """One entry of `models`. `openapi` and `enterprise_status` are set only when expanded."""
+
+    endpoint_id: str
+    metadata: ModelMetadata | None = None
+    # The OpenAPI document is kept as parsed JSON: treat it as read-only.
+    openapi: dict[str, Any] | ExpansionError | None = field(default=None, compare=False)
+    enterprise_status: str | ExpansionError | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Page:
+    models: tuple[Model, ...]
+    next_cursor: str | None
+    has_more: bool
+
+
+# --- Parsing: tolerate what the spec allows, reject what it does not -----------------------
+
+
+def _text(value: Any) -> str:
+    return value if isinstance(value, str) else ""
+
+
+def _texts(value: Any) -> tuple[str, ...]:
+    if not isinstance(value, list):
+        return ()
+    return tuple(item for item in value if isinstance(item, str))
+
+
+def _usable_id(value: Any) -> bool:
+    return (
+        isinstance(value, str)
+        and 0 < len(value) <= MAX_USABLE_ID_LENGTH
+        and not _UNUSABLE_ID.search(value)
+    )
+
+
+def _ids(value: Any) -> tuple[str, ...]:
+    return tuple(item for item in _texts(value) if _usable_id(item))
+
+
+def _expansion_error(value: Any) -> ExpansionError | None:
+    if isinstance(value, dict) and isinstance(value.get("error"), dict):
+        error = value["error"]
+        return ExpansionError(
+            code=_text(error.get("code")) or "unknown", message=_text(error.get("message"))
+        )
+    return None
+
+
+def parse_metadata(data: Any) -> ModelMetadata | None:
+    if not isinstance(data, dict):
+        return None
+    group = data.get("group")
+    duration = data.get("duration_estimate")
+    favorited = data.get("is_favorited")
+    return ModelMetadata(
+        display_name=_text(data.get("display_name")),
+        category=_text(data.get("category")),
+        description=_text(data.get("description")),
+        status=_text(data.get("status")),
+        tags=_texts(data.get("tags")),
+        updated_at=_text(data.get("updated_at")),
+        date=_text(data.get("date")),
+        thumbnail_url=_text(data.get("thumbnail_url")),
+        thumbnail_animated_url=_text(data.get("thumbnail_animated_url")),
+        model_url=_text(data.get("model_url")),
+        github_url=_text(data.get("github_url")),
+        stream_url=_text(data.get("stream_url")),
+        license_type=_text(data.get("license_type")),
+        kind=_text(data.get("kind")),
+        group=(
+            Group(key=_text(group.get("key")), label=_text(group.get("label")))
+            if isinstance(group, dict) and (group.get("key") or group.get("label"))
+            else None
+        ),
+        training_endpoint_ids=_ids(data.get("training_endpoint_ids")),
+        inference_endpoint_ids=_ids(data.get("inference_endpoint_ids")),
+        duration_estimate=(
+            float(duration)
+            if isinstance(duration, int | float) and not isinstance(duration, bool)
+            else None
+        ),
+        is_favorited=favorited if isinstance(favorited, bool) else None,
+    )
+
+
+def parse_model(data: Any) -> Model | None:
+    """One `models` entry, or None when it has no usable `endpoint_id`."""
+    if not isinstance(data, dict):
+        return None
+    endpoint_id = data.get("endpoint_id")
+    if not _usable_id(endpoint_id):
+        return None
+    openapi: dict[str, Any] | ExpansionError | None = None
+    if "openapi" in data:
+        raw = data["openapi"]
+        openapi = _expansion_error(raw) or (
+            raw
+            if isinstance(raw, dict)
+            else ExpansionError("invalid_response", "The API sent no usable OpenAPI document")
+        )
+    enterprise_status: str | ExpansionError | None = None
+    if "enterprise_status" in data:
+        raw = data["enterprise_status"]
+        enterprise_status = (
+            raw
+            if isinstance(raw, str)
+            else _expansion_error(raw)
+            or ExpansionError("invalid_response", "The API sent no usable enterprise status")
+        )
+    return Model(
+        endpoint_id=endpoint_id,
+        metadata=parse_metadata(data.get("metadata")),
+        openapi=openapi,
+        enterprise_status=enterprise_status,
+    )
+
+
+def parse_page(data: Any) -> Page:
+    """A whole 200 answer; a body of the wrong shape raises FalInvalidResponseError."""
+    if not isinstance(data, dict) or not isinstance(data.get("models"), list):
+        raise FalInvalidResponseError("The API answered with JSON of an unexpected shape")
+    models = []
+    for raw in data["models"]:
+        model = parse_model(raw)
+        if model is None:
+            logger.warning("Skipped a model entry without a usable endpoint_id")
+            continue
+        models.append(model)
+    next_cursor = data.get("next_cursor")
+    if not isinstance(next_cursor, str) or not next_cursor:
+        next_cursor = None
+    has_more = data.get("has_more")
+    if not isinstance(has_more, bool):
+        has_more = next_cursor is not None
+    # A page that claims more but gives no cursor cannot be followed: treat it as the end.
+    return Page(
+        models=tuple(models), next_cursor=next_cursor, has_more=has_more and bool(next_cursor)
+    )
+
+
+def next_cursor(page: Page | Mapping[str, Any], seen: set[str]) -> str | None:
+    """The cursor to follow after `page` (a Page or a page as sent), or None at the end.
+
+    The one rule for following cursors: no more pages, no cursor, or a cursor already
+    followed (which would loop forever) is the end. A cursor returned is added to `seen`.
+    """
+    if isinstance(page, Page):
+        cursor, more = page.next_cursor, page.has_more
+    else:
+        cursor, more = page.get("next_cursor"), page.get("has_more") is not False
+    if not more or not isinstance(cursor, str) or not cursor or cursor in seen:
+        return None
+    seen.add(cursor)
+    return cursor
+
+
+# --- Query -----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class ModelsQuery:
+    """The parameters of one `GET /models` request, in a canonical, hashable form."""
+
+    endpoint_ids: tuple[str, ...] = ()
+    q: str = ""
+    category: str = ""
+    status: str = ""
+    expand: tuple[str, ...] = ()
+    limit: int | None = None
+
+    def params(self, cursor: str | None = None) -> list[tuple[str, str]]:
+        """Query string pairs; repeated keys for `endpoint_id` and `expand`, as the API wants."""
+        pairs = [("endpoint_id", endpoint_id) for endpoint_id in self.endpoint_ids]
+        pairs += [
+            (name, value) for name in ("q", "category", "status") if (value := getattr(self, name))
+        ]
+        pairs += [("expand", value) for value in self.expand]
+        if self.limit is not None:
+            pairs.append(("limit", str(self.limit)))
+        if cursor:
+            pairs.append(("cursor", cursor))
+        return pairs
+
+
+def find_queries(
+    endpoint_ids: Sequence[str], *, expand: Sequence[str] = (), **search: str
+) -> list[ModelsQuery]:
+    """Find-mode queries for any number of ids: distinct ids, 50 per request, order kept."""
+    wanted = list(dict.fromkeys(endpoint_ids))
+    return [
+        ModelsQuery(
+            endpoint_ids=tuple(wanted[start : start + MAX_IDS_PER_REQUEST]),
+            expand=tuple(expand),
+            **search,
+        )
+        for start in range(0, len(wanted), MAX_IDS_PER_REQUEST)
+    ]
