@@ -24,7 +24,8 @@ class ShortlistEntryInlineForm(forms.ModelForm):
 
 
 class ShortlistEntryFormSet(forms.BaseInlineFormSet):
-    """Checks every new or changed endpoint id with one find-mode lookup (50 ids a request).
+    """Checks every new or changed endpoint id against the index (fal's find mode for an id
+    the index lacks).
 
     Unchanged entries are not re-checked, so a model that has since left fal's catalog
     does not block editing the rest of the list (the shortlist page flags it instead).
@@ -44,20 +45,18 @@ class ShortlistEntryFormSet(forms.BaseInlineFormSet):
             and (f.instance.pk is None or "endpoint_id" in f.changed_data)
         }
         if to_check:
-            try:
-                result = services.catalog_find(list(to_check))
-            except FalAPIError as error:
-                raise forms.ValidationError(
-                    "The endpoint ids could not be checked because fal's API failed "
-                    f"({error.message}). Nothing was saved; try again in a moment."
-                ) from error
-            known = {m.endpoint_id for m in result.models}
-            unknown = [i for i in to_check if i not in known]
-            if unknown and result.stale:
-                raise forms.ValidationError(
-                    "The endpoint ids could not be checked because fal's API failed "
-                    f"({result.error.message}). Nothing was saved; try again in a moment."
-                )
+            catalog = services.catalog_index()
+            unknown = []
+            for endpoint_id in to_check:
+                try:
+                    model = services.catalog_model(endpoint_id, index=catalog)
+                except FalAPIError as error:
+                    raise forms.ValidationError(
+                        "The endpoint ids could not be checked because fal's API failed "
+                        f"({error.message}). Nothing was saved; try again in a moment."
+                    ) from error
+                if model is None or catalog.is_gone(endpoint_id):
+                    unknown.append(endpoint_id)
             for endpoint_id in unknown:
                 to_check[endpoint_id].add_error(
                     "endpoint_id",

@@ -1,29 +1,36 @@
-"""The grid's view state: parse the URL, filter, count facets, sort and page the models.
+"""The grid's view state: parse the URL, filter, count facets and sort the models.
 
-The API filters only by q, category and status; license, tag, group and kind filters,
-facet counts, sorting and paging happen here, on every page of the upstream result.
-Pure functions over `Model`s: no I/O and no Django, so they are easy to test and fast.
+Every filter, facet count and sort happens here, over the rows of the catalog index (the
+search in catalog.search narrows and ranks them first when there is a `q`). Pure
+functions: no I/O and no Django, so they are easy to test and fast. A model without a
+status counts as active.
 """
 
 from __future__ import annotations
 
-import threading
 import unicodedata
-from collections import Counter, OrderedDict
+from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from urllib.parse import urlencode
 
 from catalog.cards import fold_tags, license_of
+from catalog.compare import MAX_MODELS as MAX_COMPARE
 from fal.types import Model, is_endpoint_id
 
 PAGE_SIZE = 48
 MAX_TAGS = 60  # the rail lists the most common tags (selected ones always)
 MAX_Q_LENGTH = 200
 MAX_PAGE = 10_000
-MAX_COMPARE = 6
 STATUSES = ("active", "deprecated", "all")
-SORTS = {"default": "API order", "newest": "Newest", "updated": "Recently updated", "name": "Name"}
+# "default" is fal's own order, or the best match first when there is a search (see
+# `sort_options`).
+SORTS = {
+    "default": "fal's order",
+    "newest": "Newest",
+    "updated": "Recently updated",
+    "name": "Name",
+}
 LICENSES = ("commercial", "research", "private", "unknown")
 KINDS = ("inference", "training")
 # Long enough for any real value; guards the page against pathological input.
@@ -51,12 +58,6 @@ class GridQuery:
     page: int = 1
     compare: tuple[str, ...] = ()
     messages: tuple[str, ...] = field(default=(), compare=False)
-
-    @property
-    def upstream_status(self) -> str:
-        # Entries without a status (metadata is optional) count as active, so "active" is
-        # filtered here rather than upstream; "deprecated" is asked of the API itself.
-        return "deprecated" if self.status == "deprecated" else ""
 
     @property
     def has_filters(self) -> bool:
@@ -177,8 +178,8 @@ def parse_grid_query(data: Mapping) -> GridQuery:
 
 
 @dataclass(frozen=True, slots=True)
-class _Row:
-    """What filtering needs of one model, computed once per upstream result."""
+class Row:
+    """What filtering needs of one model, computed once per index (see catalog.index)."""
 
     model: Model
     license: str
@@ -194,25 +195,15 @@ class _Row:
     name: str
 
 
-def _row(model: Model) -> _Row:
+def row_for(model: Model) -> Row:
     meta = model.metadata
     if meta is None:
-        return _Row(
-            model,
-            "unknown",
-            frozenset(),
-            (),
-            "",
-            "",
-            "",
-            "",
-            False,
-            "",
-            "",
+        return Row(
+            model, "unknown", frozenset(), (), "", "", "", "", False, "", "",
             model.endpoint_id.casefold(),
-        )
+        )  # fmt: skip
     labels = fold_tags(meta.tags)
-    return _Row(
+    return Row(
         model=model,
         license=license_of(meta.license_type),
         tags=frozenset(t.casefold() for t in labels),
@@ -226,25 +217,6 @@ def _row(model: Model) -> _Row:
         updated=meta.updated_at,
         name=(meta.display_name or model.endpoint_id).casefold(),
     )
-
-
-_rows_memo: dict[int, tuple[Sequence[Model], list[_Row]]] = {}
-_rows_lock = threading.Lock()
-
-
-def _rows(models: Sequence[Model]) -> list[_Row]:
-    """Rows for a result list, memoised while the same list object is in use (warm caches)."""
-    key = id(models)
-    with _rows_lock:
-        hit = _rows_memo.get(key)
-        if hit is not None and hit[0] is models:
-            return hit[1]
-    rows = [_row(m) for m in models]
-    with _rows_lock:
-        if len(_rows_memo) >= 16:
-            _rows_memo.pop(next(iter(_rows_memo)))
-        _rows_memo[key] = (models, rows)
-    return rows
 
 
 @dataclass(frozen=True)
@@ -264,57 +236,22 @@ class GridResult:
     groups: list[FacetOption]
 
 
-_grid_memo: OrderedDict[tuple, tuple[Sequence[Model], Sequence[Model] | None, GridResult]] = (
-    OrderedDict()
-)
-GRID_MEMO_SIZE = 64
+def browse(query: GridQuery, rows: Sequence[Row]) -> GridResult:
+    """Filter, count and sort `rows` (already narrowed and ranked by the search, if any).
 
-
-def browse(
-    query: GridQuery, models: Sequence[Model], category_models: Sequence[Model] | None = None
-) -> GridResult:
-    """Filter, count and sort. `category_models`: the same search without `category`, for
-    category counts (None: count categories in `models`).
-
-    Memoised per query while the same result lists are in use: services hands warm
-    requests the very same lists, so a repeated view, or its next page, costs nothing here.
+    Facets are disjunctive: each option's count is what selecting it would show.
     """
-    # Keyed by the query alone, so that a refetched list replaces the entry of the list it
-    # supersedes rather than pinning it in memory until 64 others have come along.
-    key = tuple(query.params(page=1))
-    with _rows_lock:
-        hit = _grid_memo.get(key)
-        if hit is not None and hit[0] is models and hit[1] is category_models:
-            _grid_memo.move_to_end(key)
-            return hit[2]
-    grid = _browse(query, models, category_models)
-    with _rows_lock:
-        _grid_memo[key] = (models, category_models, grid)
-        while len(_grid_memo) > GRID_MEMO_SIZE:
-            _grid_memo.popitem(last=False)
-    return grid
-
-
-def _browse(
-    query: GridQuery, models: Sequence[Model], category_models: Sequence[Model] | None
-) -> GridResult:
     want_licenses = set(query.licenses)
     want_tags = {t.casefold() for t in query.tags}
     want_group = query.group.casefold()
     want_kind = query.kind
+    want_category = query.category.casefold()
     active_only = query.status == "active"
-    by_license, by_tags, by_group, by_kind = (
-        bool(want_licenses), bool(want_tags), bool(want_group), bool(want_kind)
+    deprecated_only = query.status == "deprecated"
+    by_license, by_tags, by_group, by_kind, by_category = (
+        bool(want_licenses), bool(want_tags), bool(want_group), bool(want_kind),
+        bool(want_category),
     )  # fmt: skip
-
-    def failures(row: _Row) -> tuple[bool, bool, bool, bool, bool]:
-        return (
-            active_only and row.deprecated,
-            by_license and row.license not in want_licenses,
-            by_tags and not want_tags <= row.tags,
-            by_group and row.group_key != want_group,
-            by_kind and row.kind != want_kind,
-        )
 
     licenses: Counter[str] = Counter()
     tags: Counter[str] = Counter()
@@ -323,15 +260,18 @@ def _browse(
     group_labels: dict[str, str] = {}
     kinds: Counter[str] = Counter()
     statuses: Counter[str] = Counter()
-    matched: list[_Row] = []
-    # The hot loop over every model of the upstream result: checks inlined on purpose.
-    for row in _rows(models):
-        status_fail = active_only and row.deprecated
+    categories: Counter[str] = Counter()
+    category_labels: dict[str, str] = {}
+    matched: list[Row] = []
+    # The hot loop over every model of the index: checks inlined on purpose.
+    for row in rows:
+        status_fail = (active_only and row.deprecated) or (deprecated_only and not row.deprecated)
         license_fail = by_license and row.license not in want_licenses
         tag_fail = by_tags and not want_tags <= row.tags
         group_fail = by_group and row.group_key != want_group
         kind_fail = by_kind and row.kind != want_kind
-        others = license_fail + tag_fail + group_fail + kind_fail
+        category_fail = by_category and row.category.casefold() != want_category
+        others = license_fail + tag_fail + group_fail + kind_fail + category_fail
         if not others:
             statuses["deprecated" if row.deprecated else "active"] += 1
         if not others and not status_fail:
@@ -340,22 +280,23 @@ def _browse(
                 tags[tag_key] += 1
                 if tag_key not in tag_labels:
                     tag_labels[tag_key] = tag
-        # Disjunctive facets: an option's count is what selecting it would show.
-        if status_fail + others - license_fail == 0:
+        failed = status_fail + others
+        if failed - license_fail == 0:
             licenses[row.license] += 1
-        if status_fail + others - group_fail == 0 and row.group_key:
+        if failed - group_fail == 0 and row.group_key:
             groups[row.group_key] += 1
             if row.group_key not in group_labels:
                 group_labels[row.group_key] = row.group_name
-        if status_fail + others - kind_fail == 0:
+        if failed - kind_fail == 0:
             kinds[row.kind] += 1
-
-    categories: Counter[str] = Counter()
-    for row in _rows(category_models if category_models is not None else models):
-        if not any(failures(row)) and row.category:
-            categories[row.category] += 1
-    if query.category and query.category not in categories:
-        categories[query.category] = 0
+        if failed - category_fail == 0 and row.category:
+            folded = row.category.casefold()
+            categories[folded] += 1
+            if folded not in category_labels:
+                category_labels[folded] = row.category
+    if want_category and want_category not in categories:
+        categories[want_category] = 0
+        category_labels[want_category] = query.category
 
     _sort(matched, query.sort)
 
@@ -364,7 +305,7 @@ def _browse(
 
     facets = {
         "category": [
-            option("category", c, c, n, c == query.category)
+            option("category", category_labels[c], category_labels[c], n, c == want_category)
             for c, n in sorted(categories.items(), key=lambda kv: (-kv[1], kv[0]))
         ],
         "license": [option("license", v, v, licenses[v], v in want_licenses) for v in LICENSES],
@@ -395,7 +336,7 @@ def _browse(
     )
 
 
-def _sort(rows: list[_Row], sort: str) -> None:
+def _sort(rows: list[Row], sort: str) -> None:
     if sort == "newest":
         rows.sort(key=lambda r: r.date, reverse=True)
     elif sort == "updated":
@@ -416,6 +357,11 @@ def _toggle_url(query: GridQuery, name: str, value: str) -> str:
     if name == "status":
         return query.url(status="active" if current == value else value)
     return query.url(**{name: "" if current.casefold() == value.casefold() else value})
+
+
+def sort_options(query: GridQuery) -> list[tuple[str, str]]:
+    """(value, label) of each sort, naming the default for what it is in this view."""
+    return [(k, "Best match" if k == "default" and query.q else v) for k, v in SORTS.items()]
 
 
 def active_filters(query: GridQuery) -> list[tuple[str, str]]:

@@ -1,8 +1,9 @@
 """The compare page: 2-6 models side by side; the URL (`endpoint_id`, repeated) is the state.
 
-All compared models come from one `find` request with the OpenAPI expansion, through
-the services cache. Adding, removing and reordering models are plain links and a GET form
-that rewrite the URL, so everything works without JavaScript and every view can be shared.
+Compared models and their OpenAPI documents come from the catalog index (one query for
+the documents); an id the index lacks is asked of fal once. Adding, removing and
+reordering models are plain links and a GET form that rewrite the URL, so everything
+works without JavaScript and every view can be shared.
 """
 
 from __future__ import annotations
@@ -19,9 +20,10 @@ from catalog import services
 from catalog.browse import clean_text
 from catalog.cards import Card, card_for
 from catalog.compare import MAX_MODELS, build_matrix, markdown, overview_rows
+from catalog.shortlists import curator_menu
 from fal.errors import FalAPIError
 from fal.openapi import model_schema
-from fal.types import EXPAND_OPENAPI, MAX_ENDPOINT_ID_LENGTH, ExpansionError, Model, is_endpoint_id
+from fal.types import MAX_ENDPOINT_ID_LENGTH, ExpansionError, Model, is_endpoint_id
 
 ID_PARAM = "endpoint_id"
 MAX_SHOWN_INPUT = 80  # how much of a rejected value a message repeats
@@ -90,16 +92,16 @@ class Column:
     right_url: str
 
 
-def _schema_note(model: Model) -> str:
-    if isinstance(model.openapi, ExpansionError):
-        reason = model.openapi.message or model.openapi.code
+def _schema_note(openapi: dict | ExpansionError | None) -> str:
+    if isinstance(openapi, ExpansionError):
+        reason = openapi.message or openapi.code
         return f"fal could not expand this model's schema: {reason}"
-    if not isinstance(model.openapi, dict):
-        return "The API sent no schema for this model."
+    if not isinstance(openapi, dict):
+        return "The index has no schema for this model."
     return ""
 
 
-def _columns(models: list[Model], only: bool) -> list[Column]:
+def _columns(models: list[Model], documents: dict, only: bool) -> list[Column]:
     ids = [m.endpoint_id for m in models]
     columns = []
     for index, model in enumerate(models):
@@ -112,7 +114,7 @@ def _columns(models: list[Model], only: bool) -> list[Column]:
         columns.append(
             Column(
                 card=card_for(model),
-                schema_note=_schema_note(model),
+                schema_note=_schema_note(documents.get(model.endpoint_id)),
                 remove_url=compare_url(ids[:index] + ids[index + 1 :], only_differences=only),
                 left_url=compare_url(swapped_left, only_differences=only) if index > 0 else "",
                 right_url=(
@@ -143,11 +145,7 @@ def _add(request: HttpRequest, ids: list[str], only: bool, context: dict) -> Htt
             context["add_message"] = f"{_quoted(wanted)} is already compared."
             return None
         return HttpResponseRedirect(compare_url([*ids, wanted], only_differences=only))
-    try:
-        found = services.catalog_search(q=wanted).models
-    except FalAPIError as error:
-        context["add_message"] = f"Searching failed: {error.message}"
-        return None
+    found = services.catalog_index().search(wanted)
     candidates = [m for m in found if m.endpoint_id not in ids]
     if len(candidates) == 1:
         url = compare_url([*ids, candidates[0].endpoint_id], only_differences=only)
@@ -178,31 +176,38 @@ def compare(request: HttpRequest) -> HttpResponse:
     if redirect is not None:
         return redirect
     if ids:
+        catalog = services.catalog_index()
+        models = []
         try:
-            result = services.catalog_find(ids, expand=[EXPAND_OPENAPI])
+            for endpoint_id in ids:
+                model = services.catalog_model(endpoint_id, index=catalog)
+                if model is not None:
+                    models.append(model)
         except FalAPIError as error:
             context["error"] = error
         else:
-            _fill(request, context, result, ids, only)
+            _fill(request, context, models, ids, only)
+        context["curator_menu"] = curator_menu(request)
     template = "catalog/compare.html#comparison" if request.htmx else "catalog/compare.html"
     return render(request, template, context)
 
 
 def _fill(
-    request: HttpRequest, context: dict, result: services.CatalogResult, ids: list[str], only: bool
+    request: HttpRequest, context: dict, models: list[Model], ids: list[str], only: bool
 ) -> None:
-    models = result.models
     found = [m.endpoint_id for m in models]
     missing = [i for i in ids if i not in found]
-    columns = _columns(models, only)
+    documents = services.catalog_documents(found)
+    columns = _columns(models, documents, only)
     cards = [c.card for c in columns]
-    schemas = [model_schema(m.openapi) if isinstance(m.openapi, dict) else None for m in models]
+    schemas = [
+        model_schema(documents[i]) if isinstance(documents.get(i), dict) else None for i in found
+    ]
     inputs = build_matrix([s.inputs if s else None for s in schemas])
     outputs = build_matrix([s.outputs if s else None for s in schemas])
     overview = overview_rows(cards)
     url = compare_url(found, only_differences=only)
     context.update(
-        result=result,
         columns=columns,
         missing=missing,
         without_missing_url=compare_url(found, only_differences=only) if missing else "",

@@ -1,8 +1,9 @@
-"""Team data: shortlists of fal endpoints with the curators' notes (ids and words, no API data).
+"""The database: the catalog index (fal's catalog as last synced) and the team's shortlists.
 
-Everything else the dashboard shows comes live from fal's API; a shortlist entry stores
-only the endpoint id, so a model that is renamed or deprecated upstream shows its current
-state, and one that disappears is flagged rather than silently kept as a stale copy.
+The index holds one row per endpoint with the API's entry as returned, its OpenAPI
+document (or expansion error) and when it was first and last seen, plus one row per sync
+run; `catalog.sync` writes it, `catalog.index` reads it. A shortlist entry stores only the
+endpoint id and the team's words, so it always shows the model's current state.
 """
 
 from __future__ import annotations
@@ -88,3 +89,91 @@ class ShortlistEntry(models.Model):
 
     def __str__(self) -> str:
         return self.endpoint_id
+
+
+# --- The catalog index ----------------------------------------------------------------------
+
+
+class SyncRun(models.Model):
+    """One sync of the index from fal: what it asked, what it saw, what it changed."""
+
+    class State(models.TextChoices):
+        RUNNING = "running"
+        SUCCEEDED = "succeeded"
+        FAILED = "failed"
+
+    state = models.CharField(max_length=12, choices=State.choices, default=State.RUNNING)
+    trigger = models.CharField(max_length=40, blank=True, help_text="manual, scheduled, staff…")
+    source = models.CharField(max_length=300, help_text="The API base URL synced from.")
+    started_at = models.DateTimeField(auto_now_add=True)
+    # Renewed while the sync works; a running sync whose heartbeat stops is abandoned.
+    heartbeat_at = models.DateTimeField(auto_now_add=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    pages = models.PositiveIntegerField(default=0)
+    upstream_calls = models.PositiveIntegerField(default=0)
+    models_seen = models.PositiveIntegerField(default=0)
+    documents_fetched = models.PositiveIntegerField(default=0)
+    added = models.PositiveIntegerField(default=0)
+    gone = models.PositiveIntegerField(default=0)
+    changed = models.PositiveIntegerField(default=0)
+    back = models.PositiveIntegerField(default=0)
+    error = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["-started_at", "-pk"]
+        get_latest_by = "started_at"
+        constraints = [
+            # One sync at a time across every process and server: a second running row
+            # cannot be inserted (a partial unique index, on SQLite and PostgreSQL alike).
+            models.UniqueConstraint(
+                fields=["state"], condition=Q(state="running"), name="one_running_sync"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"sync {self.pk} ({self.state})"
+
+
+class CatalogEntry(models.Model):
+    """One endpoint of fal's catalog, as the API last returned it."""
+
+    endpoint_id = models.CharField(max_length=1000, unique=True)
+    entry = models.JSONField(help_text="The `models` entry as returned by list mode.")
+    entry_fingerprint = models.CharField(max_length=64)
+    position = models.PositiveIntegerField(default=0, help_text="Place in the API's order.")
+    # The `openapi` field as returned with expand=openapi-3.0: a document or an error object.
+    openapi = models.JSONField(null=True, blank=True)
+    openapi_fingerprint = models.CharField(max_length=64, blank=True)
+    # The entry fingerprint the document was fetched for: a changed entry refetches it.
+    openapi_for = models.CharField(max_length=64, blank=True)
+    first_seen = models.DateTimeField()
+    last_seen = models.DateTimeField()
+    gone_at = models.DateTimeField(null=True, blank=True, help_text="Missing from a full crawl.")
+    first_seen_sync = models.ForeignKey(
+        SyncRun, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    last_seen_sync = models.ForeignKey(
+        SyncRun, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["position", "pk"]
+        verbose_name_plural = "catalog entries"
+        indexes = [models.Index(fields=["gone_at", "position"], name="catalog_entry_present")]
+
+    def __str__(self) -> str:
+        return self.endpoint_id
+
+
+class IndexState(models.Model):
+    """A single row whose `version` changes with every write to the index.
+
+    Each process keeps the index in memory and rereads it when this number changes; it is
+    random rather than counted so that a rebuilt database never repeats an old version.
+    """
+
+    version = models.BigIntegerField(default=0)
+    changed_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self) -> str:
+        return f"index version {self.version}"

@@ -17,7 +17,7 @@ from bisect import bisect_left
 from collections import defaultdict
 from collections.abc import Sequence
 
-from catalog.fal_api import Model
+from fal.types import Model
 
 # Field tiers, indexed by tier number: 0 description, 1 tags/category/group, 2 name/id.
 TIER = (1, 2, 4)

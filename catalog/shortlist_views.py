@@ -1,4 +1,5 @@
-"""Shortlist pages: the index, a list with live cards, exports, and curators' entry changes.
+"""Shortlist pages: the index, a list with cards from the catalog index, exports, and
+curators' entry changes.
 
 Every change is a POST that checks the permission here (templates only hide buttons).
 With htmx the views answer with a fragment of catalog/shortlist.html; without it, a
@@ -20,11 +21,14 @@ from django.utils.text import slugify
 from django.views.decorators.http import require_http_methods, require_POST
 from django.views.decorators.vary import vary_on_headers
 
+from catalog import services
+from catalog.compare import MAX_MODELS
+from catalog.compare_views import compare_url
 from catalog.models import Shortlist, ShortlistEntry
 from catalog.shortlists import (
     MAX_NOTE_LENGTH,
-    compare_url,
-    controls_context,
+    EntryRow,
+    curator_menu,
     endpoint_problem,
     entry_rows,
     record_change,
@@ -89,16 +93,22 @@ def shortlist_index(request: HttpRequest) -> HttpResponse:
     )
 
 
+def shortlist_compare_url(rows: list[EntryRow]) -> str:
+    """The compare page for the first six entries fal still knows ("" when none)."""
+    ids = [row.entry.endpoint_id for row in rows if row.found][:MAX_MODELS]
+    return compare_url(ids) if ids else ""
+
+
 def shortlist_detail(request: HttpRequest, slug: str) -> HttpResponse:
     shortlist = get_object_or_404(Shortlist.objects.select_related("curator"), slug=slug)
-    found = entry_rows(list(shortlist.entries.select_related("added_by")))
+    catalog = services.catalog_index()
+    found = entry_rows(list(shortlist.entries.select_related("added_by")), catalog)
     context = {
         "shortlist": shortlist,
         "rows": found.rows,
-        "result": found.result,
-        "error": found.error if found.result is None else None,
         "flagged": found.flagged,
-        "compare_url": compare_url(found.rows),
+        "compare_url": shortlist_compare_url(found.rows),
+        "curator_menu": curator_menu(request),
     }
     return render(request, "catalog/shortlist.html", context)
 
@@ -108,7 +118,7 @@ def shortlist_export(request: HttpRequest, slug: str, fmt: str) -> HttpResponse:
     if fmt not in ("json", "csv"):
         raise Http404("Export as .json or .csv.")
     shortlist = get_object_or_404(Shortlist, slug=slug)
-    found = entry_rows(list(shortlist.entries.all()))
+    found = entry_rows(list(shortlist.entries.all()), services.catalog_index())
     records = [
         {
             "endpoint_id": row.entry.endpoint_id,
@@ -234,7 +244,7 @@ def shortlist_entry_note(request: HttpRequest, slug: str) -> HttpResponse:
             },
         )
     if request.htmx:
-        row = entry_rows([entry]).rows[0]
+        row = entry_rows([entry], services.catalog_index()).rows[0]
         context = {"row": row, "shortlist": shortlist, "note_error": problem}
         return render(request, "catalog/shortlist.html#entry", context)
     if problem:
@@ -252,7 +262,8 @@ def _after_change(
 ) -> HttpResponse:
     if request.htmx:
         # 200 with the message inside the control: htmx would not swap an error status.
-        context = controls_context(request, endpoint_id, open=True, error=problem)
+        menu = curator_menu(request)
+        context = menu.controls(endpoint_id, open=True, error=problem) if menu else {}
         return render(request, "catalog/shortlist.html#controls", context)
     if problem:
         return _problem_page(request, problem, _safe_next(request, shortlist.get_absolute_url()))

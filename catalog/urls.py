@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.urls import path
 
-from catalog import cache_views, compare_views, shortlist_views, views
+from catalog import compare_views, shortlist_views, views
 
 app_name = "catalog"
 
@@ -30,5 +30,6 @@ urlpatterns = [
     path(
         "shortlists/<slug:slug>/note/", shortlist_views.shortlist_entry_note, name="shortlist_note"
     ),
-    path("catalog/refresh/", cache_views.refresh_catalog, name="refresh"),
+    path("catalog/sync/", views.sync_status, name="sync"),
+    path("catalog/sync/request/", views.sync_request, name="sync_request"),
 ]

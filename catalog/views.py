@@ -1,110 +1,72 @@
-"""The grid and the model page. Views stay thin: catalog.services for data, catalog.browse
-for the grid's state, catalog.cards for what a card shows."""
+"""The grid, the model page and the sync pages. Views stay thin: catalog.services for data,
+catalog.browse for the grid's state, catalog.cards for what a card shows."""
 
 from __future__ import annotations
 
-import threading
-from collections import OrderedDict
 from urllib.parse import urlencode
 
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import render
-from django.template.loader import render_to_string
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.views.decorators.http import require_POST
 from django.views.decorators.vary import vary_on_headers
 
 from catalog import services
-from catalog.browse import (
-    PAGE_SIZE,
-    SORTS,
-    active_filters,
-    browse,
-    parse_grid_query,
-)
-from catalog.cards import Card, card_for
+from catalog.browse import PAGE_SIZE, active_filters, parse_grid_query, sort_options
+from catalog.cards import card_for
 from catalog.compare import default_text, enum_texts, limits_text
-from catalog.shortlists import can_curate
+from catalog.compare_views import compare_url
+from catalog.index import CatalogIndex
+from catalog.models import SyncRun
+from catalog.shortlists import curator_menu
 from catalog.snippets import snippets_for
 from fal.errors import FalAPIError
 from fal.openapi import SchemaField
 from fal.openapi import model_schema as model_schema_of
-from fal.types import EXPAND_OPENAPI, ExpansionError, is_endpoint_id
+from fal.types import ExpansionError, is_endpoint_id
 
 # htmx requests aimed at this element append the next page of cards.
 LOAD_MORE = "load-more"
 
 
-# Rendered grid fragments, per worker process. The key names the data version (when its
-# pages were fetched), so a refresh or new data never serves an old fragment.
-_fragments: OrderedDict[tuple, str] = OrderedDict()
-_fragments_lock = threading.Lock()
-FRAGMENTS_KEPT = 64
-
-
 @vary_on_headers("HX-Request")
 def index(request: HttpRequest) -> HttpResponse:
+    catalog = services.catalog_index()
+    if catalog.empty:
+        return _syncing(request)
     query = parse_grid_query(request.GET)
-    part = "more" if request.htmx and request.htmx.target == LOAD_MORE else "results"
-    try:
-        result = services.catalog_search(
-            q=query.q, category=query.category, status=query.upstream_status
-        )
-        category_result = (
-            services.catalog_search(q=query.q, status=query.upstream_status)
-            if query.category
-            else result
-        )
-    except FalAPIError as error:
-        context = {"query": query, "messages_for_query": query.messages, "error": error}
-        html = render_to_string("catalog/index.html#results", context, request)
-    else:
-        # Curators' cards carry their shortlist controls, which change with every click.
-        cacheable = not can_curate(request.user)
-        key = (
-            part,
-            tuple(query.params()),
-            services.data_source().base_url,
-            result.fetched_at, result.stale, category_result.fetched_at, category_result.stale,
-        )  # fmt: skip
-        html = _fragments.get(key) if cacheable else None
-        if html is None:
-            context = _grid_context(query, result, category_result, appending=part == "more")
-            html = render_to_string(f"catalog/index.html#{part}", context, request)
-            if cacheable:
-                with _fragments_lock:
-                    _fragments[key] = html
-                    while len(_fragments) > FRAGMENTS_KEPT:
-                        _fragments.popitem(last=False)
+    appending = bool(request.htmx) and request.htmx.target == LOAD_MORE
+    context = _grid_context(request, catalog, query, appending=appending)
     if not request.htmx:
-        return render(request, "catalog/index.html", {"query": query, "results_html": html})
-    response = HttpResponse(html)
+        return render(request, "catalog/index.html", context)
+    response = render(request, f"catalog/index.html#{'more' if appending else 'results'}", context)
     canonical = "/" + query.url(page=query.page).rstrip("?")
     # Typing and appended pages replace the history entry; other filter changes add one.
-    replace = part == "more" or request.htmx.trigger_name == "q"
+    replace = appending or request.htmx.trigger_name == "q"
     response["HX-Replace-Url" if replace else "HX-Push-Url"] = canonical
     return response
 
 
-def _grid_context(query, result, category_result, *, appending: bool) -> dict:
-    grid = browse(query, result.models, category_result.models)
+def _grid_context(request, catalog: CatalogIndex, query, *, appending: bool) -> dict:
+    grid = catalog.grid(query)
     last_page = max(1, -(-grid.total // PAGE_SIZE))
     page = min(query.page, last_page)
-    cards = [
-        card_for(m)
-        for m in grid.models[(page - 1) * PAGE_SIZE if appending else 0 : page * PAGE_SIZE]
-    ]
-    names = {}
-    if query.compare:
-        picked = set(query.compare)
-        names = {m.endpoint_id: card_for(m).name for m in result.models if m.endpoint_id in picked}
+    start = (page - 1) * PAGE_SIZE if appending else 0
+    cards = [card_for(m) for m in grid.models[start : page * PAGE_SIZE]]
     shown_ids = {c.endpoint_id for c in cards}
     messages = query.messages
     if query.page > last_page:
         messages = (*messages, f"There is no page {query.page}; showing the last.")
+    suggestion = catalog.search_index.suggest(query.q) if query.q and not grid.total else None
+    names = {}
+    for endpoint_id in query.compare:
+        model = catalog.get(endpoint_id)
+        names[endpoint_id] = card_for(model).name if model else endpoint_id
     return {
         "query": query,
         "messages_for_query": messages,
-        "error": None,
-        "result": result,
         "grid": grid,
         "cards": cards,
         "page": page,
@@ -114,19 +76,31 @@ def _grid_context(query, result, category_result, *, appending: bool) -> dict:
         "clear_url": query.url(
             q="", category="", status="active", licenses=(), tags=(), group="", kind=""
         ),
-        "sorts": SORTS.items(),
+        "sorts": sort_options(query),
+        "suggestion": suggestion,
+        "suggestion_url": query.url(q=suggestion) if suggestion else "",
         "compare_picks": query.compare,
         "hidden_picks": [i for i in query.compare if i not in shown_ids],
         "tray": [
-            (i, names.get(i, i), query.url(compare=tuple(c for c in query.compare if c != i)))
+            (i, names[i], query.url(compare=tuple(c for c in query.compare if c != i)))
             for i in query.compare
         ],
-        "compare_url": _compare_url(query.compare),
+        "compare_url": compare_url(list(query.compare)) if query.compare else "",
+        "curator_menu": curator_menu(request),
     }
 
 
-def _compare_url(ids) -> str:
-    return "/compare/?" + urlencode([("endpoint_id", i) for i in ids]) if ids else ""
+def _syncing(request: HttpRequest) -> HttpResponse:
+    """An empty index: say the catalog is being fetched, with progress, until it is there."""
+    services.catalog_sync_request(trigger="first visit")
+    context = {"run": services.catalog_sync_running(), "freshness": services.catalog_freshness()}
+    if request.htmx:
+        if not services.catalog_index().empty:
+            response = HttpResponse(status=204)
+            response["HX-Refresh"] = "true"  # the grid is ready: load the page the user asked for
+            return response
+        return render(request, "catalog/syncing.html#progress", context)
+    return render(request, "catalog/syncing.html", context, status=503)
 
 
 def model_detail(request: HttpRequest, endpoint_id: str) -> HttpResponse:
@@ -135,33 +109,27 @@ def model_detail(request: HttpRequest, endpoint_id: str) -> HttpResponse:
 
 @vary_on_headers("HX-Request")
 def model_schema(request: HttpRequest, endpoint_id: str) -> HttpResponse:
-    """Inputs, outputs and snippets from the OpenAPI document; loaded lazily by htmx."""
+    """Inputs, outputs and snippets from the stored OpenAPI document; loaded lazily by htmx."""
     if not is_endpoint_id(endpoint_id):
         return _not_found(request, endpoint_id, "That is not a fal endpoint id.")
+    catalog = services.catalog_index()
+    if catalog.get(endpoint_id) is None:
+        return _model_page(request, endpoint_id, {"schema_url": request.path})
     context: dict = {"endpoint_id": endpoint_id, "schema": None, "schema_error": ""}
-    try:
-        result = services.catalog_find([endpoint_id], expand=[EXPAND_OPENAPI])
-    except FalAPIError as error:
-        context["schema_error"] = f"The fal API failed: {error.message}"
+    openapi = services.catalog_documents([endpoint_id]).get(endpoint_id)
+    if isinstance(openapi, ExpansionError):
+        context["schema_error"] = f"fal could not provide this model's schema: {openapi.message}"
+    elif isinstance(openapi, dict):
+        schema = model_schema_of(openapi)
+        context.update(
+            schema_sections=[
+                ("Inputs", _field_rows(schema.inputs)),
+                ("Outputs", _field_rows(schema.outputs)),
+            ],
+            snippets=snippets_for(endpoint_id, schema),
+        )
     else:
-        if not result.models:
-            return _not_found(request, endpoint_id, "The catalog has no model with this id.")
-        openapi = result.models[0].openapi
-        if isinstance(openapi, ExpansionError):
-            context["schema_error"] = (
-                f"fal could not provide this model's schema: {openapi.message}"
-            )
-        elif isinstance(openapi, dict):
-            schema = model_schema_of(openapi)
-            context.update(
-                schema_sections=[
-                    ("Inputs", _field_rows(schema.inputs)),
-                    ("Outputs", _field_rows(schema.outputs)),
-                ],
-                snippets=snippets_for(endpoint_id, schema),
-            )
-        else:
-            context["schema_error"] = "The API sent no schema for this model."
+        context["schema_error"] = "The index has no schema for this model yet."
     if request.htmx:
         return render(request, "catalog/model.html#schema", context)
     # Without JavaScript: the whole model page with the schema already in it.
@@ -178,39 +146,30 @@ def _field_rows(fields: tuple[SchemaField, ...]) -> list[dict]:
 def _model_page(request: HttpRequest, endpoint_id: str, extra: dict) -> HttpResponse:
     if not is_endpoint_id(endpoint_id):
         return _not_found(request, endpoint_id, "That is not a fal endpoint id.")
+    catalog = services.catalog_index()
+    if catalog.empty:
+        return _syncing(request)
     try:
-        result = services.catalog_find([endpoint_id])
+        model = services.catalog_model(endpoint_id, index=catalog)
     except FalAPIError as error:
         context = {"error": error, "endpoint_id": endpoint_id}
         return render(request, "catalog/model.html", context, status=503)
-    if not result.models:
+    if model is None:
         return _not_found(request, endpoint_id, "The catalog has no model with this id.")
-    card = card_for(result.models[0])
+    catalog = services.catalog_index()  # it may have just been added
+    card = card_for(model)
     context = {
         "card": card,
-        "result": result,
-        "family": _family(card),
+        "gone_at": catalog.presence[endpoint_id].gone_at
+        if endpoint_id in catalog.presence
+        else None,
+        "family": [card_for(m) for m in catalog.family(model)],
         "endpoint_id": endpoint_id,
-        "compare_url": _compare_url([endpoint_id]),
+        "compare_url": compare_url([endpoint_id]),
+        "curator_menu": curator_menu(request),
         **extra,
     }
     return render(request, "catalog/model.html", context)
-
-
-def _family(card: Card) -> list[Card]:
-    """The other endpoints of the model's group (fal splits a family into several)."""
-    if not card.group_key:
-        return []
-    try:
-        models = services.catalog_search().models  # the grid's own cached pages
-    except FalAPIError:
-        return []
-    return [
-        card_for(m)
-        for m in models
-        if m.metadata and m.metadata.group and m.metadata.group.key == card.group_key
-        and m.endpoint_id != card.endpoint_id
-    ]  # fmt: skip
 
 
 def _not_found(request: HttpRequest, endpoint_id: str, reason: str) -> HttpResponse:
@@ -220,3 +179,31 @@ def _not_found(request: HttpRequest, endpoint_id: str, reason: str) -> HttpRespo
         "search_url": "/?" + urlencode({"q": endpoint_id.rsplit("/", 1)[-1][:80]}),
     }
     return render(request, "catalog/model_not_found.html", context, status=404)
+
+
+# --- The sync, for staff ----------------------------------------------------------------------
+
+
+@vary_on_headers("HX-Request")
+def sync_status(request: HttpRequest) -> HttpResponse:
+    """Recent syncs and the running one's progress (polled by htmx while it runs)."""
+    if not request.user.is_staff:
+        raise PermissionDenied("Only staff can see the sync.")
+    context = {
+        "run": services.catalog_sync_running(),
+        "runs": SyncRun.objects.all()[:20],
+    }
+    template = "catalog/sync.html#runs" if request.htmx else "catalog/sync.html"
+    return render(request, template, context)
+
+
+@require_POST
+def sync_request(request: HttpRequest) -> HttpResponse:
+    """The staff "Refresh catalog" button: enqueue a sync, then show its progress."""
+    if not request.user.is_staff:
+        raise PermissionDenied("Only staff can refresh the catalog.")
+    if services.catalog_sync_request(trigger=f"staff: {request.user.get_username()}"):
+        messages.success(request, "Sync enqueued: the catalog is being fetched from fal.")
+    else:
+        messages.info(request, "A sync is already running or waiting.")
+    return redirect(reverse("catalog:sync"))

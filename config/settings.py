@@ -45,6 +45,8 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "django_htmx",
+    "django_tasks_db",
+    "crontask",
     "catalog",
 ]
 
@@ -95,7 +97,21 @@ DATABASES = {
         conn_max_age=60,
     )
 }
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    # The web server, the task worker and the scheduler write to one file: WAL lets
+    # readers go on during a write, IMMEDIATE makes writers queue instead of failing.
+    DATABASES["default"]["OPTIONS"] = {
+        "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+        "transaction_mode": "IMMEDIATE",
+        "timeout": 30,
+    }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+# --- Background tasks: Django's tasks framework on the database (django-tasks-db) -------
+
+TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend", "QUEUES": ["default"]}}
+# With Redis, only one scheduler (`manage.py crontask`) runs at a time across servers.
+CRONTASK = {"REDIS_URL": os.environ.get("REDIS_URL") or None}
 
 # --- Cache: shared by all processes of a machine; Redis for several machines -----------
 
@@ -124,6 +140,11 @@ FAL_KEY = os.environ.get("FAL_KEY", "").strip()
 FAL_API_TIMEOUT = float(os.environ.get("FAL_API_TIMEOUT") or 10)
 FAL_API_MAX_RETRIES = int(os.environ.get("FAL_API_MAX_RETRIES") or 2)
 CATALOG_CACHE_TTL = int(os.environ.get("CATALOG_CACHE_TTL") or 600)
+# The sync: how often, how fast (upstream calls per second), how patient with 429s.
+CATALOG_SYNC_INTERVAL = int(os.environ.get("CATALOG_SYNC_INTERVAL") or 600)
+CATALOG_SYNC_MAX_RPS = float(os.environ.get("CATALOG_SYNC_MAX_RPS") or 5)
+CATALOG_SYNC_MAX_RETRIES = int(os.environ.get("CATALOG_SYNC_MAX_RETRIES") or 5)
+CATALOG_SYNC_RETRY_AFTER_CAP = float(os.environ.get("CATALOG_SYNC_RETRY_AFTER_CAP") or 120)
 CATALOG_SNAPSHOT_DATE = "2026-08-10"
 
 # --- Auth --------------------------------------------------------------------------------

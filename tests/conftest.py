@@ -53,6 +53,69 @@ def offline_settings(settings, tmp_path):
     return settings
 
 
+# --- The catalog index: synced once per session from the offline snapshot --------------------
+
+_INDEX_TABLES: dict[str, list[dict]] = {}
+LOCMEM = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+
+
+@pytest.fixture(scope="session")
+def django_db_setup(django_db_setup, django_db_blocker):
+    """The test database with the index synced from the bundled snapshot, as bin/serve does."""
+    from django.test import override_settings
+
+    from catalog.models import CatalogEntry, IndexState, SyncRun
+    from catalog.sync import sync_catalog
+
+    with django_db_blocker.unblock(), override_settings(FAL_API_URL="", CACHES=LOCMEM):
+        run = sync_catalog(trigger="tests")
+        assert run.state == "succeeded", run.error
+        _INDEX_TABLES["runs"] = list(SyncRun.objects.values())
+        _INDEX_TABLES["entries"] = list(CatalogEntry.objects.values())
+        _INDEX_TABLES["state"] = list(IndexState.objects.values())
+
+
+def restore_index() -> None:
+    """Put the session's index back (after a transactional test flushed every table)."""
+    from catalog.models import CatalogEntry, IndexState, SyncRun
+
+    SyncRun.objects.bulk_create([SyncRun(**row) for row in _INDEX_TABLES["runs"]])
+    CatalogEntry.objects.bulk_create(
+        [CatalogEntry(**row) for row in _INDEX_TABLES["entries"]], batch_size=200
+    )
+    IndexState.objects.bulk_create([IndexState(**row) for row in _INDEX_TABLES["state"]])
+
+
+@pytest.fixture(autouse=True)
+def filled_index(request, django_db_blocker):
+    """Every test that uses the database finds the index filled, even after a transactional
+    test flushed it: restored outside the test's own transaction, so it stays."""
+    uses_db = request.node.get_closest_marker("django_db") or {
+        "db", "transactional_db", "live_server", "django_user_model"
+    } & set(request.fixturenames)  # fmt: skip
+    if uses_db:
+        from catalog.models import CatalogEntry
+
+        request.getfixturevalue("django_db_setup")
+        with django_db_blocker.unblock():
+            if not CatalogEntry.objects.exists():
+                restore_index()
+
+
+@pytest.fixture
+def sync_from(monkeypatch):
+    """`sync_from(app)`: sync the index (in this test's transaction) from an in-process WSGI
+    app standing in for fal offline, e.g. a hostile or changed catalog; returns the run."""
+    from catalog import upstream
+    from catalog.sync import sync_catalog
+
+    def sync(app):
+        monkeypatch.setattr(upstream, "offline_app", lambda: app)
+        return sync_catalog(trigger="test")
+
+    return sync
+
+
 @pytest.fixture(scope="session")
 def snapshot_ids() -> list[str]:
     """Every endpoint id of the bundled snapshot, in the API's order."""

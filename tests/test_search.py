@@ -11,8 +11,8 @@ import time
 
 import pytest
 
-from catalog.emulator import DEFAULT_MODELS_PATH
-from catalog.fal_api import Group, Model, ModelMetadata, parse_model
+from fal.emulator import DEFAULT_MODELS_PATH
+from fal.types import Group, Model, ModelMetadata, parse_model
 from catalog.search import SearchIndex, _edit_distance, tokens
 
 

@@ -1,0 +1,332 @@
+"""The sync: crawl fal's catalog into the index, one run at a time, all or nothing.
+
+A run crawls list mode page by page through the page cache (under a generation of its
+own, so it never reuses a page fetched before it started), then fetches OpenAPI documents
+only for endpoints that are new or whose entry changed (find mode with
+`expand=openapi-3.0`), then writes everything in one transaction. A crawl that fails
+midway changes nothing but its own run row: an endpoint is marked gone only after a
+complete crawl that lacks it, and the index keeps serving what it had.
+
+One sync at a time across every process and server: a run is a `SyncRun` row in state
+"running", and the database refuses a second one (a partial unique index). A run whose
+heartbeat stops (its process died) is abandoned after `LEASE_SECONDS`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import secrets
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import Any
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.db.models import Max
+from django.utils import timezone
+
+from catalog import upstream
+from catalog.models import CatalogEntry, IndexState, SyncRun
+from fal.errors import FalAPIError
+from fal.types import EXPAND_OPENAPI, ModelsQuery, find_queries, next_cursor, parse_model
+
+logger = logging.getLogger(__name__)
+
+LIST_PAGE_SIZE = 100
+# A run renews its heartbeat at least this often while it works…
+HEARTBEAT_SECONDS = 10
+# …and a run silent for longer than this is taken to be dead.
+LEASE_SECONDS = 300
+# Below SQLite's limit of variables per statement.
+_PKS_PER_STATEMENT = 5000
+_NO_DOCUMENT = object()  # no document was fetched for this endpoint in this run
+
+
+class SyncBusy(Exception):
+    """Another sync is running."""
+
+
+def fingerprint(value: Any) -> str:
+    """A stable digest of JSON data: equal data, equal fingerprint."""
+    text = json.dumps(value, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+    return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()
+
+
+def bump_index_version() -> None:
+    """Tell every process that the index changed (call inside the writing transaction)."""
+    IndexState.objects.update_or_create(pk=1, defaults={"version": secrets.randbits(62)})
+
+
+@dataclass
+class _Crawl:
+    """What one run has learnt so far."""
+
+    run: SyncRun
+    on_progress: Callable[[SyncRun], None] | None
+    min_interval: float
+    entries: dict[str, dict] = field(default_factory=dict)  # endpoint id → entry, API order
+    documents: dict[str, Any] = field(default_factory=dict)
+    last_call: float = 0.0
+    last_beat: float = field(default_factory=time.monotonic)
+
+    def fetch(self, query: ModelsQuery, cursor: str | None) -> dict:
+        """One page through the page cache, paced to CATALOG_SYNC_MAX_RPS upstream calls."""
+        wait = self.last_call + self.min_interval - time.monotonic()
+        if wait > 0:
+            time.sleep(wait)
+        data, asked_upstream = upstream.fetch_page_json(
+            query, cursor, generation=f"sync{self.run.pk}", client=upstream.sync_client()
+        )
+        if asked_upstream:
+            self.last_call = time.monotonic()
+            self.run.upstream_calls += 1
+        self.run.pages += 1
+        return data
+
+    def pages(self, query: ModelsQuery):
+        """Every page of `query`, following cursors (each cursor once)."""
+        cursor: str | None = None
+        seen: set[str] = set()
+        while True:
+            data = self.fetch(query, cursor)
+            yield data
+            cursor = next_cursor(data, seen)
+            if cursor is None:
+                return
+
+    def progress(self, *, force: bool = False) -> None:
+        """Save the counters (the empty-index page shows them) and renew the heartbeat."""
+        now = time.monotonic()
+        if not force and now - self.last_beat < 1:
+            return
+        self.last_beat = now
+        SyncRun.objects.filter(pk=self.run.pk).update(
+            heartbeat_at=timezone.now(),
+            pages=self.run.pages,
+            upstream_calls=self.run.upstream_calls,
+            models_seen=self.run.models_seen,
+            documents_fetched=self.run.documents_fetched,
+        )
+        if self.on_progress is not None:
+            self.on_progress(self.run)
+
+
+def start_run(*, trigger: str) -> SyncRun:
+    """A new running SyncRun, or SyncBusy when another sync holds the lock."""
+    cutoff = timezone.now() - timedelta(seconds=LEASE_SECONDS)
+    abandoned = SyncRun.objects.filter(state=SyncRun.State.RUNNING, heartbeat_at__lt=cutoff)
+    abandoned.update(
+        state=SyncRun.State.FAILED,
+        finished_at=timezone.now(),
+        error="Abandoned: the process running it stopped without finishing.",
+    )
+    try:
+        with transaction.atomic():
+            return SyncRun.objects.create(trigger=trigger, source=upstream.data_source().base_url)
+    except IntegrityError:
+        raise SyncBusy("Another sync is running.") from None
+
+
+def sync_catalog(
+    *,
+    trigger: str = "manual",
+    on_progress: Callable[[SyncRun], None] | None = None,
+    skip_if_synced_within: float = 0,
+) -> SyncRun | None:
+    """Run one sync and return its finished run (None when skipped: synced recently).
+
+    Raises SyncBusy when another sync is running. Upstream failures do not raise: they
+    are recorded on the returned (failed) run, and the index is left as it was.
+    """
+    if skip_if_synced_within:
+        recent = timezone.now() - timedelta(seconds=skip_if_synced_within)
+        if SyncRun.objects.filter(state=SyncRun.State.SUCCEEDED, started_at__gte=recent).exists():
+            return None
+    run = start_run(trigger=trigger)
+    # Pacing is for fal's sake; the in-process emulator of the offline mode needs none.
+    max_rps = settings.CATALOG_SYNC_MAX_RPS if upstream.data_source().live else 0
+    crawl = _Crawl(run, on_progress, min_interval=1 / max_rps if max_rps > 0 else 0)
+    try:
+        _crawl_list(crawl)
+        _fetch_documents(crawl)
+        _apply(crawl)
+    except FalAPIError as error:
+        _finish(crawl, error=f"{type(error).__name__}: {error.message}")
+    except Exception as error:  # recorded, then raised: a bug must not leave a lock behind
+        _finish(crawl, error=f"{type(error).__name__}: {error}")
+        raise
+    else:
+        _finish(crawl)
+    return run
+
+
+def _crawl_list(crawl: _Crawl) -> None:
+    for data in crawl.pages(ModelsQuery(limit=LIST_PAGE_SIZE)):
+        for raw in data.get("models", ()):
+            model = parse_model(raw)
+            if model is not None:  # entries without a usable id are skipped (and logged)
+                crawl.entries.setdefault(model.endpoint_id, _without_expansions(raw))
+        crawl.run.models_seen = len(crawl.entries)
+        crawl.progress()
+    crawl.progress(force=True)
+
+
+def _without_expansions(raw: dict) -> dict:
+    return {k: v for k, v in raw.items() if k not in ("openapi", "enterprise_status")}
+
+
+def _fetch_documents(crawl: _Crawl) -> None:
+    """Documents for the endpoints that are new, changed, or whose last fetch failed."""
+    known = dict(CatalogEntry.objects.values_list("endpoint_id", "openapi_for"))
+    wanted = [i for i, raw in crawl.entries.items() if known.get(i) != fingerprint(raw)]
+    for query in find_queries(wanted, expand=[EXPAND_OPENAPI]):
+        try:
+            for data in crawl.pages(query):
+                for raw in data.get("models", ()):
+                    if isinstance(raw, dict) and raw.get("endpoint_id") in crawl.entries:
+                        crawl.documents[raw["endpoint_id"]] = raw.get("openapi")
+                crawl.run.documents_fetched = len(crawl.documents)
+                crawl.progress()
+        except FalAPIError as error:
+            if getattr(error, "status", None) == 404:
+                continue  # none of this batch is known to find mode: no documents
+            raise
+
+
+def _apply(crawl: _Crawl) -> None:
+    """Write the crawl into the index in one transaction.
+
+    Only what changed is rewritten: an unchanged catalog of 100,000 endpoints costs a few
+    bulk `UPDATE … last_seen` statements, not 100,000 row writes.
+    """
+    run = crawl.run
+    now = timezone.now()
+    entry_fields = ["entry", "entry_fingerprint", "position", "last_seen", "last_seen_sync"]
+    document_fields = ["openapi", "openapi_fingerprint", "openapi_for"]
+    with transaction.atomic():
+        existing = {
+            row.endpoint_id: row
+            for row in CatalogEntry.objects.only(
+                "pk", "endpoint_id", "entry_fingerprint", "position", "gone_at", "openapi_for"
+            )
+        }
+        creates: list[CatalogEntry] = []
+        rewrites: list[CatalogEntry] = []  # entry, place or document changed, or back
+        unchanged: list[int] = []
+        for position, (endpoint_id, raw) in enumerate(crawl.entries.items()):
+            digest = fingerprint(raw)
+            row = existing.get(endpoint_id)
+            document = crawl.documents.get(endpoint_id, _NO_DOCUMENT)
+            if row is None:
+                row = CatalogEntry(endpoint_id=endpoint_id, first_seen=now, first_seen_sync=run)
+                creates.append(row)
+                run.added += 1
+            elif row.gone_at is not None:
+                run.back += 1
+                rewrites.append(row)
+            elif row.entry_fingerprint != digest:
+                run.changed += 1
+                rewrites.append(row)
+            elif row.position != position or document is not _NO_DOCUMENT:
+                rewrites.append(row)
+            else:
+                unchanged.append(row.pk)
+                continue
+            row.entry, row.entry_fingerprint, row.position = raw, digest, position
+            row.last_seen, row.last_seen_sync, row.gone_at = now, run, None
+            row.openapi_for = row.openapi_for if document is _NO_DOCUMENT else digest
+            if document is not _NO_DOCUMENT:
+                row.openapi, row.openapi_fingerprint = document, fingerprint(document)
+        CatalogEntry.objects.bulk_create(creates, batch_size=500)
+        with_documents = [r for r in rewrites if r.endpoint_id in crawl.documents]
+        without = [r for r in rewrites if r.endpoint_id not in crawl.documents]
+        if with_documents:
+            CatalogEntry.objects.bulk_update(
+                with_documents, [*entry_fields, "gone_at", *document_fields], batch_size=200
+            )
+        if without:
+            CatalogEntry.objects.bulk_update(without, [*entry_fields, "gone_at"], batch_size=500)
+        for start in range(0, len(unchanged), _PKS_PER_STATEMENT):
+            CatalogEntry.objects.filter(
+                pk__in=unchanged[start : start + _PKS_PER_STATEMENT]
+            ).update(last_seen=now, last_seen_sync=run)
+        gone = [
+            row.pk
+            for endpoint_id, row in existing.items()
+            if endpoint_id not in crawl.entries and row.gone_at is None
+        ]
+        for start in range(0, len(gone), _PKS_PER_STATEMENT):
+            CatalogEntry.objects.filter(pk__in=gone[start : start + _PKS_PER_STATEMENT]).update(
+                gone_at=now
+            )
+        run.gone = len(gone)
+        if creates or rewrites or gone or not IndexState.objects.filter(pk=1).exists():
+            bump_index_version()
+
+
+def _finish(crawl: _Crawl, *, error: str = "") -> None:
+    run = crawl.run
+    run.state = SyncRun.State.FAILED if error else SyncRun.State.SUCCEEDED
+    run.error = error[:2000]
+    run.finished_at = timezone.now()
+    run.heartbeat_at = run.finished_at
+    if error:  # nothing of a failed crawl was written
+        run.added = run.changed = run.gone = run.back = 0
+        logger.warning("Catalog sync %s failed: %s", run.pk, error)
+    run.save()
+    if crawl.on_progress is not None:
+        crawl.on_progress(run)
+
+
+def sync_endpoint(endpoint_id: str) -> bool:
+    """Ask find mode once for an id the index lacks; add it (and its document) if fal knows it.
+
+    Returns whether it was added. Raises FalAPIError when fal cannot answer; "not found"
+    is an answer (False). Does not take the sync lock: it writes one row, atomically.
+    """
+    (query,) = find_queries([endpoint_id], expand=[EXPAND_OPENAPI])
+    cursor: str | None = None
+    seen: set[str] = set()
+    while True:
+        try:
+            data, _ = upstream.fetch_page_json(query, cursor)
+        except FalAPIError as error:
+            if error.status == 404:
+                return False
+            raise
+        for raw in data.get("models", ()):
+            model = parse_model(raw)
+            if model is not None and model.endpoint_id == endpoint_id:
+                _add_entry(raw)
+                return True
+        cursor = next_cursor(data, seen)
+        if cursor is None:
+            return False
+
+
+def _add_entry(raw: dict) -> None:
+    entry = _without_expansions(raw)
+    digest = fingerprint(entry)
+    now = timezone.now()
+    document = raw.get("openapi")
+    with transaction.atomic():
+        _, created = CatalogEntry.objects.get_or_create(
+            endpoint_id=entry["endpoint_id"],
+            defaults={
+                "entry": entry,
+                "entry_fingerprint": digest,
+                # After every listed endpoint: find mode does not say where it belongs.
+                "position": (CatalogEntry.objects.aggregate(m=Max("position"))["m"] or 0) + 1,
+                "openapi": document,
+                "openapi_fingerprint": fingerprint(document) if document is not None else "",
+                "openapi_for": digest if document is not None else "",
+                "first_seen": now,
+                "last_seen": now,
+            },
+        )
+        if created:
+            bump_index_version()

@@ -1,0 +1,246 @@
+"""fal as the app reaches it: client set-up and the page cache, the one cache module.
+
+Pages read the catalog index (catalog.index); fal is asked only by the sync
+(catalog.sync), which includes adding one endpoint a model page asks for. Every upstream page is
+cached under a key made of the API base URL, the query, the cursor and a generation: a
+sync passes a generation of its own, so it never reuses a page fetched before it started.
+
+**Single flight.** One caller per cold page asks fal; the others wait for its answer.
+Threads of a process wait on a lock; processes of a machine on an `flock` lock file next
+to the file cache (its `add` is not atomic); with Redis (or any cache whose `add` is
+atomic) on a lock key set with `add`, which spans machines. A failure is remembered for
+`ERROR_TTL` seconds so that waiters do not all retry it at once.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import hashlib
+import json
+import os
+import threading
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from django.conf import settings
+from django.core.cache import cache, caches
+from django.core.cache.backends.filebased import FileBasedCache
+
+from fal.client import FalModelsClient
+from fal.emulator import WSGITransport, snapshot_emulator
+from fal.errors import FalAPIError
+from fal.types import ModelsQuery
+
+# The in-process emulator answers at this address; `.invalid` can never reach a network.
+OFFLINE_BASE_URL = "http://fal-emulator.invalid/v1"
+# Bump when the shape of cached values changes: old entries are then never read.
+CACHE_VERSION = 3
+ERROR_TTL = 5
+LOCK_STRIPES = 256
+POLL_SECONDS = 0.01
+_KEY_PREFIX = "catalog"
+
+
+@dataclass(frozen=True)
+class DataSource:
+    live: bool
+    base_url: str
+    label: str
+
+
+def data_source() -> DataSource:
+    if settings.FAL_API_URL:
+        return DataSource(live=True, base_url=settings.FAL_API_URL, label="Live · fal API")
+    return DataSource(
+        live=False,
+        base_url=OFFLINE_BASE_URL,
+        label=f"Offline snapshot · {settings.CATALOG_SNAPSHOT_DATE}",
+    )
+
+
+# --- Clients ----------------------------------------------------------------------------------
+
+
+def offline_app():
+    """The WSGI app that stands in for fal offline: the emulator over the bundled snapshot."""
+    return snapshot_emulator()
+
+
+_clients: dict[tuple, FalModelsClient] = {}
+_clients_lock = threading.Lock()
+
+
+def _client(*, max_retries: int, retry_after_cap: float) -> FalModelsClient:
+    source = data_source()
+    config = (source.base_url, settings.FAL_KEY, settings.FAL_API_TIMEOUT, max_retries,
+              retry_after_cap, None if source.live else offline_app())  # fmt: skip
+    with _clients_lock:
+        client = _clients.get(config)
+        if client is None:
+            client = _clients[config] = FalModelsClient(
+                base_url=source.base_url,
+                key=settings.FAL_KEY if source.live else "",
+                timeout=settings.FAL_API_TIMEOUT,
+                max_retries=max_retries,
+                retry_after_cap=retry_after_cap,
+                transport=None if source.live else WSGITransport(offline_app()),
+            )
+        return client
+
+
+def get_client() -> FalModelsClient:
+    """The client for requests a person waits on: short waits, few retries."""
+    return _client(max_retries=settings.FAL_API_MAX_RETRIES, retry_after_cap=5.0)
+
+
+def sync_client() -> FalModelsClient:
+    """The client for the sync, which nobody waits on: it honours long `Retry-After`s."""
+    return _client(
+        max_retries=settings.CATALOG_SYNC_MAX_RETRIES,
+        retry_after_cap=settings.CATALOG_SYNC_RETRY_AFTER_CAP,
+    )
+
+
+# --- Keys ---------------------------------------------------------------------------------------
+
+
+def page_cache_key(
+    query: ModelsQuery, cursor: str | None, *, generation: str, kind: str = "page"
+) -> str:
+    """`catalog:v<version>:<kind>:g<generation>:<sha256 of base URL, query and cursor>`."""
+    normalised = json.dumps(
+        {"base_url": data_source().base_url, "params": query.params(cursor)}, sort_keys=True
+    )
+    digest = hashlib.sha256(normalised.encode()).hexdigest()
+    return f"{_KEY_PREFIX}:v{CACHE_VERSION}:{kind}:g{generation}:{digest}"
+
+
+def _time_generation() -> str:
+    """Pages asked for outside a sync are fresh for CATALOG_CACHE_TTL seconds."""
+    return f"t{int(time.time() // max(1, settings.CATALOG_CACHE_TTL))}"
+
+
+# --- Single flight ---------------------------------------------------------------------------
+
+_thread_stripes = [threading.Lock() for _ in range(LOCK_STRIPES)]
+
+
+def _stripe(key: str) -> int:
+    return int(hashlib.blake2b(key.encode(), digest_size=4).hexdigest(), 16) % LOCK_STRIPES
+
+
+def _wait_seconds() -> float:
+    """Longest a fetch can take (timeouts and retries), so the longest worth waiting for one."""
+    return settings.FAL_API_TIMEOUT * (settings.CATALOG_SYNC_MAX_RETRIES + 1) + 5
+
+
+@contextlib.contextmanager
+def _file_lock(directory: str, stripe: int, deadline: float) -> Iterator[bool]:
+    """An exclusive `flock` on one of the lock files next to the file cache."""
+    lock_dir = Path(directory) / "locks"
+    lock_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+    fd = os.open(lock_dir / f"{stripe:03d}.lock", os.O_CREAT | os.O_RDWR, 0o600)
+    held = False
+    try:
+        while True:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                held = True
+                break
+            except BlockingIOError:
+                if time.monotonic() >= deadline:
+                    break
+                time.sleep(POLL_SECONDS)
+        yield held
+    finally:
+        if held:
+            fcntl.flock(fd, fcntl.LOCK_UN)
+        os.close(fd)
+
+
+@contextlib.contextmanager
+def _shared_lock(key: str, done: Callable[[], bool], deadline: float) -> Iterator[bool]:
+    """A lock key set with `add` (atomic in Redis: SET NX). Yields False once `done()`."""
+    lock_key = f"{key}:lock"
+    token = uuid.uuid4().hex
+    ttl = int(_wait_seconds()) + 1
+    held = False
+    while True:
+        if cache.add(lock_key, token, timeout=ttl):
+            held = True
+            break
+        if done() or time.monotonic() >= deadline:
+            break
+        time.sleep(POLL_SECONDS)
+    try:
+        yield held
+    finally:
+        # Django's cache has no compare-and-delete; the lock outlives any fetch (ttl), so
+        # it is ours unless it expired, and then the check below spares the new owner.
+        if held and cache.get(lock_key) == token:
+            cache.delete(lock_key)
+
+
+@contextlib.contextmanager
+def single_flight(key: str, done: Callable[[], bool]) -> Iterator[bool]:
+    """Hold the fetch lock for `key` across threads and processes (and machines on Redis).
+
+    Yields whether the lock is held; False means the wait ran out (or, with a lock key,
+    that `done()` became true), and the caller should check the cache before fetching.
+    """
+    deadline = time.monotonic() + _wait_seconds()
+    stripe = _stripe(key)
+    backend = caches["default"]
+    with _thread_stripes[stripe]:
+        if isinstance(backend, FileBasedCache):
+            with _file_lock(backend._dir, stripe, deadline) as held:
+                yield held
+        else:
+            with _shared_lock(key, done, deadline) as held:
+                yield held
+
+
+# --- Pages ------------------------------------------------------------------------------------
+
+
+def fetch_page_json(
+    query: ModelsQuery,
+    cursor: str | None = None,
+    *,
+    generation: str | None = None,
+    client: FalModelsClient | None = None,
+) -> tuple[dict[str, Any], bool]:
+    """(page as sent, whether fal was asked) for one page, through the page cache.
+
+    Raises the client's FalAPIError; a failure is remembered for ERROR_TTL seconds, so
+    callers waiting on the same page get it too instead of asking again.
+    """
+    generation = generation or _time_generation()
+    key = page_cache_key(query, cursor, generation=generation)
+    error_key = page_cache_key(query, cursor, generation=generation, kind="error")
+    hit = cache.get(key)
+    if hit is not None:
+        return hit, False
+
+    def done() -> bool:
+        return cache.get(key) is not None or cache.get(error_key) is not None
+
+    with single_flight(key, done):
+        hit = cache.get(key)
+        if hit is not None:
+            return hit, False
+        recent_failure = cache.get(error_key)
+        if recent_failure is not None:
+            raise recent_failure
+        try:
+            data = (client or get_client()).get_page_json(query, cursor)
+        except FalAPIError as error:
+            cache.set(error_key, error, timeout=ERROR_TTL)
+            raise
+        cache.set(key, data, timeout=settings.CATALOG_CACHE_TTL)
+        return data, True
