@@ -9,6 +9,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+import pytest
 import requests
 
 from fal.emulator import snapshot_emulator, with_latency
@@ -78,16 +79,25 @@ def test_the_cli_refuses_a_host_that_is_not_loopback():
     assert "loopback addresses only" in done.stderr
 
 
-def test_the_cli_refuses_an_unknown_fault_mode():
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--fault", "nope"], "invalid choice"),
+        (["--latency", "-1"], "--latency must be"),
+        (["--latency", "nan"], "--latency must be"),
+        (["--latency", "0.1", "--fault", "503"], "do not combine"),
+    ],
+)
+def test_the_cli_refuses_options_it_cannot_honour(args, message):
     done = subprocess.run(
-        [sys.executable, "-m", "fal.emulator", "--port", "0", "--fault", "nope"],
+        [sys.executable, "-m", "fal.emulator", "--port", "0", *args],
         cwd=ROOT,
         capture_output=True,
         text=True,
         timeout=60,
     )
     assert done.returncode == 2
-    assert "invalid choice" in done.stderr
+    assert message in done.stderr
 
 
 def test_with_latency_is_wsgi_middleware_in_code():
