@@ -16,8 +16,10 @@ MAX_IDS_PER_REQUEST = 50
 EXPAND_OPENAPI = "openapi-3.0"
 EXPAND_ENTERPRISE_STATUS = "enterprise_status"
 EXPAND_VALUES = (EXPAND_OPENAPI, EXPAND_ENTERPRISE_STATUS)
-# What fal endpoint ids look like: owner/model[/variant…] (e.g. fal-ai/flux/dev).
-ENDPOINT_ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]*(/[A-Za-z0-9._-]+)+$"
+# What fal endpoint ids look like: owner/model[/variant…] (e.g. fal-ai/flux/dev). `\A…\Z`,
+# not `^…$`, which would let a trailing newline through; a segment that is only `.` or
+# `..` would make fal.run/<id> name another path.
+ENDPOINT_ID_PATTERN = r"\A[A-Za-z0-9][A-Za-z0-9._-]*(/(?!\.\.?(?:/|\Z))[A-Za-z0-9._-]+)+\Z"
 MAX_ENDPOINT_ID_LENGTH = 200
 _ENDPOINT_ID = re.compile(ENDPOINT_ID_PATTERN)
 # Entries whose id cannot even be a URL path at fal (fal.run/<id>) are skipped: whitespace,

@@ -92,9 +92,10 @@ def test_unknown_endpoint_id_is_a_form_error_naming_it_and_nothing_is_saved(cura
     assert not Shortlist.objects.exists() and not ShortlistEntry.objects.exists()
 
 
-def test_malformed_endpoint_id_is_rejected_before_asking_fal(curator_client):
+@pytest.mark.parametrize("endpoint_id", ["not an id", "fal-ai/../admin", "fal-ai/./flux"])
+def test_malformed_endpoint_id_is_rejected_before_asking_fal(curator_client, endpoint_id):
     response = curator_client.post(
-        ADD_URL, admin_form([{"position": "1", "endpoint_id": "not an id", "note": ""}])
+        ADD_URL, admin_form([{"position": "1", "endpoint_id": endpoint_id, "note": ""}])
     )
     assert response.status_code == 200
     assert "Enter a fal endpoint id such as fal-ai/flux/dev" in response.content.decode()

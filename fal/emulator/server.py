@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import ipaddress
+import math
 import socket
 import socketserver
 import sys
@@ -107,8 +108,8 @@ def start(
     """
     if not is_loopback(host):
         raise ValueError(f"Refusing to serve on {host!r}: loopback addresses only")
-    if latency < 0:
-        raise ValueError(f"--latency must be >= 0, not {latency:g}")
+    if not math.isfinite(latency) or latency < 0:
+        raise ValueError(f"--latency must be a number of seconds >= 0, not {latency:g}")
     app = snapshot_emulator()  # load the snapshot before announcing the URL
     if fault is None:
         server = serve(with_latency(app, latency), host, port)

@@ -383,3 +383,29 @@ def test_find_splits_more_than_50_ids_and_keeps_the_order_asked(client, no_inter
 def test_find_of_only_unknown_ids_is_empty(client, no_internet):
     no_internet.get(URL, status=404, json=envelope("not_found", "No models found"))
     assert client.find(["nope/nope"]) == []
+
+
+# --- Which failures are retried ---------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("error", "transient", "retryable"),
+    [
+        (FalConnectionError("reset"), True, True),
+        (FalTimeoutError("slow"), True, True),
+        (FalRateLimitError("slow down", status=429), True, True),
+        (FalServerError("bad gateway", status=502), True, True),
+        (FalServerError("unavailable", status=503), True, True),
+        (FalServerError("gateway timeout", status=504), True, True),
+        (FalServerError("bug", status=500), True, False),
+        (FalServerError("not implemented", status=501), True, False),
+        (FalBadRequestError("bad", status=400), False, False),
+        (FalNotFoundError("none", status=404), False, False),
+        (FalInvalidResponseError("not json", status=200), False, False),
+    ],
+)
+def test_retryable_is_the_transient_failures_worth_trying_again_at_once(
+    error, transient, retryable
+):
+    assert error.transient is transient
+    assert error.retryable is retryable

@@ -1,0 +1,60 @@
+"""fal.types without the network: endpoint-id shape and the one rule for following cursors."""
+
+from __future__ import annotations
+
+import pytest
+
+from fal.types import Page, is_endpoint_id, next_cursor, parse_page
+
+
+@pytest.mark.parametrize(
+    "value", ["fal-ai/flux/dev", "fal-ai/flux-pro/v1.1-ultra", "a/b", "fal-ai/.hidden", "o/x..y"]
+)
+def test_endpoint_ids_of_fal_shape_are_accepted(value):
+    assert is_endpoint_id(value)
+
+
+@pytest.mark.parametrize("value", ["fal-ai/flux/dev\n", "fal-ai/flux\n", "a/b\n"])
+def test_a_trailing_newline_is_not_an_endpoint_id(value):
+    assert not is_endpoint_id(value)
+
+
+@pytest.mark.parametrize(
+    "value", ["fal-ai/../x", "fal-ai/./x", "fal-ai/x/..", "fal-ai/x/.", "../x", "./x", "a/.."]
+)
+def test_dot_and_dot_dot_segments_are_not_endpoint_ids(value):
+    assert not is_endpoint_id(value)
+
+
+@pytest.mark.parametrize("value", ["", "flux", "/fal-ai/flux", "fal-ai//flux", "fal ai/flux"])
+def test_other_shapes_are_not_endpoint_ids(value):
+    assert not is_endpoint_id(value)
+
+
+def test_an_endpoint_id_longer_than_200_characters_is_refused():
+    assert is_endpoint_id("a/" + "b" * 198)
+    assert not is_endpoint_id("a/" + "b" * 199)
+
+
+@pytest.mark.parametrize(
+    ("body", "expected"),
+    [
+        ({"models": [], "next_cursor": "Mg", "has_more": True}, "Mg"),
+        ({"models": [], "next_cursor": "Mg"}, "Mg"),  # has_more left out: the cursor decides
+        ({"models": [], "next_cursor": "Mg", "has_more": False}, None),
+        ({"models": [], "next_cursor": None, "has_more": True}, None),
+        ({"models": [], "next_cursor": "", "has_more": True}, None),
+        ({"models": [], "next_cursor": 2, "has_more": True}, None),
+    ],
+)
+def test_next_cursor_reads_a_page_as_sent_and_as_parsed_alike(body, expected):
+    assert next_cursor(body, set()) == expected
+    assert next_cursor(parse_page(body), set()) == expected
+
+
+def test_a_cursor_already_followed_ends_the_pages():
+    seen: set[str] = set()
+    page = Page(models=(), next_cursor="Mg", has_more=True)
+    assert next_cursor(page, seen) == "Mg"
+    assert seen == {"Mg"}
+    assert next_cursor(page, seen) is None
