@@ -7,7 +7,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('catalog', '0002_curator_group'),
+        ('catalog', '0003_endpoint_id_anchored_no_dot_segments'),
     ]
 
     operations = [
