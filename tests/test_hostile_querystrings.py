@@ -20,11 +20,13 @@ from django.urls import URLResolver, get_resolver
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from tests.profile import examples
+
 from catalog.models import Shortlist
 
 pytestmark = pytest.mark.django_db
 
-EXAMPLES = 2000
+EXAMPLES = examples(2000)
 
 # --- Strategies ------------------------------------------------------------------------------
 
@@ -178,7 +180,8 @@ VIEWS: dict[str, View] = {
     "catalog:shortlist_add": View(fixed("/shortlists/picks/add/"), ("endpoint_id", "note")),
     "catalog:shortlist_remove": View(fixed("/shortlists/picks/remove/"), ("endpoint_id",)),
     "catalog:shortlist_note": View(fixed("/shortlists/picks/note/"), ("endpoint_id", "note")),
-    "catalog:refresh": View(fixed("/catalog/refresh/"), ("next",)),
+    "catalog:sync": View(fixed("/catalog/sync/")),
+    "catalog:sync_request": View(fixed("/catalog/sync/request/")),
     "login": View(fixed("/accounts/login/"), ("next",)),
     "logout": View(fixed("/accounts/logout/"), ("next",)),
     "password_change": View(fixed("/accounts/password_change/")),
