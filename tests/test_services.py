@@ -3,9 +3,13 @@ freshness and whether a sync runs."""
 
 from __future__ import annotations
 
+from datetime import timedelta
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
+from django.template.loader import render_to_string
+from django.utils import timezone
+from django.utils.html import strip_tags
 
 from catalog import services
 from catalog.models import CatalogEntry, SyncRun
@@ -114,3 +118,38 @@ def test_the_running_sync_is_the_running_row():
     assert services.catalog_sync_running() is None
     running = SyncRun.objects.create(trigger="staff")
     assert services.catalog_sync_running() == running
+
+
+# --- The freshness line ------------------------------------------------------------------------
+
+
+def freshness_line(user) -> str:
+    html = render_to_string(
+        "catalog/_freshness.html", {"freshness": services.catalog_freshness(), "user": user}
+    )
+    return " ".join(strip_tags(html).split())
+
+
+def test_the_freshness_line_says_offline_and_when_indexed(settings, member):
+    synced_at = services.catalog_freshness().synced_at
+    assert freshness_line(member) == (
+        f"Offline snapshot · {settings.CATALOG_SNAPSHOT_DATE}, indexed {synced_at:%H:%M} UTC"
+    )
+
+
+def test_the_freshness_line_says_how_long_ago_a_live_sync_was(settings, member):
+    settings.FAL_API_URL = "https://api.fal.test/v1"
+    SyncRun.objects.update(finished_at=timezone.now() - timedelta(hours=2, seconds=5))
+    assert freshness_line(member) == "Catalog synced 2 hours ago"
+    SyncRun.objects.all().delete()
+    assert freshness_line(member) == "Catalog not synced yet"
+
+
+def test_a_failed_sync_is_named_on_the_freshness_line_to_staff_only(member, django_user_model):
+    staff = django_user_model.objects.create_user(username="sam", password="x", is_staff=True)
+    SyncRun.objects.create(
+        state=SyncRun.State.FAILED, error="FalServerError: down", finished_at=timezone.now()
+    )
+    assert "The last sync failed" not in freshness_line(member)
+    line = freshness_line(staff)
+    assert "The last sync failed 0 minutes ago: FalServerError: down Sync status" in line
