@@ -8,6 +8,7 @@ that `manage.py check --deploy` asks for.
 from __future__ import annotations
 
 import os
+from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
@@ -54,6 +55,7 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "django_htmx",
+    "axes",
     "catalog",
 ]
 
@@ -75,6 +77,8 @@ MIDDLEWARE = [
     "django_htmx.middleware.HtmxMiddleware",
     # 400 for requests no page needs and the admin cannot survive (see the module).
     "catalog.request_limits.RequestLimitsMiddleware",
+    # Turns a sign-in that django-axes refused into the 429 page (last, as axes asks).
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -140,12 +144,70 @@ CATALOG_SNAPSHOT_DATE = "2026-08-10"
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "catalog:index"
 LOGOUT_REDIRECT_URL = "login"
+# django-axes refuses a locked-out client before the password is checked (catalog/throttle.py).
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
+
+# --- Mail: only for password reset, which is offered only when mail is configured ---------
+
+# EMAIL_URL=smtp://user:password@host:587 (STARTTLS), smtps://…:465 (TLS from the start), or
+# console:// (mails printed by the server process, for development). Unset: no mail, and
+# the password-reset pages are 404s ("ask an admin" on the sign-in page instead).
+EMAIL_URL = os.environ.get("EMAIL_URL", "").strip()
+PASSWORD_RESET_ENABLED = bool(EMAIL_URL)
+DEFAULT_FROM_EMAIL = os.environ.get("DJANGO_DEFAULT_FROM_EMAIL") or "catalog@localhost"
+# Django 6.1's MAILERS (the EMAIL_* settings are deprecated); no mailer without EMAIL_URL.
+MAILERS: dict[str, dict] = {}
+if EMAIL_URL:
+    from urllib.parse import unquote, urlsplit
+
+    _mail = urlsplit(EMAIL_URL)
+    if _mail.scheme == "console":
+        MAILERS["default"] = {"BACKEND": "django.core.mail.backends.console.EmailBackend"}
+    elif _mail.scheme in ("smtp", "smtps"):
+        _ssl = _mail.scheme == "smtps"
+        _port = _mail.port or (465 if _ssl else 587)
+        MAILERS["default"] = {
+            "BACKEND": "django.core.mail.backends.smtp.EmailBackend",
+            "OPTIONS": {
+                "host": _mail.hostname or "localhost",
+                "port": _port,
+                "username": unquote(_mail.username or ""),
+                "password": unquote(_mail.password or ""),
+                "use_ssl": _ssl,
+                "use_tls": not _ssl and _port != 25,  # STARTTLS, except plain port 25 relays
+                "timeout": 10,
+            },
+        }
+    else:
+        raise ImproperlyConfigured(
+            f"EMAIL_URL must start with smtp://, smtps:// or console:// (not {_mail.scheme}://)."
+        )
+
+# --- Sign-in throttling (django-axes; the database handler works on SQLite and PostgreSQL) --
+
+AXES_HANDLER = "catalog.throttle.SignInHandler"
+# Five failures for a username from one address; twenty from one address (SignInHandler).
+AXES_FAILURE_LIMIT = 5
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"], "ip_address"]
+AXES_COOLOFF_TIME = timedelta(minutes=15)
+AXES_RESET_ON_SUCCESS = True
+# Attempts during a lock are refused but do not restart it: "15 minutes" stays true.
+AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
+AXES_USERNAME_CALLABLE = "catalog.throttle.username_key"
+AXES_CLIENT_IP_CALLABLE = "catalog.throttle.client_ip"
+AXES_LOCKOUT_CALLABLE = "catalog.throttle.lockout_response"
+# Behind a reverse proxy every client has the proxy's address: name the header the proxy
+# sets (e.g. X-Forwarded-For; its right-most entry is used). Unset: REMOTE_ADDR.
+CLIENT_IP_HEADER = os.environ.get("DJANGO_CLIENT_IP_HEADER", "").strip()
 
 # --- Static files --------------------------------------------------------------------------
 
