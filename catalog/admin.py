@@ -9,6 +9,15 @@ from django.db.models import Count
 from catalog import services
 from catalog.fal_api import FalAPIError
 from catalog.models import Shortlist, ShortlistEntry
+from catalog.shortlist_views import description_field
+
+
+class ShortlistAdminForm(forms.ModelForm):
+    description = description_field()
+
+    class Meta:
+        model = Shortlist
+        fields = ["title", "slug", "description", "curator"]
 
 
 class ShortlistEntryInlineForm(forms.ModelForm):
@@ -85,6 +94,7 @@ class ShortlistEntryInline(admin.TabularInline):
 
 @admin.register(Shortlist)
 class ShortlistAdmin(admin.ModelAdmin):
+    form = ShortlistAdminForm
     list_display = ["title", "slug", "curator", "entry_count", "updated_at"]
     search_fields = ["title", "slug", "description", "entries__endpoint_id"]
     prepopulated_fields = {"slug": ["title"]}
