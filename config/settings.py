@@ -164,10 +164,12 @@ AUTH_PASSWORD_VALIDATORS = [
 EMAIL_URL = os.environ.get("EMAIL_URL", "").strip()
 PASSWORD_RESET_ENABLED = bool(EMAIL_URL)
 DEFAULT_FROM_EMAIL = os.environ.get("DJANGO_DEFAULT_FROM_EMAIL") or "catalog@localhost"
-# Django 6.1's MAILERS (the EMAIL_* settings are deprecated); no mailer without EMAIL_URL.
-MAILERS: dict[str, dict] = {}
+# Django 6.1's MAILERS (the EMAIL_* settings are deprecated). Without EMAIL_URL it is left
+# unset: an empty MAILERS is a check warning, and nothing sends mail then.
 if EMAIL_URL:
     from urllib.parse import unquote, urlsplit
+
+    MAILERS: dict[str, dict] = {}
 
     _mail = urlsplit(EMAIL_URL)
     if _mail.scheme == "console":
@@ -272,7 +274,12 @@ LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "formatters": {"plain": {"format": "%(levelname)s %(name)s %(message)s"}},
+    "filters": {"forbidden_one_line": {"()": "catalog.log_filters.ForbiddenWithoutTraceback"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": os.environ.get("DJANGO_LOG_LEVEL", "WARNING")},
-    "loggers": {"catalog": {"level": os.environ.get("CATALOG_LOG_LEVEL", "INFO")}},
+    "loggers": {
+        "catalog": {"level": os.environ.get("CATALOG_LOG_LEVEL", "INFO")},
+        # A 403 is one line ("Forbidden (Permission denied): /path"), not a traceback.
+        "django.request": {"filters": ["forbidden_one_line"]},
+    },
 }
