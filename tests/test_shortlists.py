@@ -379,7 +379,7 @@ def test_a_note_that_is_too_long_is_refused_with_a_message(curator_client, produ
     response = curator_client.post(
         "/shortlists/product-shots/note/", {"endpoint_id": FLUX, "note": "x" * 2001}, headers=HTMX
     )
-    assert "Keep the note under 2000 characters (it has 2001)." in response.content.decode()
+    assert "Keep the note to at most 2,000 characters (it has 2,001)." in response.content.decode()
     assert product_shots.entries.get(endpoint_id=FLUX).note == "Fast drafts"
 
 
