@@ -20,9 +20,8 @@ from django.urls import URLResolver, get_resolver
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from tests.profile import examples
-
 from catalog.models import Shortlist
+from tests.profile import examples
 
 pytestmark = pytest.mark.django_db
 
