@@ -228,6 +228,9 @@ AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
 AXES_USERNAME_CALLABLE = "catalog.throttle.username_key"
 AXES_CLIENT_IP_CALLABLE = "catalog.throttle.client_ip"
 AXES_LOCKOUT_CALLABLE = "catalog.throttle.lockout_response"
+# Lockouts are lifted with `manage.py axes_reset` (or axes_reset_username); axes' admin
+# pages are off, which keeps every admin route one the hostile query-string sweep covers.
+AXES_ENABLE_ADMIN = False
 # Behind a reverse proxy every client has the proxy's address: name the header the proxy
 # sets (e.g. X-Forwarded-For; its right-most entry is used). Unset: REMOTE_ADDR.
 CLIENT_IP_HEADER = os.environ.get("DJANGO_CLIENT_IP_HEADER", "").strip()
