@@ -133,6 +133,13 @@ class SyncRun(models.Model):
     def __str__(self) -> str:
         return f"sync {self.pk} ({self.state})"
 
+    @property
+    def seconds(self) -> float | None:
+        """How long it took (None while it runs)."""
+        if self.finished_at is None:
+            return None
+        return (self.finished_at - self.started_at).total_seconds()
+
 
 class CatalogEntry(models.Model):
     """One endpoint of fal's catalog, as the API last returned it."""
