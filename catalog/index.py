@@ -21,7 +21,7 @@ from django.template.loader import render_to_string
 
 from catalog.browse import GridQuery, GridResult, Row, browse, row_for
 from catalog.cards import Card
-from catalog.models import CatalogEntry, IndexState, SyncRun
+from catalog.models import CatalogEntry, IndexState
 from catalog.search import SearchIndex
 from fal.types import ExpansionError, Model, parse_model
 
@@ -45,12 +45,10 @@ class CatalogIndex:
         version: int | None,
         models: Sequence[Model],
         presence: dict[str, Presence],
-        synced_at: datetime | None,
     ) -> None:
         self.version = version
         self.all_models = tuple(models)
         self.presence = presence
-        self.synced_at = synced_at
         self._grid_results: OrderedDict[tuple, GridResult] = OrderedDict()
         self._card_html: OrderedDict[tuple[Card, bool], str] = OrderedDict()
         self._lock = threading.Lock()
@@ -162,13 +160,7 @@ def load_index(version: int | None) -> CatalogIndex:
             continue  # stored by an older parser; the next sync rewrites it
         models.append(model)
         presence[endpoint_id] = Presence(first_seen=first_seen, gone_at=gone_at)
-    last_good = (
-        SyncRun.objects.filter(state=SyncRun.State.SUCCEEDED)
-        .order_by("-finished_at")
-        .values_list("finished_at", flat=True)
-        .first()
-    )
-    return CatalogIndex(version, models, presence, last_good)
+    return CatalogIndex(version, models, presence)
 
 
 _current: CatalogIndex | None = None
