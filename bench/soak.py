@@ -1,18 +1,21 @@
-"""Soak: gunicorn under steady load while fal flips between healthy and failing.
+"""Soak: gunicorn under steady load while fal flips between healthy and failing, and syncs run.
 
-    .venv/bin/python bench/soak.py [--seconds 60] [--clients 32] [--flip 3] [--workers 5]
+    .venv/bin/python bench/soak.py [--seconds 45] [--clients 16] [--flip 3] [--workers 3]
 
 Everything is on loopback: a fault-injecting upstream (fal/testing/faults.py) in this
 process, gunicorn with the production settings module on a throw-away site
-(bench/harness.py), and 32 client threads with keep-alive connections. The upstream
-flips every few seconds between healthy and one failure mode after another; the page
-cache is kept short (CATALOG_CACHE_TTL=2) so that pages really are fetched again during
-failures and served stale. Bounded in time (the load stops at the deadline, each request
-times out) and in count (--max-requests). Prints a summary and writes
-bench/soak-results.json: requests, status counts, server errors (target 0), latency
-percentiles overall and while failing, upstream requests per mode, and the servers'
-resident memory sampled each second (start, end, and the growth between the middle and
-the last third of the run).
+(bench/harness.py) whose index is synced once while fal is healthy, and client threads
+with keep-alive connections browsing it. The upstream then flips every few seconds
+between healthy and one failure mode after another, while `manage.py catalog_sync` runs
+again and again (what the task worker does), each bounded by a timeout. Pages read the
+index, so they must keep serving every page, with the whole catalog, whatever fal does;
+a sync that meets a failure must fail on its own run row and leave the index as it was;
+and once fal is healthy again a sync must succeed. Bounded in time (the load stops at the
+deadline, each request and each sync times out) and in count (--max-requests). Prints a
+summary and writes bench/soak-results.json: requests, status counts, server errors
+(target 0), latency percentiles overall and while failing, the syncs (succeeded, failed
+and why, timed out), the grid's model count before and after, upstream requests per
+mode, and the servers' resident memory sampled each second.
 """
 
 from __future__ import annotations
@@ -22,7 +25,9 @@ import http.client
 import itertools
 import json
 import os
+import re
 import shutil
+import subprocess
 import sys
 import tempfile
 import threading
@@ -34,7 +39,7 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from bench.harness import Gunicorn, make_site  # noqa: E402
+from bench.harness import PYTHON, Gunicorn, Site, make_site  # noqa: E402
 from fal.testing import FAILURE_MODES, HOST, FaultUpstream  # noqa: E402
 
 RESULTS = ROOT / "bench" / "soak-results.json"
@@ -144,6 +149,54 @@ def flip(upstream: FaultUpstream, stop: threading.Event, every: float, log: list
     upstream.set_mode("healthy")
 
 
+def sync_once(site: Site, timeout: float) -> dict:
+    """`manage.py catalog_sync` in its own process, as the task worker would run it."""
+    started = time.monotonic()
+    try:
+        done = subprocess.run(
+            [PYTHON, str(ROOT / "manage.py"), "catalog_sync", "--quiet"],
+            cwd=ROOT,
+            env=site.env,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+        )
+    except subprocess.TimeoutExpired:
+        return {"outcome": "timed out", "seconds": round(time.monotonic() - started, 1)}
+    text = (done.stdout + done.stderr).strip().splitlines()
+    last = text[-1] if text else ""
+    if done.returncode == 0:
+        outcome = "succeeded"
+    elif "Another sync is running" in last:
+        outcome = "busy"
+    else:
+        outcome = "failed"
+    reason = re.sub(r"^.*Failed: ", "", last)[:160] if outcome == "failed" else ""
+    return {"outcome": outcome, "seconds": round(time.monotonic() - started, 1), "reason": reason}
+
+
+def sync_loop(site: Site, upstream: FaultUpstream, stop: threading.Event, every: float,
+              timeout: float, log: list) -> None:  # fmt: skip
+    while not stop.is_set():
+        mode = upstream.mode
+        run = sync_once(site, timeout)
+        log.append({"mode_at_start": mode, **run})
+        if stop.wait(every):
+            break
+
+
+def model_count(port: int, cookie: str) -> int | None:
+    """The grid's "N models" for the whole catalog (status all): the index in use."""
+    conn = http.client.HTTPConnection(HOST, port, timeout=30)
+    try:
+        conn.request("GET", "/?status=all", headers={"Cookie": cookie})
+        body = conn.getresponse().read().decode("utf-8", "replace")
+    finally:
+        conn.close()
+    found = re.search(r'id="result-count"[^>]*><strong>(\d+)</strong>', body)
+    return int(found.group(1)) if found else None
+
+
 def soak(args: argparse.Namespace) -> dict:
     root = Path(tempfile.mkdtemp(prefix="catalog-soak-"))
     try:
@@ -156,10 +209,16 @@ def soak(args: argparse.Namespace) -> dict:
                     "DJANGO_SECRET_KEY": os.urandom(32).hex(),
                     "FAL_API_TIMEOUT": str(args.timeout),
                     "FAL_API_MAX_RETRIES": "1",
-                    "CATALOG_CACHE_TTL": "2",
+                    # A sync meeting 429s waits at most a second, and retries once.
+                    "CATALOG_SYNC_MAX_RETRIES": "1",
+                    "CATALOG_SYNC_RETRY_AFTER_CAP": "1",
+                    "CATALOG_SYNC_MAX_RPS": "0",
                     "GUNICORN_LOG_LEVEL": "warning",
                 },
             )
+            first_sync = sync_once(site, 300)  # fal healthy: the index every page reads
+            if first_sync["outcome"] != "succeeded":
+                raise RuntimeError(f"the first sync did not succeed: {first_sync}")
             with Gunicorn(site, workers=args.workers) as server:
                 cookie = f"sessionid={site.session_cookie}"
                 for path, headers in URLS:  # warm: every page has a copy to fall back on
@@ -170,15 +229,22 @@ def soak(args: argparse.Namespace) -> dict:
                     if status != 200:
                         raise RuntimeError(f"warming {path} answered {status}")
                 rss_start = round(sum(server.rss_mb().values()), 1)
+                models_before = model_count(server.port, cookie)
                 stop = threading.Event()
                 series: list = []
                 modes: list = []
+                syncs: list = []
                 load = Load(server.port, cookie, upstream, args.max_requests)
                 upstream.requests.clear()
                 helpers = [
                     threading.Thread(target=sample_rss, args=(server, stop, series), daemon=True),
                     threading.Thread(
                         target=flip, args=(upstream, stop, args.flip, modes), daemon=True
+                    ),
+                    threading.Thread(
+                        target=sync_loop,
+                        args=(site, upstream, stop, args.sync_every, args.sync_timeout, syncs),
+                        daemon=True,
                     ),
                 ]
                 for thread in helpers:
@@ -196,7 +262,10 @@ def soak(args: argparse.Namespace) -> dict:
                 duration = time.monotonic() - started
                 stop.set()
                 for thread in helpers:
-                    thread.join(timeout=5)
+                    thread.join(timeout=args.sync_timeout + 5)
+                upstream.set_mode("healthy")
+                final_sync = sync_once(site, args.sync_timeout)  # fal is back
+                models_after = model_count(server.port, cookie)
                 rss_end = round(sum(server.rss_mb().values()), 1)
                 log = Path(server.log).read_text(errors="replace")
             upstream_modes = Counter(r["mode"] for r in upstream.requests)
@@ -234,6 +303,14 @@ def soak(args: argparse.Namespace) -> dict:
             "p99": round(percentile(load.failing_latencies, 99) * 1000, 1),
         },
         "upstream_requests_by_mode": dict(upstream_modes),
+        "models_in_grid_before": models_before,
+        "models_in_grid_after": models_after,
+        "syncs": {
+            "first_healthy": first_sync,
+            "during_flips": Counter(run["outcome"] for run in syncs),
+            "runs": syncs,
+            "after_fal_healthy_again": final_sync,
+        },
         "rss_mb": {
             "start": rss_start,
             "end": rss_end,
@@ -248,9 +325,11 @@ def soak(args: argparse.Namespace) -> dict:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--seconds", type=float, default=60)
-    parser.add_argument("--clients", type=int, default=32)
-    parser.add_argument("--workers", type=int, default=(os.cpu_count() or 1) * 2 + 1)
+    parser.add_argument("--seconds", type=float, default=45)
+    parser.add_argument("--clients", type=int, default=16)
+    parser.add_argument("--workers", type=int, default=(os.cpu_count() or 1) + 1)
+    parser.add_argument("--sync-every", type=float, default=1, help="seconds between syncs")
+    parser.add_argument("--sync-timeout", type=float, default=60, help="per sync, seconds")
     parser.add_argument("--flip", type=float, default=3, help="seconds between upstream flips")
     parser.add_argument("--timeout", type=float, default=1.0, help="FAL_API_TIMEOUT")
     parser.add_argument("--max-requests", type=int, default=1_000_000)
@@ -271,12 +350,21 @@ def main(argv: list[str] | None = None) -> int:
         f"  latency: p50 {latency['p50']} ms, p95 {latency['p95']} ms, p99 {latency['p99']} ms "
         f"(while failing: p99 {results['latency_while_failing_ms']['p99']} ms)\n"
         f"  upstream requests by mode: {results['upstream_requests_by_mode']}\n"
+        f"  syncs while flipping: {dict(results['syncs']['during_flips'])}; after fal is "
+        f"healthy again: {results['syncs']['after_fal_healthy_again']['outcome']}\n"
+        f"  models in the grid: {results['models_in_grid_before']} before, "
+        f"{results['models_in_grid_after']} after\n"
         f"  server RSS: {rss['start']} MB at start, {rss['end']} MB at end "
         f"(middle third {rss['middle_third_mean']} MB, last third {rss['last_third_mean']} MB, "
         f"{rss['last_third_slope_mb_per_min']} MB/min over the last third)\n"
         f"  written to {args.out.relative_to(ROOT) if args.out.is_relative_to(ROOT) else args.out}"
     )
-    ok = results["server_errors"] == 0 and results["transport_errors"] == 0
+    ok = (
+        results["server_errors"] == 0
+        and results["transport_errors"] == 0
+        and results["models_in_grid_before"] == results["models_in_grid_after"]
+        and results["syncs"]["after_fal_healthy_again"]["outcome"] == "succeeded"
+    )
     return 0 if ok else 1
 
 
