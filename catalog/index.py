@@ -13,14 +13,14 @@ import threading
 from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from functools import cached_property
 from typing import Any
 
 from django.template.loader import render_to_string
 
-from catalog.browse import GridQuery, GridResult, Row, browse, row_for
-from catalog.cards import Card
+from catalog.browse import GridQuery, GridResult, Row, active_filters, browse, row_for
+from catalog.cards import Card, card_for
 from catalog.models import CatalogEntry, IndexState
 from catalog.search import SearchIndex
 from fal.types import ExpansionError, Model, parse_model
@@ -51,6 +51,8 @@ class CatalogIndex:
         self.presence = presence
         self._grid_results: OrderedDict[tuple, GridResult] = OrderedDict()
         self._card_html: OrderedDict[tuple[Card, bool], str] = OrderedDict()
+        self._rail_html: OrderedDict[tuple, str] = OrderedDict()
+        self._cards: dict[tuple[str, date], Card] = {}
         self._lock = threading.Lock()
 
     @cached_property
@@ -124,6 +126,14 @@ class CatalogIndex:
                 self._grid_results.popitem(last=False)
         return result
 
+    def card(self, model: Model) -> Card:
+        """The card of a model of this index (built once a day: "new" depends on the date)."""
+        key = (model.endpoint_id, date.today())
+        card = self._cards.get(key)
+        if card is None:
+            card = self._cards[key] = card_for(model)
+        return card
+
     def card_html(self, card: Card, *, picked: bool) -> str:
         """A card as members see it (no per-user controls), rendered once per content.
 
@@ -140,6 +150,21 @@ class CatalogIndex:
                 self._card_html[key] = html
                 while len(self._card_html) > CARD_HTML_KEPT:
                     self._card_html.popitem(last=False)
+        return html
+
+    def rail_html(self, query: GridQuery) -> str:
+        """The grid's facet rail for `query`: the same for every user (no messages, no
+        controls), so rendered once per index and query, like the grid result it shows."""
+        key = tuple(query.params(page=1))
+        with self._lock:
+            html = self._rail_html.get(key)
+        if html is None:
+            context = {"query": query, "grid": self.grid(query), "chips": active_filters(query)}
+            html = render_to_string("catalog/index.html#rail", context)
+            with self._lock:
+                self._rail_html[key] = html
+                while len(self._rail_html) > GRID_RESULTS_KEPT:
+                    self._rail_html.popitem(last=False)
         return html
 
 

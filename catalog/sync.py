@@ -79,7 +79,11 @@ class _Crawl:
         if wait > 0:
             time.sleep(wait)
         data, asked_upstream = upstream.fetch_page_json(
-            query, cursor, generation=f"sync{self.run.pk}", client=upstream.sync_client()
+            query,
+            cursor,
+            generation=f"sync{self.run.pk}",
+            client=upstream.sync_client(),
+            keep=False,
         )
         if asked_upstream:
             self.last_call = time.monotonic()

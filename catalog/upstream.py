@@ -214,11 +214,15 @@ def fetch_page_json(
     *,
     generation: str | None = None,
     client: FalModelsClient | None = None,
+    keep: bool = True,
 ) -> tuple[dict[str, Any], bool]:
     """(page as sent, whether fal was asked) for one page, through the page cache.
 
     Raises the client's FalAPIError; a failure is remembered for ERROR_TTL seconds, so
-    callers waiting on the same page get it too instead of asking again.
+    callers waiting on the same page get it too instead of asking again. `keep=False`:
+    single flight and the failure memo only, the page itself is not stored — for a
+    sync, whose generation no later caller can ask for (storing thousands of pages in
+    the file cache costs a directory scan each).
     """
     generation = generation or _time_generation()
     key = page_cache_key(query, cursor, generation=generation)
@@ -242,5 +246,6 @@ def fetch_page_json(
         except FalAPIError as error:
             cache.set(error_key, error, timeout=ERROR_TTL)
             raise
-        cache.set(key, data, timeout=settings.CATALOG_CACHE_TTL)
+        if keep:
+            cache.set(key, data, timeout=settings.CATALOG_CACHE_TTL)
         return data, True

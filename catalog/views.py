@@ -54,7 +54,7 @@ def _grid_context(request, catalog: CatalogIndex, query, *, appending: bool) -> 
     last_page = max(1, -(-grid.total // PAGE_SIZE))
     page = min(query.page, last_page)
     start = (page - 1) * PAGE_SIZE if appending else 0
-    cards = [card_for(m) for m in grid.models[start : page * PAGE_SIZE]]
+    cards = [catalog.card(m) for m in grid.models[start : page * PAGE_SIZE]]
     shown_ids = {c.endpoint_id for c in cards}
     messages = query.messages
     if query.page > last_page:
@@ -78,6 +78,7 @@ def _grid_context(request, catalog: CatalogIndex, query, *, appending: bool) -> 
         "grid": grid,
         "cards": cards,
         "cards_html": cards_html,
+        "rail_html": catalog.rail_html(query),
         "page": page,
         "shown": min(page * PAGE_SIZE, grid.total),
         "next_url": query.url(page=page + 1) if page < last_page else "",
