@@ -13,6 +13,7 @@ from urllib.parse import urlencode
 
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
+from django.template.loader import render_to_string
 from django.urls import reverse
 from django.views.decorators.vary import vary_on_headers
 
@@ -196,7 +197,21 @@ def _fill(
     request: HttpRequest, context: dict, models: list[Model], ids: list[str], only: bool
 ) -> None:
     found = [m.endpoint_id for m in models]
-    missing = [i for i in ids if i not in found]
+    url = request.build_absolute_uri(compare_url(found, only_differences=only))
+    # The comparison depends on the index (models and their documents), the ids, the
+    # switch and the shared URL alone: built and its tables rendered once per index.
+    comparison = services.catalog_index().derived(
+        ("compare", *found, only, url), lambda: _comparison(models, only, url)
+    )
+    context.update(comparison)
+    context["missing"] = [i for i in ids if i not in found]
+    context["without_missing_url"] = (
+        compare_url(found, only_differences=only) if context["missing"] else ""
+    )
+
+
+def _comparison(models: list[Model], only: bool, url: str) -> dict:
+    found = [m.endpoint_id for m in models]
     documents = services.catalog_documents(found)
     columns = _columns(models, documents, only)
     cards = [c.card for c in columns]
@@ -206,30 +221,35 @@ def _fill(
     inputs = build_matrix([s.inputs if s else None for s in schemas])
     outputs = build_matrix([s.outputs if s else None for s in schemas])
     overview = overview_rows(cards)
-    url = compare_url(found, only_differences=only)
-    context.update(
-        columns=columns,
-        missing=missing,
-        without_missing_url=compare_url(found, only_differences=only) if missing else "",
-        overview=overview,
-        inputs=inputs,
-        outputs=outputs,
-        input_rows=inputs.differing_rows if only else inputs.rows,
-        output_rows=outputs.differing_rows if only else outputs.rows,
-        overview_rows=[row for row in overview if row.differs] if only else overview,
-        share_url=request.build_absolute_uri(url),
-        markdown=markdown(
-            cards,
-            overview,
-            inputs,
-            outputs,
-            only_differences=only,
-            url=request.build_absolute_uri(url),
+    span = len(columns) + 1
+    input_rows = inputs.differing_rows if only else inputs.rows
+    output_rows = outputs.differing_rows if only else outputs.rows
+
+    def fields_html(title: str, matrix, rows, notes: list[str]) -> str:
+        context = {
+            "title": title, "matrix": matrix, "rows": rows, "group": title.lower(),
+            "notes": notes, "span": span, "only_differences": only,
+        }  # fmt: skip
+        return render_to_string("catalog/compare.html#fields", context)
+
+    return {
+        "columns": columns,
+        "overview": overview,
+        "inputs": inputs,
+        "outputs": outputs,
+        "input_rows": input_rows,
+        "output_rows": output_rows,
+        "overview_rows": [row for row in overview if row.differs] if only else overview,
+        "share_url": url,
+        "markdown": markdown(cards, overview, inputs, outputs, only_differences=only, url=url),
+        "inputs_html": fields_html(
+            "Inputs", inputs, input_rows, _notes(columns, schemas, "inputs")
         ),
-        input_notes=_notes(columns, schemas, "inputs"),
-        output_notes=_notes(columns, schemas, "outputs"),
-        span=len(columns) + 1,
-    )
+        "outputs_html": fields_html(
+            "Outputs", outputs, output_rows, _notes(columns, schemas, "outputs")
+        ),
+        "span": span,
+    }
 
 
 def _notes(columns: list[Column], schemas: list, part: str) -> list[str]:

@@ -11,11 +11,11 @@ from __future__ import annotations
 
 import threading
 from collections import OrderedDict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from functools import cached_property
-from typing import Any
+from typing import Any, TypeVar
 
 from django.template.loader import render_to_string
 
@@ -25,8 +25,12 @@ from catalog.models import CatalogEntry, IndexState
 from catalog.search import SearchIndex
 from fal.types import ExpansionError, Model, parse_model
 
-GRID_RESULTS_KEPT = 64
-CARD_HTML_KEPT = 4096
+# What is derived from one index (grid results, rendered cards and rails, comparisons) and
+# kept with it: enough for every card of a large catalog's busiest pages.
+DERIVED_KEPT = 8192
+
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -49,10 +53,7 @@ class CatalogIndex:
         self.version = version
         self.all_models = tuple(models)
         self.presence = presence
-        self._grid_results: OrderedDict[tuple, GridResult] = OrderedDict()
-        self._card_html: OrderedDict[tuple[Card, bool], str] = OrderedDict()
-        self._rail_html: OrderedDict[tuple, str] = OrderedDict()
-        self._cards: dict[tuple[str, date], Card] = {}
+        self._derived: OrderedDict[tuple, Any] = OrderedDict()
         self._lock = threading.Lock()
 
     @cached_property
@@ -106,33 +107,44 @@ class CatalogIndex:
         """Present models matching every token of `q`, best first (all, in order, if none)."""
         return [self.models[i] for i in self.search_index.search(q)]
 
+    def derived(self, key: tuple, build: Callable[[], T]) -> T:
+        """A value that depends on this index and `key` alone, built once and kept with the
+        index (the least recently used go first). `key` must name everything `build` reads
+        besides the index: that is what makes it safe to share between users."""
+        with self._lock:
+            if key in self._derived:
+                self._derived.move_to_end(key)
+                return self._derived[key]
+        value = build()  # outside the lock: two threads may build it once each
+        with self._lock:
+            self._derived[key] = value
+            while len(self._derived) > DERIVED_KEPT:
+                self._derived.popitem(last=False)
+        return value
+
     def grid(self, query: GridQuery) -> GridResult:
-        """The filtered, counted, sorted grid for `query` (every page), kept for reuse."""
-        key = tuple(query.params(page=1))
-        with self._lock:
-            hit = self._grid_results.get(key)
-            if hit is not None:
-                self._grid_results.move_to_end(key)
-                return hit
-        if query.q:
-            positions = self.search_index.search(query.q)
-            rows = [self.rows[i] for i in positions]
-        else:
-            rows = self.rows
-        result = browse(query, rows)
-        with self._lock:
-            self._grid_results[key] = result
-            while len(self._grid_results) > GRID_RESULTS_KEPT:
-                self._grid_results.popitem(last=False)
-        return result
+        """The filtered, counted, sorted grid for `query` (every page)."""
+
+        def build() -> GridResult:
+            if query.q:
+                return browse(query, [self.rows[i] for i in self.search_index.search(query.q)])
+            return browse(query, self.rows)
+
+        return self.derived(("grid", *query.params(page=1)), build)
+
+    def rail_html(self, query: GridQuery) -> str:
+        """The grid's facet rail for `query`: the same for every user (no messages, no
+        controls), so rendered once per index and query, like the grid result it shows."""
+
+        def build() -> str:
+            context = {"query": query, "grid": self.grid(query), "chips": active_filters(query)}
+            return render_to_string("catalog/index.html#rail", context)
+
+        return self.derived(("rail", *query.params(page=1)), build)
 
     def card(self, model: Model) -> Card:
         """The card of a model of this index (built once a day: "new" depends on the date)."""
-        key = (model.endpoint_id, date.today())
-        card = self._cards.get(key)
-        if card is None:
-            card = self._cards[key] = card_for(model)
-        return card
+        return self.derived(("card", model.endpoint_id, date.today()), lambda: card_for(model))
 
     def card_html(self, card: Card, *, picked: bool) -> str:
         """A card as members see it (no per-user controls), rendered once per content.
@@ -140,32 +152,11 @@ class CatalogIndex:
         Keyed by the card itself (every field it shows) and whether its compare box is
         ticked: nothing else goes into the HTML, so it is the same for every member.
         """
-        key = (card, picked)
-        with self._lock:
-            html = self._card_html.get(key)
-        if html is None:
-            context = {"card": card, "compare_picks": (card.endpoint_id,) if picked else ()}
-            html = render_to_string("catalog/_card.html", context)
-            with self._lock:
-                self._card_html[key] = html
-                while len(self._card_html) > CARD_HTML_KEPT:
-                    self._card_html.popitem(last=False)
-        return html
-
-    def rail_html(self, query: GridQuery) -> str:
-        """The grid's facet rail for `query`: the same for every user (no messages, no
-        controls), so rendered once per index and query, like the grid result it shows."""
-        key = tuple(query.params(page=1))
-        with self._lock:
-            html = self._rail_html.get(key)
-        if html is None:
-            context = {"query": query, "grid": self.grid(query), "chips": active_filters(query)}
-            html = render_to_string("catalog/index.html#rail", context)
-            with self._lock:
-                self._rail_html[key] = html
-                while len(self._rail_html) > GRID_RESULTS_KEPT:
-                    self._rail_html.popitem(last=False)
-        return html
+        context = {"card": card, "compare_picks": (card.endpoint_id,) if picked else ()}
+        return self.derived(
+            ("card_html", card, picked),
+            lambda: render_to_string("catalog/_card.html", context),
+        )
 
 
 def current_version() -> int | None:
