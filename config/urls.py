@@ -6,8 +6,8 @@ from django.contrib import admin
 from django.contrib.auth import urls as auth_urls
 from django.urls import include, path
 
-from catalog.throttle import AdminSignInForm
 from catalog.views import accounts
+from config.throttle import AdminSignInForm
 
 # Both sign-in pages are throttled by django-axes; these forms make attempts take turns.
 admin.site.login_form = AdminSignInForm
