@@ -8,7 +8,7 @@ from django.db.models import Count
 
 from catalog import services
 from catalog.models import Shortlist, ShortlistEntry
-from catalog.shortlist_views import description_field
+from catalog.views.shortlists import description_field
 from fal.errors import FalAPIError
 
 

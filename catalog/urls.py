@@ -4,32 +4,30 @@ from __future__ import annotations
 
 from django.urls import path
 
-from catalog import compare_views, shortlist_views, views
+from catalog.views import compare, grid, model_pages, shortlists, sync
 
 app_name = "catalog"
 
 urlpatterns = [
-    path("", views.index, name="index"),
+    path("", grid.index, name="index"),
     # Endpoint ids contain slashes: the schema route must come before the page route.
-    path("models/<path:endpoint_id>/schema/", views.model_schema, name="model_schema"),
-    path("models/<path:endpoint_id>/", views.model_detail, name="model"),
-    path("compare/", compare_views.compare, name="compare"),
-    path("shortlists/", shortlist_views.shortlist_index, name="shortlists"),
-    path("shortlists/<slug:slug>/", shortlist_views.shortlist_detail, name="shortlist"),
+    path("models/<path:endpoint_id>/schema/", model_pages.model_schema, name="model_schema"),
+    path("models/<path:endpoint_id>/", model_pages.model_detail, name="model"),
+    path("compare/", compare.compare, name="compare"),
+    path("shortlists/", shortlists.shortlist_index, name="shortlists"),
+    path("shortlists/<slug:slug>/", shortlists.shortlist_detail, name="shortlist"),
     path(
         "shortlists/<slug:slug>/export.<str:fmt>",
-        shortlist_views.shortlist_export,
+        shortlists.shortlist_export,
         name="shortlist_export",
     ),
-    path("shortlists/<slug:slug>/add/", shortlist_views.shortlist_entry_add, name="shortlist_add"),
+    path("shortlists/<slug:slug>/add/", shortlists.shortlist_entry_add, name="shortlist_add"),
     path(
         "shortlists/<slug:slug>/remove/",
-        shortlist_views.shortlist_entry_remove,
+        shortlists.shortlist_entry_remove,
         name="shortlist_remove",
     ),
-    path(
-        "shortlists/<slug:slug>/note/", shortlist_views.shortlist_entry_note, name="shortlist_note"
-    ),
-    path("catalog/sync/", views.sync_status, name="sync"),
-    path("catalog/sync/request/", views.sync_request, name="sync_request"),
+    path("shortlists/<slug:slug>/note/", shortlists.shortlist_entry_note, name="shortlist_note"),
+    path("catalog/sync/", sync.sync_status, name="sync"),
+    path("catalog/sync/request/", sync.sync_request, name="sync_request"),
 ]

@@ -67,8 +67,8 @@ MIDDLEWARE = [
     "django.middleware.gzip.GZipMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
-    # Conditional GET whose ETags survive CSRF token masking (see catalog/middleware.py).
-    "catalog.middleware.ConditionalGetMiddleware",
+    # Conditional GET whose ETags survive CSRF token masking (see config/conditional_get.py).
+    "config.conditional_get.ConditionalGetMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     # Every page needs a signed-in team member; views opt out with @login_not_required.
@@ -78,7 +78,7 @@ MIDDLEWARE = [
     "django.middleware.csp.ContentSecurityPolicyMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     # 400 for requests no page needs and the admin cannot survive (see the module).
-    "catalog.request_limits.RequestLimitsMiddleware",
+    "config.request_limits.RequestLimitsMiddleware",
     # Turns a sign-in that django-axes refused into the 429 page (last, as axes asks).
     "axes.middleware.AxesMiddleware",
 ]
@@ -165,7 +165,7 @@ CATALOG_SNAPSHOT_DATE = "2026-08-10"
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "catalog:index"
 LOGOUT_REDIRECT_URL = "login"
-# django-axes refuses a locked-out client before the password is checked (catalog/throttle.py).
+# django-axes refuses a locked-out client before the password is checked (config/throttle.py).
 AUTHENTICATION_BACKENDS = [
     "axes.backends.AxesStandaloneBackend",
     "django.contrib.auth.backends.ModelBackend",
@@ -217,7 +217,7 @@ if EMAIL_URL:
 
 # --- Sign-in throttling (django-axes; the database handler works on SQLite and PostgreSQL) --
 
-AXES_HANDLER = "catalog.throttle.SignInHandler"
+AXES_HANDLER = "config.throttle.SignInHandler"
 # Five failures for a username from one address; twenty from one address (SignInHandler).
 AXES_FAILURE_LIMIT = 5
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"], "ip_address"]
@@ -225,9 +225,9 @@ AXES_COOLOFF_TIME = timedelta(minutes=15)
 AXES_RESET_ON_SUCCESS = True
 # Attempts during a lock are refused but do not restart it: "15 minutes" stays true.
 AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
-AXES_USERNAME_CALLABLE = "catalog.throttle.username_key"
-AXES_CLIENT_IP_CALLABLE = "catalog.throttle.client_ip"
-AXES_LOCKOUT_CALLABLE = "catalog.throttle.lockout_response"
+AXES_USERNAME_CALLABLE = "config.throttle.username_key"
+AXES_CLIENT_IP_CALLABLE = "config.throttle.client_ip"
+AXES_LOCKOUT_CALLABLE = "config.throttle.lockout_response"
 # Lockouts are lifted with `manage.py axes_reset` (or axes_reset_username); axes' admin
 # pages are off, which keeps every admin route one the hostile query-string sweep covers.
 AXES_ENABLE_ADMIN = False
@@ -298,7 +298,7 @@ LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "formatters": {"plain": {"format": "%(levelname)s %(name)s %(message)s"}},
-    "filters": {"forbidden_one_line": {"()": "catalog.log_filters.ForbiddenWithoutTraceback"}},
+    "filters": {"forbidden_one_line": {"()": "config.log_filters.ForbiddenWithoutTraceback"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": os.environ.get("DJANGO_LOG_LEVEL", "WARNING")},
     "loggers": {

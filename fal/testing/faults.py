@@ -4,8 +4,8 @@
 truncate and reset) in front of `fal.emulator.Emulator`. A test flips `mode` at any
 time; every later request gets that behaviour. Every failing body carries `MARKER`, which
 must never reach a page, and a fake traceback, which must never reach one either. Used by
-tests/test_faults.py, tests/test_key_never_leaks.py, bench/soak.py and `python -m fal.emulator
---fault MODE`; pure Python, no Django.
+tests/catalog/test_faults.py, tests/catalog/test_key_never_leaks.py, bench/soak.py and
+`python -m fal.emulator --fault MODE`; pure Python, no Django.
 """
 
 from __future__ import annotations

@@ -1,7 +1,8 @@
 """A catalog of hostile entries, for the emulator: markup and script in every string field,
 `javascript:` and `data:` URLs in every URL field, huge and right-to-left strings, wrong
 types, unknown fields, no metadata, and a lone surrogate. Shared by the hostile-content
-tests (tests/test_hostile_content.py) and the browser test (tests/test_browser_hostile.py).
+tests (tests/catalog/test_hostile_content.py) and the browser test
+(tests/catalog/test_browser_hostile.py).
 
 Every payload that could run sets `window.__xss` or opens a dialog; the tests assert that
 neither ever happens and that no payload reaches the page unescaped.

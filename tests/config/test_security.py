@@ -17,7 +17,7 @@ import pytest
 from catalog.models import Shortlist
 
 pytestmark = pytest.mark.django_db
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parent.parent.parent
 HTMX = {"HX-Request": "true"}
 
 # (who, path, headers): a page of each kind, its fragments, errors and the admin's.

@@ -27,7 +27,6 @@ from django.views.decorators.vary import vary_on_headers
 
 from catalog import services
 from catalog.compare import MAX_MODELS
-from catalog.compare_views import compare_url
 from catalog.models import Shortlist, ShortlistEntry
 from catalog.shortlists import (
     MAX_NOTE_LENGTH,
@@ -37,6 +36,7 @@ from catalog.shortlists import (
     entry_rows,
     record_change,
 )
+from catalog.views.compare import compare_url
 from fal.types import is_endpoint_id
 
 EXPORT_FIELDS = ["endpoint_id", "name", "category", "license", "note", "status"]

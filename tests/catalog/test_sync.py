@@ -31,7 +31,7 @@ from fal.emulator.app import MAX_LIMIT_WITH_OPENAPI, OPENAPI_UNAVAILABLE
 from fal.testing import FAILURE_MODES, MARKER, TRACEBACK, FaultUpstream, load_snapshot
 from fal.types import find_queries
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parent.parent.parent
 SUCCEEDED, FAILED, RUNNING = SyncRun.State.SUCCEEDED, SyncRun.State.FAILED, SyncRun.State.RUNNING
 
 

@@ -1,7 +1,7 @@
 """Requests the admin cannot survive, answered 400 with a message before any view runs.
 
-Found by the hostile-input tests (tests/test_hostile_querystrings.py,
-tests/test_hostile_forms.py) against Django 6.1's admin, which is staff only:
+Found by the hostile-input tests (tests/catalog/test_hostile_querystrings.py,
+tests/catalog/test_hostile_forms.py) against Django 6.1's admin, which is staff only:
 
 - Django caps the number of parameters (DATA_UPLOAD_MAX_NUMBER_FIELDS, 1,000), not how
   many values one parameter repeats, nor how many words a search splits into; the admin

@@ -21,7 +21,7 @@ from fal.errors import FalServerError
 from fal.testing import counting_emulator
 from fal.types import ModelsQuery
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parent.parent.parent
 LIST = ModelsQuery(limit=100)
 CATEGORY = ModelsQuery(category="image-to-video", limit=100)  # 196 models: two pages
 API = "https://api.fal.test/v1/models"

@@ -11,8 +11,8 @@ from django.test import Client
 
 from catalog.models import Shortlist
 from catalog.shortlists import MAX_NOTE_LENGTH
-from tests.test_shortlist_admin import ADD_URL, admin_form
-from tests.test_shortlists import FLUX, HTMX, curator_client, product_shots  # noqa: F401
+from tests.catalog.test_shortlist_admin import ADD_URL, admin_form
+from tests.catalog.test_shortlists import FLUX, HTMX, curator_client, product_shots  # noqa: F401
 
 pytestmark = pytest.mark.django_db
 TOO_LONG = "x" * 2001

@@ -107,7 +107,7 @@ def test_public_views_are_only_sign_in_and_password_recovery(client, settings):
         assert response.status_code == 200
         assert 'name="username"' in response.content.decode()
         assert 'name="password"' in response.content.decode()
-    # Password recovery exists only when mail is configured (tests/test_password_reset.py).
+    # Password recovery exists only when mail is configured (tests/config/test_password_reset.py).
     settings.PASSWORD_RESET_ENABLED = True
     reset = client.get("/accounts/password_reset/")
     assert reset.status_code == 200 and 'name="email"' in reset.content.decode()

@@ -13,7 +13,7 @@ from django.contrib.auth.hashers import MD5PasswordHasher
 from django.test import Client
 from django.utils import timezone
 
-from catalog import throttle
+from config import throttle
 
 pytestmark = pytest.mark.django_db
 PASSWORD = "member-pass-1234"

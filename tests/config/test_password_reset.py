@@ -100,7 +100,7 @@ def test_reset_requests_are_limited_per_address(client, mail_on, member_with_mai
     ],
 )
 def test_email_url_is_read_into_djangos_mail_settings(url, expected):
-    from tests.test_security import production_env, run_python
+    from tests.config.test_security import production_env, run_python
 
     code = (
         "import django; django.setup(); from django.conf import settings as s\n"

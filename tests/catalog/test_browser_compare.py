@@ -10,7 +10,7 @@ import pytest
 from playwright.sync_api import expect
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
-ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts"
+ARTIFACTS = Path(__file__).resolve().parent.parent.parent / "test-artifacts"
 PICKS = [
     "fal-ai/kling-video/v3/pro/image-to-video",
     "fal-ai/veo3.1/fast/image-to-video",

@@ -1,0 +1,91 @@
+"""The grid: the catalog index's cards, filtered, sorted and paged by the URL's query.
+
+Views stay thin: catalog.services for data, catalog.browse for the grid's state,
+catalog.cards for what a card shows.
+"""
+
+from __future__ import annotations
+
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
+from django.views.decorators.vary import vary_on_headers
+
+from catalog import services
+from catalog.browse import PAGE_SIZE, active_filters, parse_grid_query, sort_options
+from catalog.cards import card_for
+from catalog.index import CatalogIndex
+from catalog.shortlists import curator_menu
+from catalog.views.compare import compare_url
+from catalog.views.sync import syncing
+
+# htmx requests aimed at this element append the next page of cards.
+LOAD_MORE = "load-more"
+
+
+@vary_on_headers("HX-Request")
+def index(request: HttpRequest) -> HttpResponse:
+    catalog = services.catalog_index()
+    if catalog.empty:
+        return syncing(request)
+    query = parse_grid_query(request.GET)
+    appending = bool(request.htmx) and request.htmx.target == LOAD_MORE
+    context = _grid_context(request, catalog, query, appending=appending)
+    if not request.htmx:
+        return render(request, "catalog/index.html", context)
+    response = render(request, f"catalog/index.html#{'more' if appending else 'results'}", context)
+    canonical = "/" + query.url(page=query.page).rstrip("?")
+    # Typing and appended pages replace the history entry; other filter changes add one.
+    replace = appending or request.htmx.trigger_name == "q"
+    response["HX-Replace-Url" if replace else "HX-Push-Url"] = canonical
+    return response
+
+
+def _grid_context(request, catalog: CatalogIndex, query, *, appending: bool) -> dict:
+    grid = catalog.grid(query)
+    last_page = max(1, -(-grid.total // PAGE_SIZE))
+    page = min(query.page, last_page)
+    start = (page - 1) * PAGE_SIZE if appending else 0
+    cards = [catalog.card(m) for m in grid.models[start : page * PAGE_SIZE]]
+    shown_ids = {c.endpoint_id for c in cards}
+    messages = query.messages
+    if query.page > last_page:
+        messages = (*messages, f"There is no page {query.page}; showing the last.")
+    suggestion = catalog.search_index.suggest(query.q) if query.q and not grid.total else None
+    menu = curator_menu(request)
+    # Members' cards are the same for everyone: rendered once per index; curators' carry
+    # their own shortlist controls and are rendered for each page.
+    cards_html = (
+        [catalog.card_html(c, picked=c.endpoint_id in query.compare) for c in cards]
+        if menu is None
+        else None
+    )
+    names = {}
+    for endpoint_id in query.compare:
+        model = catalog.get(endpoint_id)
+        names[endpoint_id] = card_for(model).name if model else endpoint_id
+    return {
+        "query": query,
+        "messages_for_query": messages,
+        "grid": grid,
+        "cards": cards,
+        "cards_html": cards_html,
+        "rail_html": catalog.rail_html(query),
+        "page": page,
+        "shown": min(page * PAGE_SIZE, grid.total),
+        "next_url": query.url(page=page + 1) if page < last_page else "",
+        "chips": active_filters(query),
+        "clear_url": query.url(
+            q="", category="", status="active", licenses=(), tags=(), group="", kind=""
+        ),
+        "sorts": sort_options(query),
+        "suggestion": suggestion,
+        "suggestion_url": query.url(q=suggestion) if suggestion else "",
+        "compare_picks": query.compare,
+        "hidden_picks": [i for i in query.compare if i not in shown_ids],
+        "tray": [
+            (i, names[i], query.url(compare=tuple(c for c in query.compare if c != i)))
+            for i in query.compare
+        ],
+        "compare_url": compare_url(list(query.compare)) if query.compare else "",
+        "curator_menu": menu,
+    }
