@@ -138,6 +138,22 @@ def count_upstream(monkeypatch):
 
 
 @pytest.fixture
+def fal_down(settings, no_internet):
+    """The live API configured, answering every request with a 503 and a request id; the
+    mock is returned, so a test can see what was asked."""
+    settings.FAL_API_URL = "https://api.fal.test/v1"
+    settings.FAL_API_MAX_RETRIES = 0
+    no_internet.add(
+        responses.GET,
+        re.compile(r"https://api\.fal\.test/v1/models.*"),
+        status=503,
+        json={"error": {"type": "server_error", "message": "upstream is down"}},
+        headers={"x-request-id": "req-1"},
+    )
+    return no_internet
+
+
+@pytest.fixture
 def member(django_user_model):
     return django_user_model.objects.create_user(username="mia", password="member-pass-1234")
 
