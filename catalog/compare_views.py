@@ -19,7 +19,7 @@ from django.views.decorators.vary import vary_on_headers
 from catalog import services
 from catalog.browse import clean_text
 from catalog.cards import Card, card_for
-from catalog.compare import MAX_MODELS, build_matrix, markdown, overview_rows
+from catalog.compare import MAX_MODELS, build_matrix, capability_rows, markdown, overview_rows
 from catalog.shortlists import curator_menu
 from fal.errors import FalAPIError
 from fal.openapi import model_schema
@@ -206,6 +206,8 @@ def _fill(
     inputs = build_matrix([s.inputs if s else None for s in schemas])
     outputs = build_matrix([s.outputs if s else None for s in schemas])
     overview = overview_rows(cards)
+    known = services.catalog_index().capabilities
+    capabilities = capability_rows([known.get(i) for i in found])
     url = compare_url(found, only_differences=only)
     context.update(
         columns=columns,
@@ -217,10 +219,11 @@ def _fill(
         input_rows=inputs.differing_rows if only else inputs.rows,
         output_rows=outputs.differing_rows if only else outputs.rows,
         overview_rows=[row for row in overview if row.differs] if only else overview,
+        capability_rows=[r for r in capabilities if r.differs] if only else capabilities,
         share_url=request.build_absolute_uri(url),
         markdown=markdown(
             cards,
-            overview,
+            (*overview, *capabilities),
             inputs,
             outputs,
             only_differences=only,

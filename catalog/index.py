@@ -23,6 +23,7 @@ from catalog.browse import GridQuery, GridResult, Row, browse, row_for
 from catalog.cards import Card
 from catalog.models import CatalogEntry, IndexState, SyncRun
 from catalog.search import SearchIndex
+from fal.capabilities import Capabilities
 from fal.types import ExpansionError, Model, parse_model
 
 GRID_RESULTS_KEPT = 64
@@ -46,10 +47,13 @@ class CatalogIndex:
         models: Sequence[Model],
         presence: dict[str, Presence],
         synced_at: datetime | None,
+        capabilities: dict[str, Capabilities] | None = None,
     ) -> None:
         self.version = version
         self.all_models = tuple(models)
         self.presence = presence
+        # endpoint id → what its schema says it does; missing: "schema unknown"
+        self.capabilities = capabilities or {}
         self.synced_at = synced_at
         self._grid_results: OrderedDict[tuple, GridResult] = OrderedDict()
         self._card_html: OrderedDict[tuple[Card, bool], str] = OrderedDict()
@@ -66,7 +70,7 @@ class CatalogIndex:
 
     @cached_property
     def rows(self) -> tuple[Row, ...]:
-        return tuple(row_for(m) for m in self.models)
+        return tuple(row_for(m, self.capabilities.get(m.endpoint_id)) for m in self.models)
 
     @cached_property
     def search_index(self) -> SearchIndex:
@@ -153,22 +157,26 @@ def load_index(version: int | None) -> CatalogIndex:
     """Build a CatalogIndex from the database (documents stay there: see `documents`)."""
     models: list[Model] = []
     presence: dict[str, Presence] = {}
+    capabilities: dict[str, Capabilities] = {}
     rows = CatalogEntry.objects.order_by("position", "pk").values_list(
-        "endpoint_id", "entry", "first_seen", "gone_at"
+        "endpoint_id", "entry", "first_seen", "gone_at", "capabilities"
     )
-    for endpoint_id, entry, first_seen, gone_at in rows.iterator(chunk_size=2000):
+    for endpoint_id, entry, first_seen, gone_at, caps in rows.iterator(chunk_size=2000):
         model = parse_model(entry)
         if model is None or model.endpoint_id != endpoint_id:
             continue  # stored by an older parser; the next sync rewrites it
         models.append(model)
         presence[endpoint_id] = Presence(first_seen=first_seen, gone_at=gone_at)
+        # Stored by older rules, or unknown: no capabilities until the next sync says.
+        if (known := Capabilities.from_json(caps)) is not None:
+            capabilities[endpoint_id] = known
     last_good = (
         SyncRun.objects.filter(state=SyncRun.State.SUCCEEDED)
         .order_by("-finished_at")
         .values_list("finished_at", flat=True)
         .first()
     )
-    return CatalogIndex(version, models, presence, last_good)
+    return CatalogIndex(version, models, presence, last_good, capabilities)
 
 
 _current: CatalogIndex | None = None

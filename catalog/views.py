@@ -13,18 +13,14 @@ from django.urls import reverse
 from django.views.decorators.http import require_POST
 from django.views.decorators.vary import vary_on_headers
 
-from catalog import services
+from catalog import schema_display, services
 from catalog.browse import PAGE_SIZE, active_filters, parse_grid_query, sort_options
 from catalog.cards import card_for
-from catalog.compare import default_text, enum_texts, limits_text
 from catalog.compare_views import compare_url
 from catalog.index import CatalogIndex
 from catalog.models import SyncRun
 from catalog.shortlists import curator_menu
-from catalog.snippets import snippets_for
 from fal.errors import FalAPIError
-from fal.openapi import SchemaField
-from fal.openapi import model_schema as model_schema_of
 from fal.types import ExpansionError, is_endpoint_id
 
 # htmx requests aimed at this element append the next page of cards.
@@ -82,9 +78,7 @@ def _grid_context(request, catalog: CatalogIndex, query, *, appending: bool) -> 
         "shown": min(page * PAGE_SIZE, grid.total),
         "next_url": query.url(page=page + 1) if page < last_page else "",
         "chips": active_filters(query),
-        "clear_url": query.url(
-            q="", category="", status="active", licenses=(), tags=(), group="", kind=""
-        ),
+        "clear_url": query.clear_url(),
         "sorts": sort_options(query),
         "suggestion": suggestion,
         "suggestion_url": query.url(q=suggestion) if suggestion else "",
@@ -128,28 +122,17 @@ def model_schema(request: HttpRequest, endpoint_id: str) -> HttpResponse:
     openapi = services.catalog_documents([endpoint_id]).get(endpoint_id)
     if isinstance(openapi, ExpansionError):
         context["schema_error"] = f"fal could not provide this model's schema: {openapi.message}"
+        context["snippets"] = schema_display.unknown_schema_snippets(endpoint_id)
     elif isinstance(openapi, dict):
-        schema = model_schema_of(openapi)
-        context.update(
-            schema_sections=[
-                ("Inputs", _field_rows(schema.inputs)),
-                ("Outputs", _field_rows(schema.outputs)),
-            ],
-            snippets=snippets_for(endpoint_id, schema),
-        )
+        found = catalog.capabilities.get(endpoint_id)
+        context.update(schema_display.schema_context(endpoint_id, openapi, found))
     else:
         context["schema_error"] = "The index has no schema for this model yet."
+        context["snippets"] = schema_display.unknown_schema_snippets(endpoint_id)
     if request.htmx:
         return render(request, "catalog/model.html#schema", context)
     # Without JavaScript: the whole model page with the schema already in it.
     return _model_page(request, endpoint_id, {**context, "schema_inline": True})
-
-
-def _field_rows(fields: tuple[SchemaField, ...]) -> list[dict]:
-    return [
-        {"field": f, "default": default_text(f), "enum": enum_texts(f), "limits": limits_text(f)}
-        for f in fields
-    ]
 
 
 def _model_page(request: HttpRequest, endpoint_id: str, extra: dict) -> HttpResponse:
