@@ -228,7 +228,8 @@ TABLE = [
     (
         "fal-ai/ltx-2.3-quality/text-to-video/lora",
         "lora",
-        "fps guidance negative_prompt prompt_expansion resolution safety_checker seed steps sync_mode",
+        "fps guidance negative_prompt prompt_expansion "
+        "resolution safety_checker seed steps sync_mode",
         "video",
         None,
         None,
@@ -249,7 +250,8 @@ TABLE = [
     (
         "fal-ai/wan-22-vace-fun-a14b/inpainting",
         "end_image image images mask reference_images video",
-        "fps guidance negative_prompt prompt_expansion resolution safety_checker seed size steps sync_mode",
+        "fps guidance negative_prompt prompt_expansion resolution "
+        "safety_checker seed size steps sync_mode",
         "video",
         None,
         None,
@@ -258,7 +260,8 @@ TABLE = [
     (
         "fal-ai/wan-22-vace-fun-a14b/outpainting",
         "end_image image images reference_images video",
-        "fps guidance negative_prompt prompt_expansion resolution safety_checker seed size steps sync_mode",
+        "fps guidance negative_prompt prompt_expansion resolution "
+        "safety_checker seed size steps sync_mode",
         "video",
         None,
         None,
@@ -327,7 +330,8 @@ TABLE = [
     (
         "fal-ai/fast-lcm-diffusion/inpainting",
         "image mask",
-        "guidance negative_prompt num_outputs prompt_expansion safety_checker seed size steps sync_mode",
+        "guidance negative_prompt num_outputs prompt_expansion "
+        "safety_checker seed size steps sync_mode",
         "image",
         8,
         None,
