@@ -16,6 +16,7 @@ from urllib.parse import urlencode
 
 from catalog.cards import fold_tags, license_of
 from catalog.compare import MAX_MODELS as MAX_COMPARE
+from fal.capabilities import ACCEPTS, HAS, OUTPUTS, Capabilities
 from fal.types import Model, is_endpoint_id
 
 PAGE_SIZE = 48
@@ -36,6 +37,13 @@ KINDS = ("inference", "training")
 # Long enough for any real value; guards the page against pathological input.
 MAX_VALUE_LENGTH = 200
 MAX_REPEATS = 20
+# The capability facets: URL name → (its values and labels, the Capabilities attribute).
+CAPABILITY_FACETS = {"accepts": ACCEPTS, "has": HAS, "outputs": OUTPUTS}
+# Range filters on the limits a schema states: URL name → (label, unit, largest accepted).
+LIMIT_FILTERS = {
+    "max_duration": ("Longest duration at least", "s", 100_000),
+    "max_outputs": ("Outputs per call at least", "", 1_000),
+}
 
 
 def clean_text(value: str) -> str:
@@ -57,13 +65,32 @@ class GridQuery:
     sort: str = "default"
     page: int = 1
     compare: tuple[str, ...] = ()
+    accepts: tuple[str, ...] = ()
+    has: tuple[str, ...] = ()
+    outputs: tuple[str, ...] = ()
+    max_duration: float | None = None  # models whose longest duration is at least this
+    max_outputs: int | None = None  # models that can make at least this many per call
     messages: tuple[str, ...] = field(default=(), compare=False)
 
     @property
     def has_filters(self) -> bool:
         return bool(
             self.q or self.category or self.licenses or self.tags or self.group or self.kind
-            or self.status != "active"
+            or self.status != "active" or self.has_capability_filters
+        )  # fmt: skip
+
+    @property
+    def has_capability_filters(self) -> bool:
+        return bool(
+            self.accepts or self.has or self.outputs
+            or self.max_duration is not None or self.max_outputs is not None
+        )  # fmt: skip
+
+    def clear_url(self) -> str:
+        """This view without any filter (sort and compare picks kept)."""
+        return self.url(
+            q="", category="", status="active", licenses=(), tags=(), group="", kind="",
+            accepts=(), has=(), outputs=(), max_duration=None, max_outputs=None,
         )  # fmt: skip
 
     def params(self, **changes) -> list[tuple[str, str]]:
@@ -82,6 +109,11 @@ class GridQuery:
             pairs.append(("group", state.group))
         if state.kind:
             pairs.append(("kind", state.kind))
+        for name in CAPABILITY_FACETS:
+            pairs += [(name, v) for v in getattr(state, name)]
+        for name in LIMIT_FILTERS:
+            if (value := getattr(state, name)) is not None:
+                pairs.append((name, _number_text(value)))
         if state.sort != "default":
             pairs.append(("sort", state.sort))
         if state.page != 1:
@@ -94,6 +126,10 @@ class GridQuery:
         changes.setdefault("page", 1)
         query = urlencode(self.params(**changes))
         return f"?{query}" if query else "?"
+
+
+def _number_text(value: float) -> str:
+    return f"{value:g}" if isinstance(value, float) else str(value)
 
 
 def _values(data: Mapping, name: str) -> list[str]:
@@ -151,6 +187,26 @@ def parse_grid_query(data: Mapping) -> GridQuery:
     if not 1 <= page <= MAX_PAGE:
         messages.append(f"“{page_text}” is not a page number: showing the first page.")
         page = 1
+    capability_values: dict[str, tuple[str, ...]] = {}
+    for name, known in CAPABILITY_FACETS.items():
+        kept = []
+        for value in repeated(name):
+            if value in known:
+                kept.append(value)
+            else:
+                messages.append(f"Unknown “{name}” value “{value}” was ignored.")
+        capability_values[name] = tuple(kept)
+    limits: dict[str, float | int | None] = {}
+    for name, (_, _unit, largest) in LIMIT_FILTERS.items():
+        text = single(name)
+        limits[name] = None
+        if not text:
+            continue
+        number = _positive_number(text, largest, whole=name == "max_outputs")
+        if number is None:
+            kind = "a whole number" if name == "max_outputs" else "a number of seconds"
+            messages.append(f"“{name}” must be {kind} from 1 to {largest:,}; “{text}” was ignored.")
+        limits[name] = number
     compare = []
     for value in repeated("compare"):
         if not is_endpoint_id(value):
@@ -170,8 +226,24 @@ def parse_grid_query(data: Mapping) -> GridQuery:
         sort=sort,
         page=page,
         compare=tuple(compare),
+        **capability_values,
+        max_duration=limits["max_duration"],
+        max_outputs=limits["max_outputs"],
         messages=tuple(messages),
     )
+
+
+def _positive_number(text: str, largest: int, *, whole: bool) -> float | int | None:
+    """A number in 1..largest written in ASCII digits (one decimal point unless `whole`)."""
+    if not text.isascii() or len(text) > 12:
+        return None
+    integer, _, fraction = text.partition(".")
+    if not integer.isdecimal() or (fraction and (whole or not fraction.isdecimal())):
+        return None
+    value = float(text) if fraction else int(integer)
+    if not 1 <= value <= largest:
+        return None
+    return value if not fraction else (int(value) if value.is_integer() else value)
 
 
 # --- Filtering, facets, sorting ----------------------------------------------------------
@@ -193,14 +265,15 @@ class Row:
     date: str
     updated: str
     name: str
+    capabilities: Capabilities | None = None  # None: schema unknown
 
 
-def row_for(model: Model) -> Row:
+def row_for(model: Model, capabilities: Capabilities | None = None) -> Row:
     meta = model.metadata
     if meta is None:
         return Row(
             model, "unknown", frozenset(), (), "", "", "", "", False, "", "",
-            model.endpoint_id.casefold(),
+            model.endpoint_id.casefold(), capabilities,
         )  # fmt: skip
     labels = fold_tags(meta.tags)
     return Row(
@@ -216,6 +289,7 @@ def row_for(model: Model) -> Row:
         date=meta.date,
         updated=meta.updated_at,
         name=(meta.display_name or model.endpoint_id).casefold(),
+        capabilities=capabilities,
     )
 
 
@@ -228,12 +302,38 @@ class FacetOption:
     url: str  # the grid URL with this option toggled
 
 
+@dataclass(frozen=True)
+class LimitFilter:
+    """A range filter on a stated limit, with what the current view holds."""
+
+    name: str
+    label: str
+    unit: str
+    value: float | int | None
+    largest: float | int | None  # the largest limit among the models shown
+    stated: int  # how many models shown state this limit
+    clear_url: str
+
+
 @dataclass
 class GridResult:
     models: list[Model]  # every match, sorted
     total: int
     facets: dict[str, list[FacetOption]]
     groups: list[FacetOption]
+    schema_unknown: int = 0  # models matching every other filter that have no schema
+    limits: list[LimitFilter] = field(default_factory=list)
+
+    @property
+    def capability_facets(self) -> list[tuple[str, str, list[FacetOption], bool]]:
+        """(URL name, title, options, whether it starts open) for the rail: "Has" is long
+        and folded unless one of its options is chosen."""
+        return [
+            (name, name.capitalize(), self.facets[name],
+             name != "has" or any(o.selected for o in self.facets[name]))
+            for name in CAPABILITY_FACETS
+            if name in self.facets
+        ]  # fmt: skip
 
 
 def browse(query: GridQuery, rows: Sequence[Row]) -> GridResult:
@@ -252,6 +352,11 @@ def browse(query: GridQuery, rows: Sequence[Row]) -> GridResult:
         bool(want_licenses), bool(want_tags), bool(want_group), bool(want_kind),
         bool(want_category),
     )  # fmt: skip
+    want_accepts, want_has, want_outputs = (
+        frozenset(query.accepts), frozenset(query.has), frozenset(query.outputs),
+    )  # fmt: skip
+    by_capability = query.has_capability_filters
+    min_duration, min_outputs = query.max_duration, query.max_outputs
 
     licenses: Counter[str] = Counter()
     tags: Counter[str] = Counter()
@@ -262,6 +367,9 @@ def browse(query: GridQuery, rows: Sequence[Row]) -> GridResult:
     statuses: Counter[str] = Counter()
     categories: Counter[str] = Counter()
     category_labels: dict[str, str] = {}
+    capability_counts = {name: Counter() for name in CAPABILITY_FACETS}
+    schema_unknown = 0
+    limit_seen = {name: [] for name in LIMIT_FILTERS}
     matched: list[Row] = []
     # The hot loop over every model of the index: checks inlined on purpose.
     for row in rows:
@@ -271,15 +379,35 @@ def browse(query: GridQuery, rows: Sequence[Row]) -> GridResult:
         group_fail = by_group and row.group_key != want_group
         kind_fail = by_kind and row.kind != want_kind
         category_fail = by_category and row.category.casefold() != want_category
-        others = license_fail + tag_fail + group_fail + kind_fail + category_fail
+        caps = row.capabilities
+        capability_fail = by_capability and (
+            caps is None
+            or not want_accepts <= caps.accepts
+            or not want_has <= caps.has
+            or not want_outputs <= caps.outputs
+            or (min_duration is not None and (caps.max_duration or 0) < min_duration)
+            or (min_outputs is not None and (caps.max_outputs or 0) < min_outputs)
+        )
+        not_capability = license_fail + tag_fail + group_fail + kind_fail + category_fail
+        others = not_capability + capability_fail
         if not others:
             statuses["deprecated" if row.deprecated else "active"] += 1
+        if not not_capability and not status_fail and caps is None:
+            schema_unknown += 1
         if not others and not status_fail:
             matched.append(row)
             for tag_key, tag in row.tag_pairs:
                 tags[tag_key] += 1
                 if tag_key not in tag_labels:
                     tag_labels[tag_key] = tag
+            if caps is not None:
+                capability_counts["accepts"].update(caps.accepts)
+                capability_counts["has"].update(caps.has)
+                capability_counts["outputs"].update(caps.outputs)
+                if caps.max_duration is not None:
+                    limit_seen["max_duration"].append(caps.max_duration)
+                if caps.max_outputs is not None:
+                    limit_seen["max_outputs"].append(caps.max_outputs)
         failed = status_fail + others
         if failed - license_fail == 0:
             licenses[row.license] += 1
@@ -322,6 +450,21 @@ def browse(query: GridQuery, rows: Sequence[Row]) -> GridResult:
     for wanted in query.tags:  # a selected tag stays visible (and removable) at count 0
         if wanted.casefold() not in tags:
             facets["tag"].insert(0, option("tag", wanted, wanted, 0, True))
+    # Capabilities combine with AND: a count is what adding the option would show.
+    for name, known in CAPABILITY_FACETS.items():
+        chosen = getattr(query, name)
+        facets[name] = [
+            option(name, v, label, capability_counts[name][v], v in chosen)
+            for v, label in known.items()
+        ]
+    limits = [
+        LimitFilter(
+            name, label, unit, getattr(query, name),
+            max(limit_seen[name]) if limit_seen[name] else None,
+            len(limit_seen[name]), query.url(**{name: None}),
+        )
+        for name, (label, unit, _) in LIMIT_FILTERS.items()
+    ]  # fmt: skip
     group_options = [
         option("group", k, group_labels[k], n, k == want_group)
         for k, n in sorted(groups.items(), key=lambda kv: (group_labels[kv[0]].casefold(), kv[0]))
@@ -333,6 +476,8 @@ def browse(query: GridQuery, rows: Sequence[Row]) -> GridResult:
         total=len(matched),
         facets=facets,
         groups=group_options,
+        schema_unknown=schema_unknown,
+        limits=limits,
     )
 
 
@@ -349,6 +494,10 @@ def _toggle_url(query: GridQuery, name: str, value: str) -> str:
     if name == "license":
         values = tuple(v for v in query.licenses if v != value)
         return query.url(licenses=values if value in query.licenses else (*query.licenses, value))
+    if name in CAPABILITY_FACETS:
+        chosen = getattr(query, name)
+        kept = tuple(v for v in chosen if v != value)
+        return query.url(**{name: kept if len(kept) != len(chosen) else (*chosen, value)})
     if name == "tag":
         folded = value.casefold()
         kept = tuple(v for v in query.tags if v.casefold() != folded)
@@ -381,4 +530,12 @@ def active_filters(query: GridQuery) -> list[tuple[str, str]]:
         chips.append((f"group: {query.group}", query.url(group="")))
     if query.kind:
         chips.append((f"kind: {query.kind}", query.url(kind="")))
+    for name, known in CAPABILITY_FACETS.items():
+        for value in getattr(query, name):
+            chips.append((f"{name}: {known[value]}", _toggle_url(query, name, value)))
+    for name, (label, unit, _) in LIMIT_FILTERS.items():
+        if (value := getattr(query, name)) is not None:
+            chips.append(
+                (f"{label.lower()} {_number_text(value)}{unit}", query.url(**{name: None}))
+            )
     return chips

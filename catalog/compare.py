@@ -14,6 +14,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from fal.capabilities import ACCEPTS, HAS, OUTPUTS, Capabilities
 from fal.openapi import SchemaField
 
 if TYPE_CHECKING:  # Only the attributes of a card are used; no import at run time.
@@ -311,6 +312,40 @@ def overview_rows(cards: Sequence[Card]) -> tuple[OverviewRow, ...]:
                 items=card.tags if key == "tags" else (),
             )
             for card, text, stands_out in zip(cards, texts, odd, strict=True)
+        )
+        rows.append(OverviewRow(key=key, label=label, cells=cells))
+    return tuple(rows)
+
+
+SCHEMA_UNKNOWN = "schema unknown"
+# (key, label, text of one model's capabilities)
+_CAPABILITY_ROWS = (
+    ("accepts", "Accepts", lambda c: ", ".join(ACCEPTS[v] for v in ACCEPTS if v in c.accepts)),
+    ("outputs", "Outputs", lambda c: ", ".join(OUTPUTS[v] for v in OUTPUTS if v in c.outputs)),
+    ("has", "Has", lambda c: ", ".join(HAS[v] for v in HAS if v in c.has)),
+    ("max_outputs", "Most outputs per call", lambda c: _limit(c.max_outputs, "")),
+    ("max_duration", "Longest duration", lambda c: _limit(c.max_duration, " s")),
+)
+
+
+def _limit(value: float | int | None, unit: str) -> str:
+    return f"{_number(value)}{unit}" if value is not None else ""
+
+
+def capability_rows(columns: Sequence[Capabilities | None]) -> tuple[OverviewRow, ...]:
+    """The "Capabilities" group: what each schema says the model does. A model without a
+    schema reads "schema unknown" and takes no part in what differs."""
+    rows = []
+    for key, label, text_of in _CAPABILITY_ROWS:
+        texts = [text_of(c) if c is not None else None for c in columns]
+        if not any(texts) and key.startswith("max_"):
+            continue
+        known = [i for i, t in enumerate(texts) if t is not None]
+        odd_known = _odd_ones([texts[i] for i in known]) if len(known) > 1 else [False] * len(known)
+        odd = dict(zip(known, odd_known, strict=True))
+        cells = tuple(
+            OverviewCell(text=SCHEMA_UNKNOWN if t is None else t, odd=odd.get(i, False))
+            for i, t in enumerate(texts)
         )
         rows.append(OverviewRow(key=key, label=label, cells=cells))
     return tuple(rows)

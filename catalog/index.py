@@ -23,6 +23,7 @@ from catalog.browse import GridQuery, GridResult, Row, active_filters, browse, r
 from catalog.cards import Card, card_for
 from catalog.models import CatalogEntry, IndexState
 from catalog.search import SearchIndex
+from fal.capabilities import Capabilities
 from fal.types import ExpansionError, Model, parse_model
 
 # What is derived from one index (grid results, rendered cards and rails, comparisons) and
@@ -49,11 +50,14 @@ class CatalogIndex:
         version: int | None,
         models: Sequence[Model],
         presence: dict[str, Presence],
+        capabilities: dict[str, Capabilities] | None = None,
     ) -> None:
         self.version = version
         self.all_models = tuple(models)
         self.presence = presence
         self._derived: OrderedDict[tuple, Any] = OrderedDict()
+        # endpoint id → what its schema says it does; missing: "schema unknown"
+        self.capabilities = capabilities or {}
         self._lock = threading.Lock()
 
     @cached_property
@@ -67,7 +71,7 @@ class CatalogIndex:
 
     @cached_property
     def rows(self) -> tuple[Row, ...]:
-        return tuple(row_for(m) for m in self.models)
+        return tuple(row_for(m, self.capabilities.get(m.endpoint_id)) for m in self.models)
 
     @cached_property
     def search_index(self) -> SearchIndex:
@@ -167,16 +171,20 @@ def load_index(version: int | None) -> CatalogIndex:
     """Build a CatalogIndex from the database (documents stay there: see `documents`)."""
     models: list[Model] = []
     presence: dict[str, Presence] = {}
+    capabilities: dict[str, Capabilities] = {}
     rows = CatalogEntry.objects.order_by("position", "pk").values_list(
-        "endpoint_id", "entry", "first_seen", "gone_at"
+        "endpoint_id", "entry", "first_seen", "gone_at", "capabilities"
     )
-    for endpoint_id, entry, first_seen, gone_at in rows.iterator(chunk_size=2000):
+    for endpoint_id, entry, first_seen, gone_at, caps in rows.iterator(chunk_size=2000):
         model = parse_model(entry)
         if model is None or model.endpoint_id != endpoint_id:
             continue  # stored by an older parser; the next sync rewrites it
         models.append(model)
         presence[endpoint_id] = Presence(first_seen=first_seen, gone_at=gone_at)
-    return CatalogIndex(version, models, presence)
+        # Stored by older rules, or unknown: no capabilities until the next sync says.
+        if (known := Capabilities.from_json(caps)) is not None:
+            capabilities[endpoint_id] = known
+    return CatalogIndex(version, models, presence, capabilities)
 
 
 _current: CatalogIndex | None = None

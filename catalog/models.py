@@ -153,6 +153,9 @@ class CatalogEntry(models.Model):
     openapi_fingerprint = models.CharField(max_length=64, blank=True)
     # The entry fingerprint the document was fetched for: a changed entry refetches it.
     openapi_for = models.CharField(max_length=64, blank=True)
+    # What the document says the model does (fal.capabilities, computed at sync time), with
+    # the rules' version: rows of older rules are recomputed by the next sync.
+    capabilities = models.JSONField(null=True, blank=True)
     first_seen = models.DateTimeField()
     last_seen = models.DateTimeField()
     gone_at = models.DateTimeField(null=True, blank=True, help_text="Missing from a full crawl.")

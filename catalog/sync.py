@@ -31,6 +31,7 @@ from django.utils import timezone
 
 from catalog import upstream
 from catalog.models import CatalogEntry, IndexState, SyncRun
+from fal.capabilities import capabilities_json, is_current
 from fal.errors import FalAPIError
 from fal.types import EXPAND_OPENAPI, ModelsQuery, find_queries, next_cursor, parse_model
 
@@ -210,12 +211,18 @@ def _apply(crawl: _Crawl) -> None:
     run = crawl.run
     now = timezone.now()
     entry_fields = ["entry", "entry_fingerprint", "position", "last_seen", "last_seen_sync"]
-    document_fields = ["openapi", "openapi_fingerprint", "openapi_for"]
+    document_fields = ["openapi", "openapi_fingerprint", "openapi_for", "capabilities"]
     with transaction.atomic():
         existing = {
             row.endpoint_id: row
             for row in CatalogEntry.objects.only(
-                "pk", "endpoint_id", "entry_fingerprint", "position", "gone_at", "openapi_for"
+                "pk",
+                "endpoint_id",
+                "entry_fingerprint",
+                "position",
+                "gone_at",
+                "openapi_for",
+                "capabilities",
             )
         }
         creates: list[CatalogEntry] = []
@@ -245,7 +252,11 @@ def _apply(crawl: _Crawl) -> None:
             row.openapi_for = row.openapi_for if document is _NO_DOCUMENT else digest
             if document is not _NO_DOCUMENT:
                 row.openapi, row.openapi_fingerprint = document, fingerprint(document)
+                row.capabilities = capabilities_json(document)
+            elif row.pk is None:
+                row.capabilities = capabilities_json(None)
         CatalogEntry.objects.bulk_create(creates, batch_size=500)
+        stale = _recompute_capabilities(existing, crawl.documents)
         with_documents = [r for r in rewrites if r.endpoint_id in crawl.documents]
         without = [r for r in rewrites if r.endpoint_id not in crawl.documents]
         if with_documents:
@@ -268,8 +279,26 @@ def _apply(crawl: _Crawl) -> None:
                 gone_at=now
             )
         run.gone = len(gone)
-        if creates or rewrites or gone or not IndexState.objects.filter(pk=1).exists():
+        if creates or rewrites or gone or stale or not IndexState.objects.filter(pk=1).exists():
             bump_index_version()
+
+
+def _recompute_capabilities(existing: dict[str, CatalogEntry], fetched: dict) -> int:
+    """Capabilities of rows stored by older rules (or before there were any), recomputed
+    from their stored document; returns how many. Rows getting a document in this run are
+    computed with it instead."""
+    stale = [
+        row.pk
+        for endpoint_id, row in existing.items()
+        if endpoint_id not in fetched and not is_current(row.capabilities)
+    ]
+    for start in range(0, len(stale), 200):
+        batch = CatalogEntry.objects.filter(pk__in=stale[start : start + 200]).only("openapi")
+        rows = list(batch)
+        for row in rows:
+            row.capabilities = capabilities_json(row.openapi)
+        CatalogEntry.objects.bulk_update(rows, ["capabilities"])
+    return len(stale)
 
 
 def _finish(crawl: _Crawl, *, error: str = "") -> None:
@@ -328,6 +357,7 @@ def _add_entry(raw: dict) -> None:
                 "openapi": document,
                 "openapi_fingerprint": fingerprint(document) if document is not None else "",
                 "openapi_for": digest if document is not None else "",
+                "capabilities": capabilities_json(document),
                 "first_seen": now,
                 "last_seen": now,
             },

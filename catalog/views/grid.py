@@ -74,9 +74,7 @@ def _grid_context(request, catalog: CatalogIndex, query, *, appending: bool) -> 
         "shown": min(page * PAGE_SIZE, grid.total),
         "next_url": query.url(page=page + 1) if page < last_page else "",
         "chips": active_filters(query),
-        "clear_url": query.url(
-            q="", category="", status="active", licenses=(), tags=(), group="", kind=""
-        ),
+        "clear_url": query.clear_url(),
         "sorts": sort_options(query),
         "suggestion": suggestion,
         "suggestion_url": query.url(q=suggestion) if suggestion else "",

@@ -8,16 +8,12 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.views.decorators.vary import vary_on_headers
 
-from catalog import services
+from catalog import schema_display, services
 from catalog.cards import card_for
-from catalog.compare import default_text, enum_texts, limits_text
 from catalog.shortlists import curator_menu
-from catalog.snippets import snippets_for
 from catalog.views.compare import compare_url
 from catalog.views.sync import syncing
 from fal.errors import FalAPIError
-from fal.openapi import SchemaField
-from fal.openapi import model_schema as model_schema_of
 from fal.types import ExpansionError, is_endpoint_id
 
 
@@ -37,28 +33,17 @@ def model_schema(request: HttpRequest, endpoint_id: str) -> HttpResponse:
     openapi = services.catalog_documents([endpoint_id]).get(endpoint_id)
     if isinstance(openapi, ExpansionError):
         context["schema_error"] = f"fal could not provide this model's schema: {openapi.message}"
+        context["snippets"] = schema_display.unknown_schema_snippets(endpoint_id)
     elif isinstance(openapi, dict):
-        schema = model_schema_of(openapi)
-        context.update(
-            schema_sections=[
-                ("Inputs", _field_rows(schema.inputs)),
-                ("Outputs", _field_rows(schema.outputs)),
-            ],
-            snippets=snippets_for(endpoint_id, schema),
-        )
+        found = catalog.capabilities.get(endpoint_id)
+        context.update(schema_display.schema_context(endpoint_id, openapi, found))
     else:
         context["schema_error"] = "The index has no schema for this model yet."
+        context["snippets"] = schema_display.unknown_schema_snippets(endpoint_id)
     if request.htmx:
         return render(request, "catalog/model.html#schema", context)
     # Without JavaScript: the whole model page with the schema already in it.
     return _model_page(request, endpoint_id, {**context, "schema_inline": True})
-
-
-def _field_rows(fields: tuple[SchemaField, ...]) -> list[dict]:
-    return [
-        {"field": f, "default": default_text(f), "enum": enum_texts(f), "limits": limits_text(f)}
-        for f in fields
-    ]
 
 
 def _model_page(request: HttpRequest, endpoint_id: str, extra: dict) -> HttpResponse:

@@ -7,6 +7,7 @@ from fal.emulator.server import EmulatorServer, is_loopback, serve, with_latency
 from fal.emulator.snapshot import (
     DEFAULT_MODELS_PATH,
     DEFAULT_OPENAPI_PATH,
+    DEFAULT_RECONSTRUCTED_PATH,
     SNAPSHOT_DIR,
     SPEC_PATH,
     load_snapshot,
@@ -17,6 +18,7 @@ from fal.emulator.transport import WSGITransport
 __all__ = [
     "DEFAULT_MODELS_PATH",
     "DEFAULT_OPENAPI_PATH",
+    "DEFAULT_RECONSTRUCTED_PATH",
     "SNAPSHOT_DIR",
     "SPEC_PATH",
     "Emulator",

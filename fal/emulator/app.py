@@ -56,7 +56,9 @@ Pagination
 
 Expansion
   ``expand`` is repeated; values ``openapi-3.0`` and ``enterprise_status``, anything
-  else 400 naming it. ``openapi`` is the bundled document or the recorded error object
+  else 400 naming it. ``openapi`` is the bundled document (recorded, or for 369 endpoints
+  reconstructed and marked so in ``info["x-catalog-reconstructed"]``: see the snapshot
+  README) or the recorded error object
   ``{"error": {"code": "expansion_failed", "message": "OpenAPI schema not available for
   this endpoint"}}``. The snapshot has no enterprise data, so ``enterprise_status`` is
   always the spec's error form. Entries are otherwise returned verbatim; expanded ones

@@ -8,24 +8,54 @@ import threading
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from fal.openapi import RECONSTRUCTED_MARK
+
 if TYPE_CHECKING:
     from fal.emulator.app import Emulator
 
 SNAPSHOT_DIR = Path(__file__).parent / "snapshot"
 DEFAULT_MODELS_PATH = SNAPSHOT_DIR / "fal-models-2026-08-10.json.gz"
 DEFAULT_OPENAPI_PATH = SNAPSHOT_DIR / "fal-openapi-2026-08-10.json.gz"
+DEFAULT_RECONSTRUCTED_PATH = SNAPSHOT_DIR / "fal-openapi-reconstructed.json.gz"
 SPEC_PATH = SNAPSHOT_DIR / "models-openapi.yaml"
 
 
 def load_snapshot(
-    models_path: Path = DEFAULT_MODELS_PATH, openapi_path: Path = DEFAULT_OPENAPI_PATH
+    models_path: Path = DEFAULT_MODELS_PATH,
+    openapi_path: Path = DEFAULT_OPENAPI_PATH,
+    reconstructed_path: Path | None = DEFAULT_RECONSTRUCTED_PATH,
 ) -> tuple[list[dict], dict[str, dict]]:
-    """(the `models` entries in the API's order, {endpoint_id: OpenAPI document})."""
+    """(the `models` entries in the API's order, {endpoint_id: OpenAPI document}).
+
+    The recorded documents, plus (unless `reconstructed_path` is None) the reconstructed
+    ones for endpoints without a recorded document, each marked in
+    `info["x-catalog-reconstructed"]` with where it was rebuilt from (see the README).
+    """
     with gzip.open(models_path, "rt", encoding="utf-8") as fh:
         models = json.load(fh)["models"]
     with gzip.open(openapi_path, "rt", encoding="utf-8") as fh:
         openapi_docs = json.load(fh)
+    if reconstructed_path is not None:
+        for endpoint_id, document in load_reconstructed(reconstructed_path).items():
+            openapi_docs.setdefault(endpoint_id, document)
     return models, openapi_docs
+
+
+def load_reconstructed(path: Path = DEFAULT_RECONSTRUCTED_PATH) -> dict[str, dict]:
+    """{endpoint_id: reconstructed document, marked with its source}."""
+    with gzip.open(path, "rt", encoding="utf-8") as fh:
+        bundle = json.load(fh)
+    sources = bundle.get("source_of", {})
+    marked = {}
+    for endpoint_id, document in bundle.get("documents", {}).items():
+        info = dict(document.get("info") or {})
+        info[RECONSTRUCTED_MARK] = {
+            "source": sources.get(endpoint_id, "unknown"),
+            "note": "Reconstructed from schemas that public repos generated out of real fal "
+            "crawls; not recorded from fal.",
+        }
+        marked[endpoint_id] = {**document, "info": info}
+    return marked
 
 
 _singleton: Emulator | None = None
