@@ -42,9 +42,15 @@ def top_level(names: set[str]) -> set[str]:
 
 
 def test_the_package_has_the_modules_this_test_checks():
-    assert {"fal", "fal.client", "fal.errors", "fal.types", "fal.openapi", "fal.testing"} <= set(
-        FAL_MODULES
-    )
+    assert {
+        "fal",
+        "fal.client",
+        "fal.errors",
+        "fal.types",
+        "fal.openapi",
+        "fal.testing",
+        "fal.units",
+    } <= set(FAL_MODULES)
 
 
 @pytest.mark.parametrize("module", FAL_MODULES)
