@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import secrets
 import signal
 import subprocess
 import sys
@@ -102,6 +103,8 @@ def make_site(
     env.update(
         DJANGO_SETTINGS_MODULE="config.settings",
         DATABASE_URL=f"sqlite:///{root / 'db.sqlite3'}",
+        # DEBUG is off, where the settings refuse to start without a key.
+        DJANGO_SECRET_KEY=secrets.token_urlsafe(50),
         DJANGO_CACHE_DIR=str(root / "cache"),
         DJANGO_STATIC_ROOT=str(root / "static"),
         FAL_API_URL=fal_api_url,

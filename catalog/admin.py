@@ -8,7 +8,16 @@ from django.db.models import Count
 
 from catalog import services
 from catalog.models import Shortlist, ShortlistEntry
+from catalog.shortlist_views import description_field
 from fal.errors import FalAPIError
+
+
+class ShortlistAdminForm(forms.ModelForm):
+    description = description_field()
+
+    class Meta:
+        model = Shortlist
+        fields = ["title", "slug", "description", "curator"]
 
 
 class ShortlistEntryInlineForm(forms.ModelForm):
@@ -84,6 +93,7 @@ class ShortlistEntryInline(admin.TabularInline):
 
 @admin.register(Shortlist)
 class ShortlistAdmin(admin.ModelAdmin):
+    form = ShortlistAdminForm
     list_display = ["title", "slug", "curator", "entry_count", "updated_at"]
     search_fields = ["title", "slug", "description", "entries__endpoint_id"]
     prepopulated_fields = {"slug": ["title"]}

@@ -17,12 +17,16 @@ from datetime import datetime
 from functools import cached_property
 from typing import Any
 
+from django.template.loader import render_to_string
+
 from catalog.browse import GridQuery, GridResult, Row, browse, row_for
+from catalog.cards import Card
 from catalog.models import CatalogEntry, IndexState, SyncRun
 from catalog.search import SearchIndex
 from fal.types import ExpansionError, Model, parse_model
 
 GRID_RESULTS_KEPT = 64
+CARD_HTML_KEPT = 4096
 
 
 @dataclass(frozen=True)
@@ -48,6 +52,7 @@ class CatalogIndex:
         self.presence = presence
         self.synced_at = synced_at
         self._grid_results: OrderedDict[tuple, GridResult] = OrderedDict()
+        self._card_html: OrderedDict[tuple[Card, bool], str] = OrderedDict()
         self._lock = threading.Lock()
 
     @cached_property
@@ -120,6 +125,24 @@ class CatalogIndex:
             while len(self._grid_results) > GRID_RESULTS_KEPT:
                 self._grid_results.popitem(last=False)
         return result
+
+    def card_html(self, card: Card, *, picked: bool) -> str:
+        """A card as members see it (no per-user controls), rendered once per content.
+
+        Keyed by the card itself (every field it shows) and whether its compare box is
+        ticked: nothing else goes into the HTML, so it is the same for every member.
+        """
+        key = (card, picked)
+        with self._lock:
+            html = self._card_html.get(key)
+        if html is None:
+            context = {"card": card, "compare_picks": (card.endpoint_id,) if picked else ()}
+            html = render_to_string("catalog/_card.html", context)
+            with self._lock:
+                self._card_html[key] = html
+                while len(self._card_html) > CARD_HTML_KEPT:
+                    self._card_html.popitem(last=False)
+        return html
 
 
 def current_version() -> int | None:

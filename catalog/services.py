@@ -64,18 +64,26 @@ class Freshness:
     failure: SyncRun | None  # the last finished sync, when it failed (shown to staff)
 
 
-def catalog_freshness(index: CatalogIndex | None = None) -> Freshness:
+def catalog_freshness() -> Freshness:
     source = data_source()
-    index = index or catalog_index()
     last = (
         SyncRun.objects.exclude(state=SyncRun.State.RUNNING)
         .only("state", "finished_at", "error")
         .first()
     )
     failure = last if last is not None and last.state == SyncRun.State.FAILED else None
-    return Freshness(
-        live=source.live, label=source.label, synced_at=index.synced_at, failure=failure
-    )
+    # From the runs, not from the in-memory index: a sync that changed nothing keeps the
+    # index (and the time it was loaded with) as it was, yet the catalog is that fresh.
+    if last is not None and failure is None:
+        synced_at = last.finished_at
+    else:
+        synced_at = (
+            SyncRun.objects.filter(state=SyncRun.State.SUCCEEDED)
+            .order_by("-finished_at")
+            .values_list("finished_at", flat=True)
+            .first()
+        )
+    return Freshness(live=source.live, label=source.label, synced_at=synced_at, failure=failure)
 
 
 def catalog_sync_running() -> SyncRun | None:

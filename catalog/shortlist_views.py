@@ -9,13 +9,17 @@ redirect back to a safe local `next`.
 from __future__ import annotations
 
 import csv
+import hashlib
 import io
+import time
 
 from django import forms
+from django.core.cache import cache
 from django.core.exceptions import PermissionDenied
 from django.db.models import Count
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.cache import patch_cache_control
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.text import slugify
 from django.views.decorators.http import require_http_methods, require_POST
@@ -36,13 +40,40 @@ from catalog.shortlists import (
 from fal.types import is_endpoint_id
 
 EXPORT_FIELDS = ["endpoint_id", "name", "category", "license", "note", "status"]
+MAX_DESCRIPTION_LENGTH = 2000
+# A repeat of the same create within this many seconds opens the list the first one made.
+REPEAT_CREATE_SECONDS = 10
+
+
+def too_long(what: str, limit: int, length: int) -> str:
+    """The one way a length limit is said, for notes and descriptions alike."""
+    return f"Keep the {what} to at most {limit:,} characters (it has {length:,})."
+
+
+def description_field() -> forms.CharField:
+    """The shortlist description as this page and the admin take it: at most 2,000 characters."""
+    field = forms.CharField(
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 2, "maxlength": MAX_DESCRIPTION_LENGTH}),
+        help_text=f"What the list is for (at most {MAX_DESCRIPTION_LENGTH:,} characters).",
+    )
+    field.validators.append(_description_length)
+    return field
+
+
+def _description_length(value: str) -> None:
+    if len(value) > MAX_DESCRIPTION_LENGTH:
+        raise forms.ValidationError(
+            too_long("description", MAX_DESCRIPTION_LENGTH, len(value)), code="max_length"
+        )
 
 
 class ShortlistForm(forms.ModelForm):
+    description = description_field()
+
     class Meta:
         model = Shortlist
         fields = ["title", "description"]
-        widgets = {"description": forms.Textarea(attrs={"rows": 2})}
 
     def clean_title(self) -> str:
         title = self.cleaned_data["title"].strip()
@@ -81,11 +112,7 @@ def shortlist_index(request: HttpRequest) -> HttpResponse:
         _require(request, "catalog.add_shortlist")
         form = ShortlistForm(request.POST)
         if form.is_valid():
-            shortlist = form.save(commit=False)
-            shortlist.slug = _unique_slug(shortlist.title)
-            shortlist.curator = request.user
-            shortlist.save()
-            return redirect(shortlist)
+            return redirect(_create_once(request, form))
     shortlists = Shortlist.objects.select_related("curator").annotate(entry_count=Count("entries"))
     status = 400 if form.errors else 200
     return render(
@@ -97,6 +124,35 @@ def shortlist_compare_url(rows: list[EntryRow]) -> str:
     """The compare page for the first six entries fal still knows ("" when none)."""
     ids = [row.entry.endpoint_id for row in rows if row.found][:MAX_MODELS]
     return compare_url(ids) if ids else ""
+
+
+def _create_once(request: HttpRequest, form: ShortlistForm) -> Shortlist:
+    """Creates the list, unless this curator created one with this title seconds ago.
+
+    A double-clicked "Create" sends two posts at once: the first takes a marker in the cache
+    (`add` is atomic in Redis and local memory), the second waits for the list it names.
+    Not a unique constraint: two lists may share a title on purpose (their slugs differ).
+    """
+    title = form.cleaned_data["title"]
+    key = f"shortlist-create:v1:{request.user.pk}:" + hashlib.sha256(title.encode()).hexdigest()
+    if not cache.add(key, "", timeout=REPEAT_CREATE_SECONDS):
+        deadline = time.monotonic() + 3
+        while time.monotonic() < deadline:
+            slug = cache.get(key)
+            if slug is None:  # the marker expired
+                break
+            if slug:  # the first post is done; its list may have been deleted since
+                existing = Shortlist.objects.filter(slug=slug).first()
+                if existing is not None:
+                    return existing
+                break
+            time.sleep(0.05)
+    shortlist = form.save(commit=False)
+    shortlist.slug = _unique_slug(shortlist.title)
+    shortlist.curator = request.user
+    shortlist.save()
+    cache.set(key, shortlist.slug, timeout=REPEAT_CREATE_SECONDS)
+    return shortlist
 
 
 def shortlist_detail(request: HttpRequest, slug: str) -> HttpResponse:
@@ -150,6 +206,8 @@ def shortlist_export(request: HttpRequest, slug: str, fmt: str) -> HttpResponse:
         writer.writerows({k: _spreadsheet_safe(v) for k, v in r.items()} for r in records)
         response = HttpResponse(buffer.getvalue(), content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = disposition
+    # Team data behind a sign-in: no shared cache may keep it, the browser revalidates.
+    patch_cache_control(response, private=True, no_cache=True)
     return response
 
 
@@ -167,8 +225,8 @@ def shortlist_entry_add(request: HttpRequest, slug: str) -> HttpResponse:
     _require(request, "catalog.add_shortlistentry")
     shortlist = get_object_or_404(Shortlist, slug=slug)
     endpoint_id = request.POST.get("endpoint_id", "").strip()
-    note = request.POST.get("note", "").strip()[:MAX_NOTE_LENGTH]
-    problem = endpoint_problem(endpoint_id) or _null_problem(note)
+    note = request.POST.get("note", "").strip()
+    problem = endpoint_problem(endpoint_id) or _note_problem(note)
     if not problem:
         _, created = ShortlistEntry.objects.get_or_create(
             shortlist=shortlist,
@@ -224,12 +282,8 @@ def shortlist_entry_note(request: HttpRequest, slug: str) -> HttpResponse:
         raise Http404("No entry with that endpoint id.")
     entry = get_object_or_404(shortlist.entries.select_related("added_by"), endpoint_id=endpoint_id)
     note = request.POST.get("note", "").strip()
-    problem = ""
-    if len(note) > MAX_NOTE_LENGTH:
-        problem = f"Keep the note under {MAX_NOTE_LENGTH} characters (it has {len(note)})."
-    elif _null_problem(note):
-        problem = _null_problem(note)
-    elif note != entry.note:
+    problem = _note_problem(note)
+    if not problem and note != entry.note:
         entry.note = note
         entry.save(update_fields=["note"])
         record_change(
@@ -252,7 +306,10 @@ def shortlist_entry_note(request: HttpRequest, slug: str) -> HttpResponse:
     return redirect(f"{shortlist.get_absolute_url()}#entry-{entry.pk}")
 
 
-def _null_problem(note: str) -> str:
+def _note_problem(note: str) -> str:
+    """What is wrong with a note, the same when it is added and when it is edited."""
+    if len(note) > MAX_NOTE_LENGTH:
+        return too_long("note", MAX_NOTE_LENGTH, len(note))
     # PostgreSQL refuses NUL in text (a 500); Django's form fields reject it the same way.
     return "Notes cannot contain null characters." if "\x00" in note else ""
 

@@ -1,102 +1,169 @@
-"""Sign-in throttling: after five failed attempts for one username from one address, signing
-in as that username from that address is refused for fifteen minutes.
+"""Sign-in throttling: django-axes, with the parts of it that are ours (see AXES_* in settings).
 
-Counts live in Django's cache, so every process sharing it (the file cache on one
-machine, Redis across machines) sees the same counts. The check comes before the
-password is looked at, and treats unknown usernames like known ones, so a locked-out
-form says nothing about whether an account exists. Used by the site's sign-in page and
-the admin's (see config/urls.py). Behind a proxy that does not pass the client address,
-every visitor shares one address: the limit is then per username.
+Axes records failed sign-ins in the database (`axes.AccessAttempt`, one row per username,
+address and browser) and refuses a locked client before its password is looked at, on
+the site's sign-in page and the admin's alike. Two limits apply: five failures for one
+username from one address, and twenty from one address whatever the usernames. Axes
+compares one count with one limit (AXES_FAILURE_LIMIT), so the handler below scales the
+address's count onto the per-account limit. Unknown usernames count like known ones, so a
+locked-out page says nothing about whether an account exists.
+
+Checking and counting are separate steps in axes, so parallel attempts could all pass the
+check before any is counted; `SerializedSignInMixin` makes them take turns per address.
 """
 
 from __future__ import annotations
 
-import hashlib
 import math
 import time
+from contextlib import contextmanager
 
+from axes.handlers.database import AxesDatabaseHandler
+from axes.helpers import get_cool_off
+from django.conf import settings
 from django.contrib.admin.forms import AdminAuthenticationForm
 from django.contrib.auth.forms import AuthenticationForm
-from django.contrib.auth.views import LoginView
 from django.core.cache import cache
-from django.core.exceptions import ValidationError
+from django.db.models import Max, Sum
 from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
+from django.utils import timezone
 
-MAX_FAILURES = 5
-WINDOW_SECONDS = 15 * 60
-
-
-def _key(request: HttpRequest | None, username: str) -> str:
-    address = request.META.get("REMOTE_ADDR", "") if request is not None else ""
-    who = f"{username.strip().casefold()}\n{address}".encode()
-    return "signin-throttle:v1:" + hashlib.sha256(who).hexdigest()
+ACCOUNT_LIMIT = 5  # failures for one username from one address (AXES_FAILURE_LIMIT)
+ADDRESS_LIMIT = 20  # failures from one address, any usernames
 
 
-def locked_seconds(request: HttpRequest | None, username: str) -> int:
-    """Seconds until this username may try again from this address; 0 if it may now."""
-    entry = cache.get(_key(request, username))
-    if entry is None or entry[0] < MAX_FAILURES:
-        return 0
-    return max(1, math.ceil(entry[1] + WINDOW_SECONDS - time.time()))
+def username_key(request: HttpRequest, credentials: dict | None = None) -> str:
+    """The username as counted: " MIA" and "mia" are one account to an attacker."""
+    if credentials and credentials.get("username") is not None:
+        username = credentials["username"]
+    else:
+        username = request.POST.get("username", "")
+    return str(username).strip().casefold()
 
 
-def record_failure(request: HttpRequest | None, username: str) -> None:
-    key = _key(request, username)
-    failures, started = cache.get(key) or (0, time.time())
-    remaining = started + WINDOW_SECONDS - time.time()
-    if remaining <= 0:  # the window is over: this failure starts a new one
-        failures, started, remaining = 0, time.time(), WINDOW_SECONDS
-    cache.set(key, (failures + 1, started), timeout=math.ceil(remaining))
+def client_ip(request: HttpRequest) -> str:
+    """The client's address: REMOTE_ADDR, or behind our own proxy the address it appended.
+
+    DJANGO_CLIENT_IP_HEADER (e.g. X-Forwarded-For) names the header our proxy sets; its
+    right-most entry is the one the proxy saw, which a client cannot forge.
+    """
+    header = settings.CLIENT_IP_HEADER
+    if header:
+        value = request.META.get("HTTP_" + header.upper().replace("-", "_"), "")
+        last = value.split(",")[-1].strip()
+        if last:
+            return last
+    return request.META.get("REMOTE_ADDR", "")
 
 
-def forget(request: HttpRequest | None, username: str) -> None:
-    cache.delete(_key(request, username))
+class SignInHandler(AxesDatabaseHandler):
+    """Axes' database handler with a per-address limit beside the per-account one."""
+
+    def get_failures(self, request, credentials: dict | None = None) -> int:
+        # One count per entry of AXES_LOCKOUT_PARAMETERS: [username + address, address].
+        per_account, per_address = (
+            qs.aggregate(n=Sum("failures_since_start"))["n"] or 0
+            for qs in self.get_user_attempts(request, credentials)
+        )
+        # Reaching ADDRESS_LIMIT counts as reaching ACCOUNT_LIMIT: a*L // A >= L iff a >= A.
+        return max(per_account, per_address * ACCOUNT_LIMIT // ADDRESS_LIMIT)
+
+    def reset_user_attempts(self, request, credentials: dict | None = None) -> int:
+        # A success forgives this account's failures only: axes would also clear the
+        # address's, letting anyone with one account reset the per-address limit at will.
+        count, _ = self.filter_user_attempts(request, credentials)[0].delete()
+        return count
+
+    def seconds_locked(self, request, credentials: dict | None = None) -> int:
+        """Seconds until the lock ends: the cool-off from the latest counted failure."""
+        latest = max(
+            (
+                qs.aggregate(t=Max("attempt_time"))["t"]
+                for qs in self.get_user_attempts(request, credentials)
+            ),
+            key=lambda t: t or timezone.now(),
+            default=None,
+        )
+        cool_off = get_cool_off(request).total_seconds()
+        if latest is None:
+            return math.ceil(cool_off)
+        return max(1, math.ceil((latest - timezone.now()).total_seconds() + cool_off))
 
 
-def locked_message(seconds: int) -> str:
+def lockout_response(
+    request: HttpRequest, original_response=None, credentials: dict | None = None
+) -> HttpResponse:
+    """AXES_LOCKOUT_CALLABLE: a 429 page in the site's look, with Retry-After."""
+    from axes.handlers.proxy import AxesProxyHandler
+
+    handler = AxesProxyHandler.get_implementation()
+    seconds = handler.seconds_locked(request, credentials)
     minutes = math.ceil(seconds / 60)
-    return (
-        "Too many failed sign-in attempts for this account. "
-        f"Try again in {minutes} minute{'s' if minutes != 1 else ''}."
-    )
+    context = {
+        "minutes": minutes,
+        "plural": "s" if minutes != 1 else "",
+        "password_reset_enabled": settings.PASSWORD_RESET_ENABLED,
+    }
+    response = render(request, "registration/locked_out.html", context, status=429)
+    response["Retry-After"] = str(seconds)
+    return response
 
 
-class ThrottledFormMixin:
-    """For AuthenticationForm and its subclasses: refuse while locked, count failures."""
+# --- One attempt at a time per address ---------------------------------------------------------
 
-    locked_for = 0
+LOCK_SECONDS = 10  # longer than one password check; a crashed holder frees it by then
+WAIT_SECONDS = 15
+
+
+@contextmanager
+def one_at_a_time(request: HttpRequest):
+    """Attempts from one address take turns, so each sees the failures counted before it.
+
+    The lock is `cache.add`, atomic in Redis and in the local-memory cache; the file cache
+    checks then writes, so there two processes can rarely both hold it.
+    """
+    key = "signin-turn:v1:" + client_ip(request)
+    deadline = time.monotonic() + WAIT_SECONDS
+    while not cache.add(key, 1, timeout=LOCK_SECONDS):
+        if time.monotonic() > deadline:
+            break  # a stuck holder: go ahead rather than refuse the sign-in
+        time.sleep(0.05)
+    try:
+        yield
+    finally:
+        cache.delete(key)
+
+
+class SerializedSignInMixin:
+    """For AuthenticationForm and its subclasses: the check, password and count in one turn."""
 
     def clean(self):
-        username = self.cleaned_data.get("username") or ""
-        self.locked_for = locked_seconds(self.request, username)
-        if self.locked_for:
-            raise ValidationError(locked_message(self.locked_for), code="throttled")
-        try:
-            cleaned = super().clean()
-        except ValidationError as error:
-            if any(e.code == "invalid_login" for e in error.error_list):
-                record_failure(self.request, username)
-            raise
-        forget(self.request, username)
-        return cleaned
+        with one_at_a_time(self.request):
+            return super().clean()
 
 
-class ThrottledAuthenticationForm(ThrottledFormMixin, AuthenticationForm):
+class SignInForm(SerializedSignInMixin, AuthenticationForm):
     pass
 
 
-class ThrottledAdminAuthenticationForm(ThrottledFormMixin, AdminAuthenticationForm):
+class AdminSignInForm(SerializedSignInMixin, AdminAuthenticationForm):
     pass
 
 
-class ThrottledLoginView(LoginView):
-    """Django's sign-in view with the throttled form; a locked-out attempt is a 429."""
+# --- Password reset requests -------------------------------------------------------------------
 
-    authentication_form = ThrottledAuthenticationForm
+RESET_LIMIT = 5  # reset requests per address per hour
+RESET_WINDOW_SECONDS = 60 * 60
 
-    def form_invalid(self, form) -> HttpResponse:
-        response = super().form_invalid(form)
-        if form.locked_for:
-            response.status_code = 429
-            response["Retry-After"] = str(form.locked_for)
-        return response
+
+def reset_request_allowed(request: HttpRequest) -> bool:
+    """Counts this request; False once the address has made RESET_LIMIT within the hour."""
+    key = "reset-requests:v1:" + client_ip(request)
+    cache.add(key, 0, timeout=RESET_WINDOW_SECONDS)  # the window starts at the first request
+    try:
+        count = cache.incr(key)
+    except ValueError:  # expired between add and incr: this request starts a new window
+        cache.set(key, 1, timeout=RESET_WINDOW_SECONDS)
+        count = 1
+    return count <= RESET_LIMIT

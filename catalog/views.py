@@ -60,6 +60,14 @@ def _grid_context(request, catalog: CatalogIndex, query, *, appending: bool) -> 
     if query.page > last_page:
         messages = (*messages, f"There is no page {query.page}; showing the last.")
     suggestion = catalog.search_index.suggest(query.q) if query.q and not grid.total else None
+    menu = curator_menu(request)
+    # Members' cards are the same for everyone: rendered once per index; curators' carry
+    # their own shortlist controls and are rendered for each page.
+    cards_html = (
+        [catalog.card_html(c, picked=c.endpoint_id in query.compare) for c in cards]
+        if menu is None
+        else None
+    )
     names = {}
     for endpoint_id in query.compare:
         model = catalog.get(endpoint_id)
@@ -69,6 +77,7 @@ def _grid_context(request, catalog: CatalogIndex, query, *, appending: bool) -> 
         "messages_for_query": messages,
         "grid": grid,
         "cards": cards,
+        "cards_html": cards_html,
         "page": page,
         "shown": min(page * PAGE_SIZE, grid.total),
         "next_url": query.url(page=page + 1) if page < last_page else "",
@@ -86,7 +95,7 @@ def _grid_context(request, catalog: CatalogIndex, query, *, appending: bool) -> 
             for i in query.compare
         ],
         "compare_url": compare_url(list(query.compare)) if query.compare else "",
-        "curator_menu": curator_menu(request),
+        "curator_menu": menu,
     }
 
 

@@ -8,9 +8,11 @@ that `manage.py check --deploy` asks for.
 from __future__ import annotations
 
 import os
+from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
+from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -30,10 +32,18 @@ def env_list(name: str, default: str) -> list[str]:
 
 DEBUG = env_bool("DJANGO_DEBUG")
 PRODUCTION = env_bool("DJANGO_PRODUCTION")
-# The fallback is deliberately marked insecure so that `check --deploy` flags it.
-SECRET_KEY = os.environ.get(
-    "DJANGO_SECRET_KEY", "django-insecure-dev-only-key-never-use-in-production"
-)
+# Signed cookies (sessions, messages, password-reset links) are only as secret as this key.
+# Development (DJANGO_DEBUG=1, as bin/serve sets) may use a public fallback, marked
+# insecure so that `check --deploy` flags it; anything else refuses to start without one.
+SECRET_KEY = os.environ.get("DJANGO_SECRET_KEY", "").strip()
+if not SECRET_KEY:
+    if not DEBUG:
+        raise ImproperlyConfigured(
+            "Set DJANGO_SECRET_KEY (a long random string, e.g. from "
+            "`python -c 'import secrets; print(secrets.token_urlsafe(50))'`), "
+            "or DJANGO_DEBUG=1 for development on the public development key."
+        )
+    SECRET_KEY = "django-insecure-dev-only-key-never-use-in-production"  # noqa: S105
 ALLOWED_HOSTS = env_list("DJANGO_ALLOWED_HOSTS", "127.0.0.1,localhost,[::1]")
 CSRF_TRUSTED_ORIGINS = env_list("DJANGO_CSRF_TRUSTED_ORIGINS", "")
 
@@ -47,6 +57,7 @@ INSTALLED_APPS = [
     "django_htmx",
     "django_tasks_db",
     "crontask",
+    "axes",
     "catalog",
 ]
 
@@ -68,6 +79,8 @@ MIDDLEWARE = [
     "django_htmx.middleware.HtmxMiddleware",
     # 400 for requests no page needs and the admin cannot survive (see the module).
     "catalog.request_limits.RequestLimitsMiddleware",
+    # Turns a sign-in that django-axes refused into the 429 page (last, as axes asks).
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -152,12 +165,75 @@ CATALOG_SNAPSHOT_DATE = "2026-08-10"
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "catalog:index"
 LOGOUT_REDIRECT_URL = "login"
+# django-axes refuses a locked-out client before the password is checked (catalog/throttle.py).
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
+
+# --- Mail: only for password reset, which is offered only when mail is configured ---------
+
+# EMAIL_URL=smtp://user:password@host:587 (STARTTLS), smtps://…:465 (TLS from the start), or
+# console:// (mails printed by the server process, for development). Unset: no mail, and
+# the password-reset pages are 404s ("ask an admin" on the sign-in page instead).
+EMAIL_URL = os.environ.get("EMAIL_URL", "").strip()
+PASSWORD_RESET_ENABLED = bool(EMAIL_URL)
+DEFAULT_FROM_EMAIL = os.environ.get("DJANGO_DEFAULT_FROM_EMAIL") or "catalog@localhost"
+# Django 6.1's MAILERS (the EMAIL_* settings are deprecated). Without EMAIL_URL it is left
+# unset: an empty MAILERS is a check warning, and nothing sends mail then.
+if EMAIL_URL:
+    from urllib.parse import unquote, urlsplit
+
+    MAILERS: dict[str, dict] = {}
+
+    _mail = urlsplit(EMAIL_URL)
+    if _mail.scheme == "console":
+        MAILERS["default"] = {"BACKEND": "django.core.mail.backends.console.EmailBackend"}
+    elif _mail.scheme in ("smtp", "smtps"):
+        _ssl = _mail.scheme == "smtps"
+        _port = _mail.port or (465 if _ssl else 587)
+        MAILERS["default"] = {
+            "BACKEND": "django.core.mail.backends.smtp.EmailBackend",
+            "OPTIONS": {
+                "host": _mail.hostname or "localhost",
+                "port": _port,
+                "username": unquote(_mail.username or ""),
+                "password": unquote(_mail.password or ""),
+                "use_ssl": _ssl,
+                "use_tls": not _ssl and _port != 25,  # STARTTLS, except plain port 25 relays
+                "timeout": 10,
+            },
+        }
+    else:
+        raise ImproperlyConfigured(
+            f"EMAIL_URL must start with smtp://, smtps:// or console:// (not {_mail.scheme}://)."
+        )
+
+# --- Sign-in throttling (django-axes; the database handler works on SQLite and PostgreSQL) --
+
+AXES_HANDLER = "catalog.throttle.SignInHandler"
+# Five failures for a username from one address; twenty from one address (SignInHandler).
+AXES_FAILURE_LIMIT = 5
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"], "ip_address"]
+AXES_COOLOFF_TIME = timedelta(minutes=15)
+AXES_RESET_ON_SUCCESS = True
+# Attempts during a lock are refused but do not restart it: "15 minutes" stays true.
+AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
+AXES_USERNAME_CALLABLE = "catalog.throttle.username_key"
+AXES_CLIENT_IP_CALLABLE = "catalog.throttle.client_ip"
+AXES_LOCKOUT_CALLABLE = "catalog.throttle.lockout_response"
+# Lockouts are lifted with `manage.py axes_reset` (or axes_reset_username); axes' admin
+# pages are off, which keeps every admin route one the hostile query-string sweep covers.
+AXES_ENABLE_ADMIN = False
+# Behind a reverse proxy every client has the proxy's address: name the header the proxy
+# sets (e.g. X-Forwarded-For; its right-most entry is used). Unset: REMOTE_ADDR.
+CLIENT_IP_HEADER = os.environ.get("DJANGO_CLIENT_IP_HEADER", "").strip()
 
 # --- Static files --------------------------------------------------------------------------
 
@@ -222,7 +298,12 @@ LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "formatters": {"plain": {"format": "%(levelname)s %(name)s %(message)s"}},
+    "filters": {"forbidden_one_line": {"()": "catalog.log_filters.ForbiddenWithoutTraceback"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": os.environ.get("DJANGO_LOG_LEVEL", "WARNING")},
-    "loggers": {"catalog": {"level": os.environ.get("CATALOG_LOG_LEVEL", "INFO")}},
+    "loggers": {
+        "catalog": {"level": os.environ.get("CATALOG_LOG_LEVEL", "INFO")},
+        # A 403 is one line ("Forbidden (Permission denied): /path"), not a traceback.
+        "django.request": {"filters": ["forbidden_one_line"]},
+    },
 }

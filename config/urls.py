@@ -6,13 +6,33 @@ from django.contrib import admin
 from django.contrib.auth import urls as auth_urls
 from django.urls import include, path
 
-from catalog.throttle import ThrottledAdminAuthenticationForm, ThrottledLoginView
+from catalog import account_views
+from catalog.throttle import AdminSignInForm
 
-# Both sign-in pages refuse a username after repeated failures (see catalog/throttle.py).
-admin.site.login_form = ThrottledAdminAuthenticationForm
+# Both sign-in pages are throttled by django-axes; these forms make attempts take turns.
+admin.site.login_form = AdminSignInForm
+OURS = {"login", "password_reset", "password_reset_done"}
+OURS |= {"password_reset_confirm", "password_reset_complete"}
 account_urls = [
-    path("login/", ThrottledLoginView.as_view(), name="login"),
-    *(pattern for pattern in auth_urls.urlpatterns if pattern.name != "login"),
+    path("login/", account_views.SignInView.as_view(), name="login"),
+    # Password reset: 404 unless mail is configured (EMAIL_URL), limited per address.
+    path("password_reset/", account_views.PasswordResetView.as_view(), name="password_reset"),
+    path(
+        "password_reset/done/",
+        account_views.PasswordResetDoneView.as_view(),
+        name="password_reset_done",
+    ),
+    path(
+        "reset/<uidb64>/<token>/",
+        account_views.PasswordResetConfirmView.as_view(),
+        name="password_reset_confirm",
+    ),
+    path(
+        "reset/done/",
+        account_views.PasswordResetCompleteView.as_view(),
+        name="password_reset_complete",
+    ),
+    *(pattern for pattern in auth_urls.urlpatterns if pattern.name not in OURS),
 ]
 
 urlpatterns = [

@@ -1,19 +1,19 @@
-"""The compare page on the offline snapshot: matrix logic, validation, one upstream request."""
+"""The compare page over the catalog index: matrix logic, validation, fal only for unknown ids."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+import re
 from types import SimpleNamespace
 from urllib.parse import urlencode
 
 import pytest
+import responses
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
-from catalog import services
 from catalog.compare import build_matrix, markdown, overview_rows
-from fal.emulator import SNAPSHOT_DIR
-from fal.errors import FalServerError
+from fal.emulator import SNAPSHOT_DIR, Emulator, load_snapshot
 from fal.openapi import SchemaField
-from fal.types import Model, ModelMetadata
 
 SNAPSHOT = SNAPSHOT_DIR
 KLING_PRO = "fal-ai/kling-video/v3/pro/image-to-video"
@@ -200,69 +200,78 @@ def test_one_id_shows_the_model_and_asks_for_another(member_client):
     assert "Add a model to compare with Veo 3.1 Fast" in response.content.decode()
 
 
-def test_the_api_failing_gives_an_error_banner(member_client, monkeypatch):
-    def failing(*args, **kwargs):
-        raise FalServerError("upstream is down", status=503, request_id="req-1")
+@pytest.fixture
+def fal_down(settings, no_internet):
+    """The live API configured, answering every request with a 503 and a request id."""
+    settings.FAL_API_URL = "https://api.fal.test/v1"
+    settings.FAL_API_MAX_RETRIES = 0
+    no_internet.add(
+        responses.GET,
+        re.compile(r"https://api\.fal\.test/v1/models.*"),
+        status=503,
+        json={"error": {"type": "server_error", "message": "upstream is down"}},
+        headers={"x-request-id": "req-1"},
+    )
+    return no_internet
 
-    monkeypatch.setattr(services, "catalog_find", failing)
-    response = member_client.get(compare_path(VEO, GROK))
+
+def test_an_id_the_index_lacks_while_fal_fails_gives_an_error_banner(member_client, fal_down):
+    response = member_client.get(compare_path(VEO, "acme/not-indexed"))
     assert response.status_code == 200
     html = response.content.decode()
-    assert "The fal API failed" in html and "upstream is down" in html and "req-1" in html
+    assert "<strong>The fal API failed</strong>: upstream is down (request req-1)." in html
+    assert response.context["columns"] == []
+    (call,) = fal_down.calls  # find mode, asked once, for the id the index lacks
+    assert "endpoint_id=acme%2Fnot-indexed" in call.request.url
+    assert "endpoint_id=fal-ai" not in call.request.url
 
 
-def test_stale_data_is_shown_with_a_note(member_client, monkeypatch):
-    real = services.catalog_find
-
-    def stale(ids, **kwargs):
-        result = real(ids, **kwargs)
-        return services.CatalogResult(
-            models=result.models,
-            fetched_at=datetime(2026, 8, 10, 9, 30, tzinfo=UTC),
-            error=FalServerError("upstream is down", status=503),
-        )
-
-    monkeypatch.setattr(services, "catalog_find", stale)
+def test_indexed_models_are_compared_from_the_index_while_fal_is_down(member_client, fal_down):
     response = member_client.get(compare_path(VEO, GROK))
     html = response.content.decode()
-    assert "showing cached data from 2026-08-10 09:30 UTC" in html
-    assert len(response.context["columns"]) == 2
+    assert "The fal API failed" not in html
+    assert [c.card.endpoint_id for c in response.context["columns"]] == [VEO, GROK]
+    assert "Veo 3.1 Fast" in html
+    assert response.context["inputs"].rows  # their schemas come from stored documents
+    assert [call.request.url for call in fal_down.calls] == []
 
 
-def test_upstream_strings_are_escaped_and_only_http_urls_linked(member_client, monkeypatch):
-    evil = Model(
-        endpoint_id="evil/model",
-        metadata=ModelMetadata(
-            display_name="<b>Bold</b>",
-            category="<i>cat</i>",
-            model_url="javascript:alert(1)",
-            thumbnail_url="data:image/svg+xml,<svg onload=alert(1)>",
-        ),
-        openapi={
-            "components": {
-                "schemas": {
-                    "EvilInput": {
-                        "properties": {
-                            "<img src=x onerror=alert(1)>": {
-                                "type": "string",
-                                "default": "</textarea><script>alert(1)</script>",
-                                "enum": ["<u>a</u>"],
-                            }
+def test_upstream_strings_are_escaped_and_only_http_urls_linked(member_client, sync_from):
+    evil = {
+        "endpoint_id": "evil/model",
+        "metadata": {
+            "display_name": "<b>Bold</b>",
+            "category": "<i>cat</i>",
+            "status": "active",
+            "model_url": "javascript:alert(1)",
+            "thumbnail_url": "data:image/svg+xml,<svg onload=alert(1)>",
+        },
+    }
+    document = {
+        "components": {
+            "schemas": {
+                "EvilInput": {
+                    "properties": {
+                        "<img src=x onerror=alert(1)>": {
+                            "type": "string",
+                            "default": "</textarea><script>alert(1)</script>",
+                            "enum": ["<u>a</u>"],
                         }
                     }
                 }
             }
-        },
-    )
-
-    def find(ids, **kwargs):
-        return services.CatalogResult(models=[evil], fetched_at=datetime.now(UTC))
-
-    monkeypatch.setattr(services, "catalog_find", find)
-    html = member_client.get(compare_path("evil/model", VEO)).content.decode()
+        }
+    }
+    models, documents = load_snapshot()
+    run = sync_from(Emulator([*models, evil], {**documents, "evil/model": document}))
+    assert run.state == "succeeded" and run.added == 1
+    response = member_client.get(compare_path("evil/model", VEO))
+    html = response.content.decode()
+    assert [c.card.endpoint_id for c in response.context["columns"]] == ["evil/model", VEO]
     for raw in ("<b>Bold</b>", "<i>cat</i>", "<img src=x", "<script>alert", "<u>a</u>"):
         assert raw not in html
     assert "&lt;b&gt;Bold&lt;/b&gt;" in html
+    assert "&lt;img src=x onerror=alert(1)&gt;" in html  # the field name, as text
     assert "javascript:" not in html
     assert "data:image" not in html
 
@@ -273,20 +282,32 @@ def test_signed_out_visitors_are_sent_to_sign_in(client):
     assert "/login" in response["Location"] or "/accounts/login" in response["Location"]
 
 
-# --- Fetching: one request, through the cache ---------------------------------------------
+# --- Fetching: the index, and fal only for an id the index lacks ----------------------------
 
 
-def test_a_compare_of_six_models_makes_one_upstream_request(
-    member_client, count_upstream, snapshot_ids
-):
+def test_a_compare_of_six_indexed_models_asks_fal_nothing(member_client, count_upstream):
     ids = [KLING_PRO, VEO, GROK, PATINA, JUGGERNAUT, NO_SCHEMA]
-    response = member_client.get(compare_path(*ids))
-    assert len(response.context["columns"]) == 6
-    assert len(count_upstream) == 1
-    assert "expand=openapi-3.0" in count_upstream[0]
-    assert count_upstream[0].count("endpoint_id=") == 6
+    member_client.get(compare_path(VEO))  # the index is loaded once per process and version
+    with CaptureQueriesContext(connection) as queries:
+        response = member_client.get(compare_path(*ids))
+    entry_queries = [q["sql"] for q in queries if "catalog_catalogentry" in q["sql"]]
+    assert len(entry_queries) == 1  # every document in one query
+    assert [c.card.endpoint_id for c in response.context["columns"]] == ids
+    no_schema = response.context["columns"][-1]
+    assert no_schema.schema_note == (  # fal's expansion error, as stored by the sync
+        "fal could not expand this model's schema: OpenAPI schema not available for this endpoint"
+    )
     member_client.get(compare_path(*ids, only="diff"))
-    assert len(count_upstream) == 1  # the same find, from the cache
+    assert count_upstream == []
+
+
+def test_an_id_the_index_lacks_is_asked_of_find_mode_once(member_client, count_upstream):
+    response = member_client.get(compare_path(VEO, "acme/made-up"))
+    (url,) = count_upstream
+    assert "endpoint_id=acme%2Fmade-up" in url and "expand=openapi-3.0" in url
+    html = response.content.decode()
+    assert "Not found in the catalog:" in html and "<code>acme/made-up</code>" in html
+    assert [c.card.endpoint_id for c in response.context["columns"]] == [VEO]
 
 
 # --- URL state: add, remove, reorder, htmx ------------------------------------------------

@@ -31,7 +31,17 @@ def test_member_sees_snapshot_models_and_says_it_is_offline(member_client):
     assert "Nano Banana 2" in body  # the snapshot's first model
     assert "fal-ai/nano-banana-2/edit" in body
     assert "Offline snapshot · 2026-08-10" in body
-    assert "FAL_API_URL=https://api.fal.ai/v1" in body
+    assert "FAL_API_URL" not in body  # how to go live is for staff, who can act on it
+
+
+def test_staff_are_told_how_to_use_the_live_api(client, django_user_model):
+    client.force_login(
+        django_user_model.objects.create_user(username="sam", password="x", is_staff=True)
+    )
+    body = client.get("/").content.decode()
+    assert "Offline snapshot · 2026-08-10" in body
+    assert "start the app with <code>FAL_API_URL=https://api.fal.ai/v1</code>" in body
+    assert "Set FAL_API_URL=https://api.fal.ai/v1 (and optionally FAL_KEY)" in body
 
 
 def test_first_admin_is_created_once_with_a_random_password(capsys, settings):

@@ -1,15 +1,21 @@
-"""The grid at `/` on the offline snapshot: every parameter, invalid input, htmx partials."""
+"""The grid at `/` over the catalog index: every parameter, invalid input, htmx partials."""
 
 from __future__ import annotations
 
+import copy
 import re
 from urllib.parse import parse_qsl, urlsplit
 
 import pytest
 from django.http import QueryDict
+from django.test import Client
 
 from catalog import services
-from catalog.browse import PAGE_SIZE, browse, parse_grid_query
+from catalog.browse import PAGE_SIZE, browse, parse_grid_query, row_for
+from catalog.models import SyncRun
+from catalog.search import tokens
+from catalog.sync import sync_catalog
+from fal.emulator import Emulator, load_snapshot
 from fal.types import Group, Model, ModelMetadata
 
 pytestmark = pytest.mark.django_db
@@ -24,9 +30,40 @@ def count_of(html: str) -> int:
     return int(re.search(r'<p id="result-count"[^>]*><strong>(\d+)</strong>', html).group(1))
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture
 def catalog():
-    return services.catalog_search().models
+    """The index's present models in the API's order (the snapshot has no deprecated one)."""
+    return list(services.catalog_index().models)
+
+
+@pytest.fixture
+def staff_client(django_user_model):
+    """A second session, signed in as staff (member_client keeps its own)."""
+    staff = django_user_model.objects.create_user(username="sam", password="x", is_staff=True)
+    client = Client()
+    client.force_login(staff)
+    return client
+
+
+def changed_snapshot(change) -> Emulator:
+    """An emulator over the snapshot with `change(entries)` applied to a deep copy."""
+    models, documents = load_snapshot()
+    models = copy.deepcopy(models)
+    change(models)
+    return Emulator(models, documents)
+
+
+def words_of(model: Model, *, name_only: bool = False) -> set[str]:
+    meta = model.metadata
+    texts = [model.endpoint_id, meta.display_name]
+    if not name_only:
+        texts += [meta.description, meta.category, *meta.tags]
+        texts += [meta.group.key, meta.group.label] if meta.group else []
+    return set(tokens(" ".join(texts)))
+
+
+def matches(model: Model, token: str, **kwargs) -> bool:
+    return any(token in word for word in words_of(model, **kwargs))
 
 
 def test_grid_shows_the_first_48_active_models_in_api_order(member_client, catalog):
@@ -35,15 +72,43 @@ def test_grid_shows_the_first_48_active_models_in_api_order(member_client, catal
     assert count_of(html) == len(catalog)
 
 
-def test_q_uses_fal_search_semantics(member_client):
+def test_q_matches_every_word_of_every_field_of_the_index(member_client, catalog):
     html = member_client.get("/?q=kling").content.decode()
-    ids = card_ids(html)
-    assert ids and count_of(html) < 1434
-    expected = [m.endpoint_id for m in services.catalog_search(q="kling").models]
-    assert ids == expected[:PAGE_SIZE]
+    expected = [m for m in catalog if matches(m, "kling")]
+    assert count_of(html) == len(expected) == 75
+    shown = card_ids(html)
+    assert len(shown) == PAGE_SIZE and set(shown) <= {m.endpoint_id for m in expected}
+    # Every token must match, in any order (fal's substring search would take the phrase).
+    both = member_client.get("/?q=video+kling").content.decode()
+    with_both = [m for m in catalog if matches(m, "kling") and matches(m, "video")]
+    assert count_of(both) == len(with_both) == 69
+    swapped = member_client.get("/?q=kling+video").content.decode()
+    assert count_of(swapped) == 69
+    every = {m.endpoint_id for m in with_both}
+    assert set(card_ids(swapped)) <= every and set(card_ids(both)) <= every
+    assert count_of(member_client.get("/?q=kling+zzzzqx").content.decode()) == 0
 
 
-def test_category_filters_upstream_and_counts_every_category(member_client):
+def test_q_tolerates_a_typo_and_suggests_a_spelling(member_client):
+    right = member_client.get("/?q=kling").content.decode()
+    typo = member_client.get("/?q=klingg").content.decode()
+    assert count_of(typo) == count_of(right) and card_ids(typo) == card_ids(right)
+    none = member_client.get("/?q=klingg+vidqo+zqxjw").content.decode()
+    assert count_of(none) == 0 and "No models match these filters." in none
+
+
+def test_q_ranks_name_and_id_matches_before_description_matches(member_client, catalog):
+    html = member_client.get("/?q=avatar").content.decode()
+    by_id = {m.endpoint_id: m for m in catalog}
+    shown = [by_id[i] for i in card_ids(html)]
+    assert count_of(html) == len(shown) == sum(1 for m in catalog if matches(m, "avatar"))
+    in_name = [matches(m, "avatar", name_only=True) for m in shown]
+    assert True in in_name and False in in_name  # both kinds of match are present…
+    assert in_name == sorted(in_name, reverse=True)  # …and the name/id ones come first
+    assert "Best match" in html  # the default sort is named for what it is
+
+
+def test_category_filter_counts_every_category(member_client):
     html = member_client.get("/?category=image-to-video").content.decode()
     assert count_of(html) == 196
     # The category facet still counts the other categories of this search.
@@ -158,32 +223,31 @@ def test_null_bytes_and_control_characters_are_dropped(member_client):
     assert response.status_code == 200
 
 
-def test_deprecated_status_is_asked_upstream_and_dims_cards(settings, member_client, no_internet):
-    settings.FAL_API_URL = "https://api.fal.test/v1"
-    entry = {
-        "endpoint_id": "old/model",
-        "metadata": {"display_name": "Old", "category": "llm", "status": "deprecated", "tags": []},
-    }
-    no_internet.get(
-        "https://api.fal.test/v1/models",
-        json={"models": [entry], "next_cursor": None, "has_more": False},
-    )
+def test_deprecated_status_filters_the_index_and_dims_cards(member_client, sync_from, catalog):
+    old = catalog[0].endpoint_id
+
+    def deprecate(models):
+        models[0]["metadata"]["status"] = "deprecated"
+
+    run = sync_from(changed_snapshot(deprecate))
+    assert run.state == "succeeded" and run.changed == 1
     html = member_client.get("/?status=deprecated").content.decode()
-    sent = dict(parse_qsl(urlsplit(no_internet.calls[-1].request.url).query))
-    assert sent["status"] == "deprecated"
+    assert card_ids(html) == [old] and count_of(html) == 1
     assert 'class="card card-deprecated"' in html and "badge-deprecated" in html
-    # Default view hides deprecated models but keeps entries without a status.
-    assert card_ids(member_client.get("/").content.decode()) == []
+    # The default view hides deprecated models; "all" shows them among the others.
+    active = member_client.get("/").content.decode()
+    assert old not in card_ids(active) and count_of(active) == len(catalog) - 1
+    assert re.search(r'id="status-deprecated"> deprecated <span class="count">1<', active)
+    everything = member_client.get("/?status=all").content.decode()
+    assert card_ids(everything)[0] == old and count_of(everything) == len(catalog)
 
 
 def test_compare_picks_live_in_the_url_and_fill_the_tray(member_client, catalog):
     a, b = catalog[0].endpoint_id, catalog[1].endpoint_id
     html = member_client.get("/", {"compare": [a, b], "q": "banana"}).content.decode()
     assert 'id="open-compare"' in html
-    assert (
-        f"/compare/?endpoint_id={a.replace('/', '%2F')}&amp;endpoint_id={b.replace('/', '%2F')}"
-        in html
-    )
+    href = f"/compare/?endpoint_id={a}&amp;endpoint_id={b}"
+    assert f'id="open-compare" class="button button-primary" href="{href}"' in html
     # Removing a filter keeps the picks.
     chip = re.search(
         r'<a class="chip" href="([^"]+)"[^>]*aria-label="Remove filter “banana”"', html
@@ -194,14 +258,31 @@ def test_compare_picks_live_in_the_url_and_fill_the_tray(member_client, catalog)
     ]
 
 
-def test_api_failure_shows_a_banner_not_a_500(settings, member_client, no_internet):
+def test_a_failed_sync_keeps_the_grid_serving_and_tells_staff_only(
+    settings, member_client, staff_client, no_internet, catalog
+):
     settings.FAL_API_URL = "https://api.fal.test/v1"
-    settings.FAL_API_MAX_RETRIES = 0
+    settings.CATALOG_SYNC_MAX_RETRIES = 0
     no_internet.get("https://api.fal.test/v1/models", status=503, body="<html>down</html>")
-    response = member_client.get("/")
-    assert response.status_code == 200
-    html = response.content.decode()
-    assert "The fal API failed" in html and "<html>down" not in html
+    run = sync_catalog(trigger="test")
+    assert run.state == SyncRun.State.FAILED and run.error
+    asked = len(no_internet.calls)
+
+    html = member_client.get("/").content.decode()
+    assert count_of(html) == len(catalog)  # the index keeps serving what it had
+    assert card_ids(html) == [m.endpoint_id for m in catalog[:PAGE_SIZE]]
+    assert "The last sync failed" not in html and run.error not in html
+    assert "<html>down" not in html
+
+    staff_html = staff_client.get("/").content.decode()
+    assert count_of(staff_html) == len(catalog)
+    assert "The last sync failed" in staff_html and run.error in staff_html
+    assert 'href="/catalog/sync/"' in staff_html and "<html>down" not in staff_html
+    fragment = staff_client.get("/?q=kling", headers={**HTMX, "HX-Target": "results"})
+    assert "The last sync failed" in fragment.content.decode()
+    member_fragment = member_client.get("/?q=kling", headers={**HTMX, "HX-Target": "results"})
+    assert "The last sync failed" not in member_fragment.content.decode()
+    assert len(no_internet.calls) == asked  # the grid never asked fal
 
 
 # --- browse() directly ---------------------------------------------------------------------
@@ -211,9 +292,13 @@ def model(endpoint_id: str, **meta) -> Model:
     return Model(endpoint_id, ModelMetadata(display_name=endpoint_id, status="active", **meta))
 
 
+def rows(models: list[Model]):
+    return [row_for(m) for m in models]
+
+
 def test_tags_are_folded_and_empty_tags_dropped():
     models = [model("a/1", tags=("New", "new", "")), model("a/2", tags=("NEW",))]
-    grid = browse(parse_grid_query(QueryDict("")), models)
+    grid = browse(parse_grid_query(QueryDict("")), rows(models))
     assert [(o.label, o.count) for o in grid.facets["tag"]] == [("New", 2)]
 
 
@@ -223,7 +308,7 @@ def test_group_facet_folds_case_and_sorts_by_family_name():
         model("a/2", group=Group("kling", "Kling")),
         model("a/3", group=Group("flux", "Flux")),
     ]
-    grid = browse(parse_grid_query(QueryDict("group=KLING")), models)
+    grid = browse(parse_grid_query(QueryDict("group=KLING")), rows(models))
     assert grid.total == 2
     assert [(o.label, o.count, o.selected) for o in grid.groups] == [
         ("flux", 1, False),
@@ -232,22 +317,24 @@ def test_group_facet_folds_case_and_sorts_by_family_name():
 
 
 def test_models_without_metadata_are_shown_as_unknown_license():
-    grid = browse(parse_grid_query(QueryDict("license=unknown")), [Model("bare/model")])
+    grid = browse(parse_grid_query(QueryDict("license=unknown")), rows([Model("bare/model")]))
     assert [m.endpoint_id for m in grid.models] == ["bare/model"]
 
 
-def test_rendered_fragments_follow_the_data(settings, member_client, no_internet):
-    """A warm grid reuses its rendered cards, until the catalog is refreshed with new data."""
-    settings.FAL_API_URL = "https://api.fal.test/v1"
-    url = "https://api.fal.test/v1/models"
+def test_the_grid_follows_the_index_after_a_sync_changes_it(
+    member_client, sync_from, catalog, count_upstream
+):
+    first = catalog[0]
+    html = member_client.get("/").content.decode()
+    assert first.metadata.display_name in html and "Renamed by fal" not in html
+    assert count_upstream == []  # the grid read the index, not fal
 
-    def answer(name):
-        entry = {"endpoint_id": "acme/one", "metadata": {"display_name": name, "status": "active"}}
-        return {"models": [entry], "next_cursor": None, "has_more": False}
+    def rename(models):
+        models[0]["metadata"]["display_name"] = "Renamed by fal"
 
-    no_internet.get(url, json=answer("First name"))
-    assert "First name" in member_client.get("/").content.decode()
-    no_internet.replace("GET", url, json=answer("Second name"))
-    assert "First name" in member_client.get("/").content.decode()  # cached pages, same HTML
-    services.catalog_refresh()
-    assert "Second name" in member_client.get("/").content.decode()
+    run = sync_from(changed_snapshot(rename))
+    assert run.state == "succeeded" and run.changed == 1
+    html = member_client.get("/").content.decode()
+    assert card_ids(html)[0] == first.endpoint_id and "Renamed by fal" in html
+    fragment = member_client.get("/?q=renamed", headers={**HTMX, "HX-Target": "results"})
+    assert card_ids(fragment.content.decode()) == [first.endpoint_id]

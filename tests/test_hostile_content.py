@@ -10,13 +10,13 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from html.parser import HTMLParser
 from urllib.parse import quote, urlsplit
 
 import pytest
 
-from catalog.models import Shortlist
-from fal.emulator import serve
+from catalog.models import CatalogEntry, Shortlist
 from fal.testing.hostile import (
     FORMULA_ID,
     LONG_ID,
@@ -87,18 +87,12 @@ def audit(response) -> str:
     return html
 
 
-@pytest.fixture(scope="module")
-def hostile_server():
-    server = serve(hostile_emulator())
-    yield server
-    server.shutdown()
-
-
 @pytest.fixture
-def hostile(settings, hostile_server):
-    settings.FAL_API_URL = hostile_server.url
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-    return hostile_server
+def hostile(sync_from):
+    """The index synced from the hostile catalog (the snapshot's models are then gone)."""
+    run = sync_from(hostile_emulator())
+    assert run.state == "succeeded", run.error
+    return run
 
 
 def model_url(endpoint_id: str) -> str:
@@ -108,24 +102,36 @@ def model_url(endpoint_id: str) -> str:
 # --- The grid -----------------------------------------------------------------------------------
 
 
+PRESENT = 18  # the 16 usable ids, the markup id (text only) and fal-ai/flux/dev
+ESCAPED_SCRIPT = "&lt;script&gt;window.__xss=1"
+
+
+def card_count(html: str) -> int:
+    return int(re.search(r'<p id="result-count"[^>]*><strong>(\d+)</strong>', html).group(1))
+
+
 @pytest.mark.parametrize(
-    "query",
+    ("query", "count"),
     [
-        "",
-        "?q=evil&status=all",
-        "?sort=name",
-        "?sort=newest&status=all",
-        f"?category={quote(SCRIPT)}",
-        f"?tag={quote(SCRIPT)}",
-        f"?group={quote(SCRIPT)}",
-        f"?compare={XSS_ID}&compare={LONG_ID}",
-        "?license=unknown&kind=training",
+        ("", PRESENT),
+        ("?q=evil&status=all", PRESENT - 1),
+        ("?sort=name", PRESENT),
+        ("?sort=newest&status=all", PRESENT),
+        # No model has exactly this category or group: the value is echoed (chip, facet).
+        (f"?category={quote(SCRIPT)}", 0),
+        (f"?tag={quote(SCRIPT)}", 10),  # evil/xss-everywhere and the nine URL cases
+        (f"?group={quote(SCRIPT)}", 0),
+        (f"?compare={XSS_ID}&compare={LONG_ID}", PRESENT),
+        ("?license=unknown&kind=inference", 5),
     ],
 )
-def test_the_grid_escapes_everything(member_client, hostile, query):
-    html = audit(member_client.get("/" + query))
-    audit(member_client.get("/" + query, headers=HTMX))
-    assert "&lt;script&gt;window.__xss=1" in html or "No models match" in html
+def test_the_grid_escapes_everything(member_client, hostile, query, count):
+    for headers in ({}, HTMX):
+        html = audit(member_client.get("/" + query, headers=headers))
+        assert card_count(html) == count
+        # Each view shows a payload, so each one proves it escaped rather than dropped it.
+        assert ESCAPED_SCRIPT in html
+        assert ("No models match" in html) == (count == 0)
 
 
 def test_the_grid_shows_hostile_entries_as_text(member_client, hostile):
@@ -137,6 +143,9 @@ def test_the_grid_shows_hostile_entries_as_text(member_client, hostile):
 
 
 def test_entries_whose_id_cannot_be_a_url_are_left_out(member_client, hostile):
+    indexed = set(CatalogEntry.objects.filter(gone_at=None).values_list("endpoint_id", flat=True))
+    assert "evil/new\nline" not in indexed and "" not in indexed
+    assert hostile.models_seen == len(indexed) == PRESENT
     html = audit(member_client.get("/?status=all"))
     assert "id with a newline" not in html and "empty id" not in html
     # Markup in an id is only text: shown escaped, its model page a clear 404.
@@ -166,9 +175,13 @@ def test_the_model_page_links_only_http_urls(member_client, hostile):
 def test_schemas_and_snippets_escape_everything(member_client, hostile, endpoint_id):
     schema_url = model_url(endpoint_id) + "schema/"
     fragment = audit(member_client.get(schema_url, headers=HTMX))
-    audit(member_client.get(schema_url))
-    if endpoint_id != LONG_ID:  # LONG_ID's document has no paths: a message instead
-        assert "&lt;script&gt;window.__xss" in fragment
+    page = audit(member_client.get(schema_url))
+    if endpoint_id == LONG_ID:  # its document is only a payload, with no paths at all
+        assert "The schema lists no inputs." in fragment and SCRIPT not in fragment
+        assert f"fal_client.subscribe(\n    &quot;{LONG_ID}&quot;" in fragment
+    else:
+        assert "&lt;script&gt;window.__xss" in fragment and "&lt;script&gt;window.__xss" in page
+        assert "&lt;img src=x onerror" in fragment  # a field's description, as text
 
 
 def test_compare_escapes_everything(member_client, hostile):

@@ -20,9 +20,8 @@ from django.urls import URLResolver, get_resolver
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from tests.profile import examples
-
 from catalog.models import Shortlist
+from tests.profile import examples
 
 pytestmark = pytest.mark.django_db
 
@@ -206,7 +205,10 @@ VIEWS: dict[str, View] = {
         ),
         staff=True,
     ),
-    "admin:app_list": View(st.sampled_from(["/admin/auth/", "/admin/catalog/"]), staff=True),
+    "admin:app_list": View(
+        st.sampled_from(["/admin/auth/", "/admin/catalog/", "/admin/django_tasks_database/"]),
+        staff=True,
+    ),
     "admin:<catch-all>": View(
         utf8_text.map(lambda p: f"/admin/{path_text(p)}"), ("next",), staff=True
     ),
@@ -214,7 +216,12 @@ VIEWS: dict[str, View] = {
         with_object("/admin/auth/user/{}/password/"), staff=True
     ),
 }
-for _model in ("auth/group", "auth/user", "catalog/shortlist"):
+for _model in (
+    "auth/group",
+    "auth/user",
+    "catalog/shortlist",
+    "django_tasks_database/dbtaskresult",
+):
     _name = "admin:" + _model.replace("/", "_")
     _base = f"/admin/{_model}/"
     VIEWS.update(

@@ -1,20 +1,97 @@
-"""Scale-out, shown: two gunicorn servers sharing one Redis ask fal once per page between them."""
+"""Scale-out, shown: two gunicorn servers sharing one Redis and one database serve one index.
+
+One `manage.py catalog_sync` fills the index; both servers then show the same grid (the
+same model count, the same first cards), and a burst of grid requests to both costs fal
+nothing. A second sync, asked for with the staff button on one server and run by the task
+worker, changes the index version, and the other server's next page shows the model that
+sync added. The database is PostgreSQL when POSTGRES_TEST_URL is set (a fresh database on
+that server, dropped afterwards), else one SQLite file both servers open.
+"""
 
 from __future__ import annotations
 
+import http.client
+import os
+import re
+import secrets
 import threading
+from urllib.parse import urlencode, urlsplit, urlunsplit
 
 import pytest
 
-from bench.harness import Gunicorn, make_site  # a Django site: stays with the benchmark
-from fal.testing import counting_emulator, request
+from bench.harness import Gunicorn, Site, make_site  # a Django site: stays with the benchmark
+from fal.emulator import Emulator, load_snapshot
+from fal.testing import HOST, counting_emulator, request
 
 pytestmark = pytest.mark.redis
 
-PATHS = ["/?category=image-to-video", "/?q=kling&license=commercial", "/?category=llm"]
+CATALOG_SIZE = 300
+ADDED = {
+    "endpoint_id": "acme/rocket",
+    "metadata": {"display_name": "Acme Rocket", "category": "llm", "status": "active"},
+}
+PATHS = ["/?category=image-to-video", "/?q=kling&license=commercial", "/?category=llm", "/"]
+COUNT = re.compile(r'id="result-count"[^>]*><strong>(\d+)</strong> model')
+CARD = re.compile(r'<article class="card[^"]*" data-endpoint-id="([^"]+)"')
+
+_STAFF_SCRIPT = """
+from django.contrib.auth import get_user_model
+from django.test import Client
+user = get_user_model().objects.create_user("staff", password="x", is_staff=True)
+client = Client()
+client.force_login(user)
+print("STAFF-SESSION " + client.cookies["sessionid"].value)
+"""
+_VERSION_SCRIPT = """
+from catalog.models import IndexState
+print("INDEX-VERSION", IndexState.objects.get(pk=1).version)
+"""
 
 
-def burst(servers: list[Gunicorn], cookie: str, rounds: int = 4) -> list[int]:
+@pytest.fixture
+def database_url(tmp_path):
+    """A fresh database for the site: on POSTGRES_TEST_URL's server, or a SQLite file."""
+    base = os.environ.get("POSTGRES_TEST_URL", "")
+    if not base:
+        yield f"sqlite:///{tmp_path / 'shared.sqlite3'}"
+        return
+    import psycopg
+
+    name = f"scale_out_{secrets.token_hex(4)}"
+    with psycopg.connect(base, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    try:
+        yield urlunsplit(urlsplit(base)._replace(path=f"/{name}"))
+    finally:
+        with psycopg.connect(base, autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def small_catalog() -> tuple[list[dict], dict[str, dict]]:
+    """The first CATALOG_SIZE models of the snapshot and their documents."""
+    models, documents = load_snapshot()
+    models = models[:CATALOG_SIZE]
+    ids = {m["endpoint_id"] for m in models}
+    return models, {i: document for i, document in documents.items() if i in ids}
+
+
+def get(server: Gunicorn, path: str, cookie: str, headers: dict | None = None) -> str:
+    status, _, body = request(
+        server.url, path, headers={**(headers or {}), "Cookie": f"sessionid={cookie}"}, timeout=60
+    )
+    assert status == 200, (server.url, path, status)
+    return body.decode()
+
+
+def grid(server: Gunicorn, cookie: str, path: str = "/") -> tuple[int, list[str]]:
+    """(model count, endpoint ids of the cards shown) of one grid page."""
+    html = get(server, path, cookie)
+    count = COUNT.search(html)
+    assert count, f"no model count on {server.url}{path}"
+    return int(count.group(1)), CARD.findall(html)
+
+
+def burst(servers: list[Gunicorn], cookie: str, rounds: int = 3) -> list[int]:
     """Every path from every server, `rounds` times over, all at once; returns the statuses."""
     jobs = [
         (server, path, {"HX-Request": "true"} if i % 2 else {})
@@ -25,14 +102,14 @@ def burst(servers: list[Gunicorn], cookie: str, rounds: int = 4) -> list[int]:
     barrier = threading.Barrier(len(jobs))
     statuses: list[int] = [0] * len(jobs)
 
-    def get(n: int, server: Gunicorn, path: str, headers: dict[str, str]) -> None:
+    def one(n: int, server: Gunicorn, path: str, headers: dict[str, str]) -> None:
         barrier.wait()
         status, _, _ = request(
             server.url, path, headers={**headers, "Cookie": f"sessionid={cookie}"}, timeout=60
         )
         statuses[n] = status
 
-    threads = [threading.Thread(target=get, args=(n, *job)) for n, job in enumerate(jobs)]
+    threads = [threading.Thread(target=one, args=(n, *job)) for n, job in enumerate(jobs)]
     for thread in threads:
         thread.start()
     for thread in threads:
@@ -40,17 +117,79 @@ def burst(servers: list[Gunicorn], cookie: str, rounds: int = 4) -> list[int]:
     return statuses
 
 
-def test_two_app_servers_sharing_redis_make_one_upstream_call_per_page(tmp_path, redis_url):
-    # Each upstream answer takes 0.3 s, so the cold requests really do overlap.
-    with counting_emulator(delay=0.3) as (upstream_server, upstream):
-        site = make_site(tmp_path, fal_api_url=upstream_server.url, redis_url=redis_url)
+def press_refresh(server: Gunicorn, cookie: str) -> int:
+    """The staff "Sync now" button on /catalog/sync/: a POST with the page's CSRF token."""
+    port = int(server.url.rsplit(":", 1)[1])
+    conn = http.client.HTTPConnection(HOST, port, timeout=30)
+    try:
+        conn.request("GET", "/catalog/sync/", headers={"Cookie": f"sessionid={cookie}"})
+        page = conn.getresponse()
+        html = page.read().decode()
+        assert page.status == 200, page.status
+        csrf_cookie = re.search(r"csrftoken=([^;]+)", page.getheader("Set-Cookie") or "")
+        token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', html)
+        assert csrf_cookie and token, "no CSRF token on the sync page"
+        conn.request(
+            "POST",
+            "/catalog/sync/request/",
+            body=urlencode({"csrfmiddlewaretoken": token.group(1)}),
+            headers={
+                "Cookie": f"sessionid={cookie}; csrftoken={csrf_cookie.group(1)}",
+                "Content-Type": "application/x-www-form-urlencoded",
+            },
+        )
+        answer = conn.getresponse()
+        answer.read()
+        return answer.status
+    finally:
+        conn.close()
+
+
+def index_version(site: Site) -> int:
+    out = site.manage("shell", "-c", _VERSION_SCRIPT)
+    return int(next(x for x in out.splitlines() if x.startswith("INDEX-VERSION")).split()[1])
+
+
+def test_two_app_servers_sharing_redis_serve_one_index(tmp_path, redis_url, database_url):
+    with counting_emulator(emulator=Emulator(*small_catalog())) as (upstream_server, upstream):
+        site = make_site(
+            tmp_path,
+            fal_api_url=upstream_server.url,
+            redis_url=redis_url,
+            extra_env={"DATABASE_URL": database_url, "CATALOG_SYNC_MAX_RPS": "0"},
+        )
+        out = site.manage("catalog_sync", "--quiet")
+        assert f"{CATALOG_SIZE} models" in out and f"{CATALOG_SIZE} added" in out
+        synced = index_version(site)
+        out = site.manage("shell", "-c", _STAFF_SCRIPT)
+        staff = next(x for x in out.splitlines() if x.startswith("STAFF-SESSION")).split()[1]
+        cookie = site.session_cookie
         with Gunicorn(site, workers=2) as first, Gunicorn(site, workers=2) as second:
             assert first.port != second.port
-            cold = burst([first, second], site.session_cookie)
-            assert cold == [200] * len(cold)
-            calls = upstream.per_request()
-            assert calls and set(calls.values()) == {1}, calls
-            warm = burst([first, second], site.session_cookie)
-            assert warm == [200] * len(warm)
-            assert upstream.per_request() == calls  # nothing new: both servers were warm
+            # The same index from both: the same count and the same first cards.
+            asked = upstream.count
+            for path in ("/", "/?category=text-to-image", "/?q=flux&sort=name"):
+                on_first, on_second = grid(first, cookie, path), grid(second, cookie, path)
+                assert on_first == on_second, path
+                assert on_first[0] > 0 and on_first[1], path
+            assert grid(first, cookie)[0] == CATALOG_SIZE
+            statuses = burst([first, second], cookie)
+            assert statuses == [200] * len(statuses)
+            assert upstream.count == asked, "serving pages asked fal"
+            assert "acme/rocket" not in get(second, "/?q=rocket", cookie)
+
+            # fal's catalog grows; staff ask the first server for a sync; the worker runs it.
+            models, documents = small_catalog()
+            upstream.app = Emulator([ADDED, *models], documents)
+            assert press_refresh(first, staff) == 302
+            site.manage("db_worker", "--batch", "--no-startup-delay", "--verbosity", "0")
+            assert index_version(site) != synced
+            sync_page = get(second, "/catalog/sync/", staff)
+            assert sync_page.count('class="sync-succeeded"') == 2
+            # The second server's next pages show the model the first server's sync added.
+            count, cards = grid(second, cookie)
+            assert count == CATALOG_SIZE + 1
+            assert grid(first, cookie) == (count, cards)
+            assert "acme/rocket" in grid(second, cookie, "/?q=rocket")[1]
+            assert "Acme Rocket" in get(second, "/?q=acme+rocket", cookie)
         assert first.proc.poll() is not None and second.proc.poll() is not None

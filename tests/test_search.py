@@ -11,9 +11,9 @@ import time
 
 import pytest
 
+from catalog.search import SearchIndex, _edit_distance, tokens
 from fal.emulator import DEFAULT_MODELS_PATH
 from fal.types import Group, Model, ModelMetadata, parse_model
-from catalog.search import SearchIndex, _edit_distance, tokens
 
 
 def model(endpoint_id: str, name: str = "", **metadata) -> Model:

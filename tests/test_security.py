@@ -147,7 +147,7 @@ def test_check_deploy_is_clean_with_the_production_settings_of_the_readme():
 
 
 def test_check_deploy_flags_the_development_defaults():
-    env = production_env()
+    env = production_env(DJANGO_DEBUG="1")  # only development may run on the public key
     del env["DJANGO_PRODUCTION"], env["DJANGO_SECRET_KEY"]
     result = subprocess.run(
         [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
@@ -160,6 +160,26 @@ def test_check_deploy_flags_the_development_defaults():
     assert result.returncode != 0
     for warning in ("security.W009", "security.W012", "security.W016", "security.W008"):
         assert warning in result.stderr + result.stdout
+
+
+@pytest.mark.parametrize("debug", ["", "0"])
+def test_without_a_secret_key_the_settings_refuse_to_load_unless_debug_is_on(debug):
+    env = production_env(DJANGO_DEBUG=debug)
+    del env["DJANGO_PRODUCTION"], env["DJANGO_SECRET_KEY"]
+    result = run_python("import django; django.setup()", env)
+    assert result.returncode != 0
+    assert "ImproperlyConfigured" in result.stderr
+    assert "Set DJANGO_SECRET_KEY" in result.stderr
+
+
+def test_with_debug_on_the_development_key_is_allowed():
+    env = production_env(DJANGO_DEBUG="1")
+    del env["DJANGO_PRODUCTION"], env["DJANGO_SECRET_KEY"]
+    code = "import django; django.setup()\nfrom django.conf import settings as s\n"
+    code += "print(s.SECRET_KEY)"
+    result = run_python(code, env)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.startswith("django-insecure-")
 
 
 SETTINGS_PROBE = """

@@ -1,112 +1,155 @@
-"""catalog.services on the offline snapshot: the in-process emulator, the page cache, staleness."""
+"""catalog.services, the door views use: one model (index, else find mode once), documents,
+freshness and whether a sync runs."""
 
 from __future__ import annotations
 
+from datetime import timedelta
+from urllib.parse import parse_qs, urlsplit
+
 import pytest
-import requests
+from django.template.loader import render_to_string
+from django.utils import timezone
+from django.utils.html import strip_tags
 
 from catalog import services
-from fal.emulator import SNAPSHOT_DIR
+from catalog.models import CatalogEntry, SyncRun
+from catalog.sync import bump_index_version, sync_catalog
+from fal.emulator import load_snapshot
+from fal.emulator.app import OPENAPI_UNAVAILABLE
 from fal.errors import FalServerError
-from fal.types import ModelsQuery
 
-SNAPSHOT = SNAPSHOT_DIR
-
-
-def test_offline_by_default_serves_the_whole_snapshot_in_order(snapshot_ids):
-    result = services.catalog_search()
-    assert services.data_source().live is False
-    assert [m.endpoint_id for m in result.models] == snapshot_ids
-    assert not result.stale
+pytestmark = pytest.mark.django_db
 
 
-def test_search_uses_fal_semantics(snapshot_ids):
-    result = services.catalog_search(category="image-to-video")
-    assert result.models
-    assert {m.metadata.category for m in result.models} == {"image-to-video"}
+def drop_from_index(endpoint_id: str) -> None:
+    CatalogEntry.objects.filter(endpoint_id=endpoint_id).delete()
+    bump_index_version()
 
 
-def test_pages_are_cached_by_query_and_cursor(count_upstream):
-    services.catalog_search(category="llm")
-    first = len(count_upstream)
-    services.catalog_search(category="llm")
-    assert first >= 1 and len(count_upstream) == first
-    services.catalog_search(category="vision")
-    assert len(count_upstream) > first
+# --- One model -------------------------------------------------------------------------------
 
 
-def test_refresh_drops_every_cached_page(count_upstream):
-    services.catalog_search(category="llm")
-    services.catalog_refresh()
-    services.catalog_search(category="llm")
-    assert len(count_upstream) == 2
+def test_a_model_in_the_index_costs_fal_nothing(snapshot_ids, count_upstream):
+    model = services.catalog_model(snapshot_ids[0])
+    assert model is not None and model.endpoint_id == snapshot_ids[0]
+    assert count_upstream == []
 
 
-def test_find_keeps_the_order_asked_and_leaves_out_unknown_ids(snapshot_ids):
-    wanted = [snapshot_ids[5], "nope/unknown", snapshot_ids[1], snapshot_ids[5]]
-    result = services.catalog_find(wanted)
-    assert [m.endpoint_id for m in result.models] == [snapshot_ids[5], snapshot_ids[1]]
+def test_a_model_the_index_lacks_is_asked_for_once_and_added(snapshot_ids, count_upstream):
+    endpoint_id = snapshot_ids[42]
+    drop_from_index(endpoint_id)
+    assert services.catalog_index().get(endpoint_id) is None
+
+    model = services.catalog_model(endpoint_id)
+
+    assert model is not None and model.endpoint_id == endpoint_id
+    (url,) = count_upstream
+    query = parse_qs(urlsplit(url).query)
+    assert query["endpoint_id"] == [endpoint_id] and query["expand"] == ["openapi-3.0"]
+    entry = CatalogEntry.objects.get(endpoint_id=endpoint_id)
+    assert entry.openapi == load_snapshot()[1].get(endpoint_id, OPENAPI_UNAVAILABLE)
+    assert services.catalog_model(endpoint_id) == model and len(count_upstream) == 1
 
 
-def test_find_of_120_ids_with_openapi_expansion(snapshot_ids):
-    wanted = snapshot_ids[:120]
-    result = services.catalog_find(wanted, expand=["openapi-3.0"])
-    assert [m.endpoint_id for m in result.models] == wanted
-    assert all(m.openapi is not None for m in result.models)
+def test_a_model_fal_does_not_know_is_none_and_not_asked_again_at_once(count_upstream):
+    assert services.catalog_model("nope/unknown") is None
+    assert services.catalog_model("nope/unknown") is None
+    assert len(count_upstream) == 1  # the 404 is remembered for a few seconds
+    assert not CatalogEntry.objects.filter(endpoint_id="nope/unknown").exists()
 
 
-def test_cache_key_names_base_url_query_and_cursor(settings):
-    query = ModelsQuery(q="flux")
-    offline = services.page_cache_key(query, None)
-    assert offline.startswith(f"catalog:v{services.CACHE_VERSION}:page:g")
-    assert services.page_cache_key(query, "Mg") != offline
-    assert services.page_cache_key(ModelsQuery(q="flu"), None) != offline
-    settings.FAL_API_URL = "https://api.fal.test/v1"
-    assert services.page_cache_key(query, None) != offline
+def test_an_empty_index_asks_fal_for_nothing(count_upstream):
+    CatalogEntry.objects.all().delete()
+    bump_index_version()
+    assert services.catalog_model("fal-ai/flux/dev") is None
+    assert count_upstream == []
 
 
-def test_stale_data_is_served_when_the_api_fails(settings, no_internet):
-    settings.FAL_API_URL = "https://api.fal.test/v1"
-    settings.FAL_API_MAX_RETRIES = 0
-    body = {"models": [{"endpoint_id": "a/b"}], "next_cursor": None, "has_more": False}
-    no_internet.get("https://api.fal.test/v1/models", json=body)
-    assert [m.endpoint_id for m in services.catalog_search().models] == ["a/b"]
-    services.catalog_refresh()
-    no_internet.replace(
-        "GET",
-        "https://api.fal.test/v1/models",
-        status=500,
-        json={"error": {"type": "server_error", "message": "down"}},
-    )
-    result = services.catalog_search()
-    assert [m.endpoint_id for m in result.models] == ["a/b"]
-    assert result.stale and isinstance(result.error, FalServerError)
-
-
-def test_without_stale_data_the_error_is_raised(settings, no_internet):
+def test_when_fal_fails_for_a_model_the_index_lacks_the_error_is_raised(settings, no_internet):
     settings.FAL_API_URL = "https://api.fal.test/v1"
     settings.FAL_API_MAX_RETRIES = 0
     no_internet.get("https://api.fal.test/v1/models", status=500, json={})
     with pytest.raises(FalServerError):
-        services.catalog_search()
+        services.catalog_model("new/model")
 
 
-def test_live_mode_sends_the_key(settings, no_internet):
-    settings.FAL_API_URL = "https://api.fal.test/v1"
-    settings.FAL_KEY = "team-key-1"
-    no_internet.get("https://api.fal.test/v1/models", json={"models": [], "has_more": False})
-    services.catalog_search()
-    assert no_internet.calls[0].request.headers["Authorization"] == "Key team-key-1"
+# --- Documents ---------------------------------------------------------------------------------
 
 
-def test_offline_mode_never_sends_a_key(settings, count_upstream, monkeypatch):
-    settings.FAL_KEY = "team-key-1"
-    seen = []
-    original = requests.Session.send
-    monkeypatch.setattr(
-        requests.Session,
-        "send",
-        lambda self, request, **kw: seen.append(request.headers) or original(self, request, **kw),
+def test_documents_are_read_from_the_index(snapshot_ids, count_upstream):
+    documents = load_snapshot()[1]
+    with_document = next(i for i in snapshot_ids if i in documents)
+    without = next(i for i in snapshot_ids if i not in documents)
+    found = services.catalog_documents([with_document, without, "nope/unknown"])
+    assert set(found) == {with_document, without}
+    assert found[with_document].get("openapi") == documents[with_document]["openapi"]
+    assert getattr(found[without], "code", None) == "expansion_failed"
+    assert count_upstream == []
+
+
+# --- Freshness and the running sync ------------------------------------------------------------
+
+
+def test_freshness_says_offline_and_when_the_index_was_synced(settings):
+    freshness = services.catalog_freshness()
+    last = SyncRun.objects.filter(state=SyncRun.State.SUCCEEDED).latest("finished_at")
+    assert not freshness.live
+    assert freshness.label == f"Offline snapshot · {settings.CATALOG_SNAPSHOT_DATE}"
+    assert freshness.synced_at == last.finished_at and freshness.failure is None
+
+
+def test_freshness_moves_on_with_a_sync_that_changed_nothing():
+    services.catalog_index()  # this process holds the index as it is
+    run = sync_catalog()
+    assert run.state == SyncRun.State.SUCCEEDED and run.added == run.changed == 0
+    assert services.catalog_freshness().synced_at == run.finished_at
+
+
+def test_freshness_names_the_last_sync_when_it_failed(settings):
+    synced_at = services.catalog_freshness().synced_at
+    failed = SyncRun.objects.create(state=SyncRun.State.FAILED, error="FalServerError: down")
+    SyncRun.objects.filter(pk=failed.pk).update(finished_at=failed.started_at)
+    SyncRun.objects.create(trigger="now running")  # running syncs are not "the last sync"
+    freshness = services.catalog_freshness()
+    assert freshness.failure == failed and freshness.synced_at == synced_at
+
+
+def test_the_running_sync_is_the_running_row():
+    assert services.catalog_sync_running() is None
+    running = SyncRun.objects.create(trigger="staff")
+    assert services.catalog_sync_running() == running
+
+
+# --- The freshness line ------------------------------------------------------------------------
+
+
+def freshness_line(user) -> str:
+    html = render_to_string(
+        "catalog/_freshness.html", {"freshness": services.catalog_freshness(), "user": user}
     )
-    services.catalog_search(category="llm")
-    assert seen and all("Authorization" not in h for h in seen)
+    return " ".join(strip_tags(html).split())
+
+
+def test_the_freshness_line_says_offline_and_when_indexed(settings, member):
+    synced_at = services.catalog_freshness().synced_at
+    assert freshness_line(member) == (
+        f"Offline snapshot · {settings.CATALOG_SNAPSHOT_DATE}, indexed {synced_at:%H:%M} UTC"
+    )
+
+
+def test_the_freshness_line_says_how_long_ago_a_live_sync_was(settings, member):
+    settings.FAL_API_URL = "https://api.fal.test/v1"
+    SyncRun.objects.update(finished_at=timezone.now() - timedelta(hours=2, seconds=5))
+    assert freshness_line(member) == "Catalog synced 2 hours ago"
+    SyncRun.objects.all().delete()
+    assert freshness_line(member) == "Catalog not synced yet"
+
+
+def test_a_failed_sync_is_named_on_the_freshness_line_to_staff_only(member, django_user_model):
+    staff = django_user_model.objects.create_user(username="sam", password="x", is_staff=True)
+    SyncRun.objects.create(
+        state=SyncRun.State.FAILED, error="FalServerError: down", finished_at=timezone.now()
+    )
+    assert "The last sync failed" not in freshness_line(member)
+    line = freshness_line(staff)
+    assert "The last sync failed 0 minutes ago: FalServerError: down Sync status" in line

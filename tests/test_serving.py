@@ -1,5 +1,5 @@
 """Serving: conditional GET (304s despite CSRF masking), Vary and Cache-Control, static files
-with hashed names, and the staff-only "refresh catalog" action."""
+with hashed names, and the staff-only "Refresh catalog" action that enqueues a sync."""
 
 from __future__ import annotations
 
@@ -7,25 +7,15 @@ import json
 import re
 
 import pytest
-import requests
 from django.core.management import call_command
+from django.tasks import TaskResultStatus
 from django.test import Client
+from django.urls import reverse
+from django_tasks_db.models import DBTaskResult
 
-from catalog import services
+from catalog.tasks import sync_catalog_now
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def upstream(monkeypatch):
-    calls: list[str] = []
-    original = requests.Session.send
-    monkeypatch.setattr(
-        requests.Session,
-        "send",
-        lambda self, request, **kw: calls.append(request.url) or original(self, request, **kw),
-    )
-    return calls
 
 
 @pytest.fixture
@@ -111,54 +101,103 @@ def test_collectstatic_writes_hashed_and_compressed_files(settings, tmp_path):
     assert (tmp_path / "static" / f"{hashed}.gz").exists()
 
 
-# --- Refresh catalog -----------------------------------------------------------------------------
+# --- Refresh catalog: enqueue a sync, then its status page ---------------------------------------
+
+REFRESH = "/catalog/sync/request/"
 
 
-def test_staff_see_the_refresh_button_and_members_do_not(member_client, staff):
-    assert "Refresh catalog" not in member_client.get("/").content.decode()
+def queued() -> list[DBTaskResult]:
+    return list(DBTaskResult.objects.filter(task_path=sync_catalog_now.module_path))
+
+
+@pytest.fixture
+def staff_client(staff):
     client = Client()
     client.force_login(staff)
-    assert "Refresh catalog" in client.get("/").content.decode()
+    return client
 
 
-def test_refresh_drops_the_cache_and_goes_back(staff, upstream):
-    client = Client()
-    client.force_login(staff)
-    services.catalog_search(category="llm")
-    calls = len(upstream)
-    response = client.post("/catalog/refresh/", {"next": "/?category=llm"})
-    assert response.status_code == 302 and response["Location"] == "/?category=llm"
-    services.catalog_search(category="llm")
-    assert len(upstream) == 2 * calls
-    assert "Catalog cache dropped" in client.get("/").content.decode()
+def test_the_refresh_route_is_named_sync_request():
+    assert reverse("catalog:sync_request") == REFRESH
+    assert reverse("catalog:sync") == "/catalog/sync/"
+
+
+def test_staff_see_the_refresh_button_and_members_do_not(member_client, staff_client):
+    member_html = member_client.get("/").content.decode()
+    assert "Refresh catalog" not in member_html and REFRESH not in member_html
+    html = staff_client.get("/").content.decode()
+    assert "Refresh catalog" in html
+    assert f'<form method="post" action="{REFRESH}">' in html
+
+
+def test_refresh_enqueues_a_sync_and_shows_its_status(
+    staff_client, count_upstream, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=True):
+        response = staff_client.post(REFRESH)
+    assert response.status_code == 302 and response["Location"] == "/catalog/sync/"
+    (task,) = queued()
+    assert task.status == TaskResultStatus.READY
+    assert task.args_kwargs == {"args": [], "kwargs": {"trigger": "staff: sam"}}
+    assert count_upstream == []  # the request only enqueues: the worker asks fal
+    page = staff_client.get("/catalog/sync/").content.decode()
+    assert "Sync enqueued: the catalog is being fetched from fal." in page
+    assert '<h1 id="sync-title">Catalog sync</h1>' in page
+    assert '<tr class="sync-succeeded">' in page  # the session's sync, in the recent runs
+
+
+def test_a_second_refresh_while_one_waits_enqueues_nothing(
+    staff_client, django_capture_on_commit_callbacks
+):
+    for _ in range(2):  # each request commits (and so enqueues) before the next
+        with django_capture_on_commit_callbacks(execute=True):
+            response = staff_client.post(REFRESH, follow=True)
+    assert len(queued()) == 1
+    assert "A sync is already running or waiting." in response.content.decode()
 
 
 @pytest.mark.parametrize(
     "next_url", ["https://evil.example/", "//evil.example/x", "javascript:alert(1)", ""]
 )
-def test_refresh_only_redirects_to_this_site(staff, next_url):
-    client = Client()
-    client.force_login(staff)
-    response = client.post("/catalog/refresh/", {"next": next_url})
-    assert response.status_code == 302 and response["Location"] == "/"
+def test_refresh_only_redirects_to_the_sync_page(staff_client, next_url):
+    response = staff_client.post(REFRESH, {"next": next_url})
+    assert response.status_code == 302 and response["Location"] == "/catalog/sync/"
 
 
-def test_refresh_is_forbidden_to_members(member_client, upstream):
-    services.catalog_search(category="llm")
-    calls = len(upstream)
-    assert member_client.post("/catalog/refresh/").status_code == 403
-    services.catalog_search(category="llm")
-    assert len(upstream) == calls
+def test_refresh_is_forbidden_to_members(member_client, django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks(execute=True):
+        response = member_client.post(REFRESH)
+    assert response.status_code == 403
+    assert queued() == []
 
 
-def test_refresh_needs_a_post_with_a_csrf_token(staff, client):
-    client.force_login(staff)
-    assert client.get("/catalog/refresh/").status_code == 405
+def test_the_sync_page_is_for_staff_only(member_client, client, staff_client):
+    assert member_client.get("/catalog/sync/").status_code == 403
+    assert member_client.get("/catalog/sync/", headers={"HX-Request": "true"}).status_code == 403
+    fragment = staff_client.get("/catalog/sync/", headers={"HX-Request": "true"})
+    html = fragment.content.decode()
+    assert fragment.status_code == 200 and "<html" not in html and 'id="sync-runs"' in html
+
+
+def test_the_sync_page_asks_anonymous_visitors_to_sign_in():
+    response = Client().get("/catalog/sync/")
+    assert response.status_code == 302 and response["Location"].startswith("/accounts/login/")
+
+
+def test_refresh_needs_a_post_with_a_csrf_token(staff, django_capture_on_commit_callbacks):
     strict = Client(enforce_csrf_checks=True)
     strict.force_login(staff)
-    assert strict.post("/catalog/refresh/").status_code == 403
+    assert strict.get(REFRESH).status_code == 405
+    assert strict.post(REFRESH).status_code == 403
+    assert queued() == []
+    token = csrf_tokens(strict.get("/").content.decode())[0]
+    with django_capture_on_commit_callbacks(execute=True):
+        accepted = strict.post(REFRESH, {"csrfmiddlewaretoken": token})
+    assert accepted.status_code == 302 and len(queued()) == 1
 
 
-def test_refresh_asks_anonymous_visitors_to_sign_in(client):
-    response = client.post("/catalog/refresh/")
+def test_refresh_asks_anonymous_visitors_to_sign_in(client, django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(REFRESH)
     assert response.status_code == 302 and response["Location"].startswith("/accounts/login/")
+    assert queued() == []

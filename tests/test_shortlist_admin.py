@@ -102,9 +102,8 @@ def test_malformed_endpoint_id_is_rejected_before_asking_fal(curator_client, end
     assert not Shortlist.objects.exists()
 
 
-def test_when_fal_fails_the_ids_could_not_be_checked_and_nothing_is_saved(
-    curator_client, settings, no_internet
-):
+@pytest.fixture
+def fal_fails(settings, no_internet):
     settings.FAL_API_URL = "https://api.fal.test/v1"
     settings.FAL_API_MAX_RETRIES = 0
     no_internet.add(
@@ -113,14 +112,37 @@ def test_when_fal_fails_the_ids_could_not_be_checked_and_nothing_is_saved(
         status=500,
         json={"error": {"type": "server_error", "message": "upstream exploded"}},
     )
-    response = curator_client.post(
-        ADD_URL, admin_form([{"position": "1", "endpoint_id": FLUX, "note": ""}])
-    )
+    return no_internet
+
+
+def test_when_fal_fails_ids_the_index_lacks_could_not_be_checked_and_nothing_is_saved(
+    curator_client, fal_fails
+):
+    entries = [
+        {"position": "1", "endpoint_id": FLUX, "note": ""},
+        {"position": "2", "endpoint_id": "acme/not-in-the-index", "note": ""},
+    ]
+    response = curator_client.post(ADD_URL, admin_form(entries))
     assert response.status_code == 200
     body = response.content.decode()
     assert "The endpoint ids could not be checked because fal&#x27;s API failed" in body
     assert "Nothing was saved" in body
     assert not Shortlist.objects.exists() and not ShortlistEntry.objects.exists()
+    asked = [call.request.url for call in fal_fails.calls]
+    assert len(asked) == 1 and "endpoint_id=acme%2Fnot-in-the-index" in asked[0]
+
+
+def test_ids_the_index_has_are_saved_without_asking_fal_even_when_it_fails(
+    curator_client, fal_fails
+):
+    response = curator_client.post(
+        ADD_URL, admin_form([{"position": "1", "endpoint_id": FLUX, "note": ""}])
+    )
+    assert response.status_code == 302
+    assert list(ShortlistEntry.objects.values_list("endpoint_id", flat=True)) == [FLUX]
+    assert [c.request.url for c in fal_fails.calls] == []
+    listing = curator_client.get("/admin/catalog/shortlist/").content.decode()
+    assert "Product shots" in listing
 
 
 def test_same_endpoint_twice_in_the_form_is_an_error(curator_client):

@@ -1,30 +1,59 @@
-"""Shortlist pages on the offline snapshot: live cards, notes, flags, exports, curators' edits."""
+"""Shortlist pages over the catalog index: cards, notes, flags, exports, curators' edits."""
 
 from __future__ import annotations
 
+import copy
 import csv
 import io
 import json
 import re
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import parse_qs
 
 import pytest
 import responses
 from django.contrib.admin.models import LogEntry
+from django.core.cache import cache
 from django.test import Client
 
-from catalog import services
-from catalog.models import Shortlist, ShortlistEntry
-from fal.emulator import SNAPSHOT_DIR
-from fal.types import Model, ModelMetadata
+from catalog.models import CatalogEntry, Shortlist, ShortlistEntry
+from catalog.shortlists import FLAG_DEPRECATED, FLAG_GONE, FLAG_MISSING
+from catalog.sync import bump_index_version
+from fal.emulator import SNAPSHOT_DIR, Emulator, load_snapshot
+from fal.testing import FaultUpstream
 
 pytestmark = [pytest.mark.django_db, pytest.mark.postgres]
 
 SNAPSHOT = SNAPSHOT_DIR
 FLUX = "fal-ai/flux/schnell"
 BANANA = "fal-ai/nano-banana-2"
-GONE = "fal-ai/retired-model"
+GONE = "fal-ai/retired-model"  # never in fal's catalog
+FRESH = "acme/fresh-model"  # in fal's catalog, not yet in the index
 HTMX = {"HX-Request": "true"}
+
+
+def flag_text(flag: str) -> str:
+    return flag.replace("'", "&#x27;")
+
+
+def change_entry(endpoint_id: str, **metadata) -> None:
+    """Change an indexed entry's metadata as a sync would, and tell the index."""
+    row = CatalogEntry.objects.get(endpoint_id=endpoint_id)
+    row.entry = {**row.entry, "metadata": {**row.entry["metadata"], **metadata}}
+    row.save(update_fields=["entry"])
+    bump_index_version()
+
+
+@pytest.fixture
+def fal_with_fresh_model(settings):
+    """fal live on loopback, knowing one model more than the index: FRESH."""
+    models, documents = load_snapshot()
+    fresh = copy.deepcopy(next(m for m in models if m["endpoint_id"] == FLUX))
+    fresh["endpoint_id"] = FRESH
+    fresh["metadata"]["display_name"] = "Fresh Model"
+    settings.FAL_API_MAX_RETRIES = 0
+    with FaultUpstream(Emulator([*models, fresh], documents), stall_seconds=2) as server:
+        settings.FAL_API_URL = server.url
+        yield server
 
 
 @pytest.fixture
@@ -86,46 +115,58 @@ def test_entry_fal_no_longer_knows_is_flagged_not_hidden(member_client, product_
     assert "1 entry needs attention" in body
 
 
-def test_deprecated_entry_is_flagged(member_client, product_shots, monkeypatch):
-    deprecated = Model(
-        endpoint_id=FLUX,
-        metadata=ModelMetadata(display_name="FLUX.1 [schnell]", status="deprecated"),
-    )
-    monkeypatch.setattr(
-        services,
-        "catalog_find",
-        lambda ids, **kw: services.CatalogResult(models=[deprecated], fetched_at=_now()),
-    )
+def test_deprecated_entry_is_flagged(member_client, product_shots):
+    change_entry(FLUX, status="deprecated")
     body = member_client.get("/shortlists/product-shots/").content.decode()
-    assert "Deprecated: fal marks this endpoint as deprecated" in body
+    assert flag_text(FLAG_DEPRECATED) in body
     assert '<li class="badge badge-deprecated">deprecated</li>' in body
+    assert "FLUX.1 [schnell]" in body and '<p class="card-note">Fast drafts</p>' in body
+    assert "2 entries need attention" in body
+    exported = json.loads(member_client.get("/shortlists/product-shots/export.json").content)
+    assert [e["status"] for e in exported["entries"]] == ["deprecated", "missing"]
+
+
+def test_entry_gone_from_the_last_full_sync_is_flagged_with_its_last_card(
+    member_client, product_shots
+):
+    CatalogEntry.objects.filter(endpoint_id=FLUX).update(gone_at=_now())
+    bump_index_version()
+    body = member_client.get("/shortlists/product-shots/").content.decode()
+    assert flag_text(FLAG_GONE) in body and flag_text(FLAG_MISSING) in body  # FLUX, GONE
+    assert "FLUX.1 [schnell]" in body  # the card the index last had
     assert "2 entries need attention" in body
 
 
-def test_api_failure_shows_entries_and_notes_with_a_banner(member_client, product_shots, fal_down):
+def test_an_unknown_entry_is_flagged_as_missing(member_client, product_shots):
+    body = member_client.get("/shortlists/product-shots/").content.decode()
+    assert body.count('<p class="card-flag" role="status">') == 1
+    assert f'<p class="card-flag" role="status">{flag_text(FLAG_MISSING)}</p>' in body
+
+
+def test_the_page_reads_the_index_even_while_fal_is_down(
+    member_client, product_shots, fal_down, count_upstream
+):
     response = member_client.get("/shortlists/product-shots/")
     assert response.status_code == 200
     body = response.content.decode()
-    assert "<strong>The fal API failed</strong>" in body
-    assert "shown without live model data" in body
-    assert '<p class="card-note">Fast drafts</p>' in body
-    assert f'data-endpoint-id="{GONE}"' in body
-    assert "No longer in fal" not in body  # unknown, not missing
+    assert "The fal API failed" not in body
+    assert "FLUX.1 [schnell]" in body and '<p class="card-note">Fast drafts</p>' in body
+    assert f'data-endpoint-id="{GONE}"' in body and flag_text(FLAG_MISSING) in body
+    assert count_upstream == []
 
 
-def test_cards_are_fetched_in_batches_of_at_most_50_ids(
-    member_client, curator, snapshot_ids, count_upstream
-):
+def test_a_long_shortlist_costs_fal_nothing(member_client, curator, snapshot_ids, count_upstream):
     shortlist = Shortlist.objects.create(title="Big", slug="big")
     ShortlistEntry.objects.bulk_create(
         ShortlistEntry(shortlist=shortlist, endpoint_id=i, position=n)
         for n, i in enumerate(snapshot_ids[:120])
     )
     body = member_client.get("/shortlists/big/").content.decode()
-    sizes = [len(parse_qs(urlsplit(url).query)["endpoint_id"]) for url in count_upstream]
-    assert sizes == [50, 50, 20]
+    assert count_upstream == []
     assert body.count('<article class="card') == 120
     assert "attention" not in body
+    member_client.get("/shortlists/big/export.csv")
+    assert count_upstream == []
 
 
 def test_compare_these_links_the_first_six_known_models(member_client, curator, snapshot_ids):
@@ -222,12 +263,64 @@ def test_adding_an_unknown_model_says_so_and_changes_nothing(curator_client, pro
     assert product_shots.entries.count() == 2
 
 
-def test_adding_while_fal_is_down_says_it_could_not_check(curator_client, product_shots, fal_down):
+def test_adding_a_model_the_index_has_asks_fal_nothing(
+    curator_client, product_shots, fal_down, count_upstream
+):
     response = curator_client.post(
         "/shortlists/product-shots/add/", {"endpoint_id": BANANA}, headers=HTMX
     )
-    assert "so the model could not be checked" in response.content.decode()
-    assert not product_shots.entries.filter(endpoint_id=BANANA).exists()
+    assert "★ Shortlisted" in response.content.decode()
+    assert product_shots.entries.filter(endpoint_id=BANANA).exists()
+    assert count_upstream == []
+
+
+def test_adding_a_model_the_index_lacks_asks_find_mode_once_and_adds_it(
+    curator_client, product_shots, fal_with_fresh_model
+):
+    response = curator_client.post(
+        "/shortlists/product-shots/add/", {"endpoint_id": FRESH}, headers=HTMX
+    )
+    assert "★ Shortlisted" in response.content.decode()
+    assert product_shots.entries.filter(endpoint_id=FRESH).exists()
+    asked = [r["query"] for r in fal_with_fresh_model.requests]
+    assert len(asked) == 1 and ("endpoint_id", FRESH) in asked[0]
+    assert CatalogEntry.objects.filter(endpoint_id=FRESH).exists()  # now in the index
+    body = curator_client.get("/shortlists/product-shots/").content.decode()
+    assert "Fresh Model" in body and body.count('<p class="card-flag"') == 1  # only GONE
+    assert len(fal_with_fresh_model.requests) == 1  # the page read the index
+
+
+def test_adding_while_fal_is_down_says_it_could_not_check(curator_client, product_shots, fal_down):
+    response = curator_client.post(
+        "/shortlists/product-shots/add/", {"endpoint_id": FRESH}, headers=HTMX
+    )
+    assert (
+        '<p class="shortlist-error" role="alert">fal&#x27;s API failed (upstream exploded), '
+        "so the model could not be checked. Try again.</p>"
+    ) in response.content.decode()
+    assert not product_shots.entries.filter(endpoint_id=FRESH).exists()
+    assert not CatalogEntry.objects.filter(endpoint_id=FRESH).exists()
+
+
+@pytest.mark.parametrize("mode", ["503", "timeout", "not_json"])
+def test_adding_while_live_fal_fails_says_it_could_not_check(
+    settings, curator_client, product_shots, fal_with_fresh_model, mode
+):
+    settings.FAL_API_TIMEOUT = 0.5
+    fal_with_fresh_model.set_mode(mode)
+    response = curator_client.post(
+        "/shortlists/product-shots/add/", {"endpoint_id": FRESH, "next": "/"}
+    )
+    assert response.status_code == 400
+    body = response.content.decode()
+    assert "so the model could not be checked. Try again." in body
+    assert "UPSTREAM-BODY-MARKER" not in body and "Traceback" not in body
+    assert not product_shots.entries.filter(endpoint_id=FRESH).exists()
+    # Once fal answers again (and the short error memo is gone), the same add works.
+    fal_with_fresh_model.set_mode("healthy")
+    cache.clear()
+    again = curator_client.post("/shortlists/product-shots/add/", {"endpoint_id": FRESH})
+    assert again.status_code == 302 and product_shots.entries.filter(endpoint_id=FRESH).exists()
 
 
 def test_without_javascript_adding_redirects_back_to_a_safe_next(curator_client, product_shots):
@@ -286,7 +379,7 @@ def test_a_note_that_is_too_long_is_refused_with_a_message(curator_client, produ
     response = curator_client.post(
         "/shortlists/product-shots/note/", {"endpoint_id": FLUX, "note": "x" * 2001}, headers=HTMX
     )
-    assert "Keep the note under 2000 characters (it has 2001)." in response.content.decode()
+    assert "Keep the note to at most 2,000 characters (it has 2,001)." in response.content.decode()
     assert product_shots.entries.get(endpoint_id=FLUX).note == "Fast drafts"
 
 
@@ -308,12 +401,20 @@ def test_grid_cards_carry_the_control_for_curators_only(
     curator_client, member_client, product_shots, django_assert_max_num_queries
 ):
     with django_assert_max_num_queries(8):  # session, user, permissions, two for all controls
-        body = curator_client.get("/").content.decode()
+        response = curator_client.get("/")
+    body = response.content.decode()
+    menu = response.context["curator_menu"]
+    assert menu is not None and menu.can_add and menu.can_remove
+    assert [(slug, ids) for slug, _, ids in menu.lists] == [("product-shots", {FLUX, GONE})]
     assert body.count('<details class="shortlist-menu"') == body.count('<article class="card')
     assert '<form id="shortlist-action" method="post"' in body
     assert 'formaction="/shortlists/product-shots/add/"' in body
-    member_body = member_client.get("/").content.decode()
-    assert "shortlist-menu" not in member_body and "shortlist-action" not in member_body
+    for headers in ({}, HTMX):
+        member = member_client.get("/", headers=headers)
+        member_body = member.content.decode()
+        assert member.context["curator_menu"] is None
+        assert member_body.count('<article class="card') == 48
+        assert "shortlist-menu" not in member_body and "shortlist-action" not in member_body
 
 
 def test_model_page_shows_the_control_with_membership(curator_client, product_shots):

@@ -9,7 +9,7 @@ from pathlib import Path
 from django.core.management.base import BaseCommand, CommandError
 from tqdm import tqdm
 
-from catalog import services
+from catalog import services, upstream
 from fal.errors import FalAPIError
 from fal.types import EXPAND_OPENAPI, ModelsQuery, find_queries
 
@@ -33,7 +33,7 @@ class Command(BaseCommand):
     def handle(self, *args, out: Path, no_openapi: bool, **options) -> None:
         if not out.name.endswith(".json.gz"):
             raise CommandError("OUT must end in .json.gz")
-        client = services.get_client()
+        client = upstream.get_client()
         show = options.get("verbosity", 1) > 0
         try:
             entries = self._record_models(client, show)

@@ -1,0 +1,113 @@
+"""Password reset: offered only when mail is configured, in the site's look, limited per address."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from django.core import mail
+
+pytestmark = pytest.mark.django_db
+RESET_PAGES = [
+    "/accounts/password_reset/",
+    "/accounts/password_reset/done/",
+    "/accounts/reset/MQ/set-password/",
+    "/accounts/reset/done/",
+]
+
+
+@pytest.fixture
+def mail_on(settings):
+    settings.PASSWORD_RESET_ENABLED = True
+    settings.MAILERS = {"default": {"BACKEND": "django.core.mail.backends.locmem.EmailBackend"}}
+    return settings
+
+
+@pytest.fixture
+def member_with_mail(member):
+    member.email = "mia@example.com"
+    member.save()
+    return member
+
+
+def ask_for_reset(client, email: str = "mia@example.com", address: str = "10.0.0.1"):
+    return client.post("/accounts/password_reset/", {"email": email}, REMOTE_ADDR=address)
+
+
+@pytest.mark.parametrize("path", RESET_PAGES)
+def test_without_mail_the_reset_pages_do_not_exist(client, settings, path):
+    settings.PASSWORD_RESET_ENABLED = False
+    assert client.get(path).status_code == 404
+
+
+def test_without_mail_the_sign_in_page_says_to_ask_an_admin(client, settings):
+    settings.PASSWORD_RESET_ENABLED = False
+    html = client.get("/accounts/login/").content.decode()
+    assert "Ask an admin to reset your password" in html
+    assert "/accounts/password_reset/" not in html
+
+
+def test_with_mail_the_sign_in_page_links_to_the_reset(client, mail_on):
+    html = client.get("/accounts/login/").content.decode()
+    assert 'href="/accounts/password_reset/"' in html
+    assert "Ask an admin to reset" not in html
+
+
+def test_the_reset_pages_have_the_sites_look(client, mail_on):
+    html = client.get("/accounts/password_reset/").content.decode()
+    assert '<header class="topbar">' in html
+    assert "Django" not in html
+
+
+def test_a_reset_mails_a_link_that_sets_a_new_password(client, mail_on, member_with_mail):
+    response = ask_for_reset(client)
+    assert response.status_code == 302
+    assert response["Location"] == "/accounts/password_reset/done/"
+    assert "Check your mail" in client.get(response["Location"]).content.decode()
+    (message,) = mail.outbox
+    assert message.to == ["mia@example.com"]
+    link = re.search(r"http://testserver(/accounts/reset/\S+)", message.body).group(1)
+    form = client.get(link, follow=True)
+    assert "Choose a new password" in form.content.decode()
+    done = client.post(
+        form.redirect_chain[-1][0],
+        {"new_password1": "a-new-long-secret-77", "new_password2": "a-new-long-secret-77"},
+    )
+    assert done.status_code == 302
+    member_with_mail.refresh_from_db()
+    assert member_with_mail.check_password("a-new-long-secret-77")
+
+
+def test_reset_requests_are_limited_per_address(client, mail_on, member_with_mail):
+    for _ in range(5):
+        assert ask_for_reset(client).status_code == 302
+    refused = ask_for_reset(client)
+    assert refused.status_code == 429
+    assert "Too many reset requests" in refused.content.decode()
+    assert len(mail.outbox) == 5
+    assert ask_for_reset(client, address="10.0.0.2").status_code == 302
+
+
+@pytest.mark.parametrize(
+    ("url", "expected"),
+    [
+        (
+            "smtp://mailer%40team:p%3Ass@mail.example.com:587",
+            ("mail.example.com", 587, True, False, "mailer@team", "p:ss"),
+        ),
+        ("smtps://u:p@mail.example.com", ("mail.example.com", 465, False, True, "u", "p")),
+        ("smtp://relay:25", ("relay", 25, False, False, "", "")),
+    ],
+)
+def test_email_url_is_read_into_djangos_mail_settings(url, expected):
+    from tests.test_security import production_env, run_python
+
+    code = (
+        "import django; django.setup(); from django.conf import settings as s\n"
+        "o = s.MAILERS['default']['OPTIONS']\n"
+        "print(s.PASSWORD_RESET_ENABLED, *(o[k] for k in"
+        " ('host', 'port', 'use_tls', 'use_ssl', 'username', 'password')), sep='|')"
+    )
+    result = run_python(code, production_env(EMAIL_URL=url))
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip().split("|") == ["True", *map(str, expected)]
