@@ -4,7 +4,9 @@
 one small query per call, and a reload (every entry parsed once) only when a sync or an
 added model changed the version. A `CatalogIndex` never changes after it is built, so
 what is derived from it — search, grid rows, families, grid results — hangs off it and is
-dropped with it.
+dropped with it. Prices are part of the index: the current price of each endpoint for the
+key in use (`catalog.upstream.price_key_fingerprint`), so an index is built per version and
+key fingerprint, and no price seen with one key is shown to another.
 """
 
 from __future__ import annotations
@@ -19,9 +21,11 @@ from typing import Any
 
 from django.template.loader import render_to_string
 
+from catalog import upstream
 from catalog.browse import GridQuery, GridResult, Row, browse, row_for
-from catalog.cards import Card
-from catalog.models import CatalogEntry, IndexState, SyncRun
+from catalog.cards import Card, card_for
+from catalog.models import CatalogEntry, IndexState, PriceRecord, SyncRun
+from catalog.prices import NEEDS_KEY, NO_PRICE, CardPrice, card_price
 from catalog.search import SearchIndex
 from fal.types import ExpansionError, Model, parse_model
 
@@ -46,8 +50,13 @@ class CatalogIndex:
         models: Sequence[Model],
         presence: dict[str, Presence],
         synced_at: datetime | None,
+        prices: dict[str, CardPrice] | None = None,
+        price_key: str | None = "",
     ) -> None:
         self.version = version
+        self.prices = prices or {}
+        # Whose prices these are: a key fingerprint ("" offline); None when live without a key.
+        self.price_key = price_key
         self.all_models = tuple(models)
         self.presence = presence
         self.synced_at = synced_at
@@ -66,7 +75,23 @@ class CatalogIndex:
 
     @cached_property
     def rows(self) -> tuple[Row, ...]:
-        return tuple(row_for(m) for m in self.models)
+        return tuple(row_for(m, self.prices.get(m.endpoint_id)) for m in self.models)
+
+    @property
+    def price_note(self) -> str:
+        """What a model without a price says instead."""
+        return NEEDS_KEY if self.price_key is None else NO_PRICE
+
+    def price(self, endpoint_id: str) -> CardPrice | None:
+        return self.prices.get(endpoint_id)
+
+    def card(self, model: Model) -> Card:
+        """The model's card with its price (or why it has none): what every page shows."""
+        return card_for(
+            model,
+            price=self.prices.get(model.endpoint_id),
+            price_note="" if model.endpoint_id in self.prices else self.price_note,
+        )
 
     @cached_property
     def search_index(self) -> SearchIndex:
@@ -149,7 +174,20 @@ def current_version() -> int | None:
     return IndexState.objects.filter(pk=1).values_list("version", flat=True).first()
 
 
-def load_index(version: int | None) -> CatalogIndex:
+def load_prices(price_key: str | None) -> dict[str, CardPrice]:
+    """The current price of every endpoint for one key fingerprint (none without a key)."""
+    if price_key is None:
+        return {}
+    rows = PriceRecord.objects.filter(key_fingerprint=price_key, ended_at=None).values_list(
+        "endpoint_id", "unit_price", "unit", "currency"
+    )
+    return {
+        endpoint_id: card_price(amount, unit, currency)
+        for endpoint_id, amount, unit, currency in rows.iterator(chunk_size=2000)
+    }
+
+
+def load_index(version: int | None, price_key: str | None = "") -> CatalogIndex:
     """Build a CatalogIndex from the database (documents stay there: see `documents`)."""
     models: list[Model] = []
     presence: dict[str, Presence] = {}
@@ -168,7 +206,7 @@ def load_index(version: int | None) -> CatalogIndex:
         .values_list("finished_at", flat=True)
         .first()
     )
-    return CatalogIndex(version, models, presence, last_good)
+    return CatalogIndex(version, models, presence, last_good, load_prices(price_key), price_key)
 
 
 _current: CatalogIndex | None = None
@@ -179,12 +217,13 @@ def catalog_index() -> CatalogIndex:
     """The index as of the database's current version (reloaded only when it changed)."""
     global _current
     version = current_version()
+    price_key = upstream.price_key_fingerprint()
     index = _current
-    if index is not None and index.version == version:
+    if index is not None and (index.version, index.price_key) == (version, price_key):
         return index
     with _reload_lock:  # one reload per process, however many threads ask
-        if _current is None or _current.version != version:
-            _current = load_index(version)
+        if _current is None or (_current.version, _current.price_key) != (version, price_key):
+            _current = load_index(version, price_key)
         return _current
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.urls import path
 
-from catalog import compare_views, shortlist_views, views
+from catalog import compare_views, shortlist_views, views, views_prices
 
 app_name = "catalog"
 
@@ -12,6 +12,11 @@ urlpatterns = [
     path("", views.index, name="index"),
     # Endpoint ids contain slashes: the schema route must come before the page route.
     path("models/<path:endpoint_id>/schema/", views.model_schema, name="model_schema"),
+    path(
+        "models/<path:endpoint_id>/estimate/",
+        views_prices.model_estimate,
+        name="model_estimate",
+    ),
     path("models/<path:endpoint_id>/", views.model_detail, name="model"),
     path("compare/", compare_views.compare, name="compare"),
     path("shortlists/", shortlist_views.shortlist_index, name="shortlists"),

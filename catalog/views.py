@@ -14,7 +14,13 @@ from django.views.decorators.http import require_POST
 from django.views.decorators.vary import vary_on_headers
 
 from catalog import services
-from catalog.browse import PAGE_SIZE, active_filters, parse_grid_query, sort_options
+from catalog.browse import (
+    PAGE_SIZE,
+    active_filters,
+    parse_grid_query,
+    price_param,
+    sort_options,
+)
 from catalog.cards import card_for
 from catalog.compare import default_text, enum_texts, limits_text
 from catalog.compare_views import compare_url
@@ -54,7 +60,7 @@ def _grid_context(request, catalog: CatalogIndex, query, *, appending: bool) -> 
     last_page = max(1, -(-grid.total // PAGE_SIZE))
     page = min(query.page, last_page)
     start = (page - 1) * PAGE_SIZE if appending else 0
-    cards = [card_for(m) for m in grid.models[start : page * PAGE_SIZE]]
+    cards = [catalog.card(m) for m in grid.models[start : page * PAGE_SIZE]]
     shown_ids = {c.endpoint_id for c in cards}
     messages = query.messages
     if query.page > last_page:
@@ -83,9 +89,19 @@ def _grid_context(request, catalog: CatalogIndex, query, *, appending: bool) -> 
         "next_url": query.url(page=page + 1) if page < last_page else "",
         "chips": active_filters(query),
         "clear_url": query.url(
-            q="", category="", status="active", licenses=(), tags=(), group="", kind=""
-        ),
+            q="",
+            category="",
+            status="active",
+            licenses=(),
+            tags=(),
+            group="",
+            kind="",
+            units=(),
+            max_price=None,
+        ),  # fmt: skip
         "sorts": sort_options(query),
+        "max_price_text": price_param(query.max_price) if query.max_price is not None else "",
+        "price_note": catalog.price_note if not catalog.prices else "",
         "suggestion": suggestion,
         "suggestion_url": query.url(q=suggestion) if suggestion else "",
         "compare_picks": query.compare,
@@ -166,13 +182,14 @@ def _model_page(request: HttpRequest, endpoint_id: str, extra: dict) -> HttpResp
     if model is None:
         return _not_found(request, endpoint_id, "The catalog has no model with this id.")
     catalog = services.catalog_index()  # it may have just been added
-    card = card_for(model)
+    card = catalog.card(model)
     context = {
         "card": card,
+        "estimate_url": reverse("catalog:model_estimate", args=[endpoint_id]),
         "gone_at": catalog.presence[endpoint_id].gone_at
         if endpoint_id in catalog.presence
         else None,
-        "family": [card_for(m) for m in catalog.family(model)],
+        "family": [catalog.card(m) for m in catalog.family(model)],
         "endpoint_id": endpoint_id,
         "compare_url": compare_url([endpoint_id]),
         "curator_menu": curator_menu(request),
