@@ -12,7 +12,7 @@ import re
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 
-from fal.units import UNIT_CLASSES, VAGUE, format_money, parse_unit, price_text, reference_job
+from fal.units import UNIT_CLASSES, VAGUE, parse_unit, price_text, reference_job
 
 # Shown instead of a price when the dashboard is live but has no key to ask fal with.
 NEEDS_KEY = "Prices need an API key (FAL_KEY)"
@@ -68,11 +68,6 @@ class CardPrice:
     @property
     def rank(self) -> int:
         return UNIT_KEYS.index(self.unit_class)
-
-    @property
-    def figure(self) -> str:
-        """fal's figure as money ("$0.025"), for exports and the model page."""
-        return format_money(self.unit_price, self.currency)
 
     @property
     def unit_words(self) -> str:
