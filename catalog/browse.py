@@ -12,10 +12,12 @@ import unicodedata
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
+from decimal import Decimal
 from urllib.parse import urlencode
 
 from catalog.cards import fold_tags, license_of
 from catalog.compare import MAX_MODELS as MAX_COMPARE
+from catalog.prices import NO_PRICE_RANK, UNIT_KEYS, UNIT_LABELS, CardPrice, parse_max_price
 from fal.capabilities import ACCEPTS, HAS, OUTPUTS, Capabilities
 from fal.types import Model, is_endpoint_id
 
@@ -31,6 +33,7 @@ SORTS = {
     "newest": "Newest",
     "updated": "Recently updated",
     "name": "Name",
+    "price": "Price (cheapest first)",
 }
 LICENSES = ("commercial", "research", "private", "unknown")
 KINDS = ("inference", "training")
@@ -62,6 +65,8 @@ class GridQuery:
     tags: tuple[str, ...] = ()
     group: str = ""
     kind: str = ""
+    units: tuple[str, ...] = ()  # unit classes (fal.units), e.g. "image", "second"
+    max_price: Decimal | None = None  # dollars per one of the unit class
     sort: str = "default"
     page: int = 1
     compare: tuple[str, ...] = ()
@@ -76,7 +81,8 @@ class GridQuery:
     def has_filters(self) -> bool:
         return bool(
             self.q or self.category or self.licenses or self.tags or self.group or self.kind
-            or self.status != "active" or self.has_capability_filters
+            or self.units or self.max_price is not None or self.status != "active"
+            or self.has_capability_filters
         )  # fmt: skip
 
     @property
@@ -90,7 +96,8 @@ class GridQuery:
         """This view without any filter (sort and compare picks kept)."""
         return self.url(
             q="", category="", status="active", licenses=(), tags=(), group="", kind="",
-            accepts=(), has=(), outputs=(), max_duration=None, max_outputs=None,
+            units=(), max_price=None, accepts=(), has=(), outputs=(), max_duration=None,
+            max_outputs=None,
         )  # fmt: skip
 
     def params(self, **changes) -> list[tuple[str, str]]:
@@ -109,6 +116,9 @@ class GridQuery:
             pairs.append(("group", state.group))
         if state.kind:
             pairs.append(("kind", state.kind))
+        pairs += [("unit", v) for v in state.units]
+        if state.max_price is not None:
+            pairs.append(("max_price", price_param(state.max_price)))
         for name in CAPABILITY_FACETS:
             pairs += [(name, v) for v in getattr(state, name)]
         for name in LIMIT_FILTERS:
@@ -130,6 +140,12 @@ class GridQuery:
 
 def _number_text(value: float) -> str:
     return f"{value:g}" if isinstance(value, float) else str(value)
+
+
+def price_param(value: Decimal) -> str:
+    """A max price as the URL writes it: 0.05, 1, 0 (never 5E-2 or 1.00)."""
+    text = f"{value.normalize():f}"
+    return text
 
 
 def _values(data: Mapping, name: str) -> list[str]:
@@ -177,6 +193,20 @@ def parse_grid_query(data: Mapping) -> GridQuery:
             licenses.append(value)
         else:
             messages.append(f"Unknown license “{value}” was ignored.")
+    units = []
+    for value in repeated("unit"):
+        if value in UNIT_KEYS:
+            units.append(value)
+        else:
+            messages.append(
+                f"Unknown unit “{value}” was ignored: choose one of {', '.join(UNIT_KEYS)}."
+            )
+    max_price_text = single("max_price")
+    max_price = parse_max_price(max_price_text) if max_price_text else None
+    if max_price_text and max_price is None:
+        messages.append(
+            f"“{max_price_text}” was ignored: max_price must be a non-negative number of dollars."
+        )
     page_text = single("page") or "1"
     # isdecimal() alone would let "²" or "٣" through to int().
     page = (
@@ -223,6 +253,8 @@ def parse_grid_query(data: Mapping) -> GridQuery:
         tags=tuple(repeated("tag")),
         group=single("group"),
         kind=kind,
+        units=tuple(units),
+        max_price=max_price,
         sort=sort,
         page=page,
         compare=tuple(compare),
@@ -266,14 +298,25 @@ class Row:
     updated: str
     name: str
     capabilities: Capabilities | None = None  # None: schema unknown
+    # The unit class's place in fal.units' order: vague, then unpriced, last.
+    price_rank: int = NO_PRICE_RANK
+    unit_class: str = ""  # "" when unpriced
+    per_class: Decimal | None = None  # the price of one of the class; None: vague or unpriced
 
 
-def row_for(model: Model, capabilities: Capabilities | None = None) -> Row:
+def row_for(
+    model: Model, *, capabilities: Capabilities | None = None, price: CardPrice | None = None
+) -> Row:
     meta = model.metadata
+    priced = (
+        {"price_rank": price.rank, "unit_class": price.unit_class, "per_class": price.per_class}
+        if price is not None
+        else {}
+    )
     if meta is None:
         return Row(
             model, "unknown", frozenset(), (), "", "", "", "", False, "", "",
-            model.endpoint_id.casefold(), capabilities,
+            model.endpoint_id.casefold(), capabilities, **priced,
         )  # fmt: skip
     labels = fold_tags(meta.tags)
     return Row(
@@ -290,6 +333,7 @@ def row_for(model: Model, capabilities: Capabilities | None = None) -> Row:
         updated=meta.updated_at,
         name=(meta.display_name or model.endpoint_id).casefold(),
         capabilities=capabilities,
+        **priced,
     )
 
 
@@ -346,6 +390,9 @@ def browse(query: GridQuery, rows: Sequence[Row]) -> GridResult:
     want_group = query.group.casefold()
     want_kind = query.kind
     want_category = query.category.casefold()
+    want_units = set(query.units)
+    max_price = query.max_price
+    by_unit, by_price = bool(want_units), max_price is not None
     active_only = query.status == "active"
     deprecated_only = query.status == "deprecated"
     by_license, by_tags, by_group, by_kind, by_category = (
@@ -370,6 +417,7 @@ def browse(query: GridQuery, rows: Sequence[Row]) -> GridResult:
     capability_counts = {name: Counter() for name in CAPABILITY_FACETS}
     schema_unknown = 0
     limit_seen = {name: [] for name in LIMIT_FILTERS}
+    units: Counter[str] = Counter()
     matched: list[Row] = []
     # The hot loop over every model of the index: checks inlined on purpose.
     for row in rows:
@@ -379,6 +427,9 @@ def browse(query: GridQuery, rows: Sequence[Row]) -> GridResult:
         group_fail = by_group and row.group_key != want_group
         kind_fail = by_kind and row.kind != want_kind
         category_fail = by_category and row.category.casefold() != want_category
+        unit_fail = by_unit and row.unit_class not in want_units
+        # A vague or missing price cannot be held to a maximum: it fails one.
+        price_fail = by_price and (row.per_class is None or row.per_class > max_price)
         caps = row.capabilities
         capability_fail = by_capability and (
             caps is None
@@ -388,7 +439,10 @@ def browse(query: GridQuery, rows: Sequence[Row]) -> GridResult:
             or (min_duration is not None and (caps.max_duration or 0) < min_duration)
             or (min_outputs is not None and (caps.max_outputs or 0) < min_outputs)
         )
-        not_capability = license_fail + tag_fail + group_fail + kind_fail + category_fail
+        not_capability = (
+            license_fail + tag_fail + group_fail + kind_fail + category_fail + unit_fail
+            + price_fail
+        )  # fmt: skip
         others = not_capability + capability_fail
         if not others:
             statuses["deprecated" if row.deprecated else "active"] += 1
@@ -417,6 +471,8 @@ def browse(query: GridQuery, rows: Sequence[Row]) -> GridResult:
                 group_labels[row.group_key] = row.group_name
         if failed - kind_fail == 0:
             kinds[row.kind] += 1
+        if failed - unit_fail == 0 and row.unit_class:
+            units[row.unit_class] += 1
         if failed - category_fail == 0 and row.category:
             folded = row.category.casefold()
             categories[folded] += 1
@@ -438,6 +494,11 @@ def browse(query: GridQuery, rows: Sequence[Row]) -> GridResult:
         ],
         "license": [option("license", v, v, licenses[v], v in want_licenses) for v in LICENSES],
         "kind": [option("kind", v, v, kinds[v], v == query.kind) for v in KINDS],
+        "unit": [
+            option("unit", v, UNIT_LABELS[v], units[v], v in want_units)
+            for v in UNIT_KEYS
+            if units[v] or v in want_units
+        ],
         "status": [
             option("status", v, v, statuses[v], v == query.status) for v in ("active", "deprecated")
         ],
@@ -488,12 +549,19 @@ def _sort(rows: list[Row], sort: str) -> None:
         rows.sort(key=lambda r: r.updated, reverse=True)
     elif sort == "name":
         rows.sort(key=lambda r: r.name)
+    elif sort == "price":
+        # Within a unit class, cheapest first; classes in fal.units' order, vague then
+        # unpriced last; ties keep fal's (or the search's) order.
+        rows.sort(key=lambda r: (r.price_rank, r.per_class if r.per_class is not None else 0))
 
 
 def _toggle_url(query: GridQuery, name: str, value: str) -> str:
     if name == "license":
         values = tuple(v for v in query.licenses if v != value)
         return query.url(licenses=values if value in query.licenses else (*query.licenses, value))
+    if name == "unit":
+        values = tuple(v for v in query.units if v != value)
+        return query.url(units=values if value in query.units else (*query.units, value))
     if name in CAPABILITY_FACETS:
         chosen = getattr(query, name)
         kept = tuple(v for v in chosen if v != value)
@@ -530,6 +598,10 @@ def active_filters(query: GridQuery) -> list[tuple[str, str]]:
         chips.append((f"group: {query.group}", query.url(group="")))
     if query.kind:
         chips.append((f"kind: {query.kind}", query.url(kind="")))
+    for value in query.units:
+        chips.append((f"unit: {UNIT_LABELS[value]}", _toggle_url(query, "unit", value)))
+    if query.max_price is not None:
+        chips.append((f"at most ${price_param(query.max_price)}", query.url(max_price=None)))
     for name, known in CAPABILITY_FACETS.items():
         for value in getattr(query, name):
             chips.append((f"{name}: {known[value]}", _toggle_url(query, name, value)))

@@ -11,6 +11,7 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from urllib.parse import urlsplit
 
+from catalog.prices import CardPrice
 from fal.types import Model, ModelMetadata
 
 LICENSES = ("commercial", "research", "private")
@@ -126,6 +127,9 @@ class Card:
     placeholder_hue: int
     initials: str
     icon: str
+    # From the index (`CatalogIndex.card`): part of the card, so of every rendered card's key.
+    price: CardPrice | None = None
+    price_note: str = ""  # why there is no price ("Prices need an API key (FAL_KEY)")
 
     @property
     def shown_tags(self) -> tuple[tuple[str, bool], ...]:
@@ -142,13 +146,20 @@ class Card:
         return "license" in self.github_url.lower()
 
 
-def card_for(model: Model, *, now: datetime | None = None) -> Card:
+def card_for(
+    model: Model,
+    *,
+    now: datetime | None = None,
+    price: CardPrice | None = None,
+    price_note: str = "",
+) -> Card:
+    """A model's card; pages get theirs with its price from `CatalogIndex.card`."""
     meta = model.metadata
     now = now or datetime.now(UTC)
     if meta is None:  # Metadata is optional in the spec: show what the id alone can tell.
+        bare = Model(model.endpoint_id, ModelMetadata(display_name=model.endpoint_id))
         return replace(
-            card_for(Model(model.endpoint_id, ModelMetadata(display_name=model.endpoint_id))),
-            has_metadata=False,
+            card_for(bare, now=now, price=price, price_note=price_note), has_metadata=False
         )
     created = parse_datetime(meta.date)
     name = meta.display_name.strip() or model.endpoint_id
@@ -179,4 +190,6 @@ def card_for(model: Model, *, now: datetime | None = None) -> Card:
         placeholder_hue=placeholder_hue(model.endpoint_id),
         initials=initials(name),
         icon=category_icon(meta.category),
+        price=price,
+        price_note=price_note,
     )

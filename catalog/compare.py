@@ -250,6 +250,8 @@ def build_matrix(columns: Sequence[Sequence[SchemaField] | None]) -> Matrix:
 class OverviewCell:
     text: str
     odd: bool = False
+    cheapest: bool = False  # the lowest price of its unit class among the compared models
+    title: str = ""  # a tooltip (fal's own figure for a price)
     links: tuple[tuple[str, str], ...] = ()  # (label, http(s) URL)
     items: tuple[str, ...] = ()  # tags
 
@@ -262,7 +264,12 @@ class OverviewRow:
 
     @property
     def differs(self) -> bool:
+        if self.key in _PRICE_ROWS:  # prices are not tinted as odd, but they do differ
+            return len({cell.text for cell in self.cells}) > 1
         return any(cell.odd for cell in self.cells)
+
+
+_PRICE_ROWS = ("price", "reference")
 
 
 def _date(value: Any) -> str:
@@ -285,6 +292,8 @@ _OVERVIEW = (
     ("kind", "Kind", lambda c: c.kind, True),
     ("status", "Status", lambda c: c.status, True),
     ("duration", "Duration estimate", lambda c: _duration(c.duration_estimate), True),
+    ("price", "Price", lambda c: c.price.text if c.price else c.price_note, False),
+    ("reference", "Reference job", lambda c: c.price.reference if c.price else "", False),
     ("tags", "Tags", lambda c: ", ".join(c.tags), False),
     ("created", "Created", lambda c: _date(c.created), False),
     ("updated", "Updated", lambda c: _date(c.updated), False),
@@ -296,22 +305,46 @@ def _duration(minutes: float | None) -> str:
     return f"~{_number(minutes)} min" if minutes is not None else ""
 
 
+def cheapest(cards: Sequence[Card]) -> list[bool]:
+    """Per card: whether its price is the lowest of its unit class, among two or more models
+    priced in that class that do not all cost the same (prices in other units do not compare)."""
+    by_class: dict[str, list] = {}
+    for card in cards:
+        if card.price is not None and card.price.per_class is not None:
+            by_class.setdefault(card.price.unit_class, []).append(card.price.per_class)
+    lowest = {
+        key: min(values)
+        for key, values in by_class.items()
+        if len(values) > 1 and len(set(values)) > 1
+    }
+    return [
+        card.price is not None
+        and card.price.unit_class in lowest
+        and card.price.per_class == lowest[card.price.unit_class]
+        for card in cards
+    ]
+
+
 def overview_rows(cards: Sequence[Card]) -> tuple[OverviewRow, ...]:
     """Metadata rows; a row no model has a value for is left out."""
     rows = []
+    lowest = cheapest(cards)
     for key, label, text_of, compared in _OVERVIEW:
         texts = [text_of(card) for card in cards]
         if not any(texts):
             continue
         odd = _odd_ones(texts) if compared else [False] * len(texts)
+        priced = key in _PRICE_ROWS
         cells = tuple(
             OverviewCell(
                 text=text,
                 odd=stands_out,
+                cheapest=priced and best,
+                title=card.price.tooltip if key == "price" and card.price else "",
                 links=_links(card) if key == "links" else (),
                 items=card.tags if key == "tags" else (),
             )
-            for card, text, stands_out in zip(cards, texts, odd, strict=True)
+            for card, text, stands_out, best in zip(cards, texts, odd, lowest, strict=True)
         )
         rows.append(OverviewRow(key=key, label=label, cells=cells))
     return tuple(rows)

@@ -118,6 +118,13 @@ class SyncRun(models.Model):
     changed = models.PositiveIntegerField(default=0)
     back = models.PositiveIntegerField(default=0)
     error = models.TextField(blank=True)
+    # Prices, fetched after the list crawl: their failure does not fail the run.
+    price_calls = models.PositiveIntegerField(default=0, help_text="Pricing calls that asked fal.")
+    prices_seen = models.PositiveIntegerField(default=0)
+    prices_changed = models.PositiveIntegerField(default=0, help_text="New or changed prices.")
+    prices_error = models.TextField(
+        blank=True, help_text="Why prices were not fetched (they stay as last synced)."
+    )
 
     class Meta:
         ordering = ["-started_at", "-pk"]
@@ -187,3 +194,46 @@ class IndexState(models.Model):
 
     def __str__(self) -> str:
         return f"index version {self.version}"
+
+
+class PriceRecord(models.Model):
+    """fal's price for one endpoint, as seen by one key, from the sync that first saw it until
+    it changed (`ended_at`): the current price has no end, older rows are its history.
+
+    Prices can differ per account, so each row belongs to a key's fingerprint (a digest, "" for
+    the offline emulator; never the key). A change of price or unit starts a new row.
+    """
+
+    endpoint_id = models.CharField(max_length=1000)
+    key_fingerprint = models.CharField(max_length=64, blank=True)
+    unit_price = models.DecimalField(max_digits=30, decimal_places=15)
+    unit = models.CharField(max_length=200, blank=True, help_text="fal's unit, as spelled.")
+    currency = models.CharField(max_length=12)
+    first_seen = models.DateTimeField()
+    last_seen = models.DateTimeField()
+    ended_at = models.DateTimeField(
+        null=True, blank=True, help_text="When a sync saw another price, or none, instead."
+    )
+    first_seen_sync = models.ForeignKey(
+        SyncRun, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    last_seen_sync = models.ForeignKey(
+        SyncRun, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["endpoint_id", "first_seen", "pk"]
+        indexes = [
+            models.Index(fields=["endpoint_id", "first_seen"], name="price_endpoint_time"),
+            models.Index(fields=["key_fingerprint", "ended_at"], name="price_current"),
+        ]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["endpoint_id", "key_fingerprint"],
+                condition=Q(ended_at__isnull=True),
+                name="one_current_price",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.endpoint_id}: {self.unit_price} {self.currency} per {self.unit!r}"

@@ -61,9 +61,9 @@ def entry_rows(entries: Sequence[ShortlistEntry], catalog: CatalogIndex) -> Entr
             card = card_for(Model(endpoint_id=entry.endpoint_id))
             rows.append(EntryRow(entry, card, False, FLAG_MISSING))
         elif catalog.is_gone(entry.endpoint_id):
-            rows.append(EntryRow(entry, card_for(model), False, FLAG_GONE))
+            rows.append(EntryRow(entry, catalog.card(model), False, FLAG_GONE))
         else:
-            card = card_for(model)
+            card = catalog.card(model)
             rows.append(EntryRow(entry, card, True, FLAG_DEPRECATED if card.deprecated else ""))
     return EntryRows(rows=rows)
 

@@ -3,7 +3,10 @@
 A run crawls list mode page by page through the page cache (under a generation of its
 own, so it never reuses a page fetched before it started), then fetches OpenAPI documents
 only for endpoints that are new or whose entry changed (find mode with
-`expand=openapi-3.0`), then writes everything in one transaction. A crawl that fails
+`expand=openapi-3.0`), then fetches prices for every listed endpoint (batches of 50,
+through the same cache, per key fingerprint), then writes everything in one transaction.
+A pricing failure does not fail the run: it is recorded (`prices_error`) and prices stay
+as last synced. A crawl that fails
 midway changes nothing but its own run row: an endpoint is marked gone only after a
 complete crawl that lacks it, and the index keeps serving what it had.
 
@@ -30,10 +33,19 @@ from django.db.models import Max
 from django.utils import timezone
 
 from catalog import upstream
-from catalog.models import CatalogEntry, IndexState, SyncRun
+from catalog.models import CatalogEntry, IndexState, PriceRecord, SyncRun
+from catalog.prices import as_decimal
 from fal.capabilities import capabilities_json, is_current
 from fal.errors import FalAPIError
-from fal.types import EXPAND_OPENAPI, ModelsQuery, find_queries, next_cursor, parse_model
+from fal.types import (
+    EXPAND_OPENAPI,
+    ModelsQuery,
+    Price,
+    find_queries,
+    id_batches,
+    next_cursor,
+    parse_model,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -71,14 +83,14 @@ class _Crawl:
     min_interval: float
     entries: dict[str, dict] = field(default_factory=dict)  # endpoint id → entry, API order
     documents: dict[str, Any] = field(default_factory=dict)
+    prices: dict[str, Price] | None = None  # None: not fetched (no key, or fal failed)
+    price_key: str = ""  # the fingerprint of the key the prices were asked with
     last_call: float = 0.0
     last_beat: float = field(default_factory=time.monotonic)
 
     def fetch(self, query: ModelsQuery, cursor: str | None) -> dict:
         """One page through the page cache, paced to CATALOG_SYNC_MAX_RPS upstream calls."""
-        wait = self.last_call + self.min_interval - time.monotonic()
-        if wait > 0:
-            time.sleep(wait)
+        self.wait_turn()
         data, asked_upstream = upstream.fetch_page_json(
             query,
             cursor,
@@ -91,6 +103,11 @@ class _Crawl:
             self.run.upstream_calls += 1
         self.run.pages += 1
         return data
+
+    def wait_turn(self) -> None:
+        wait = self.last_call + self.min_interval - time.monotonic()
+        if wait > 0:
+            time.sleep(wait)
 
     def pages(self, query: ModelsQuery):
         """Every page of `query`, following cursors (each cursor once)."""
@@ -158,6 +175,7 @@ def sync_catalog(
     try:
         _crawl_list(crawl)
         _fetch_documents(crawl)
+        _fetch_prices(crawl)
         _apply(crawl)
     except FalAPIError as error:
         _finish(crawl, error=f"{type(error).__name__}: {error.message}")
@@ -200,6 +218,92 @@ def _fetch_documents(crawl: _Crawl) -> None:
             if getattr(error, "status", None) == 404:
                 continue  # none of this batch is known to find mode: no documents
             raise
+
+
+def _fetch_prices(crawl: _Crawl) -> None:
+    """Every listed endpoint's price for the key in use; a failure is recorded, not raised."""
+    fingerprint = upstream.price_key_fingerprint()
+    if fingerprint is None:
+        return  # live without FAL_KEY: fal prices nothing, and nothing else may stand in
+    prices: dict[str, Price] = {}
+    try:
+        for batch in id_batches(list(crawl.entries)):
+            crawl.wait_turn()
+            found, asked_upstream = upstream.fetch_prices(
+                batch,
+                generation=f"sync{crawl.run.pk}",
+                client=upstream.sync_client(),
+                keep=False,
+            )
+            if asked_upstream:
+                crawl.last_call = time.monotonic()
+                crawl.run.upstream_calls += 1
+                crawl.run.price_calls += 1
+            prices.update((p.endpoint_id, p) for p in found if p.endpoint_id in crawl.entries)
+            crawl.progress()
+    except FalAPIError as error:
+        crawl.run.prices_error = f"{type(error).__name__}: {error.message}"[:2000]
+        logger.warning("Catalog sync %s: prices not fetched: %s", crawl.run.pk, error.message)
+        return
+    crawl.prices, crawl.price_key = prices, fingerprint
+    crawl.run.prices_seen = len(prices)
+
+
+def _apply_prices(crawl: _Crawl, now) -> bool:
+    """Extend, start or end each current price of this key; whether any changed."""
+    if crawl.prices is None:
+        return False
+    run = crawl.run
+    current = {
+        row.endpoint_id: row
+        for row in PriceRecord.objects.filter(key_fingerprint=crawl.price_key, ended_at=None)
+    }
+    creates: list[PriceRecord] = []
+    ended: list[int] = []
+    kept: list[int] = []
+    for endpoint_id, price in crawl.prices.items():
+        amount = as_decimal(price.unit_price)
+        row = current.get(endpoint_id)
+        same = row is not None and (row.unit_price, row.unit, row.currency) == (
+            amount,
+            price.unit,
+            price.currency,
+        )
+        if same:
+            kept.append(row.pk)
+            continue
+        if row is not None:
+            ended.append(row.pk)
+        creates.append(
+            PriceRecord(
+                endpoint_id=endpoint_id,
+                key_fingerprint=crawl.price_key,
+                unit_price=amount,
+                unit=price.unit[:200],
+                currency=price.currency[:12],
+                first_seen=now,
+                last_seen=now,
+                first_seen_sync=run,
+                last_seen_sync=run,
+            )  # fmt: skip
+        )
+    # A listed endpoint fal no longer prices: its price ends, with no successor.
+    ended += [
+        row.pk
+        for endpoint_id, row in current.items()
+        if endpoint_id in crawl.entries and endpoint_id not in crawl.prices
+    ]
+    for start in range(0, len(ended), _PKS_PER_STATEMENT):
+        PriceRecord.objects.filter(pk__in=ended[start : start + _PKS_PER_STATEMENT]).update(
+            ended_at=now
+        )
+    PriceRecord.objects.bulk_create(creates, batch_size=500)
+    for start in range(0, len(kept), _PKS_PER_STATEMENT):
+        PriceRecord.objects.filter(pk__in=kept[start : start + _PKS_PER_STATEMENT]).update(
+            last_seen=now, last_seen_sync=run
+        )
+    run.prices_changed = len(creates)
+    return bool(creates or ended)
 
 
 def _apply(crawl: _Crawl) -> None:
@@ -279,7 +383,11 @@ def _apply(crawl: _Crawl) -> None:
                 gone_at=now
             )
         run.gone = len(gone)
-        if creates or rewrites or gone or stale or not IndexState.objects.filter(pk=1).exists():
+        prices_changed = _apply_prices(crawl, now)
+        if (
+            creates or rewrites or gone or stale or prices_changed
+            or not IndexState.objects.filter(pk=1).exists()
+        ):  # fmt: skip
             bump_index_version()
 
 
@@ -308,7 +416,7 @@ def _finish(crawl: _Crawl, *, error: str = "") -> None:
     run.finished_at = timezone.now()
     run.heartbeat_at = run.finished_at
     if error:  # nothing of a failed crawl was written
-        run.added = run.changed = run.gone = run.back = 0
+        run.added = run.changed = run.gone = run.back = run.prices_changed = 0
         logger.warning("Catalog sync %s failed: %s", run.pk, error)
     run.save()
     if crawl.on_progress is not None:

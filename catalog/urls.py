@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.urls import path
 
-from catalog.views import compare, grid, model_pages, shortlists, sync
+from catalog.views import compare, grid, model_pages, prices, shortlists, sync
 
 app_name = "catalog"
 
@@ -12,6 +12,11 @@ urlpatterns = [
     path("", grid.index, name="index"),
     # Endpoint ids contain slashes: the schema route must come before the page route.
     path("models/<path:endpoint_id>/schema/", model_pages.model_schema, name="model_schema"),
+    path(
+        "models/<path:endpoint_id>/estimate/",
+        prices.model_estimate,
+        name="model_estimate",
+    ),
     path("models/<path:endpoint_id>/", model_pages.model_detail, name="model"),
     path("compare/", compare.compare, name="compare"),
     path("shortlists/", shortlists.shortlist_index, name="shortlists"),

@@ -64,7 +64,7 @@ def django_db_setup(django_db_setup, django_db_blocker):
     """The test database with the index synced from the bundled snapshot, as bin/serve does."""
     from django.test import override_settings
 
-    from catalog.models import CatalogEntry, IndexState, SyncRun
+    from catalog.models import CatalogEntry, IndexState, PriceRecord, SyncRun
     from catalog.sync import sync_catalog
 
     with django_db_blocker.unblock(), override_settings(FAL_API_URL="", CACHES=LOCMEM):
@@ -73,17 +73,21 @@ def django_db_setup(django_db_setup, django_db_blocker):
         _INDEX_TABLES["runs"] = list(SyncRun.objects.values())
         _INDEX_TABLES["entries"] = list(CatalogEntry.objects.values())
         _INDEX_TABLES["state"] = list(IndexState.objects.values())
+        _INDEX_TABLES["prices"] = list(PriceRecord.objects.values())
 
 
 def restore_index() -> None:
     """Put the session's index back (after a transactional test flushed every table)."""
-    from catalog.models import CatalogEntry, IndexState, SyncRun
+    from catalog.models import CatalogEntry, IndexState, PriceRecord, SyncRun
 
     SyncRun.objects.bulk_create([SyncRun(**row) for row in _INDEX_TABLES["runs"]])
     CatalogEntry.objects.bulk_create(
         [CatalogEntry(**row) for row in _INDEX_TABLES["entries"]], batch_size=200
     )
     IndexState.objects.bulk_create([IndexState(**row) for row in _INDEX_TABLES["state"]])
+    PriceRecord.objects.bulk_create(
+        [PriceRecord(**row) for row in _INDEX_TABLES["prices"]], batch_size=500
+    )
 
 
 @pytest.fixture(autouse=True)

@@ -104,6 +104,7 @@ def _schema_note(openapi: dict | ExpansionError | None) -> str:
 
 def _columns(models: list[Model], documents: dict, only: bool) -> list[Column]:
     ids = [m.endpoint_id for m in models]
+    catalog = services.catalog_index()  # cards with their prices
     columns = []
     for index, model in enumerate(models):
         swapped_left = ids[:]
@@ -114,7 +115,7 @@ def _columns(models: list[Model], documents: dict, only: bool) -> list[Column]:
             swapped_right[index : index + 2] = [ids[index + 1], ids[index]]
         columns.append(
             Column(
-                card=card_for(model),
+                card=catalog.card(model),
                 schema_note=_schema_note(documents.get(model.endpoint_id)),
                 remove_url=compare_url(ids[:index] + ids[index + 1 :], only_differences=only),
                 left_url=compare_url(swapped_left, only_differences=only) if index > 0 else "",

@@ -39,7 +39,10 @@ from catalog.shortlists import (
 from catalog.views.compare import compare_url
 from fal.types import is_endpoint_id
 
-EXPORT_FIELDS = ["endpoint_id", "name", "category", "license", "note", "status"]
+EXPORT_FIELDS = [
+    "endpoint_id", "name", "category", "license", "note", "status",
+    "price", "currency", "unit", "unit_class",
+]  # fmt: skip
 MAX_DESCRIPTION_LENGTH = 2000
 # A repeat of the same create within this many seconds opens the list the first one made.
 REPEAT_CREATE_SECONDS = 10
@@ -183,6 +186,7 @@ def shortlist_export(request: HttpRequest, slug: str, fmt: str) -> HttpResponse:
             "license": row.card.license if row.found else "",
             "note": row.entry.note,
             "status": row.status,
+            **_price_fields(row),
         }
         for row in found.rows
     ]
@@ -209,6 +213,19 @@ def shortlist_export(request: HttpRequest, slug: str, fmt: str) -> HttpResponse:
     # Team data behind a sign-in: no shared cache may keep it, the browser revalidates.
     patch_cache_control(response, private=True, no_cache=True)
     return response
+
+
+def _price_fields(row: EntryRow) -> dict[str, str]:
+    """fal's figure as written (a string: exact in JSON and CSV alike) and its raw unit."""
+    price = row.card.price if row.found else None
+    if price is None:
+        return {"price": "", "currency": "", "unit": "", "unit_class": ""}
+    return {
+        "price": f"{price.unit_price:f}",
+        "currency": price.currency,
+        "unit": price.unit,
+        "unit_class": price.unit_class,
+    }
 
 
 def _spreadsheet_safe(value: str) -> str:

@@ -1,4 +1,4 @@
-"""The bundled offline snapshot of fal's catalog: where its files are, and loading them once."""
+"""The bundled offline snapshot of fal's catalog and prices: where its files are, loading them."""
 
 from __future__ import annotations
 
@@ -17,7 +17,9 @@ SNAPSHOT_DIR = Path(__file__).parent / "snapshot"
 DEFAULT_MODELS_PATH = SNAPSHOT_DIR / "fal-models-2026-08-10.json.gz"
 DEFAULT_OPENAPI_PATH = SNAPSHOT_DIR / "fal-openapi-2026-08-10.json.gz"
 DEFAULT_RECONSTRUCTED_PATH = SNAPSHOT_DIR / "fal-openapi-reconstructed.json.gz"
+DEFAULT_PRICING_PATH = SNAPSHOT_DIR / "fal-pricing-2026-08-10.json.gz"
 SPEC_PATH = SNAPSHOT_DIR / "models-openapi.yaml"
+PRICING_SPEC_PATH = SNAPSHOT_DIR / "pricing-openapi.json"
 
 
 def load_snapshot(
@@ -56,6 +58,12 @@ def load_reconstructed(path: Path = DEFAULT_RECONSTRUCTED_PATH) -> dict[str, dic
         }
         marked[endpoint_id] = {**document, "info": info}
     return marked
+
+
+def load_prices(pricing_path: Path = DEFAULT_PRICING_PATH) -> list[dict]:
+    """The recorded `prices` entries (`{endpoint_id, unit_price, unit, currency}`)."""
+    with gzip.open(pricing_path, "rt", encoding="utf-8") as fh:
+        return json.load(fh)["prices"]
 
 
 _singleton: Emulator | None = None

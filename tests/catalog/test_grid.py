@@ -199,7 +199,10 @@ def test_full_page_varies_on_hx_request(member_client):
     ("query", "message"),
     [
         ("status=gone", "Unknown status “gone”"),
-        ("sort=price", "Unknown sort “price”"),
+        ("sort=cost", "Unknown sort “cost”"),
+        ("unit=pixel", "Unknown unit “pixel”"),
+        ("max_price=-1", "max_price must be a non-negative number"),
+        ("max_price=1e999999", "max_price must be a non-negative number"),
         ("kind=robot", "Unknown kind “robot”"),
         ("license=gpl", "Unknown license “gpl”"),
         ("page=0", "is not a page number"),

@@ -150,6 +150,8 @@ GRID_KEYS = (
     "tag",
     "group",
     "kind",
+    "unit",
+    "max_price",
     "sort",
     "page",
     "compare",
@@ -167,6 +169,9 @@ ADMIN_STATIC = {
 VIEWS: dict[str, View] = {
     "catalog:index": View(fixed("/"), GRID_KEYS),
     "catalog:model_schema": View(endpoint_ids.map(lambda i: f"/models/{path_text(i)}/schema/")),
+    "catalog:model_estimate": View(
+        endpoint_ids.map(lambda i: f"/models/{path_text(i)}/estimate/"), ("quantity",)
+    ),
     "catalog:model": View(endpoint_ids.map(lambda i: f"/models/{path_text(i)}/")),
     "catalog:compare": View(fixed("/compare/"), ("endpoint_id", "only", "add")),
     "catalog:shortlists": View(fixed("/shortlists/")),

@@ -16,7 +16,7 @@ from django.test import Client
 from catalog.models import CatalogEntry, Shortlist, ShortlistEntry
 from catalog.shortlists import FLAG_DEPRECATED, FLAG_GONE, FLAG_MISSING
 from catalog.sync import bump_index_version
-from fal.emulator import SNAPSHOT_DIR, Emulator, load_snapshot
+from fal.emulator import SNAPSHOT_DIR, Emulator, load_prices, load_snapshot
 from fal.testing import FaultUpstream
 
 pytestmark = [pytest.mark.django_db, pytest.mark.postgres]
@@ -182,11 +182,15 @@ def test_json_and_csv_exports_parse_and_match(member_client, product_shots):
     rows = list(csv.DictReader(io.StringIO(csv_response.content.decode())))
     assert exported["entries"] == rows
     assert exported["shortlist"]["title"] == "Product shots"
+    (flux_price,) = [p for p in load_prices() if p["endpoint_id"] == FLUX]
     assert rows == [
         {"endpoint_id": FLUX, "name": "FLUX.1 [schnell]", "category": "text-to-image",
-         "license": "commercial", "note": "Fast drafts", "status": "active"},
+         "license": "commercial", "note": "Fast drafts", "status": "active",
+         # fal's figure as it wrote it (0.003, not 0.0030000000000000001) and its raw unit
+         "price": repr(flux_price["unit_price"]), "currency": "USD",
+         "unit": flux_price["unit"], "unit_class": "megapixel"},
         {"endpoint_id": GONE, "name": "", "category": "", "license": "", "note": "Was our default",
-         "status": "missing"},
+         "status": "missing", "price": "", "currency": "", "unit": "", "unit_class": ""},
     ]  # fmt: skip
 
 

@@ -362,7 +362,7 @@ def test_head_is_get_without_a_body(emulator):
     assert emulator.handle("HEAD", "/v1/models", [("limit", "0")])[::2] == (400, b"")
 
 
-@pytest.mark.parametrize("path", ["/v1/other", "/v1/models/pricing", "/", "/v1/models/"])
+@pytest.mark.parametrize("path", ["/v1/other", "/v1/models/prices", "/", "/v1/models/"])
 def test_unknown_paths_are_404_not_found(emulator, path):
     assert_error(get(emulator, [], path=path), 404, "not_found")
 

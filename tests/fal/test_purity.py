@@ -44,7 +44,7 @@ def top_level(names: set[str]) -> set[str]:
 def test_the_package_has_the_modules_this_test_checks():
     expected = {
         "fal", "fal.capabilities", "fal.client", "fal.errors", "fal.openapi", "fal.testing",
-        "fal.types",
+        "fal.types", "fal.units",
     }  # fmt: skip
     assert expected <= set(FAL_MODULES)
 

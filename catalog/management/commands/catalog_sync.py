@@ -35,8 +35,14 @@ class Command(BaseCommand):
             f"sync {run.pk} from {data_source().label}: {run.models_seen} models, "
             f"{run.pages} pages, {run.upstream_calls} upstream calls, "
             f"{run.documents_fetched} schemas fetched; {run.added} added, "
-            f"{run.changed} changed, {run.gone} gone, {run.back} back"
+            f"{run.changed} changed, {run.gone} gone, {run.back} back; "
+            f"{run.prices_seen} prices ({run.price_calls} of the calls), "
+            f"{run.prices_changed} new or changed"
         )
         if run.state == SyncRun.State.FAILED:
             raise CommandError(f"{summary}. Failed: {run.error}")
         self.stdout.write(self.style.SUCCESS(summary))
+        if run.prices_error:
+            self.stderr.write(
+                f"Prices were not fetched (they stay as last synced): {run.prices_error}"
+            )
