@@ -284,9 +284,13 @@ def _apply(crawl: _Crawl) -> None:
         CatalogEntry.objects.bulk_create(creates, batch_size=500)
         with_documents = [r for r in rewrites if r.endpoint_id in crawl.documents]
         without = [r for r in rewrites if r.endpoint_id not in crawl.documents]
-        if with_documents:
-            CatalogEntry.objects.bulk_update(
-                with_documents, [*entry_fields, "gone_at", *document_fields], batch_size=200
+        # One UPDATE per row: bulk_update's CASE over large JSON values costs far more.
+        for row in with_documents:
+            CatalogEntry.objects.filter(pk=row.pk).update(
+                **{
+                    name: getattr(row, name)
+                    for name in [*entry_fields, "gone_at", *document_fields]
+                }
             )
         if without:
             CatalogEntry.objects.bulk_update(without, [*entry_fields, "gone_at"], batch_size=500)
