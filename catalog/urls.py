@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from django.urls import path
 
-from catalog import compare_views, shortlist_views, views
+from catalog import compare_views, shortlist_views, views, views_history
+from catalog.feeds import ChangesFeed
 
 app_name = "catalog"
 
@@ -30,6 +31,8 @@ urlpatterns = [
     path(
         "shortlists/<slug:slug>/note/", shortlist_views.shortlist_entry_note, name="shortlist_note"
     ),
+    path("changes/", views_history.changes, name="changes"),
+    path("changes/feed/", ChangesFeed(), name="changes_feed"),
     path("catalog/sync/", views.sync_status, name="sync"),
     path("catalog/sync/request/", views.sync_request, name="sync_request"),
 ]

@@ -16,6 +16,7 @@ from django.views.decorators.vary import vary_on_headers
 from catalog import services
 from catalog.browse import PAGE_SIZE, active_filters, parse_grid_query, sort_options
 from catalog.cards import card_for
+from catalog.changes import endpoint_history
 from catalog.compare import default_text, enum_texts, limits_text
 from catalog.compare_views import compare_url
 from catalog.index import CatalogIndex
@@ -176,6 +177,10 @@ def _model_page(request: HttpRequest, endpoint_id: str, extra: dict) -> HttpResp
         "endpoint_id": endpoint_id,
         "compare_url": compare_url([endpoint_id]),
         "curator_menu": curator_menu(request),
+        "history": endpoint_history(endpoint_id),
+        "first_seen": catalog.presence[endpoint_id].first_seen
+        if endpoint_id in catalog.presence
+        else None,
         **extra,
     }
     return render(request, "catalog/model.html", context)
