@@ -33,6 +33,9 @@ SORTS = {
 }
 LICENSES = ("commercial", "research", "private", "unknown")
 KINDS = ("inference", "training")
+# `added`: models added in the last 7 or 30 days, or since the member's last visit.
+ADDED = {"7": "added in the last 7 days", "30": "added in the last 30 days",
+         "new": "new since your last visit"}  # fmt: skip
 # Long enough for any real value; guards the page against pathological input.
 MAX_VALUE_LENGTH = 200
 MAX_REPEATS = 20
@@ -54,6 +57,7 @@ class GridQuery:
     tags: tuple[str, ...] = ()
     group: str = ""
     kind: str = ""
+    added: str = ""
     sort: str = "default"
     page: int = 1
     compare: tuple[str, ...] = ()
@@ -63,7 +67,7 @@ class GridQuery:
     def has_filters(self) -> bool:
         return bool(
             self.q or self.category or self.licenses or self.tags or self.group or self.kind
-            or self.status != "active"
+            or self.added or self.status != "active"
         )  # fmt: skip
 
     def params(self, **changes) -> list[tuple[str, str]]:
@@ -82,6 +86,8 @@ class GridQuery:
             pairs.append(("group", state.group))
         if state.kind:
             pairs.append(("kind", state.kind))
+        if state.added:
+            pairs.append(("added", state.added))
         if state.sort != "default":
             pairs.append(("sort", state.sort))
         if state.page != 1:
@@ -135,6 +141,10 @@ def parse_grid_query(data: Mapping) -> GridQuery:
     if kind and kind not in KINDS:
         messages.append(f"Unknown kind “{kind}”: choose inference or training.")
         kind = ""
+    added = single("added")
+    if added and added not in ADDED:
+        messages.append(f"Unknown “added” value “{added}”: choose 7, 30 or new.")
+        added = ""
     licenses = []
     for value in repeated("license"):
         if value in LICENSES:
@@ -167,6 +177,7 @@ def parse_grid_query(data: Mapping) -> GridQuery:
         tags=tuple(repeated("tag")),
         group=single("group"),
         kind=kind,
+        added=added,
         sort=sort,
         page=page,
         compare=tuple(compare),
@@ -236,11 +247,18 @@ class GridResult:
     groups: list[FacetOption]
 
 
-def browse(query: GridQuery, rows: Sequence[Row]) -> GridResult:
+def browse(
+    query: GridQuery, rows: Sequence[Row], added_ids: frozenset[str] | None = None
+) -> GridResult:
     """Filter, count and sort `rows` (already narrowed and ranked by the search, if any).
 
-    Facets are disjunctive: each option's count is what selecting it would show.
+    Facets are disjunctive: each option's count is what selecting it would show. With
+    `query.added`, `added_ids` are the endpoints added in that window (the caller reads
+    them from the history): only those are shown and counted.
     """
+    if query.added:
+        wanted = added_ids or frozenset()
+        rows = [row for row in rows if row.model.endpoint_id in wanted]
     want_licenses = set(query.licenses)
     want_tags = {t.casefold() for t in query.tags}
     want_group = query.group.casefold()
@@ -381,4 +399,6 @@ def active_filters(query: GridQuery) -> list[tuple[str, str]]:
         chips.append((f"group: {query.group}", query.url(group="")))
     if query.kind:
         chips.append((f"kind: {query.kind}", query.url(kind="")))
+    if query.added:
+        chips.append((ADDED[query.added], query.url(added="")))
     return chips

@@ -198,3 +198,39 @@ def describe(change: Change) -> str:
 def endpoint_history(endpoint_id: str) -> list[Day]:
     """Every change of one endpoint, newest sync first."""
     return timeline(list(Change.objects.filter(endpoint_id=endpoint_id).select_related("sync")))
+
+
+# --- "New since your last visit" and "added in the last N days" --------------------------------
+
+# A visit to the grid more than this long after the last one starts a new visit: what was
+# added since the one before is "new since your last visit".
+NEW_VISIT_AFTER = timedelta(hours=1)
+
+
+def grid_visit(user, now: datetime) -> datetime | None:
+    """Record a member's visit to the grid; returns when their previous visit began."""
+    from catalog.models import CatalogVisit
+
+    visit, _ = CatalogVisit.objects.get_or_create(user=user)
+    if visit.grid_seen_at is None or now - visit.grid_seen_at > NEW_VISIT_AFTER:
+        visit.grid_previous = visit.grid_seen_at
+    visit.grid_seen_at = now
+    visit.save(update_fields=["grid_seen_at", "grid_previous"])
+    return visit.grid_previous
+
+
+def added_since(since: datetime) -> frozenset[str]:
+    """Endpoints added to (or back in) fal's catalog by the syncs since `since`."""
+    rows = Change.objects.filter(
+        kind__in=(history.ADDED, history.BACK), seen_at__gt=since
+    ).values_list("endpoint_id", flat=True)
+    return frozenset(rows)
+
+
+def added_window(added: str, now: datetime, last_visit: datetime | None) -> datetime | None:
+    """The start of the `added` filter's window (hours rounded down, so grids are reused)."""
+    if added == "new":
+        return last_visit
+    if added in ("7", "30"):
+        return now.replace(minute=0, second=0, microsecond=0) - timedelta(days=int(added))
+    return None

@@ -106,9 +106,14 @@ class CatalogIndex:
         """Present models matching every token of `q`, best first (all, in order, if none)."""
         return [self.models[i] for i in self.search_index.search(q)]
 
-    def grid(self, query: GridQuery) -> GridResult:
-        """The filtered, counted, sorted grid for `query` (every page), kept for reuse."""
-        key = tuple(query.params(page=1))
+    def grid(
+        self, query: GridQuery, added_ids: frozenset[str] | None = None, added_since: str = ""
+    ) -> GridResult:
+        """The filtered, counted, sorted grid for `query` (every page), kept for reuse.
+
+        With `query.added`, `added_ids` are the endpoints added since `added_since` (the
+        key: the ids follow from it and this index version, the same for every member)."""
+        key = (*query.params(page=1), ("added_since", added_since if query.added else ""))
         with self._lock:
             hit = self._grid_results.get(key)
             if hit is not None:
@@ -119,7 +124,7 @@ class CatalogIndex:
             rows = [self.rows[i] for i in positions]
         else:
             rows = self.rows
-        result = browse(query, rows)
+        result = browse(query, rows, added_ids)
         with self._lock:
             self._grid_results[key] = result
             while len(self._grid_results) > GRID_RESULTS_KEPT:

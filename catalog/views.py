@@ -23,6 +23,7 @@ from catalog.index import CatalogIndex
 from catalog.models import SyncRun
 from catalog.shortlists import curator_menu
 from catalog.snippets import snippets_for
+from catalog.views_history import grid_added
 from fal.errors import FalAPIError
 from fal.openapi import SchemaField
 from fal.openapi import model_schema as model_schema_of
@@ -51,7 +52,8 @@ def index(request: HttpRequest) -> HttpResponse:
 
 
 def _grid_context(request, catalog: CatalogIndex, query, *, appending: bool) -> dict:
-    grid = catalog.grid(query)
+    added = grid_added(request, query, catalog)
+    grid = catalog.grid(query, added.ids, added.since)
     last_page = max(1, -(-grid.total // PAGE_SIZE))
     page = min(query.page, last_page)
     start = (page - 1) * PAGE_SIZE if appending else 0
@@ -84,7 +86,7 @@ def _grid_context(request, catalog: CatalogIndex, query, *, appending: bool) -> 
         "next_url": query.url(page=page + 1) if page < last_page else "",
         "chips": active_filters(query),
         "clear_url": query.url(
-            q="", category="", status="active", licenses=(), tags=(), group="", kind=""
+            q="", category="", status="active", licenses=(), tags=(), group="", kind="", added=""
         ),
         "sorts": sort_options(query),
         "suggestion": suggestion,
@@ -97,6 +99,8 @@ def _grid_context(request, catalog: CatalogIndex, query, *, appending: bool) -> 
         ],
         "compare_url": compare_url(list(query.compare)) if query.compare else "",
         "curator_menu": menu,
+        "new_since_visit": added.new_count,
+        "new_since_visit_url": added.new_url,
     }
 
 
