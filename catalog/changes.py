@@ -205,17 +205,24 @@ def endpoint_history(endpoint_id: str) -> list[Day]:
 # A visit to the grid more than this long after the last one starts a new visit: what was
 # added since the one before is "new since your last visit".
 NEW_VISIT_AFTER = timedelta(hours=1)
+VISIT_WRITE_EVERY = timedelta(minutes=5)
 
 
 def grid_visit(user, now: datetime) -> datetime | None:
-    """Record a member's visit to the grid; returns when their previous visit began."""
+    """Record a member's visit to the grid (one or two queries; a write at most every few
+    minutes); returns when their previous visit began."""
     from catalog.models import CatalogVisit
 
-    visit, _ = CatalogVisit.objects.get_or_create(user=user)
+    visit = CatalogVisit.objects.filter(user=user).first()
+    if visit is None:
+        CatalogVisit.objects.create(user=user, grid_seen_at=now)
+        return None
     if visit.grid_seen_at is None or now - visit.grid_seen_at > NEW_VISIT_AFTER:
         visit.grid_previous = visit.grid_seen_at
-    visit.grid_seen_at = now
-    visit.save(update_fields=["grid_seen_at", "grid_previous"])
+        visit.grid_seen_at = now
+        visit.save(update_fields=["grid_seen_at", "grid_previous"])
+    elif now - visit.grid_seen_at > VISIT_WRITE_EVERY:
+        CatalogVisit.objects.filter(pk=visit.pk).update(grid_seen_at=now)
     return visit.grid_previous
 
 

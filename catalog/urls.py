@@ -31,6 +31,11 @@ urlpatterns = [
     path(
         "shortlists/<slug:slug>/note/", shortlist_views.shortlist_entry_note, name="shortlist_note"
     ),
+    path(
+        "shortlists/<slug:slug>/replace/",
+        views_history.shortlist_replace,
+        name="shortlist_replace",
+    ),
     path("changes/", views_history.changes, name="changes"),
     path("changes/feed/", ChangesFeed(), name="changes_feed"),
     path("catalog/sync/", views.sync_status, name="sync"),

@@ -47,9 +47,12 @@ def test_added_in_the_last_7_or_30_days(member_client, snapshot):
     assert shown(member_client.get("/?added=7")) == ["acme/newer"]
     assert sorted(shown(member_client.get("/?added=30"))) == ["acme/newer", "acme/older"]
     everything = member_client.get("/")
-    assert everything.context["grid"].total == len(snapshot[0]) - sum(
-        m["metadata"].get("status") == "deprecated" for m in snapshot[0]
-    ) + 2
+    assert (
+        everything.context["grid"].total
+        == len(snapshot[0])
+        - sum(m["metadata"].get("status") == "deprecated" for m in snapshot[0])
+        + 2
+    )
     response = member_client.get("/?added=7&category=text-to-image")
     assert shown(response) == ["acme/newer"]
     chips = dict(response.context["chips"])
@@ -72,9 +75,7 @@ def test_new_since_your_last_visit_is_per_member(member_client, snapshot, curato
     assert "1 new since your last visit" in html and 'href="?added=new"' in html
     assert shown(member_client.get("/?added=new")) == ["acme/fresh"]
     # Browsing on within the hour keeps the same "last visit".
-    assert shown(member_client.get("/?added=new", headers={"HX-Request": "true"})) == [
-        "acme/fresh"
-    ]
+    assert shown(member_client.get("/?added=new", headers={"HX-Request": "true"})) == ["acme/fresh"]
     # Another member who never came before has nothing new, whatever the URL says.
     client.force_login(curator)
     assert "new since your last visit" not in client.get("/").content.decode()

@@ -180,6 +180,9 @@ VIEWS: dict[str, View] = {
     "catalog:shortlist_add": View(fixed("/shortlists/picks/add/"), ("endpoint_id", "note")),
     "catalog:shortlist_remove": View(fixed("/shortlists/picks/remove/"), ("endpoint_id",)),
     "catalog:shortlist_note": View(fixed("/shortlists/picks/note/"), ("endpoint_id", "note")),
+    "catalog:shortlist_replace": View(
+        fixed("/shortlists/picks/replace/"), ("endpoint_id", "successor")
+    ),
     "catalog:changes": View(fixed("/changes/"), CHANGE_KEYS),
     "catalog:changes_feed": View(fixed("/changes/feed/"), CHANGE_KEYS),
     "catalog:sync": View(fixed("/catalog/sync/")),
