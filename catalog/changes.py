@@ -145,6 +145,8 @@ def timeline(changes: list[Change]) -> list[Day]:
         for change in items:
             counts[change.kind] = counts.get(change.kind, 0) + 1
             change.text = describe(change)
+            change.before_text = _json_text(change.before)
+            change.after_text = _json_text(change.after)
         days.append(Day(seen_at, counts, items))
     return days
 
@@ -159,6 +161,11 @@ def _text(value: Any) -> str:
         return value if len(value) <= 120 else value[:117] + "…"
     text = json.dumps(value, ensure_ascii=False, sort_keys=True)
     return text if len(text) <= 160 else text[:157] + "…"
+
+
+def _json_text(value: Any) -> str | None:
+    """A stored value as JSON, for the field-level diff (None: no value)."""
+    return None if value is None else json.dumps(value, ensure_ascii=False, sort_keys=True)
 
 
 def describe(change: Change) -> str:

@@ -164,8 +164,9 @@ def shortlist_replace(request: HttpRequest, slug: str) -> HttpResponse:
         messages.error(request, f"{successor} is not a suggested replacement for {endpoint_id}.")
         return redirect(f"{shortlist.get_absolute_url()}#entry-{entry.pk}")
     with transaction.atomic():
-        entry.endpoint_id = successor
-        entry.save(update_fields=["endpoint_id"])
+        # The successor joins the list now: its watch counts changes from here on.
+        entry.endpoint_id, entry.added_at, entry.added_by = successor, timezone.now(), request.user
+        entry.save(update_fields=["endpoint_id", "added_at", "added_by"])
         record_change(
             request,
             shortlist,
