@@ -292,3 +292,28 @@ def test_catalog_sync_on_a_fresh_offline_install_replays_the_history(monkeypatch
     assert "Replayed 4 dated states" in out.getvalue()
     call_command("catalog_sync", "--quiet", stdout=io.StringIO())  # not fresh any more
     assert len(dates) == 4
+
+
+def test_the_emulator_serves_a_bundled_date_over_http():
+    """`python -m fal.emulator --as-of 2026-06-05`: that crawl's catalog, not the snapshot."""
+    import requests
+
+    from fal.emulator.server import start
+
+    url, stop = start(port=0, as_of="2026-06-05")
+    try:
+        ids = []
+        cursor = None
+        while True:
+            params = {"limit": 100, **({"cursor": cursor} if cursor else {})}
+            page = requests.get(f"{url}/models", params=params, timeout=10).json()
+            ids += [m["endpoint_id"] for m in page["models"]]
+            cursor = page["next_cursor"]
+            if not cursor:
+                break
+    finally:
+        stop()
+    assert ids == [m["endpoint_id"] for m in load_state("2026-06-05").models]
+    assert len(ids) == 940
+    with pytest.raises(ValueError, match="No bundled crawl"):
+        load_state("2026-07-01")
