@@ -133,3 +133,13 @@ def test_the_index_tells_a_curator_what_changed_for_their_lists(client, curator,
     html = client.get("/shortlists/").content.decode()
     section = html[html.index("What changed for your lists since you last looked") :]
     assert SCHNELL in section and "Deprecated." in section
+
+
+def test_a_gone_entry_is_flagged_with_successors(member_client, snapshot, curator):
+    shortlist = Shortlist.objects.create(title="Old", slug="old", curator=curator)
+    shortlist.entries.create(endpoint_id=SCHNELL, note="Retired?")
+    sync_with([m for m in snapshot[0] if m["endpoint_id"] != SCHNELL], snapshot[1])
+    (row,) = member_client.get("/shortlists/old/").context["rows"]
+    assert row.watch.gone and not row.watch.deprecated
+    assert row.watch.suggestions[0].endpoint_id == DEV
+    assert "no longer in fal's catalog." in member_client.get("/shortlists/old/").content.decode()
