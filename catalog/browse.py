@@ -37,6 +37,9 @@ SORTS = {
 }
 LICENSES = ("commercial", "research", "private", "unknown")
 KINDS = ("inference", "training")
+# `added`: models added in the last 7 or 30 days, or since the member's last visit.
+ADDED = {"7": "added in the last 7 days", "30": "added in the last 30 days",
+         "new": "new since your last visit"}  # fmt: skip
 # Long enough for any real value; guards the page against pathological input.
 MAX_VALUE_LENGTH = 200
 MAX_REPEATS = 20
@@ -67,6 +70,7 @@ class GridQuery:
     kind: str = ""
     units: tuple[str, ...] = ()  # unit classes (fal.units), e.g. "image", "second"
     max_price: Decimal | None = None  # dollars per one of the unit class
+    added: str = ""
     sort: str = "default"
     page: int = 1
     compare: tuple[str, ...] = ()
@@ -81,7 +85,7 @@ class GridQuery:
     def has_filters(self) -> bool:
         return bool(
             self.q or self.category or self.licenses or self.tags or self.group or self.kind
-            or self.units or self.max_price is not None or self.status != "active"
+            or self.units or self.max_price is not None or self.added or self.status != "active"
             or self.has_capability_filters
         )  # fmt: skip
 
@@ -97,7 +101,7 @@ class GridQuery:
         return self.url(
             q="", category="", status="active", licenses=(), tags=(), group="", kind="",
             units=(), max_price=None, accepts=(), has=(), outputs=(), max_duration=None,
-            max_outputs=None,
+            max_outputs=None, added="",
         )  # fmt: skip
 
     def params(self, **changes) -> list[tuple[str, str]]:
@@ -124,6 +128,8 @@ class GridQuery:
         for name in LIMIT_FILTERS:
             if (value := getattr(state, name)) is not None:
                 pairs.append((name, _number_text(value)))
+        if state.added:
+            pairs.append(("added", state.added))
         if state.sort != "default":
             pairs.append(("sort", state.sort))
         if state.page != 1:
@@ -187,6 +193,10 @@ def parse_grid_query(data: Mapping) -> GridQuery:
     if kind and kind not in KINDS:
         messages.append(f"Unknown kind “{kind}”: choose inference or training.")
         kind = ""
+    added = single("added")
+    if added and added not in ADDED:
+        messages.append(f"Unknown “added” value “{added}”: choose 7, 30 or new.")
+        added = ""
     licenses = []
     for value in repeated("license"):
         if value in LICENSES:
@@ -255,6 +265,7 @@ def parse_grid_query(data: Mapping) -> GridQuery:
         kind=kind,
         units=tuple(units),
         max_price=max_price,
+        added=added,
         sort=sort,
         page=page,
         compare=tuple(compare),
@@ -380,11 +391,18 @@ class GridResult:
         ]  # fmt: skip
 
 
-def browse(query: GridQuery, rows: Sequence[Row]) -> GridResult:
+def browse(
+    query: GridQuery, rows: Sequence[Row], added_ids: frozenset[str] | None = None
+) -> GridResult:
     """Filter, count and sort `rows` (already narrowed and ranked by the search, if any).
 
-    Facets are disjunctive: each option's count is what selecting it would show.
+    Facets are disjunctive: each option's count is what selecting it would show. With
+    `query.added`, `added_ids` are the endpoints added in that window (the caller reads
+    them from the history): only those are shown and counted.
     """
+    if query.added:
+        wanted = added_ids or frozenset()
+        rows = [row for row in rows if row.model.endpoint_id in wanted]
     want_licenses = set(query.licenses)
     want_tags = {t.casefold() for t in query.tags}
     want_group = query.group.casefold()
@@ -610,4 +628,6 @@ def active_filters(query: GridQuery) -> list[tuple[str, str]]:
             chips.append(
                 (f"{label.lower()} {_number_text(value)}{unit}", query.url(**{name: None}))
             )
+    if query.added:
+        chips.append((ADDED[query.added], query.url(added="")))
     return chips

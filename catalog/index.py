@@ -158,24 +158,34 @@ class CatalogIndex:
                 self._derived.popitem(last=False)
         return value
 
-    def grid(self, query: GridQuery) -> GridResult:
-        """The filtered, counted, sorted grid for `query` (every page)."""
+    def grid(
+        self, query: GridQuery, added_ids: frozenset[str] | None = None, added_since: str = ""
+    ) -> GridResult:
+        """The filtered, counted, sorted grid for `query` (every page).
+
+        With `query.added`, `added_ids` are the endpoints added since `added_since` (the
+        key: the ids follow from it and this index version, the same for every member)."""
 
         def build() -> GridResult:
             if query.q:
-                return browse(query, [self.rows[i] for i in self.search_index.search(query.q)])
-            return browse(query, self.rows)
+                rows = [self.rows[i] for i in self.search_index.search(query.q)]
+            else:
+                rows = self.rows
+            return browse(query, rows, added_ids)
 
-        return self.derived(("grid", *query.params(page=1)), build)
+        since = added_since if query.added else ""
+        return self.derived(("grid", *query.params(page=1), ("added_since", since)), build)
 
-    def rail_html(self, query: GridQuery) -> str:
+    def rail_html(
+        self, query: GridQuery, added_ids: frozenset[str] | None = None, added_since: str = ""
+    ) -> str:
         """The grid's facet rail for `query`: the same for every user (no messages, no
         controls), so rendered once per index and query, like the grid result it shows."""
 
         def build() -> str:
             context = {
                 "query": query,
-                "grid": self.grid(query),
+                "grid": self.grid(query, added_ids, added_since),
                 "chips": active_filters(query),
                 "price_note": self.price_note if not self.prices else "",
                 "max_price_text": (
@@ -184,7 +194,8 @@ class CatalogIndex:
             }
             return render_to_string("catalog/index.html#rail", context)
 
-        return self.derived(("rail", *query.params(page=1)), build)
+        since = added_since if query.added else ""
+        return self.derived(("rail", *query.params(page=1), ("added_since", since)), build)
 
     def card(self, model: Model) -> Card:
         """The model's card with its price (or why it has none): what every page shows.

@@ -126,6 +126,14 @@ class SyncRun(models.Model):
         blank=True, help_text="Why prices were not fetched (they stay as last synced)."
     )
 
+    # What the crawl covered, for the history (catalog.history): the categories crawled
+    # (null: all of them), whether its documents are its own (the offline snapshot's are
+    # older crawls'), and the date of the catalog state (a replayed crawl's, else the run's).
+    categories = models.JSONField(null=True, blank=True)
+    documents_dated = models.BooleanField(default=True)
+    catalog_date = models.DateTimeField(null=True, blank=True)
+    changes_recorded = models.PositiveIntegerField(default=0)
+
     class Meta:
         ordering = ["-started_at", "-pk"]
         get_latest_by = "started_at"
@@ -237,3 +245,49 @@ class PriceRecord(models.Model):
 
     def __str__(self) -> str:
         return f"{self.endpoint_id}: {self.unit_price} {self.currency} per {self.unit!r}"
+
+
+class Change(models.Model):
+    """One change of fal's catalog seen by a sync: an endpoint added, gone, back, deprecated,
+    renamed, or its metadata, schema (one field) or price changed. See catalog.history."""
+
+    endpoint_id = models.CharField(max_length=1000)
+    kind = models.CharField(max_length=12)
+    field = models.CharField(max_length=300, blank=True, help_text="input.<name>, a key…")
+    aspect = models.CharField(max_length=12, blank=True, help_text="Of a schema field.")
+    before = models.JSONField(null=True, blank=True)
+    after = models.JSONField(null=True, blank=True)
+    breaking = models.BooleanField(default=False)
+    # The endpoint's category and license when the change was seen (gone ones keep theirs).
+    category = models.CharField(max_length=200, blank=True)
+    license = models.CharField(max_length=200, blank=True)
+    sync = models.ForeignKey(SyncRun, on_delete=models.CASCADE, related_name="changes")
+    seen_at = models.DateTimeField(help_text="The date of the catalog state that showed it.")
+
+    class Meta:
+        ordering = ["-seen_at", "endpoint_id", "pk"]
+        indexes = [
+            models.Index(fields=["seen_at"], name="change_seen"),
+            models.Index(fields=["kind", "seen_at"], name="change_kind"),
+            models.Index(fields=["endpoint_id", "seen_at"], name="change_endpoint"),
+            models.Index(fields=["category", "seen_at"], name="change_category"),
+            models.Index(fields=["breaking", "seen_at"], name="change_breaking"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.endpoint_id}: {self.kind} {self.field}".strip()
+
+
+class CatalogVisit(models.Model):
+    """When a member last looked at the grid and at the shortlist index ("new since")."""
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="catalog_visit"
+    )
+    grid_seen_at = models.DateTimeField(null=True, blank=True)
+    grid_previous = models.DateTimeField(null=True, blank=True, help_text="The visit before.")
+    shortlists_seen_at = models.DateTimeField(null=True, blank=True)
+    shortlists_previous = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return f"visits of {self.user}"

@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from django.contrib.admin.models import CHANGE, LogEntry
 from django.http import HttpRequest
@@ -34,6 +35,7 @@ class EntryRow:
     card: Card
     found: bool
     flag: str
+    watch: Any = None  # the deprecation watch's catalog.watch.Watch, on the shortlist page
 
     @property
     def status(self) -> str:

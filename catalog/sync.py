@@ -24,7 +24,7 @@ import secrets
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
@@ -32,8 +32,8 @@ from django.db import IntegrityError, transaction
 from django.db.models import Max
 from django.utils import timezone
 
-from catalog import upstream
-from catalog.models import CatalogEntry, IndexState, PriceRecord, SyncRun
+from catalog import history, upstream
+from catalog.models import CatalogEntry, Change, IndexState, PriceRecord, SyncRun
 from catalog.prices import as_decimal
 from fal.capabilities import capabilities_json, is_current
 from fal.errors import FalAPIError
@@ -63,6 +63,29 @@ class SyncBusy(Exception):
     """Another sync is running."""
 
 
+@dataclass(frozen=True)
+class CrawlFacts:
+    """What the history needs to know about the source, beyond what its pages say.
+
+    `categories`: the categories the source lists (None: all); an endpoint missing from a
+    crawl that did not cover its category is not gone. `documents_dated`: the documents
+    are the source's own, of this date (the offline snapshot's are earlier crawls': they
+    are stored but never diffed). `all_documents`: fetch every document, not only those
+    of new or changed entries (a replayed crawl's documents change without its entries).
+    `as_of`: the date of the catalog state (a replayed crawl's), else the run's time.
+    """
+
+    categories: frozenset[str] | None = None
+    documents_dated: bool = True
+    all_documents: bool = False
+    as_of: datetime | None = None
+
+
+def default_facts() -> CrawlFacts:
+    """Live: fal itself, today. Offline: the bundled snapshot, whose documents are older."""
+    return CrawlFacts(documents_dated=upstream.data_source().live)
+
+
 def fingerprint(value: Any) -> str:
     """A stable digest of JSON data: equal data, equal fingerprint."""
     text = json.dumps(value, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
@@ -81,6 +104,7 @@ class _Crawl:
     run: SyncRun
     on_progress: Callable[[SyncRun], None] | None
     min_interval: float
+    facts: CrawlFacts = field(default_factory=CrawlFacts)
     entries: dict[str, dict] = field(default_factory=dict)  # endpoint id → entry, API order
     documents: dict[str, Any] = field(default_factory=dict)
     prices: dict[str, Price] | None = None  # None: not fetched (no key, or fal failed)
@@ -158,6 +182,7 @@ def sync_catalog(
     trigger: str = "manual",
     on_progress: Callable[[SyncRun], None] | None = None,
     skip_if_synced_within: float = 0,
+    facts: CrawlFacts | None = None,
 ) -> SyncRun | None:
     """Run one sync and return its finished run (None when skipped: synced recently).
 
@@ -171,7 +196,8 @@ def sync_catalog(
     run = start_run(trigger=trigger)
     # Pacing is for fal's sake; the in-process emulator of the offline mode needs none.
     max_rps = settings.CATALOG_SYNC_MAX_RPS if upstream.data_source().live else 0
-    crawl = _Crawl(run, on_progress, min_interval=1 / max_rps if max_rps > 0 else 0)
+    crawl = _Crawl(run, on_progress, min_interval=1 / max_rps if max_rps > 0 else 0,
+                   facts=facts or default_facts())  # fmt: skip
     try:
         _crawl_list(crawl)
         _fetch_documents(crawl)
@@ -205,7 +231,11 @@ def _without_expansions(raw: dict) -> dict:
 def _fetch_documents(crawl: _Crawl) -> None:
     """Documents for the endpoints that are new, changed, or whose last fetch failed."""
     known = dict(CatalogEntry.objects.values_list("endpoint_id", "openapi_for"))
-    wanted = [i for i, raw in crawl.entries.items() if known.get(i) != fingerprint(raw)]
+    wanted = [
+        i
+        for i, raw in crawl.entries.items()
+        if crawl.facts.all_documents or known.get(i) != fingerprint(raw)
+    ]
     for query in find_queries(wanted, expand=[EXPAND_OPENAPI]):
         try:
             for data in crawl.pages(query):
@@ -307,13 +337,13 @@ def _apply_prices(crawl: _Crawl, now) -> bool:
 
 
 def _apply(crawl: _Crawl) -> None:
-    """Write the crawl into the index in one transaction.
+    """Write the crawl into the index, and the changes it shows, in one transaction.
 
     Only what changed is rewritten: an unchanged catalog of 100,000 endpoints costs a few
     bulk `UPDATE … last_seen` statements, not 100,000 row writes.
     """
-    run = crawl.run
-    now = timezone.now()
+    run, facts = crawl.run, crawl.facts
+    now = facts.as_of or timezone.now()
     entry_fields = ["entry", "entry_fingerprint", "position", "last_seen", "last_seen_sync"]
     document_fields = ["openapi", "openapi_fingerprint", "openapi_for", "capabilities"]
     with transaction.atomic():
@@ -329,9 +359,12 @@ def _apply(crawl: _Crawl) -> None:
                 "capabilities",
             )
         }
+        # The first sync of an index is its baseline: it records no changes.
+        recorder = _Recorder(run, now, facts) if existing else None
         creates: list[CatalogEntry] = []
         rewrites: list[CatalogEntry] = []  # entry, place or document changed, or back
         unchanged: list[int] = []
+        before = _previous_states(crawl, existing) if recorder else {}
         for position, (endpoint_id, raw) in enumerate(crawl.entries.items()):
             digest = fingerprint(raw)
             row = existing.get(endpoint_id)
@@ -340,9 +373,13 @@ def _apply(crawl: _Crawl) -> None:
                 row = CatalogEntry(endpoint_id=endpoint_id, first_seen=now, first_seen_sync=run)
                 creates.append(row)
                 run.added += 1
+                if recorder:
+                    recorder.added(endpoint_id, raw)
             elif row.gone_at is not None:
                 run.back += 1
                 rewrites.append(row)
+                if recorder:
+                    recorder.back(endpoint_id, raw)
             elif row.entry_fingerprint != digest:
                 run.changed += 1
                 rewrites.append(row)
@@ -351,6 +388,9 @@ def _apply(crawl: _Crawl) -> None:
             else:
                 unchanged.append(row.pk)
                 continue
+            if recorder and endpoint_id in before:
+                old_entry, old_document = before[endpoint_id]
+                recorder.changed(endpoint_id, old_entry, raw, old_document, document)
             row.entry, row.entry_fingerprint, row.position = raw, digest, position
             row.last_seen, row.last_seen_sync, row.gone_at = now, run, None
             row.openapi_for = row.openapi_for if document is _NO_DOCUMENT else digest
@@ -363,9 +403,13 @@ def _apply(crawl: _Crawl) -> None:
         stale = _recompute_capabilities(existing, crawl.documents)
         with_documents = [r for r in rewrites if r.endpoint_id in crawl.documents]
         without = [r for r in rewrites if r.endpoint_id not in crawl.documents]
-        if with_documents:
-            CatalogEntry.objects.bulk_update(
-                with_documents, [*entry_fields, "gone_at", *document_fields], batch_size=200
+        # One UPDATE per row: bulk_update's CASE over large JSON values costs far more.
+        for row in with_documents:
+            CatalogEntry.objects.filter(pk=row.pk).update(
+                **{
+                    name: getattr(row, name)
+                    for name in [*entry_fields, "gone_at", *document_fields]
+                }
             )
         if without:
             CatalogEntry.objects.bulk_update(without, [*entry_fields, "gone_at"], batch_size=500)
@@ -373,17 +417,18 @@ def _apply(crawl: _Crawl) -> None:
             CatalogEntry.objects.filter(
                 pk__in=unchanged[start : start + _PKS_PER_STATEMENT]
             ).update(last_seen=now, last_seen_sync=run)
-        gone = [
-            row.pk
-            for endpoint_id, row in existing.items()
-            if endpoint_id not in crawl.entries and row.gone_at is None
-        ]
+        gone = _gone(crawl, existing, recorder)
         for start in range(0, len(gone), _PKS_PER_STATEMENT):
             CatalogEntry.objects.filter(pk__in=gone[start : start + _PKS_PER_STATEMENT]).update(
                 gone_at=now
             )
         run.gone = len(gone)
         prices_changed = _apply_prices(crawl, now)
+        run.categories = sorted(facts.categories) if facts.categories is not None else None
+        run.documents_dated = facts.documents_dated
+        run.catalog_date = now
+        if recorder:
+            run.changes_recorded = recorder.save()
         if (
             creates or rewrites or gone or stale or prices_changed
             or not IndexState.objects.filter(pk=1).exists()
@@ -407,6 +452,107 @@ def _recompute_capabilities(existing: dict[str, CatalogEntry], fetched: dict) ->
             row.capabilities = capabilities_json(row.openapi)
         CatalogEntry.objects.bulk_update(rows, ["capabilities"])
     return len(stale)
+
+
+def _previous_states(crawl: _Crawl, existing: dict[str, CatalogEntry]) -> dict[str, tuple]:
+    """(entry, document) as stored, for the present endpoints whose entry or document the
+    crawl brings anew: only those rows' JSON is read."""
+    pks = [
+        row.pk
+        for endpoint_id, row in existing.items()
+        if row.gone_at is None
+        and endpoint_id in crawl.entries
+        and (
+            row.entry_fingerprint != fingerprint(crawl.entries[endpoint_id])
+            or endpoint_id in crawl.documents
+        )  # fmt: skip
+    ]
+    states: dict[str, tuple] = {}
+    for start in range(0, len(pks), 500):
+        rows = CatalogEntry.objects.filter(pk__in=pks[start : start + 500])
+        for endpoint_id, entry, document in rows.values_list("endpoint_id", "entry", "openapi"):
+            states[endpoint_id] = (entry, document)
+    return states
+
+
+def _gone(crawl: _Crawl, existing: dict[str, CatalogEntry], recorder: _Recorder | None) -> list:
+    """Present rows the crawl lacks, among the categories it covered (a crawl that did not
+    list a category says nothing about its endpoints)."""
+    missing = [
+        row.pk
+        for endpoint_id, row in existing.items()
+        if endpoint_id not in crawl.entries and row.gone_at is None
+    ]
+    if not missing:
+        return []
+    covered = crawl.facts.categories
+    gone: list[int] = []
+    for start in range(0, len(missing), 500):
+        rows = CatalogEntry.objects.filter(pk__in=missing[start : start + 500])
+        for pk, endpoint_id, entry in rows.values_list("pk", "endpoint_id", "entry"):
+            if covered is not None and history.entry_category(entry) not in covered:
+                continue
+            gone.append(pk)
+            if recorder:
+                recorder.gone(endpoint_id, entry)
+    return gone
+
+
+class _Recorder:
+    """The changes one sync saw, written with its index writes."""
+
+    def __init__(self, run: SyncRun, seen_at: datetime, facts: CrawlFacts) -> None:
+        self.run, self.seen_at, self.facts = run, seen_at, facts
+        previous = SyncRun.objects.filter(state=SyncRun.State.SUCCEEDED).order_by("-pk").first()
+        # The categories the previous crawl covered: an endpoint first seen in a category it
+        # did not list may be old, so it is not "added".
+        self.previously_covered = previous.categories if previous else None
+        self.rows: list[Change] = []
+
+    def _keep(self, changes: list[history.Change], entry: Any) -> None:
+        metadata = entry.get("metadata") if isinstance(entry, dict) else None
+        metadata = metadata if isinstance(metadata, dict) else {}
+        license_type = metadata.get("license_type")
+        for change in changes:
+            self.rows.append(
+                Change(
+                    endpoint_id=change.endpoint_id,
+                    kind=change.kind,
+                    field=change.field[:300],
+                    aspect=change.aspect,
+                    before=change.before,
+                    after=change.after,
+                    breaking=change.breaking,
+                    category=history.entry_category(entry)[:200],
+                    license=license_type[:200] if isinstance(license_type, str) else "",
+                    sync=self.run,
+                    seen_at=self.seen_at,
+                )
+            )
+
+    def added(self, endpoint_id: str, entry: dict) -> None:
+        covered = self.previously_covered
+        if covered is not None and history.entry_category(entry) not in covered:
+            return  # first seen, but its category was not crawled before
+        self._keep([history.Change(endpoint_id, history.ADDED)], entry)
+
+    def back(self, endpoint_id: str, entry: dict) -> None:
+        self._keep([history.Change(endpoint_id, history.BACK)], entry)
+
+    def gone(self, endpoint_id: str, entry: dict) -> None:
+        self._keep([history.Change(endpoint_id, history.GONE)], entry)
+
+    def changed(
+        self, endpoint_id: str, old_entry: Any, entry: dict, old_document: Any, document: Any
+    ) -> None:
+        changes = history.diff_entry(endpoint_id, old_entry, entry)
+        if document is not _NO_DOCUMENT and self.facts.documents_dated:
+            changes += history.diff_documents(endpoint_id, old_document, document)
+        self._keep(changes, entry)
+
+    def save(self) -> int:
+        Change.objects.bulk_create(self.rows, batch_size=500)
+        return len(self.rows)
 
 
 def _finish(crawl: _Crawl, *, error: str = "") -> None:

@@ -68,9 +68,23 @@ def data_source() -> DataSource:
 # --- Clients ----------------------------------------------------------------------------------
 
 
+_offline_override: list = []
+
+
 def offline_app():
-    """The WSGI app that stands in for fal offline: the emulator over the bundled snapshot."""
-    return snapshot_emulator()
+    """The WSGI app that stands in for fal offline: the emulator over the bundled snapshot
+    (or, while `offline_source` is in force, the app it was given)."""
+    return _offline_override[-1] if _offline_override else snapshot_emulator()
+
+
+@contextlib.contextmanager
+def offline_source(app) -> Iterator[None]:
+    """Stand `app` in for fal offline for a while (the history replay's dated crawls)."""
+    _offline_override.append(app)
+    try:
+        yield
+    finally:
+        _offline_override.remove(app)
 
 
 _clients: dict[tuple, FalModelsClient] = {}

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from django.urls import path
 
-from catalog.views import compare, grid, model_pages, prices, shortlists, sync
+from catalog.feeds import ChangesFeed
+from catalog.views import compare, grid, history, model_pages, prices, shortlists, sync
 
 app_name = "catalog"
 
@@ -33,6 +34,9 @@ urlpatterns = [
         name="shortlist_remove",
     ),
     path("shortlists/<slug:slug>/note/", shortlists.shortlist_entry_note, name="shortlist_note"),
+    path("shortlists/<slug:slug>/replace/", history.shortlist_replace, name="shortlist_replace"),
+    path("changes/", history.changes, name="changes"),
+    path("changes/feed/", ChangesFeed(), name="changes_feed"),
     path("catalog/sync/", sync.sync_status, name="sync"),
     path("catalog/sync/request/", sync.sync_request, name="sync_request"),
 ]

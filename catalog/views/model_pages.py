@@ -10,6 +10,7 @@ from django.urls import reverse
 from django.views.decorators.vary import vary_on_headers
 
 from catalog import schema_display, services
+from catalog.changes import endpoint_history
 from catalog.shortlists import curator_menu
 from catalog.views.compare import compare_url
 from catalog.views.sync import syncing
@@ -71,6 +72,10 @@ def render_model_page(request: HttpRequest, endpoint_id: str, extra: dict) -> Ht
         "endpoint_id": endpoint_id,
         "compare_url": compare_url([endpoint_id]),
         "curator_menu": curator_menu(request),
+        "history": endpoint_history(endpoint_id),
+        "first_seen": catalog.presence[endpoint_id].first_seen
+        if endpoint_id in catalog.presence
+        else None,
         **extra,
     }
     return render(request, "catalog/model.html", context)

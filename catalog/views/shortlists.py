@@ -37,6 +37,7 @@ from catalog.shortlists import (
     record_change,
 )
 from catalog.views.compare import compare_url
+from catalog.views.history import shortlist_index_watch, shortlist_rows_watched
 from fal.types import is_endpoint_id
 
 EXPORT_FIELDS = [
@@ -116,11 +117,12 @@ def shortlist_index(request: HttpRequest) -> HttpResponse:
         form = ShortlistForm(request.POST)
         if form.is_valid():
             return redirect(_create_once(request, form))
-    shortlists = Shortlist.objects.select_related("curator").annotate(entry_count=Count("entries"))
-    status = 400 if form.errors else 200
-    return render(
-        request, "catalog/shortlists.html", {"shortlists": shortlists, "form": form}, status=status
+    shortlists = list(
+        Shortlist.objects.select_related("curator").annotate(entry_count=Count("entries"))
     )
+    status = 400 if form.errors else 200
+    context = {"shortlists": shortlists, "form": form, **shortlist_index_watch(request, shortlists)}
+    return render(request, "catalog/shortlists.html", context, status=status)
 
 
 def shortlist_compare_url(rows: list[EntryRow]) -> str:
@@ -162,10 +164,11 @@ def shortlist_detail(request: HttpRequest, slug: str) -> HttpResponse:
     shortlist = get_object_or_404(Shortlist.objects.select_related("curator"), slug=slug)
     catalog = services.catalog_index()
     found = entry_rows(list(shortlist.entries.select_related("added_by")), catalog)
+    rows = shortlist_rows_watched(found.rows, catalog)
     context = {
         "shortlist": shortlist,
-        "rows": found.rows,
-        "flagged": found.flagged,
+        "rows": rows,
+        "flagged": sum(1 for row in rows if row.flag or row.watch.flagged),
         "compare_url": shortlist_compare_url(found.rows),
         "curator_menu": curator_menu(request),
     }

@@ -1,12 +1,14 @@
-"""The bundled offline snapshot of fal's catalog and prices: where its files are, loading them."""
+"""The bundled offline snapshot of fal's catalog, its prices and its earlier dated crawls:
+where the files are, and loading them once."""
 
 from __future__ import annotations
 
 import gzip
 import json
 import threading
+from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from fal.openapi import RECONSTRUCTED_MARK
 
@@ -20,6 +22,50 @@ DEFAULT_RECONSTRUCTED_PATH = SNAPSHOT_DIR / "fal-openapi-reconstructed.json.gz"
 DEFAULT_PRICING_PATH = SNAPSHOT_DIR / "fal-pricing-2026-08-10.json.gz"
 SPEC_PATH = SNAPSHOT_DIR / "models-openapi.yaml"
 PRICING_SPEC_PATH = SNAPSHOT_DIR / "pricing-openapi.json"
+HISTORY_DIR = SNAPSHOT_DIR / "history"
+SNAPSHOT_DATE = "2026-08-10"
+
+
+@dataclass(frozen=True)
+class CrawlState:
+    """One dated state of the catalog as a crawl recorded it.
+
+    `categories` is None for a complete crawl, else the categories it listed (a crawl per
+    category that lacks some). `documents_dated` says whether the documents are that
+    crawl's own: the 2026-08-10 snapshot carries the documents of earlier crawls.
+    """
+
+    date: str
+    models: list[dict]
+    openapi: dict[str, Any]
+    categories: frozenset[str] | None
+    documents_dated: bool
+    recorded_at: str
+
+
+def history_dates() -> list[str]:
+    """Every bundled date, oldest first (the earlier crawls, then the snapshot)."""
+    dates = sorted(
+        p.name.removeprefix("fal-models-").removesuffix(".json.gz")
+        for p in HISTORY_DIR.glob("fal-models-*.json.gz")
+    )
+    return [*dates, SNAPSHOT_DATE]
+
+
+def load_state(date: str) -> CrawlState:
+    """The catalog of one bundled date (ValueError for a date not bundled)."""
+    if date == SNAPSHOT_DATE:
+        models, openapi = load_snapshot()
+        return CrawlState(date, models, openapi, None, False, f"{date}T00:00:00Z")
+    if date not in history_dates():
+        raise ValueError(f"No bundled crawl of {date!r}; bundled: {', '.join(history_dates())}")
+    with gzip.open(HISTORY_DIR / f"fal-models-{date}.json.gz", "rt", encoding="utf-8") as fh:
+        crawl = json.load(fh)
+    with gzip.open(HISTORY_DIR / f"fal-openapi-{date}.json.gz", "rt", encoding="utf-8") as fh:
+        openapi = json.load(fh)
+    return CrawlState(
+        date, crawl["models"], openapi, frozenset(crawl["categories"]), True, crawl["recorded_at"]
+    )
 
 
 def load_snapshot(
@@ -68,6 +114,16 @@ def load_prices(pricing_path: Path = DEFAULT_PRICING_PATH) -> list[dict]:
 
 _singleton: Emulator | None = None
 _singleton_lock = threading.Lock()
+
+
+def dated_emulator(date: str) -> Emulator:
+    """An emulator serving the catalog of one bundled date (`--as-of DATE`)."""
+    from fal.emulator.app import Emulator
+
+    if date == SNAPSHOT_DATE:
+        return snapshot_emulator()
+    state = load_state(date)
+    return Emulator(state.models, state.openapi)
 
 
 def snapshot_emulator() -> Emulator:

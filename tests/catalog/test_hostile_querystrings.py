@@ -156,6 +156,7 @@ GRID_KEYS = (
     "page",
     "compare",
 )
+CHANGE_KEYS = ("kind", "breaking", "category", "license", "q", "since", "until", "page")
 CHANGELIST_KEYS = ("q", "o", "p", "e", "all", "_popup", "_to_field", "id__exact", "title")
 CHANGEFORM_KEYS = ("_changelist_filters", "_popup", "_to_field", "title", "slug", "curator")
 ADMIN_STATIC = {
@@ -184,6 +185,11 @@ VIEWS: dict[str, View] = {
     "catalog:shortlist_add": View(fixed("/shortlists/picks/add/"), ("endpoint_id", "note")),
     "catalog:shortlist_remove": View(fixed("/shortlists/picks/remove/"), ("endpoint_id",)),
     "catalog:shortlist_note": View(fixed("/shortlists/picks/note/"), ("endpoint_id", "note")),
+    "catalog:shortlist_replace": View(
+        fixed("/shortlists/picks/replace/"), ("endpoint_id", "successor")
+    ),
+    "catalog:changes": View(fixed("/changes/"), CHANGE_KEYS),
+    "catalog:changes_feed": View(fixed("/changes/feed/"), CHANGE_KEYS),
     "catalog:sync": View(fixed("/catalog/sync/")),
     "catalog:sync_request": View(fixed("/catalog/sync/request/")),
     "login": View(fixed("/accounts/login/"), ("next",)),
