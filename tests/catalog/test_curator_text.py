@@ -25,7 +25,7 @@ HTMX = {"HX-Request": "true"}
 
 TITLE = 'Picks <script>alert("title")</script> & <b>more</b>'
 DESCRIPTION = "<img src=x onerror=alert('description')> first line\n<i>second</i> line"
-NOTE = "<svg onload=alert(\"note\")> it's <u>fast</u>"
+NOTE = '<svg onload=alert("note")> it\'s <u>fast</u>'
 RAW = ['<script>alert("title")', "<b>more</b>", "<img src=x", "<i>second</i>", "<svg onload"]
 SHOWN = {
     "title": escape(TITLE),
