@@ -93,8 +93,9 @@ def grid(server: Gunicorn, cookie: str, path: str = "/") -> tuple[int, list[str]
     return int(count.group(1)), CARD.findall(html)
 
 
-def burst(servers: list[Gunicorn], cookie: str, rounds: int = 3) -> list[int]:
-    """Every path from every server, `rounds` times over, all at once; returns the statuses."""
+def burst(servers: list[Gunicorn], cookie: str, rounds: int = 3) -> list[tuple]:
+    """Every path from every server, `rounds` times over, all at once; returns what each
+    answer showed: (path, status, model count, error banners)."""
     jobs = [
         (server, path, {"HX-Request": "true"} if i % 2 else {})
         for i in range(rounds)
@@ -102,21 +103,24 @@ def burst(servers: list[Gunicorn], cookie: str, rounds: int = 3) -> list[int]:
         for path in PATHS
     ]
     barrier = threading.Barrier(len(jobs))
-    statuses: list[int] = [0] * len(jobs)
+    shown: list[tuple] = [()] * len(jobs)
 
     def one(n: int, server: Gunicorn, path: str, headers: dict[str, str]) -> None:
         barrier.wait()
-        status, _, _ = request(
+        status, _, body = request(
             server.url, path, headers={**headers, "Cookie": f"sessionid={cookie}"}, timeout=60
         )
-        statuses[n] = status
+        html = body.decode()
+        count = COUNT.search(html)
+        errors = html.count("banner-error") + html.count("Traceback")
+        shown[n] = (path, status, int(count.group(1)) if count else None, errors)
 
     threads = [threading.Thread(target=one, args=(n, *job)) for n, job in enumerate(jobs)]
     for thread in threads:
         thread.start()
     for thread in threads:
         thread.join(90)
-    return statuses
+    return shown
 
 
 def press_refresh(server: Gunicorn, cookie: str) -> int:
@@ -175,8 +179,9 @@ def test_two_app_servers_sharing_redis_serve_one_index(tmp_path, redis_url, data
                 assert on_first == on_second, path
                 assert on_first[0] > 0 and on_first[1], path
             assert grid(first, cookie)[0] == CATALOG_SIZE
-            statuses = burst([first, second], cookie)
-            assert statuses == [200] * len(statuses)
+            counts = {path: grid(first, cookie, path)[0] for path in PATHS}
+            answers = burst([first, second], cookie)
+            assert answers == [(path, 200, counts[path], 0) for path, *_ in answers]
             assert upstream.count == asked, "serving pages asked fal"
             assert "acme/rocket" not in get(second, "/?q=rocket", cookie)
 

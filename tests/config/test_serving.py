@@ -77,6 +77,49 @@ def test_tokens_of_a_page_kept_through_a_304_are_still_accepted(member):
     assert signed_out.status_code == 302
 
 
+def sign_in(client: Client, username: str, password: str) -> None:
+    """The sign-in form, as a browser fills it (with its CSRF token)."""
+    form = client.get("/accounts/login/")
+    token = csrf_tokens(form.content.decode())[0]
+    response = client.post(
+        "/accounts/login/",
+        {"username": username, "password": password, "csrfmiddlewaretoken": token},
+    )
+    assert response.status_code == 302, response.status_code
+
+
+@pytest.mark.parametrize("path", ["/", "/shortlists/", "/models/fal-ai/flux/schnell/"])
+def test_signing_in_again_as_the_same_user_never_keeps_a_page_with_old_tokens(path, curator):
+    """Signing in rotates the CSRF secret: a 304 then would leave the browser a page whose
+    tokens are refused, and the next POST would be a 403. The page is the same user's, so
+    only the secret can tell the two visits apart."""
+    from catalog.models import Shortlist
+
+    Shortlist.objects.create(title="Drafts", slug="drafts", curator=curator)
+    client = Client(enforce_csrf_checks=True)
+    sign_in(client, "cora", "curator-pass-1234")
+    first = client.get(path)
+    old_token = csrf_tokens(first.content.decode())[0]
+    assert client.get(path, headers={"If-None-Match": first["ETag"]}).status_code == 304
+
+    assert client.post("/accounts/logout/", {"csrfmiddlewaretoken": old_token}).status_code == 302
+    sign_in(client, "cora", "curator-pass-1234")
+    again = client.get(path, headers={"If-None-Match": first["ETag"]})
+    # The old page's tokens are refused now, so the page must be sent again.
+    refused = client.post("/shortlists/drafts/add/", {"endpoint_id": "fal-ai/flux/schnell"})
+    assert refused.status_code == 403
+    assert again.status_code == 200 and again["ETag"] != first["ETag"]
+    # The new page is a 304 from now on (until a change below alters it).
+    assert client.get(path, headers={"If-None-Match": again["ETag"]}).status_code == 304
+    new_token = csrf_tokens(again.content.decode())[0]
+    saved = client.post(
+        "/shortlists/drafts/add/",
+        {"endpoint_id": "fal-ai/flux/schnell", "csrfmiddlewaretoken": new_token},
+    )
+    assert saved.status_code == 302
+    assert Shortlist.objects.get(slug="drafts").entries.get().endpoint_id == "fal-ai/flux/schnell"
+
+
 def test_pages_vary_on_cookie_and_htmx_and_are_revalidated(member_client):
     for headers in ({}, {"HX-Request": "true"}):
         response = member_client.get("/", headers=headers)
