@@ -72,7 +72,8 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     # Every page needs a signed-in team member; views opt out with @login_not_required.
-    "django.contrib.auth.middleware.LoginRequiredMiddleware",
+    # (htmx requests without a session get HX-Redirect to sign-in: config/login_required.py)
+    "config.login_required.SignInRequiredMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django.middleware.csp.ContentSecurityPolicyMiddleware",
