@@ -103,6 +103,97 @@
     if (event.target.matches && event.target.matches(".rail-toggle")) railOpen = event.target.open;
   }, true);
 
+  // Failed requests (a network error, a 5xx): the page must not pretend. A banner says so
+  // and offers to retry; the controls go back to what the results on screen answer (the
+  // URL's state); a failed shortlist change says so in its own control.
+  var FAILED = "Could not update — fal catalog did not answer.";
+  var lastFailure = null;
+  function restoreControls(elt) {
+    var form = elt.closest && elt.closest("form");
+    if (!form || (form.getAttribute("method") || "get").toLowerCase() !== "get") return;
+    // The rail, the sort and the compare picks are rendered with each result, so their
+    // defaults are the state on screen; the search box outside them follows the URL.
+    form.reset();
+    var q = form.querySelector("#q");
+    if (q) q.value = new URLSearchParams(location.search).get("q") || "";
+  }
+  function showBanner() {
+    var banner = document.getElementById("request-error");
+    if (banner) return banner;
+    banner = document.createElement("div");
+    banner.id = "request-error";
+    banner.className = "banner banner-error request-error";
+    banner.setAttribute("role", "alert");
+    var text = document.createElement("span");
+    text.textContent = FAILED + " ";
+    var retry = document.createElement("button");
+    retry.type = "button";
+    retry.className = "button";
+    retry.id = "request-retry";
+    retry.textContent = "Retry";
+    banner.append(text, retry);
+    (document.getElementById("main") || document.body).prepend(banner);
+    return banner;
+  }
+  function hideBanner() {
+    var banner = document.getElementById("request-error");
+    if (banner) banner.remove();
+  }
+  function requestFailed(event) {
+    var detail = event.detail;
+    var elt = detail.elt;
+    var menu = elt && elt.closest && elt.closest(".shortlist-menu");
+    if (menu) {
+      var pop = menu.querySelector(".shortlist-pop");
+      var note = pop.querySelector(".shortlist-error") || document.createElement("p");
+      note.className = "shortlist-error";
+      note.setAttribute("role", "alert");
+      note.textContent = "Not saved — fal catalog did not answer. Try again.";
+      if (!note.parentNode) pop.prepend(note);
+      menu.open = true;
+      return;
+    }
+    var config = detail.requestConfig || {};
+    var verb = (config.verb || "get").toLowerCase();
+    var path = verb === "get" && detail.pathInfo ? detail.pathInfo.finalRequestPath : config.path;
+    var pushed = elt.closest && elt.closest("[hx-push-url]");
+    lastFailure = {
+      verb: verb,
+      path: path,
+      elt: elt,
+      target: detail.target,
+      swap: (elt.closest && elt.closest("[hx-swap]") || { getAttribute: function () { return null; } }).getAttribute("hx-swap"),
+      push: pushed ? pushed.getAttribute("hx-push-url") : undefined,
+    };
+    restoreControls(elt);
+    showBanner();
+  }
+  document.addEventListener("htmx:responseError", requestFailed);
+  document.addEventListener("htmx:sendError", requestFailed);
+  document.addEventListener("htmx:afterRequest", function (event) {
+    if (event.detail.successful && !event.detail.elt.closest(".shortlist-menu")) hideBanner();
+  });
+  document.addEventListener("click", function (event) {
+    if (!event.target.closest || !event.target.closest("#request-retry") || !lastFailure) return;
+    var failure = lastFailure;
+    lastFailure = null;
+    hideBanner();
+    var target = failure.target && failure.target.isConnected ? failure.target : null;
+    if (!target) { location.reload(); return; }
+    // A GET is asked again at the URL that failed (its query holds the new filters, which
+    // the restored controls no longer do); a POST is sent again from its form.
+    var source = failure.verb === "get" || !failure.elt.isConnected ? document.body : failure.elt;
+    if (failure.elt.isConnected) failure.elt.focus();
+    var q = document.getElementById("q");
+    var typed = q && q.value;
+    htmx.ajax(failure.verb, failure.path, {
+      source: source, target: target, swap: failure.swap || "innerHTML", push: failure.push,
+    }).then(function () {
+      // The search box follows the URL the retried results pushed (unless typed in since).
+      if (q && q.value === typed) q.value = new URLSearchParams(location.search).get("q") || "";
+    });
+  });
+
   document.addEventListener("DOMContentLoaded", function () { checkImages(document); applyRail(); });
   document.addEventListener("htmx:afterSettle", function (event) { checkImages(event.target); applyRail(); });
 })();
