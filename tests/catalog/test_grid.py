@@ -341,3 +341,11 @@ def test_the_grid_follows_the_index_after_a_sync_changes_it(
     assert card_ids(html)[0] == first.endpoint_id and "Renamed by fal" in html
     fragment = member_client.get("/?q=renamed", headers={**HTMX, "HX-Target": "results"})
     assert card_ids(fragment.content.decode()) == [first.endpoint_id]
+
+
+def test_no_template_comment_leaks_into_the_grid(member_client):
+    # {# … #} is one line only: a comment across lines is printed (it was, above the rail).
+    for path in ("/", "/?q=flux"):
+        html = member_client.get(path).content.decode()
+        assert "{#" not in html and "#}" not in html
+        assert "rendered once per index" not in html
