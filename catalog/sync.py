@@ -36,7 +36,7 @@ from catalog import history, upstream
 from catalog.models import CatalogEntry, Change, IndexState, PriceRecord, SyncRun
 from catalog.prices import as_decimal
 from fal.capabilities import capabilities_json, is_current
-from fal.errors import FalAPIError
+from fal.errors import FalAPIError, FalNotFoundError
 from fal.types import (
     EXPAND_OPENAPI,
     ModelsQuery,
@@ -259,12 +259,15 @@ def _fetch_prices(crawl: _Crawl) -> None:
     try:
         for batch in id_batches(list(crawl.entries)):
             crawl.wait_turn()
-            found, asked_upstream = upstream.fetch_prices(
-                batch,
-                generation=f"sync{crawl.run.pk}",
-                client=upstream.sync_client(),
-                keep=False,
-            )
+            try:
+                found, asked_upstream = upstream.fetch_prices(
+                    batch,
+                    generation=f"sync{crawl.run.pk}",
+                    client=upstream.sync_client(),
+                    keep=False,
+                )
+            except FalNotFoundError:
+                found, asked_upstream = [], True  # fal prices none of this batch: an answer
             if asked_upstream:
                 crawl.last_call = time.monotonic()
                 crawl.run.upstream_calls += 1
