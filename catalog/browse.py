@@ -14,7 +14,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from urllib.parse import urlencode
 
-from catalog.cards import fold_tags, license_of
+from catalog.cards import license_of, model_tags
 from catalog.compare import MAX_MODELS as MAX_COMPARE
 from fal.types import Model, is_endpoint_id
 
@@ -202,7 +202,7 @@ def row_for(model: Model) -> Row:
             model, "unknown", frozenset(), (), "", "", "", "", False, "", "",
             model.endpoint_id.casefold(),
         )  # fmt: skip
-    labels = fold_tags(meta.tags)
+    labels = model_tags(meta)  # the cards' rule: the facet offers the tags cards show
     return Row(
         model=model,
         license=license_of(meta.license_type),

@@ -374,7 +374,8 @@ def stand_in_card(endpoint_id: str, name: str) -> SimpleNamespace:
         endpoint_id=endpoint_id, name=name, category="", license="unknown", group_key="",
         group_label="",
         kind="", status="", duration_estimate=None, tags=(), created=None, updated=None,
-        model_url="", stream_url="", github_url="", github_is_license=False,
+        model_url="", stream_url="", github_url="", github_is_license=False, fal_page_url="",
+        fal_docs_url="",
     )  # fmt: skip
 
 
