@@ -34,6 +34,7 @@ SAMPLES = {
 }
 # Views that must answer without sign-in: signing in and recovering a password.
 PUBLIC = {
+    "health",  # for load balancers: says only ok/fail and ages (tests/config/test_health.py)
     "login",
     "logout",
     "password_reset",
