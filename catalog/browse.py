@@ -15,7 +15,7 @@ from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from urllib.parse import urlencode
 
-from catalog.cards import fold_tags, license_of
+from catalog.cards import license_of, model_tags
 from catalog.compare import MAX_MODELS as MAX_COMPARE
 from catalog.prices import NO_PRICE_RANK, UNIT_KEYS, UNIT_LABELS, CardPrice, parse_max_price
 from fal.capabilities import ACCEPTS, HAS, OUTPUTS, Capabilities
@@ -329,7 +329,7 @@ def row_for(
             model, "unknown", frozenset(), (), "", "", "", "", False, "", "",
             model.endpoint_id.casefold(), capabilities, **priced,
         )  # fmt: skip
-    labels = fold_tags(meta.tags)
+    labels = model_tags(meta)  # the cards' rule: the facet offers the tags cards show
     return Row(
         model=model,
         license=license_of(meta.license_type),

@@ -277,7 +277,8 @@ def _date(value: Any) -> str:
 
 
 def _links(card: Card) -> tuple[tuple[str, str], ...]:
-    links = [("Model URL", card.model_url), ("Stream", card.stream_url)]
+    links = [("Open on fal.ai", card.fal_page_url), ("API docs", card.fal_docs_url)]
+    links += [("API endpoint", card.model_url), ("Stream", card.stream_url)]
     links.append(("License" if card.github_is_license else "GitHub", card.github_url))
     return tuple((label, url) for label, url in links if url)
 

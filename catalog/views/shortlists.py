@@ -81,7 +81,8 @@ class ShortlistForm(forms.ModelForm):
 
     def clean_title(self) -> str:
         title = self.cleaned_data["title"].strip()
-        if not slugify(title):
+        # Any script's letters or digits ("商品写真" is a fine title; "!!!" is not).
+        if not any(ch.isalnum() for ch in title):
             raise forms.ValidationError("Use at least one letter or digit in the title.")
         return title
 
@@ -92,7 +93,18 @@ def _require(request: HttpRequest, perm: str) -> None:
 
 
 def _unique_slug(title: str) -> str:
-    base = slugify(title)[:70] or "shortlist"
+    """An ASCII slug from the title, or `list-<n>` for a title with no ASCII letter or digit.
+
+    ASCII, not Unicode slugs: the shared link survives every chat, mail client and CSV
+    file name unescaped, and the routes, the admin and the exports stay as they are. The
+    title keeps its own script wherever it is shown.
+    """
+    base = slugify(title)[:70]
+    if not base:
+        n = 1
+        while Shortlist.objects.filter(slug=f"list-{n}").exists():
+            n += 1
+        return f"list-{n}"
     slug, n = base, 1
     while Shortlist.objects.filter(slug=slug).exists():
         n += 1

@@ -247,3 +247,27 @@ def test_curator_group_comes_back_after_a_database_flush_removed_it():
     emit_post_migrate_signal(verbosity=0, interactive=False, db="default")
     permissions = Group.objects.get(name="curator").permissions.values_list("codename", flat=True)
     assert len(permissions) == 8
+
+
+def test_an_entry_added_in_the_admin_goes_to_the_end(curator_client):
+    shortlist = Shortlist.objects.create(title="Product shots", slug="product-shots")
+    first = shortlist.entries.create(endpoint_id=FLUX, position=1)
+    second = shortlist.entries.create(endpoint_id="fal-ai/flux/dev", position=2)
+    url = f"/admin/catalog/shortlist/{shortlist.pk}/change/"
+    page = curator_client.get(url).content.decode()
+    # What the browser sends back for the first empty inline form's position box.
+    box = re.search(r'<input[^>]*name="entries-2-position"[^>]*>', page).group(0)
+    shown = re.search(r'value="([^"]*)"', box)
+    position = shown.group(1) if shown else ""
+    assert position == ""
+    entries = [
+        {"id": str(first.pk), "position": "1", "endpoint_id": FLUX, "note": ""},
+        {"id": str(second.pk), "position": "2", "endpoint_id": "fal-ai/flux/dev", "note": ""},
+        {"id": "", "position": position, "endpoint_id": BANANA, "note": "New"},
+    ]
+    for entry in entries:
+        entry["shortlist"] = str(shortlist.pk)
+    response = curator_client.post(url, admin_form(entries, initial=2))
+    assert response.status_code == 302, response.content.decode()[:2000]
+    assert [e.endpoint_id for e in shortlist.entries.all()] == [FLUX, "fal-ai/flux/dev", BANANA]
+    assert shortlist.entries.get(endpoint_id=BANANA).position == 3

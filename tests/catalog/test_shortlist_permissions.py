@@ -35,7 +35,7 @@ SAMPLES = {
 # Views that must answer without sign-in: signing in, recovering a password, and the health
 # check of load balancers and monitors (which shows no catalog data).
 PUBLIC = {
-    "health",
+    "health",  # for load balancers: says only ok/fail and ages (tests/config/test_health.py)
     "login",
     "logout",
     "password_reset",

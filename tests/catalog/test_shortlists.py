@@ -427,3 +427,16 @@ def test_compare_page_columns_carry_the_control_for_curators(
     assert body.count('<details class="shortlist-menu"') == 2
     assert 'formaction="/shortlists/product-shots/remove/"' in body  # FLUX is on the list
     assert "shortlist-menu" not in member_client.get(url).content.decode()
+
+
+def test_a_title_in_any_script_is_a_shortlist_with_a_plain_link(curator_client):
+    response = curator_client.post("/shortlists/", {"title": "商品写真"})
+    assert response.status_code == 302 and response["Location"] == "/shortlists/list-1/"
+    again = curator_client.post("/shortlists/", {"title": "Видео"})
+    assert again["Location"] == "/shortlists/list-2/"
+    page = curator_client.get("/shortlists/list-1/")
+    assert page.status_code == 200 and "商品写真" in page.content.decode()
+    assert Shortlist.objects.get(slug="list-2").title == "Видео"
+    # An ASCII part still names the link.
+    mixed = curator_client.post("/shortlists/", {"title": "商品写真 v2"})
+    assert mixed["Location"] == "/shortlists/v2/"
