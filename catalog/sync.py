@@ -42,8 +42,8 @@ from fal.types import (
     ModelsQuery,
     Price,
     find_queries,
+    follow_cursors,
     id_batches,
-    next_cursor,
     parse_model,
 )
 
@@ -135,14 +135,7 @@ class _Crawl:
 
     def pages(self, query: ModelsQuery):
         """Every page of `query`, following cursors (each cursor once)."""
-        cursor: str | None = None
-        seen: set[str] = set()
-        while True:
-            data = self.fetch(query, cursor)
-            yield data
-            cursor = next_cursor(data, seen)
-            if cursor is None:
-                return
+        yield from follow_cursors(lambda cursor: self.fetch(query, cursor))
 
     def progress(self, *, force: bool = False) -> None:
         """Save the counters (the empty-index page shows them) and renew the heartbeat."""
@@ -579,23 +572,18 @@ def sync_endpoint(endpoint_id: str) -> bool:
     is an answer (False). Does not take the sync lock: it writes one row, atomically.
     """
     (query,) = find_queries([endpoint_id], expand=[EXPAND_OPENAPI])
-    cursor: str | None = None
-    seen: set[str] = set()
-    while True:
-        try:
-            data, _ = upstream.fetch_page_json(query, cursor)
-        except FalAPIError as error:
-            if error.status == 404:
-                return False
-            raise
-        for raw in data.get("models", ()):
-            model = parse_model(raw)
-            if model is not None and model.endpoint_id == endpoint_id:
-                _add_entry(raw)
-                return True
-        cursor = next_cursor(data, seen)
-        if cursor is None:
+    try:
+        for data in follow_cursors(lambda cursor: upstream.fetch_page_json(query, cursor)[0]):
+            for raw in data.get("models", ()):
+                model = parse_model(raw)
+                if model is not None and model.endpoint_id == endpoint_id:
+                    _add_entry(raw)
+                    return True
+    except FalAPIError as error:
+        if error.status == 404:
             return False
+        raise
+    return False
 
 
 def _add_entry(raw: dict) -> None:

@@ -38,6 +38,7 @@ from fal.types import (
     Page,
     Price,
     find_queries,
+    follow_cursors,
     id_batches,
     next_cursor,
     parse_estimate,
@@ -126,14 +127,7 @@ class FalModelsClient:
 
     def iter_pages_json(self, query: ModelsQuery) -> Iterator[dict[str, Any]]:
         """Every page of `query` as sent, following `next_cursor` until `has_more` is false."""
-        cursor: str | None = None
-        seen: set[str] = set()
-        while True:
-            data = self.get_page_json(query, cursor)
-            yield data
-            cursor = next_cursor(data, seen)
-            if cursor is None:
-                return
+        yield from follow_cursors(lambda cursor: self.get_page_json(query, cursor))
 
     def iter_pages(self, query: ModelsQuery) -> Iterator[Page]:
         for data in self.iter_pages_json(query):

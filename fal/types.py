@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import math
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -317,6 +317,18 @@ def next_cursor(page: Page | Mapping[str, Any], seen: set[str]) -> str | None:
         return None
     seen.add(cursor)
     return cursor
+
+
+def follow_cursors(fetch: Callable[[str | None], Mapping[str, Any]]) -> Iterator[Mapping[str, Any]]:
+    """Every page `fetch(cursor)` returns, from the first, by the rule of `next_cursor`."""
+    cursor: str | None = None
+    seen: set[str] = set()
+    while True:
+        page = fetch(cursor)
+        yield page
+        cursor = next_cursor(page, seen)
+        if cursor is None:
+            return
 
 
 # --- Query -----------------------------------------------------------------------------------
