@@ -220,9 +220,10 @@ def grid_visit(user, now: datetime) -> datetime | None:
     minutes); returns when their previous visit began."""
     from catalog.models import CatalogVisit
 
-    visit = CatalogVisit.objects.filter(user=user).first()
-    if visit is None:
-        CatalogVisit.objects.create(user=user, grid_seen_at=now)
+    # get_or_create: a member's first pages often arrive at once (several tabs, htmx), and
+    # a second create would break the one-row-per-user rule with an IntegrityError.
+    visit, created = CatalogVisit.objects.get_or_create(user=user, defaults={"grid_seen_at": now})
+    if created:
         return None
     if visit.grid_seen_at is None or now - visit.grid_seen_at > NEW_VISIT_AFTER:
         visit.grid_previous = visit.grid_seen_at

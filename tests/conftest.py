@@ -181,6 +181,14 @@ def curator(django_user_model):
 # --- Redis: tests marked `redis` need a real server (bin/test starts one) -----------------------
 
 
+@pytest.hookimpl(trylast=True)
+def pytest_collection_modifyitems(items):
+    """Browser tests run last (after pytest-django's own ordering): Playwright's sync API
+    leaves its event loop as the main thread's running loop, and after that the test
+    client cannot call an async view (/health/): asgiref refuses AsyncToSync there."""
+    items.sort(key=lambda item: item.get_closest_marker("browser") is not None)
+
+
 def pytest_runtest_setup(item):
     """A `redis` test without REDIS_TEST_URL fails under CI and is skipped, loudly, elsewhere."""
     if item.get_closest_marker("redis") and not os.environ.get("REDIS_TEST_URL"):
