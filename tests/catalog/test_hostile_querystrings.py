@@ -20,11 +20,11 @@ from urllib.parse import quote, quote_from_bytes, urlencode
 import pytest
 from django.test import Client
 from django.urls import URLResolver, get_resolver
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from catalog.models import Shortlist
-from tests.profile import examples
+from tests.profile import QUICK, examples
 
 pytestmark = pytest.mark.django_db
 
@@ -346,6 +346,9 @@ def test_post_only_views_answer_a_get_with_405(clients):
 # --- The POST sweep: the shortlist changes, as a curator -----------------------------------------
 
 POST_EXAMPLES = examples(500)
+VALID_POST = urlencode(
+    {"title": "Product shots", "endpoint_id": "fal-ai/flux/schnell", "note": "Fast drafts"}
+)
 POST_KEYS = ("title", "description", "endpoint_id", "note", "next")
 PRESENT_IDS = ["fal-ai/flux/dev", "fal-ai/flux/schnell", "fal-ai/nano-banana-2"]
 post_values = st.one_of(
@@ -435,6 +438,8 @@ def test_generated_posts_save_what_is_valid_and_nothing_else(curator_sweep_clien
         suppress_health_check=list(HealthCheck),
     )
     @given(body=post_bodies(), htmx=st.booleans())
+    @example(body=VALID_POST, htmx=False)
+    @example(body=VALID_POST, htmx=True)
     def sweep(body: str, htmx: bool) -> None:
         cache.clear()  # no repeat-create marker from an earlier example
         endpoint_id, note = field_of(body, "endpoint_id"), field_of(body, "note")
@@ -499,8 +504,10 @@ def test_generated_posts_save_what_is_valid_and_nothing_else(curator_sweep_clien
 
     sweep()
     print(f"\nPOST sweep: {POST_EXAMPLES} bodies x 4 views: {dict(outcomes)}")
-    # The strategies reach every branch: valid posts are saved, not only refused.
-    assert min(outcomes[k] for k in ("created", "added", "noted", "removed")) >= POST_EXAMPLES // 50
+    # Valid posts are saved, not only refused: the two explicit examples always, and the
+    # generated ones reach every branch too (about 6% of them each, at the full count).
+    reached = min(outcomes[k] for k in ("created", "added", "noted", "removed"))
+    assert reached >= (2 if QUICK else POST_EXAMPLES // 50), dict(outcomes)
 
 
 # --- What the sweep found, kept as plain regression tests ---------------------------------------
