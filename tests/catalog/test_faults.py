@@ -28,7 +28,7 @@ from fal.testing import FAILURE_MODES, MARKER, FaultUpstream
 from fal.types import ModelsQuery
 from tests.conftest import restore_index
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.postgres]
 
 TIMEOUT = 0.5
 RETRIES = 1

@@ -303,7 +303,7 @@ GROUPS = {
 }
 
 
-@pytest.mark.parametrize("group", GROUPS)
+@pytest.mark.parametrize("group", GROUPS)  # not on PostgreSQL as well: ten minutes
 def test_no_query_string_makes_any_view_fail(group, clients):
     names = GROUPS[group]
     keys = tuple(sorted({key for name in names for key in VIEWS[name].keys}))
@@ -336,6 +336,7 @@ def test_no_query_string_makes_any_view_fail(group, clients):
     assert min(requests[name] for name in names) >= EXAMPLES
 
 
+@pytest.mark.postgres
 def test_post_only_views_answer_a_get_with_405(clients):
     for name, view in VIEWS.items():
         if view.post_only:
@@ -407,6 +408,7 @@ def curator_sweep_client(curator, settings):
     return client
 
 
+@pytest.mark.postgres
 def test_generated_posts_save_what_is_valid_and_nothing_else(curator_sweep_client, curator):
     from django.contrib.admin.models import LogEntry
     from django.core.cache import cache
@@ -513,6 +515,7 @@ def test_generated_posts_save_what_is_valid_and_nothing_else(curator_sweep_clien
 # --- What the sweep found, kept as plain regression tests ---------------------------------------
 
 
+@pytest.mark.postgres
 @pytest.mark.parametrize(
     "path",
     [
@@ -528,6 +531,7 @@ def test_query_strings_the_admin_cannot_survive_are_a_clear_400(clients, path):
     assert "This request could not be read." in response.content.decode()
 
 
+@pytest.mark.postgres
 def test_a_parameter_repeated_past_the_limit_is_a_clear_400(clients):
     response = clients[0].get("/?" + "&".join(f"tag=t{n}" for n in range(101)))
     assert response.status_code == 400
@@ -537,6 +541,7 @@ def test_a_parameter_repeated_past_the_limit_is_a_clear_400(clients):
     assert response.status_code == 200 and "At most 20" in response.content.decode()
 
 
+@pytest.mark.postgres
 def test_more_parameters_than_django_reads_is_a_400(clients):
     response = clients[0].get("/?" + "&".join(f"k{n}=v" for n in range(1001)))
     assert response.status_code == 400
