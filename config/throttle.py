@@ -14,25 +14,22 @@ check before any is counted; `SerializedSignInMixin` makes them take turns per a
 
 from __future__ import annotations
 
-import fcntl
-import hashlib
 import math
-import os
 import time
 from contextlib import contextmanager
-from pathlib import Path
 
 from axes.handlers.database import AxesDatabaseHandler
 from axes.helpers import get_cool_off
 from django.conf import settings
 from django.contrib.admin.forms import AdminAuthenticationForm
 from django.contrib.auth.forms import AuthenticationForm
-from django.core.cache import cache, caches
-from django.core.cache.backends.filebased import FileBasedCache
+from django.core.cache import cache
 from django.db.models import Max, Sum
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils import timezone
+
+from config.atomic_cache import atomic_add
 
 ACCOUNT_LIMIT = 5  # failures for one username from one address (AXES_FAILURE_LIMIT)
 ADDRESS_LIMIT = 20  # failures from one address, any usernames
@@ -125,19 +122,13 @@ WAIT_SECONDS = 15
 def one_at_a_time(request: HttpRequest):
     """Attempts from one address take turns, so each sees the failures counted before it.
 
-    The lock is `cache.add`, atomic in Redis and in the local-memory cache. The file cache
-    (the default) checks then writes, so two threads or processes could both hold it, and
-    their parallel counts then fail on SQLite ("database table is locked", a 500): there
-    the lock is an `flock` on a lock file next to the cache, per address stripe.
+    The turn is an atomic add (config/atomic_cache.py: on the file cache, the default, a
+    plain `cache.add` checks then writes, and parallel attempts then counted at once and
+    failed on SQLite with "database table is locked").
     """
     key = "signin-turn:v1:" + client_ip(request)
     deadline = time.monotonic() + WAIT_SECONDS
-    backend = caches["default"]
-    if isinstance(backend, FileBasedCache):
-        with _file_turn(backend._dir, key, deadline):
-            yield
-        return
-    while not cache.add(key, 1, timeout=LOCK_SECONDS):
+    while not atomic_add(key, 1, timeout=LOCK_SECONDS):
         if time.monotonic() > deadline:
             break  # a stuck holder: go ahead rather than refuse the sign-in
         time.sleep(0.05)
@@ -145,30 +136,6 @@ def one_at_a_time(request: HttpRequest):
         yield
     finally:
         cache.delete(key)
-
-
-@contextmanager
-def _file_turn(directory: str, key: str, deadline: float):
-    """An exclusive `flock` (freed by the kernel if its holder dies) for one of 64 stripes."""
-    stripe = int(hashlib.blake2b(key.encode(), digest_size=2).hexdigest(), 16) % 64
-    lock_dir = Path(directory) / "locks"
-    lock_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
-    fd = os.open(lock_dir / f"signin-{stripe:02d}.lock", os.O_CREAT | os.O_RDWR, 0o600)
-    held = False
-    try:
-        while not held:
-            try:
-                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                held = True
-            except BlockingIOError:
-                if time.monotonic() > deadline:
-                    break  # a stuck holder: go ahead rather than refuse the sign-in
-                time.sleep(0.05)
-        yield
-    finally:
-        if held:
-            fcntl.flock(fd, fcntl.LOCK_UN)
-        os.close(fd)
 
 
 class SerializedSignInMixin:
