@@ -28,8 +28,12 @@ class ShortlistEntryInlineForm(forms.ModelForm):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        # Left empty, a new entry goes to the end of the list.
+        # Left empty, a new entry goes to the end of the list. An empty form must show it
+        # empty: the model's default (0) in the box would put every new entry first.
         self.fields["position"].required = False
+        self.fields["position"].help_text = "Lower numbers come first; empty: at the end."
+        if self.instance.pk is None:
+            self.initial["position"] = None
 
 
 class ShortlistEntryFormSet(forms.BaseInlineFormSet):

@@ -12,10 +12,13 @@ import unicodedata
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
+from decimal import Decimal
 from urllib.parse import urlencode
 
-from catalog.cards import fold_tags, license_of
+from catalog.cards import license_of, model_tags
 from catalog.compare import MAX_MODELS as MAX_COMPARE
+from catalog.prices import NO_PRICE_RANK, UNIT_KEYS, UNIT_LABELS, CardPrice, parse_max_price
+from fal.capabilities import ACCEPTS, HAS, OUTPUTS, Capabilities
 from fal.types import Model, is_endpoint_id
 
 PAGE_SIZE = 48
@@ -30,12 +33,23 @@ SORTS = {
     "newest": "Newest",
     "updated": "Recently updated",
     "name": "Name",
+    "price": "Price (cheapest first)",
 }
 LICENSES = ("commercial", "research", "private", "unknown")
 KINDS = ("inference", "training")
+# `added`: models added in the last 7 or 30 days, or since the member's last visit.
+ADDED = {"7": "added in the last 7 days", "30": "added in the last 30 days",
+         "new": "new since your last visit"}  # fmt: skip
 # Long enough for any real value; guards the page against pathological input.
 MAX_VALUE_LENGTH = 200
 MAX_REPEATS = 20
+# The capability facets: URL name → (its values and labels, the Capabilities attribute).
+CAPABILITY_FACETS = {"accepts": ACCEPTS, "has": HAS, "outputs": OUTPUTS}
+# Range filters on the limits a schema states: URL name → (label, unit, largest accepted).
+LIMIT_FILTERS = {
+    "max_duration": ("Longest duration at least", "s", 100_000),
+    "max_outputs": ("Outputs per call at least", "", 1_000),
+}
 
 
 def clean_text(value: str) -> str:
@@ -54,16 +68,40 @@ class GridQuery:
     tags: tuple[str, ...] = ()
     group: str = ""
     kind: str = ""
+    units: tuple[str, ...] = ()  # unit classes (fal.units), e.g. "image", "second"
+    max_price: Decimal | None = None  # dollars per one of the unit class
+    added: str = ""
     sort: str = "default"
     page: int = 1
     compare: tuple[str, ...] = ()
+    accepts: tuple[str, ...] = ()
+    has: tuple[str, ...] = ()
+    outputs: tuple[str, ...] = ()
+    max_duration: float | None = None  # models whose longest duration is at least this
+    max_outputs: int | None = None  # models that can make at least this many per call
     messages: tuple[str, ...] = field(default=(), compare=False)
 
     @property
     def has_filters(self) -> bool:
         return bool(
             self.q or self.category or self.licenses or self.tags or self.group or self.kind
-            or self.status != "active"
+            or self.units or self.max_price is not None or self.added or self.status != "active"
+            or self.has_capability_filters
+        )  # fmt: skip
+
+    @property
+    def has_capability_filters(self) -> bool:
+        return bool(
+            self.accepts or self.has or self.outputs
+            or self.max_duration is not None or self.max_outputs is not None
+        )  # fmt: skip
+
+    def clear_url(self) -> str:
+        """This view without any filter (sort and compare picks kept)."""
+        return self.url(
+            q="", category="", status="active", licenses=(), tags=(), group="", kind="",
+            units=(), max_price=None, accepts=(), has=(), outputs=(), max_duration=None,
+            max_outputs=None, added="",
         )  # fmt: skip
 
     def params(self, **changes) -> list[tuple[str, str]]:
@@ -82,6 +120,16 @@ class GridQuery:
             pairs.append(("group", state.group))
         if state.kind:
             pairs.append(("kind", state.kind))
+        pairs += [("unit", v) for v in state.units]
+        if state.max_price is not None:
+            pairs.append(("max_price", price_param(state.max_price)))
+        for name in CAPABILITY_FACETS:
+            pairs += [(name, v) for v in getattr(state, name)]
+        for name in LIMIT_FILTERS:
+            if (value := getattr(state, name)) is not None:
+                pairs.append((name, _number_text(value)))
+        if state.added:
+            pairs.append(("added", state.added))
         if state.sort != "default":
             pairs.append(("sort", state.sort))
         if state.page != 1:
@@ -94,6 +142,16 @@ class GridQuery:
         changes.setdefault("page", 1)
         query = urlencode(self.params(**changes))
         return f"?{query}" if query else "?"
+
+
+def _number_text(value: float) -> str:
+    return f"{value:g}" if isinstance(value, float) else str(value)
+
+
+def price_param(value: Decimal) -> str:
+    """A max price as the URL writes it: 0.05, 1, 0 (never 5E-2 or 1.00)."""
+    text = f"{value.normalize():f}"
+    return text
 
 
 def _values(data: Mapping, name: str) -> list[str]:
@@ -135,12 +193,30 @@ def parse_grid_query(data: Mapping) -> GridQuery:
     if kind and kind not in KINDS:
         messages.append(f"Unknown kind “{kind}”: choose inference or training.")
         kind = ""
+    added = single("added")
+    if added and added not in ADDED:
+        messages.append(f"Unknown “added” value “{added}”: choose 7, 30 or new.")
+        added = ""
     licenses = []
     for value in repeated("license"):
         if value in LICENSES:
             licenses.append(value)
         else:
             messages.append(f"Unknown license “{value}” was ignored.")
+    units = []
+    for value in repeated("unit"):
+        if value in UNIT_KEYS:
+            units.append(value)
+        else:
+            messages.append(
+                f"Unknown unit “{value}” was ignored: choose one of {', '.join(UNIT_KEYS)}."
+            )
+    max_price_text = single("max_price")
+    max_price = parse_max_price(max_price_text) if max_price_text else None
+    if max_price_text and max_price is None:
+        messages.append(
+            f"“{max_price_text}” was ignored: max_price must be a non-negative number of dollars."
+        )
     page_text = single("page") or "1"
     # isdecimal() alone would let "²" or "٣" through to int().
     page = (
@@ -151,6 +227,26 @@ def parse_grid_query(data: Mapping) -> GridQuery:
     if not 1 <= page <= MAX_PAGE:
         messages.append(f"“{page_text}” is not a page number: showing the first page.")
         page = 1
+    capability_values: dict[str, tuple[str, ...]] = {}
+    for name, known in CAPABILITY_FACETS.items():
+        kept = []
+        for value in repeated(name):
+            if value in known:
+                kept.append(value)
+            else:
+                messages.append(f"Unknown “{name}” value “{value}” was ignored.")
+        capability_values[name] = tuple(kept)
+    limits: dict[str, float | int | None] = {}
+    for name, (_, _unit, largest) in LIMIT_FILTERS.items():
+        text = single(name)
+        limits[name] = None
+        if not text:
+            continue
+        number = _positive_number(text, largest, whole=name == "max_outputs")
+        if number is None:
+            kind = "a whole number" if name == "max_outputs" else "a number of seconds"
+            messages.append(f"“{name}” must be {kind} from 1 to {largest:,}; “{text}” was ignored.")
+        limits[name] = number
     compare = []
     for value in repeated("compare"):
         if not is_endpoint_id(value):
@@ -167,11 +263,30 @@ def parse_grid_query(data: Mapping) -> GridQuery:
         tags=tuple(repeated("tag")),
         group=single("group"),
         kind=kind,
+        units=tuple(units),
+        max_price=max_price,
+        added=added,
         sort=sort,
         page=page,
         compare=tuple(compare),
+        **capability_values,
+        max_duration=limits["max_duration"],
+        max_outputs=limits["max_outputs"],
         messages=tuple(messages),
     )
+
+
+def _positive_number(text: str, largest: int, *, whole: bool) -> float | int | None:
+    """A number in 1..largest written in ASCII digits (one decimal point unless `whole`)."""
+    if not text.isascii() or len(text) > 12:
+        return None
+    integer, _, fraction = text.partition(".")
+    if not integer.isdecimal() or (fraction and (whole or not fraction.isdecimal())):
+        return None
+    value = float(text) if fraction else int(integer)
+    if not 1 <= value <= largest:
+        return None
+    return value if not fraction else (int(value) if value.is_integer() else value)
 
 
 # --- Filtering, facets, sorting ----------------------------------------------------------
@@ -193,16 +308,28 @@ class Row:
     date: str
     updated: str
     name: str
+    capabilities: Capabilities | None = None  # None: schema unknown
+    # The unit class's place in fal.units' order: vague, then unpriced, last.
+    price_rank: int = NO_PRICE_RANK
+    unit_class: str = ""  # "" when unpriced
+    per_class: Decimal | None = None  # the price of one of the class; None: vague or unpriced
 
 
-def row_for(model: Model) -> Row:
+def row_for(
+    model: Model, *, capabilities: Capabilities | None = None, price: CardPrice | None = None
+) -> Row:
     meta = model.metadata
+    priced = (
+        {"price_rank": price.rank, "unit_class": price.unit_class, "per_class": price.per_class}
+        if price is not None
+        else {}
+    )
     if meta is None:
         return Row(
             model, "unknown", frozenset(), (), "", "", "", "", False, "", "",
-            model.endpoint_id.casefold(),
+            model.endpoint_id.casefold(), capabilities, **priced,
         )  # fmt: skip
-    labels = fold_tags(meta.tags)
+    labels = model_tags(meta)  # the cards' rule: the facet offers the tags cards show
     return Row(
         model=model,
         license=license_of(meta.license_type),
@@ -216,6 +343,8 @@ def row_for(model: Model) -> Row:
         date=meta.date,
         updated=meta.updated_at,
         name=(meta.display_name or model.endpoint_id).casefold(),
+        capabilities=capabilities,
+        **priced,
     )
 
 
@@ -228,30 +357,71 @@ class FacetOption:
     url: str  # the grid URL with this option toggled
 
 
+@dataclass(frozen=True)
+class LimitFilter:
+    """A range filter on a stated limit, with what the current view holds."""
+
+    name: str
+    label: str
+    unit: str
+    value: float | int | None
+    largest: float | int | None  # the largest limit among the models shown
+    stated: int  # how many models shown state this limit
+    clear_url: str
+
+
 @dataclass
 class GridResult:
     models: list[Model]  # every match, sorted
     total: int
     facets: dict[str, list[FacetOption]]
     groups: list[FacetOption]
+    schema_unknown: int = 0  # models matching every other filter that have no schema
+    limits: list[LimitFilter] = field(default_factory=list)
+
+    @property
+    def capability_facets(self) -> list[tuple[str, str, list[FacetOption], bool]]:
+        """(URL name, title, options, whether it starts open) for the rail: "Has" is long
+        and folded unless one of its options is chosen."""
+        return [
+            (name, name.capitalize(), self.facets[name],
+             name != "has" or any(o.selected for o in self.facets[name]))
+            for name in CAPABILITY_FACETS
+            if name in self.facets
+        ]  # fmt: skip
 
 
-def browse(query: GridQuery, rows: Sequence[Row]) -> GridResult:
+def browse(
+    query: GridQuery, rows: Sequence[Row], added_ids: frozenset[str] | None = None
+) -> GridResult:
     """Filter, count and sort `rows` (already narrowed and ranked by the search, if any).
 
-    Facets are disjunctive: each option's count is what selecting it would show.
+    Facets are disjunctive: each option's count is what selecting it would show. With
+    `query.added`, `added_ids` are the endpoints added in that window (the caller reads
+    them from the history): only those are shown and counted.
     """
+    if query.added:
+        wanted = added_ids or frozenset()
+        rows = [row for row in rows if row.model.endpoint_id in wanted]
     want_licenses = set(query.licenses)
     want_tags = {t.casefold() for t in query.tags}
     want_group = query.group.casefold()
     want_kind = query.kind
     want_category = query.category.casefold()
+    want_units = set(query.units)
+    max_price = query.max_price
+    by_unit, by_price = bool(want_units), max_price is not None
     active_only = query.status == "active"
     deprecated_only = query.status == "deprecated"
     by_license, by_tags, by_group, by_kind, by_category = (
         bool(want_licenses), bool(want_tags), bool(want_group), bool(want_kind),
         bool(want_category),
     )  # fmt: skip
+    want_accepts, want_has, want_outputs = (
+        frozenset(query.accepts), frozenset(query.has), frozenset(query.outputs),
+    )  # fmt: skip
+    by_capability = query.has_capability_filters
+    min_duration, min_outputs = query.max_duration, query.max_outputs
 
     licenses: Counter[str] = Counter()
     tags: Counter[str] = Counter()
@@ -262,6 +432,10 @@ def browse(query: GridQuery, rows: Sequence[Row]) -> GridResult:
     statuses: Counter[str] = Counter()
     categories: Counter[str] = Counter()
     category_labels: dict[str, str] = {}
+    capability_counts = {name: Counter() for name in CAPABILITY_FACETS}
+    schema_unknown = 0
+    limit_seen = {name: [] for name in LIMIT_FILTERS}
+    units: Counter[str] = Counter()
     matched: list[Row] = []
     # The hot loop over every model of the index: checks inlined on purpose.
     for row in rows:
@@ -271,15 +445,41 @@ def browse(query: GridQuery, rows: Sequence[Row]) -> GridResult:
         group_fail = by_group and row.group_key != want_group
         kind_fail = by_kind and row.kind != want_kind
         category_fail = by_category and row.category.casefold() != want_category
-        others = license_fail + tag_fail + group_fail + kind_fail + category_fail
+        unit_fail = by_unit and row.unit_class not in want_units
+        # A vague or missing price cannot be held to a maximum: it fails one.
+        price_fail = by_price and (row.per_class is None or row.per_class > max_price)
+        caps = row.capabilities
+        capability_fail = by_capability and (
+            caps is None
+            or not want_accepts <= caps.accepts
+            or not want_has <= caps.has
+            or not want_outputs <= caps.outputs
+            or (min_duration is not None and (caps.max_duration or 0) < min_duration)
+            or (min_outputs is not None and (caps.max_outputs or 0) < min_outputs)
+        )
+        not_capability = (
+            license_fail + tag_fail + group_fail + kind_fail + category_fail + unit_fail
+            + price_fail
+        )  # fmt: skip
+        others = not_capability + capability_fail
         if not others:
             statuses["deprecated" if row.deprecated else "active"] += 1
+        if not not_capability and not status_fail and caps is None:
+            schema_unknown += 1
         if not others and not status_fail:
             matched.append(row)
             for tag_key, tag in row.tag_pairs:
                 tags[tag_key] += 1
                 if tag_key not in tag_labels:
                     tag_labels[tag_key] = tag
+            if caps is not None:
+                capability_counts["accepts"].update(caps.accepts)
+                capability_counts["has"].update(caps.has)
+                capability_counts["outputs"].update(caps.outputs)
+                if caps.max_duration is not None:
+                    limit_seen["max_duration"].append(caps.max_duration)
+                if caps.max_outputs is not None:
+                    limit_seen["max_outputs"].append(caps.max_outputs)
         failed = status_fail + others
         if failed - license_fail == 0:
             licenses[row.license] += 1
@@ -289,6 +489,8 @@ def browse(query: GridQuery, rows: Sequence[Row]) -> GridResult:
                 group_labels[row.group_key] = row.group_name
         if failed - kind_fail == 0:
             kinds[row.kind] += 1
+        if failed - unit_fail == 0 and row.unit_class:
+            units[row.unit_class] += 1
         if failed - category_fail == 0 and row.category:
             folded = row.category.casefold()
             categories[folded] += 1
@@ -310,6 +512,11 @@ def browse(query: GridQuery, rows: Sequence[Row]) -> GridResult:
         ],
         "license": [option("license", v, v, licenses[v], v in want_licenses) for v in LICENSES],
         "kind": [option("kind", v, v, kinds[v], v == query.kind) for v in KINDS],
+        "unit": [
+            option("unit", v, UNIT_LABELS[v], units[v], v in want_units)
+            for v in UNIT_KEYS
+            if units[v] or v in want_units
+        ],
         "status": [
             option("status", v, v, statuses[v], v == query.status) for v in ("active", "deprecated")
         ],
@@ -322,6 +529,21 @@ def browse(query: GridQuery, rows: Sequence[Row]) -> GridResult:
     for wanted in query.tags:  # a selected tag stays visible (and removable) at count 0
         if wanted.casefold() not in tags:
             facets["tag"].insert(0, option("tag", wanted, wanted, 0, True))
+    # Capabilities combine with AND: a count is what adding the option would show.
+    for name, known in CAPABILITY_FACETS.items():
+        chosen = getattr(query, name)
+        facets[name] = [
+            option(name, v, label, capability_counts[name][v], v in chosen)
+            for v, label in known.items()
+        ]
+    limits = [
+        LimitFilter(
+            name, label, unit, getattr(query, name),
+            max(limit_seen[name]) if limit_seen[name] else None,
+            len(limit_seen[name]), query.url(**{name: None}),
+        )
+        for name, (label, unit, _) in LIMIT_FILTERS.items()
+    ]  # fmt: skip
     group_options = [
         option("group", k, group_labels[k], n, k == want_group)
         for k, n in sorted(groups.items(), key=lambda kv: (group_labels[kv[0]].casefold(), kv[0]))
@@ -333,6 +555,8 @@ def browse(query: GridQuery, rows: Sequence[Row]) -> GridResult:
         total=len(matched),
         facets=facets,
         groups=group_options,
+        schema_unknown=schema_unknown,
+        limits=limits,
     )
 
 
@@ -343,12 +567,23 @@ def _sort(rows: list[Row], sort: str) -> None:
         rows.sort(key=lambda r: r.updated, reverse=True)
     elif sort == "name":
         rows.sort(key=lambda r: r.name)
+    elif sort == "price":
+        # Within a unit class, cheapest first; classes in fal.units' order, vague then
+        # unpriced last; ties keep fal's (or the search's) order.
+        rows.sort(key=lambda r: (r.price_rank, r.per_class if r.per_class is not None else 0))
 
 
 def _toggle_url(query: GridQuery, name: str, value: str) -> str:
     if name == "license":
         values = tuple(v for v in query.licenses if v != value)
         return query.url(licenses=values if value in query.licenses else (*query.licenses, value))
+    if name == "unit":
+        values = tuple(v for v in query.units if v != value)
+        return query.url(units=values if value in query.units else (*query.units, value))
+    if name in CAPABILITY_FACETS:
+        chosen = getattr(query, name)
+        kept = tuple(v for v in chosen if v != value)
+        return query.url(**{name: kept if len(kept) != len(chosen) else (*chosen, value)})
     if name == "tag":
         folded = value.casefold()
         kept = tuple(v for v in query.tags if v.casefold() != folded)
@@ -381,4 +616,18 @@ def active_filters(query: GridQuery) -> list[tuple[str, str]]:
         chips.append((f"group: {query.group}", query.url(group="")))
     if query.kind:
         chips.append((f"kind: {query.kind}", query.url(kind="")))
+    for value in query.units:
+        chips.append((f"unit: {UNIT_LABELS[value]}", _toggle_url(query, "unit", value)))
+    if query.max_price is not None:
+        chips.append((f"at most ${price_param(query.max_price)}", query.url(max_price=None)))
+    for name, known in CAPABILITY_FACETS.items():
+        for value in getattr(query, name):
+            chips.append((f"{name}: {known[value]}", _toggle_url(query, name, value)))
+    for name, (label, unit, _) in LIMIT_FILTERS.items():
+        if (value := getattr(query, name)) is not None:
+            chips.append(
+                (f"{label.lower()} {_number_text(value)}{unit}", query.url(**{name: None}))
+            )
+    if query.added:
+        chips.append((ADDED[query.added], query.url(added="")))
     return chips

@@ -11,12 +11,15 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from urllib.parse import urlsplit
 
-from fal.types import Model, ModelMetadata
+from catalog.prices import CardPrice
+from fal.types import Model, ModelMetadata, is_endpoint_id
 
 LICENSES = ("commercial", "research", "private")
 HIGHLIGHT_TAGS = frozenset({"new", "beta", "pro", "turbo"})
 NEW_WITHIN = timedelta(days=30)
 MAX_SHOWN_TAGS = 3
+# fal's model pages (with the playground); "<id>/api" is the model's API documentation.
+FAL_MODELS_URL = "https://fal.ai/models/"
 
 # A glyph per category family, for the placeholder shown when a thumbnail cannot load.
 _CATEGORY_ICONS = {
@@ -60,17 +63,28 @@ def parse_datetime(value: str) -> datetime | None:
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
 
-def fold_tags(tags: tuple[str, ...]) -> tuple[str, ...]:
-    """Drop empty tags and case duplicates, keeping the first spelling and the order."""
-    seen: set[str] = set()
+def fold_tags(tags: tuple[str, ...], *, besides: tuple[str, ...] = ()) -> tuple[str, ...]:
+    """The tags worth showing: the first spelling of each (case duplicates dropped), in
+    order, without internal tags (a leading underscore, e.g. `_marquee-video-model`) or a
+    tag that repeats another badge (`besides`: the category, the family, the license).
+
+    The one rule for tags: cards, the compare overview and the grid's tag facet use it.
+    """
+    seen: set[str] = {other.strip().casefold() for other in besides if other.strip()}
     folded = []
     for tag in tags:
         tag = tag.strip()
         key = tag.casefold()
-        if tag and key not in seen:
+        if tag and not tag.startswith("_") and key not in seen:
             seen.add(key)
             folded.append(tag)
     return tuple(folded)
+
+
+def model_tags(meta: ModelMetadata) -> tuple[str, ...]:
+    """A model's tags as fold_tags shows them beside its category, family and license badges."""
+    group = meta.group.key if meta.group else ""
+    return fold_tags(meta.tags, besides=(meta.category, group, license_of(meta.license_type)))
 
 
 def license_of(license_type: str) -> str:
@@ -126,6 +140,9 @@ class Card:
     placeholder_hue: int
     initials: str
     icon: str
+    # From the index (`CatalogIndex.card`): part of the card, so of every rendered card's key.
+    price: CardPrice | None = None
+    price_note: str = ""  # why there is no price ("Prices need an API key (FAL_KEY)")
 
     @property
     def shown_tags(self) -> tuple[tuple[str, bool], ...]:
@@ -138,17 +155,34 @@ class Card:
         return max(0, len(self.tags) - MAX_SHOWN_TAGS)
 
     @property
+    def fal_page_url(self) -> str:
+        """fal's page for the model (its playground), for a well-formed endpoint id only."""
+        return f"{FAL_MODELS_URL}{self.endpoint_id}" if is_endpoint_id(self.endpoint_id) else ""
+
+    @property
+    def fal_docs_url(self) -> str:
+        """fal's API documentation of the model, for a well-formed endpoint id only."""
+        return f"{self.fal_page_url}/api" if self.fal_page_url else ""
+
+    @property
     def github_is_license(self) -> bool:
         return "license" in self.github_url.lower()
 
 
-def card_for(model: Model, *, now: datetime | None = None) -> Card:
+def card_for(
+    model: Model,
+    *,
+    now: datetime | None = None,
+    price: CardPrice | None = None,
+    price_note: str = "",
+) -> Card:
+    """A model's card; pages get theirs with its price from `CatalogIndex.card`."""
     meta = model.metadata
     now = now or datetime.now(UTC)
     if meta is None:  # Metadata is optional in the spec: show what the id alone can tell.
+        bare = Model(model.endpoint_id, ModelMetadata(display_name=model.endpoint_id))
         return replace(
-            card_for(Model(model.endpoint_id, ModelMetadata(display_name=model.endpoint_id))),
-            has_metadata=False,
+            card_for(bare, now=now, price=price, price_note=price_note), has_metadata=False
         )
     created = parse_datetime(meta.date)
     name = meta.display_name.strip() or model.endpoint_id
@@ -166,7 +200,7 @@ def card_for(model: Model, *, now: datetime | None = None) -> Card:
         status=meta.status,
         deprecated=meta.status == "deprecated",
         is_new=created is not None and timedelta(0) <= now - created <= NEW_WITHIN,
-        tags=fold_tags(meta.tags),
+        tags=model_tags(meta),
         duration_estimate=meta.duration_estimate,
         created=created,
         updated=parse_datetime(meta.updated_at),
@@ -179,4 +213,6 @@ def card_for(model: Model, *, now: datetime | None = None) -> Card:
         placeholder_hue=placeholder_hue(model.endpoint_id),
         initials=initials(name),
         icon=category_icon(meta.category),
+        price=price,
+        price_note=price_note,
     )

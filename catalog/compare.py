@@ -14,6 +14,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from fal.capabilities import ACCEPTS, HAS, OUTPUTS, Capabilities
 from fal.openapi import SchemaField
 
 if TYPE_CHECKING:  # Only the attributes of a card are used; no import at run time.
@@ -249,6 +250,8 @@ def build_matrix(columns: Sequence[Sequence[SchemaField] | None]) -> Matrix:
 class OverviewCell:
     text: str
     odd: bool = False
+    cheapest: bool = False  # the lowest price of its unit class among the compared models
+    title: str = ""  # a tooltip (fal's own figure for a price)
     links: tuple[tuple[str, str], ...] = ()  # (label, http(s) URL)
     items: tuple[str, ...] = ()  # tags
 
@@ -261,7 +264,12 @@ class OverviewRow:
 
     @property
     def differs(self) -> bool:
+        if self.key in _PRICE_ROWS:  # prices are not tinted as odd, but they do differ
+            return len({cell.text for cell in self.cells}) > 1
         return any(cell.odd for cell in self.cells)
+
+
+_PRICE_ROWS = ("price", "reference")
 
 
 def _date(value: Any) -> str:
@@ -269,7 +277,8 @@ def _date(value: Any) -> str:
 
 
 def _links(card: Card) -> tuple[tuple[str, str], ...]:
-    links = [("Model URL", card.model_url), ("Stream", card.stream_url)]
+    links = [("Open on fal.ai", card.fal_page_url), ("API docs", card.fal_docs_url)]
+    links += [("API endpoint", card.model_url), ("Stream", card.stream_url)]
     links.append(("License" if card.github_is_license else "GitHub", card.github_url))
     return tuple((label, url) for label, url in links if url)
 
@@ -284,6 +293,8 @@ _OVERVIEW = (
     ("kind", "Kind", lambda c: c.kind, True),
     ("status", "Status", lambda c: c.status, True),
     ("duration", "Duration estimate", lambda c: _duration(c.duration_estimate), True),
+    ("price", "Price", lambda c: c.price.text if c.price else c.price_note, False),
+    ("reference", "Reference job", lambda c: c.price.reference if c.price else "", False),
     ("tags", "Tags", lambda c: ", ".join(c.tags), False),
     ("created", "Created", lambda c: _date(c.created), False),
     ("updated", "Updated", lambda c: _date(c.updated), False),
@@ -295,22 +306,80 @@ def _duration(minutes: float | None) -> str:
     return f"~{_number(minutes)} min" if minutes is not None else ""
 
 
+def cheapest(cards: Sequence[Card]) -> list[bool]:
+    """Per card: whether its price is the lowest of its unit class, among two or more models
+    priced in that class that do not all cost the same (prices in other units do not compare)."""
+    by_class: dict[str, list] = {}
+    for card in cards:
+        if card.price is not None and card.price.per_class is not None:
+            by_class.setdefault(card.price.unit_class, []).append(card.price.per_class)
+    lowest = {
+        key: min(values)
+        for key, values in by_class.items()
+        if len(values) > 1 and len(set(values)) > 1
+    }
+    return [
+        card.price is not None
+        and card.price.unit_class in lowest
+        and card.price.per_class == lowest[card.price.unit_class]
+        for card in cards
+    ]
+
+
 def overview_rows(cards: Sequence[Card]) -> tuple[OverviewRow, ...]:
     """Metadata rows; a row no model has a value for is left out."""
     rows = []
+    lowest = cheapest(cards)
     for key, label, text_of, compared in _OVERVIEW:
         texts = [text_of(card) for card in cards]
         if not any(texts):
             continue
         odd = _odd_ones(texts) if compared else [False] * len(texts)
+        priced = key in _PRICE_ROWS
         cells = tuple(
             OverviewCell(
                 text=text,
                 odd=stands_out,
+                cheapest=priced and best,
+                title=card.price.tooltip if key == "price" and card.price else "",
                 links=_links(card) if key == "links" else (),
                 items=card.tags if key == "tags" else (),
             )
-            for card, text, stands_out in zip(cards, texts, odd, strict=True)
+            for card, text, stands_out, best in zip(cards, texts, odd, lowest, strict=True)
+        )
+        rows.append(OverviewRow(key=key, label=label, cells=cells))
+    return tuple(rows)
+
+
+SCHEMA_UNKNOWN = "schema unknown"
+# (key, label, text of one model's capabilities)
+_CAPABILITY_ROWS = (
+    ("accepts", "Accepts", lambda c: ", ".join(ACCEPTS[v] for v in ACCEPTS if v in c.accepts)),
+    ("outputs", "Outputs", lambda c: ", ".join(OUTPUTS[v] for v in OUTPUTS if v in c.outputs)),
+    ("has", "Has", lambda c: ", ".join(HAS[v] for v in HAS if v in c.has)),
+    ("max_outputs", "Most outputs per call", lambda c: _limit(c.max_outputs, "")),
+    ("max_duration", "Longest duration", lambda c: _limit(c.max_duration, " s")),
+)
+
+
+def _limit(value: float | int | None, unit: str) -> str:
+    return f"{_number(value)}{unit}" if value is not None else ""
+
+
+def capability_rows(columns: Sequence[Capabilities | None]) -> tuple[OverviewRow, ...]:
+    """The "Capabilities" group: what each schema says the model does. A model without a
+    schema reads "schema unknown" and takes no part in what differs."""
+    rows = []
+    for key, label, text_of in _CAPABILITY_ROWS:
+        texts = [text_of(c) if c is not None else None for c in columns]
+        if not any(texts) and key.startswith("max_"):
+            continue
+        known = [i for i, t in enumerate(texts) if t is not None]
+        odd_known = _odd_ones([texts[i] for i in known]) if len(known) > 1 else [False] * len(known)
+        odd = dict(zip(known, odd_known, strict=True))
+        cells = tuple(
+            OverviewCell(text=SCHEMA_UNKNOWN if t is None else t, odd=odd.get(i, False))
+            for i, t in enumerate(texts)
         )
         rows.append(OverviewRow(key=key, label=label, cells=cells))
     return tuple(rows)

@@ -4,7 +4,9 @@
 one small query per call, and a reload (every entry parsed once) only when a sync or an
 added model changed the version. A `CatalogIndex` never changes after it is built, so
 what is derived from it — search, grid rows, families, grid results — hangs off it and is
-dropped with it.
+dropped with it. Prices are part of the index: the current price of each endpoint for the
+key in use (`catalog.upstream.price_key_fingerprint`), so an index is built per version and
+key fingerprint, and no price seen with one key is shown to another.
 """
 
 from __future__ import annotations
@@ -19,10 +21,21 @@ from typing import Any, TypeVar
 
 from django.template.loader import render_to_string
 
-from catalog.browse import GridQuery, GridResult, Row, active_filters, browse, row_for
+from catalog import upstream
+from catalog.browse import (
+    GridQuery,
+    GridResult,
+    Row,
+    active_filters,
+    browse,
+    price_param,
+    row_for,
+)
 from catalog.cards import Card, card_for
-from catalog.models import CatalogEntry, IndexState
+from catalog.models import CatalogEntry, IndexState, PriceRecord
+from catalog.prices import NEEDS_KEY, NO_PRICE, CardPrice, card_price
 from catalog.search import SearchIndex
+from fal.capabilities import Capabilities
 from fal.types import ExpansionError, Model, parse_model
 
 # What is derived from one index (grid results, rendered cards and rails, comparisons) and
@@ -49,11 +62,19 @@ class CatalogIndex:
         version: int | None,
         models: Sequence[Model],
         presence: dict[str, Presence],
+        capabilities: dict[str, Capabilities] | None = None,
+        prices: dict[str, CardPrice] | None = None,
+        price_key: str | None = "",
     ) -> None:
         self.version = version
+        self.prices = prices or {}
+        # Whose prices these are: a key fingerprint ("" offline); None when live without a key.
+        self.price_key = price_key
         self.all_models = tuple(models)
         self.presence = presence
         self._derived: OrderedDict[tuple, Any] = OrderedDict()
+        # endpoint id → what its schema says it does; missing: "schema unknown"
+        self.capabilities = capabilities or {}
         self._lock = threading.Lock()
 
     @cached_property
@@ -67,7 +88,22 @@ class CatalogIndex:
 
     @cached_property
     def rows(self) -> tuple[Row, ...]:
-        return tuple(row_for(m) for m in self.models)
+        return tuple(
+            row_for(
+                m,
+                capabilities=self.capabilities.get(m.endpoint_id),
+                price=self.prices.get(m.endpoint_id),
+            )
+            for m in self.models
+        )
+
+    @property
+    def price_note(self) -> str:
+        """What a model without a price says instead."""
+        return NEEDS_KEY if self.price_key is None else NO_PRICE
+
+    def price(self, endpoint_id: str) -> CardPrice | None:
+        return self.prices.get(endpoint_id)
 
     @cached_property
     def search_index(self) -> SearchIndex:
@@ -122,29 +158,57 @@ class CatalogIndex:
                 self._derived.popitem(last=False)
         return value
 
-    def grid(self, query: GridQuery) -> GridResult:
-        """The filtered, counted, sorted grid for `query` (every page)."""
+    def grid(
+        self, query: GridQuery, added_ids: frozenset[str] | None = None, added_since: str = ""
+    ) -> GridResult:
+        """The filtered, counted, sorted grid for `query` (every page).
+
+        With `query.added`, `added_ids` are the endpoints added since `added_since` (the
+        key: the ids follow from it and this index version, the same for every member)."""
 
         def build() -> GridResult:
             if query.q:
-                return browse(query, [self.rows[i] for i in self.search_index.search(query.q)])
-            return browse(query, self.rows)
+                rows = [self.rows[i] for i in self.search_index.search(query.q)]
+            else:
+                rows = self.rows
+            return browse(query, rows, added_ids)
 
-        return self.derived(("grid", *query.params(page=1)), build)
+        since = added_since if query.added else ""
+        return self.derived(("grid", *query.params(page=1), ("added_since", since)), build)
 
-    def rail_html(self, query: GridQuery) -> str:
+    def rail_html(
+        self, query: GridQuery, added_ids: frozenset[str] | None = None, added_since: str = ""
+    ) -> str:
         """The grid's facet rail for `query`: the same for every user (no messages, no
         controls), so rendered once per index and query, like the grid result it shows."""
 
         def build() -> str:
-            context = {"query": query, "grid": self.grid(query), "chips": active_filters(query)}
+            context = {
+                "query": query,
+                "grid": self.grid(query, added_ids, added_since),
+                "chips": active_filters(query),
+                "price_note": self.price_note if not self.prices else "",
+                "max_price_text": (
+                    price_param(query.max_price) if query.max_price is not None else ""
+                ),
+            }
             return render_to_string("catalog/index.html#rail", context)
 
-        return self.derived(("rail", *query.params(page=1)), build)
+        since = added_since if query.added else ""
+        return self.derived(("rail", *query.params(page=1), ("added_since", since)), build)
 
     def card(self, model: Model) -> Card:
-        """The card of a model of this index (built once a day: "new" depends on the date)."""
-        return self.derived(("card", model.endpoint_id, date.today()), lambda: card_for(model))
+        """The model's card with its price (or why it has none): what every page shows.
+
+        Built once a day per model: "new" depends on the date."""
+        return self.derived(
+            ("card", model.endpoint_id, date.today()),
+            lambda: card_for(
+                model,
+                price=self.prices.get(model.endpoint_id),
+                price_note="" if model.endpoint_id in self.prices else self.price_note,
+            ),
+        )
 
     def card_html(self, card: Card, *, picked: bool) -> str:
         """A card as members see it (no per-user controls), rendered once per content.
@@ -163,20 +227,37 @@ def current_version() -> int | None:
     return IndexState.objects.filter(pk=1).values_list("version", flat=True).first()
 
 
-def load_index(version: int | None) -> CatalogIndex:
+def load_prices(price_key: str | None) -> dict[str, CardPrice]:
+    """The current price of every endpoint for one key fingerprint (none without a key)."""
+    if price_key is None:
+        return {}
+    rows = PriceRecord.objects.filter(key_fingerprint=price_key, ended_at=None).values_list(
+        "endpoint_id", "unit_price", "unit", "currency"
+    )
+    return {
+        endpoint_id: card_price(amount, unit, currency)
+        for endpoint_id, amount, unit, currency in rows.iterator(chunk_size=2000)
+    }
+
+
+def load_index(version: int | None, price_key: str | None = "") -> CatalogIndex:
     """Build a CatalogIndex from the database (documents stay there: see `documents`)."""
     models: list[Model] = []
     presence: dict[str, Presence] = {}
+    capabilities: dict[str, Capabilities] = {}
     rows = CatalogEntry.objects.order_by("position", "pk").values_list(
-        "endpoint_id", "entry", "first_seen", "gone_at"
+        "endpoint_id", "entry", "first_seen", "gone_at", "capabilities"
     )
-    for endpoint_id, entry, first_seen, gone_at in rows.iterator(chunk_size=2000):
+    for endpoint_id, entry, first_seen, gone_at, caps in rows.iterator(chunk_size=2000):
         model = parse_model(entry)
         if model is None or model.endpoint_id != endpoint_id:
             continue  # stored by an older parser; the next sync rewrites it
         models.append(model)
         presence[endpoint_id] = Presence(first_seen=first_seen, gone_at=gone_at)
-    return CatalogIndex(version, models, presence)
+        # Stored by older rules, or unknown: no capabilities until the next sync says.
+        if (known := Capabilities.from_json(caps)) is not None:
+            capabilities[endpoint_id] = known
+    return CatalogIndex(version, models, presence, capabilities, load_prices(price_key), price_key)
 
 
 _current: CatalogIndex | None = None
@@ -187,12 +268,13 @@ def catalog_index() -> CatalogIndex:
     """The index as of the database's current version (reloaded only when it changed)."""
     global _current
     version = current_version()
+    price_key = upstream.price_key_fingerprint()
     index = _current
-    if index is not None and index.version == version:
+    if index is not None and (index.version, index.price_key) == (version, price_key):
         return index
     with _reload_lock:  # one reload per process, however many threads ask
-        if _current is None or _current.version != version:
-            _current = load_index(version)
+        if _current is None or (_current.version, _current.price_key) != (version, price_key):
+            _current = load_index(version, price_key)
         return _current
 
 

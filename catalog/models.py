@@ -118,6 +118,21 @@ class SyncRun(models.Model):
     changed = models.PositiveIntegerField(default=0)
     back = models.PositiveIntegerField(default=0)
     error = models.TextField(blank=True)
+    # Prices, fetched after the list crawl: their failure does not fail the run.
+    price_calls = models.PositiveIntegerField(default=0, help_text="Pricing calls that asked fal.")
+    prices_seen = models.PositiveIntegerField(default=0)
+    prices_changed = models.PositiveIntegerField(default=0, help_text="New or changed prices.")
+    prices_error = models.TextField(
+        blank=True, help_text="Why prices were not fetched (they stay as last synced)."
+    )
+
+    # What the crawl covered, for the history (catalog.history): the categories crawled
+    # (null: all of them), whether its documents are its own (the offline snapshot's are
+    # older crawls'), and the date of the catalog state (a replayed crawl's, else the run's).
+    categories = models.JSONField(null=True, blank=True)
+    documents_dated = models.BooleanField(default=True)
+    catalog_date = models.DateTimeField(null=True, blank=True)
+    changes_recorded = models.PositiveIntegerField(default=0)
 
     class Meta:
         ordering = ["-started_at", "-pk"]
@@ -153,6 +168,9 @@ class CatalogEntry(models.Model):
     openapi_fingerprint = models.CharField(max_length=64, blank=True)
     # The entry fingerprint the document was fetched for: a changed entry refetches it.
     openapi_for = models.CharField(max_length=64, blank=True)
+    # What the document says the model does (fal.capabilities, computed at sync time), with
+    # the rules' version: rows of older rules are recomputed by the next sync.
+    capabilities = models.JSONField(null=True, blank=True)
     first_seen = models.DateTimeField()
     last_seen = models.DateTimeField()
     gone_at = models.DateTimeField(null=True, blank=True, help_text="Missing from a full crawl.")
@@ -184,3 +202,92 @@ class IndexState(models.Model):
 
     def __str__(self) -> str:
         return f"index version {self.version}"
+
+
+class PriceRecord(models.Model):
+    """fal's price for one endpoint, as seen by one key, from the sync that first saw it until
+    it changed (`ended_at`): the current price has no end, older rows are its history.
+
+    Prices can differ per account, so each row belongs to a key's fingerprint (a digest, "" for
+    the offline emulator; never the key). A change of price or unit starts a new row.
+    """
+
+    endpoint_id = models.CharField(max_length=1000)
+    key_fingerprint = models.CharField(max_length=64, blank=True)
+    unit_price = models.DecimalField(max_digits=30, decimal_places=15)
+    unit = models.CharField(max_length=200, blank=True, help_text="fal's unit, as spelled.")
+    currency = models.CharField(max_length=12)
+    first_seen = models.DateTimeField()
+    last_seen = models.DateTimeField()
+    ended_at = models.DateTimeField(
+        null=True, blank=True, help_text="When a sync saw another price, or none, instead."
+    )
+    first_seen_sync = models.ForeignKey(
+        SyncRun, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    last_seen_sync = models.ForeignKey(
+        SyncRun, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["endpoint_id", "first_seen", "pk"]
+        indexes = [
+            models.Index(fields=["endpoint_id", "first_seen"], name="price_endpoint_time"),
+            models.Index(fields=["key_fingerprint", "ended_at"], name="price_current"),
+        ]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["endpoint_id", "key_fingerprint"],
+                condition=Q(ended_at__isnull=True),
+                name="one_current_price",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.endpoint_id}: {self.unit_price} {self.currency} per {self.unit!r}"
+
+
+class Change(models.Model):
+    """One change of fal's catalog seen by a sync: an endpoint added, gone, back, deprecated,
+    renamed, or its metadata, schema (one field) or price changed. See catalog.history."""
+
+    endpoint_id = models.CharField(max_length=1000)
+    kind = models.CharField(max_length=12)
+    field = models.CharField(max_length=300, blank=True, help_text="input.<name>, a key…")
+    aspect = models.CharField(max_length=12, blank=True, help_text="Of a schema field.")
+    before = models.JSONField(null=True, blank=True)
+    after = models.JSONField(null=True, blank=True)
+    breaking = models.BooleanField(default=False)
+    # The endpoint's category and license when the change was seen (gone ones keep theirs).
+    category = models.CharField(max_length=200, blank=True)
+    license = models.CharField(max_length=200, blank=True)
+    sync = models.ForeignKey(SyncRun, on_delete=models.CASCADE, related_name="changes")
+    seen_at = models.DateTimeField(help_text="The date of the catalog state that showed it.")
+
+    class Meta:
+        ordering = ["-seen_at", "endpoint_id", "pk"]
+        indexes = [
+            models.Index(fields=["seen_at"], name="change_seen"),
+            models.Index(fields=["kind", "seen_at"], name="change_kind"),
+            models.Index(fields=["endpoint_id", "seen_at"], name="change_endpoint"),
+            models.Index(fields=["category", "seen_at"], name="change_category"),
+            models.Index(fields=["breaking", "seen_at"], name="change_breaking"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.endpoint_id}: {self.kind} {self.field}".strip()
+
+
+class CatalogVisit(models.Model):
+    """When a member last looked at the grid and at the shortlist index ("new since")."""
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="catalog_visit"
+    )
+    grid_seen_at = models.DateTimeField(null=True, blank=True)
+    grid_previous = models.DateTimeField(null=True, blank=True, help_text="The visit before.")
+    shortlists_seen_at = models.DateTimeField(null=True, blank=True)
+    shortlists_previous = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return f"visits of {self.user}"

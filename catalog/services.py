@@ -17,12 +17,13 @@ from catalog import index as catalog_index_module
 from catalog.index import CatalogIndex
 from catalog.models import SyncRun
 from catalog.upstream import DataSource, data_source
-from fal.types import ExpansionError, Model
+from fal.types import Estimate, ExpansionError, Model
 
 __all__ = [
     "DataSource",
     "Freshness",
     "catalog_documents",
+    "catalog_estimate",
     "catalog_freshness",
     "catalog_index",
     "catalog_model",
@@ -52,6 +53,17 @@ def catalog_model(endpoint_id: str, *, index: CatalogIndex | None = None) -> Mod
 def catalog_documents(endpoint_ids: list[str]) -> dict[str, dict[str, Any] | ExpansionError]:
     """Stored OpenAPI documents (or fal's expansion errors) by endpoint id."""
     return catalog_index_module.documents(endpoint_ids)
+
+
+def catalog_estimate(*, endpoint_id: str, unit_quantity: float) -> Estimate:
+    """fal's total for `unit_quantity` of the endpoint's billing unit (never computed here).
+
+    Raises FalAPIError when fal cannot answer, ValueError when there is no key to ask with.
+    """
+    from catalog.upstream import fetch_estimate
+
+    estimate, _ = fetch_estimate(endpoint_id, unit_quantity)
+    return estimate
 
 
 @dataclass(frozen=True)

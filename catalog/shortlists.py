@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from django.contrib.admin.models import CHANGE, LogEntry
 from django.http import HttpRequest
@@ -34,6 +35,7 @@ class EntryRow:
     card: Card
     found: bool
     flag: str
+    watch: Any = None  # the deprecation watch's catalog.watch.Watch, on the shortlist page
 
     @property
     def status(self) -> str:
@@ -61,9 +63,9 @@ def entry_rows(entries: Sequence[ShortlistEntry], catalog: CatalogIndex) -> Entr
             card = card_for(Model(endpoint_id=entry.endpoint_id))
             rows.append(EntryRow(entry, card, False, FLAG_MISSING))
         elif catalog.is_gone(entry.endpoint_id):
-            rows.append(EntryRow(entry, card_for(model), False, FLAG_GONE))
+            rows.append(EntryRow(entry, catalog.card(model), False, FLAG_GONE))
         else:
-            card = card_for(model)
+            card = catalog.card(model)
             rows.append(EntryRow(entry, card, True, FLAG_DEPRECATED if card.deprecated else ""))
     return EntryRows(rows=rows)
 

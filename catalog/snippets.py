@@ -1,5 +1,6 @@
 """Copy-ready code to call a model (Python fal_client, JavaScript @fal-ai/client, curl),
-filled with the model's required inputs."""
+filled with the model's required inputs: the document's own examples where it gives them,
+else a plausible value. A model without a document gets the queue URL pattern instead."""
 
 from __future__ import annotations
 
@@ -7,7 +8,9 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from fal.openapi import ModelSchema, SchemaField
+from fal.openapi import ModelSchema, SchemaField, input_examples
+
+QUEUE_URL = "https://queue.fal.run"
 
 _EXAMPLE_BY_TYPE: dict[str, Any] = {
     "string": "…",
@@ -41,12 +44,40 @@ def example_value(field: SchemaField) -> Any:
     return _EXAMPLE_BY_TYPE.get(field.type, "…")
 
 
-def required_arguments(schema: ModelSchema) -> dict[str, Any]:
-    return {f.name: example_value(f) for f in schema.inputs if f.required}
+def required_arguments(
+    schema: ModelSchema, examples: dict[str, Any] | None = None
+) -> dict[str, Any]:
+    """The required inputs, each with the document's own example if it has one."""
+    examples = examples or {}
+    return {
+        f.name: examples[f.name] if f.name in examples else example_value(f)
+        for f in schema.inputs
+        if f.required
+    }
 
 
-def snippets_for(endpoint_id: str, schema: ModelSchema) -> list[Snippet]:
-    arguments = required_arguments(schema)
+def snippets_without_schema(endpoint_id: str) -> list[Snippet]:
+    """No document: say so, and give fal's queue URL pattern for this endpoint."""
+    base = f"{QUEUE_URL}/{endpoint_id}"
+    return [
+        Snippet(
+            "curl",
+            "curl",
+            "# The catalog has no schema for this model, so its inputs are unknown here;\n"
+            "# fal's queue API takes them as a JSON body:\n"
+            f"curl --request POST \\\n  --url {base} \\\n"
+            '  --header "Authorization: Key $FAL_KEY" \\\n'
+            '  --header "Content-Type: application/json" \\\n'
+            "  --data '{ ... }'\n\n"
+            "# Then poll the request it returns:\n"
+            f"#   GET {base}/requests/{{request_id}}/status\n"
+            f"#   GET {base}/requests/{{request_id}}\n",
+        )
+    ]
+
+
+def snippets_for(endpoint_id: str, schema: ModelSchema, openapi: Any = None) -> list[Snippet]:
+    arguments = required_arguments(schema, input_examples(openapi) if openapi else None)
     python_args = json.dumps(arguments, indent=4, ensure_ascii=False)
     # JSON literals are valid Python except true/false/null.
     python_args = python_args.replace(": true", ": True").replace(": false", ": False")

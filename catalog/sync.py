@@ -3,7 +3,10 @@
 A run crawls list mode page by page through the page cache (under a generation of its
 own, so it never reuses a page fetched before it started), then fetches OpenAPI documents
 only for endpoints that are new or whose entry changed (find mode with
-`expand=openapi-3.0`), then writes everything in one transaction. A crawl that fails
+`expand=openapi-3.0`), then fetches prices for every listed endpoint (batches of 50,
+through the same cache, per key fingerprint), then writes everything in one transaction.
+A pricing failure does not fail the run: it is recorded (`prices_error`) and prices stay
+as last synced. A crawl that fails
 midway changes nothing but its own run row: an endpoint is marked gone only after a
 complete crawl that lacks it, and the index keeps serving what it had.
 
@@ -21,7 +24,7 @@ import secrets
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
@@ -29,10 +32,20 @@ from django.db import IntegrityError, transaction
 from django.db.models import Max
 from django.utils import timezone
 
-from catalog import upstream
-from catalog.models import CatalogEntry, IndexState, SyncRun
-from fal.errors import FalAPIError
-from fal.types import EXPAND_OPENAPI, ModelsQuery, find_queries, next_cursor, parse_model
+from catalog import history, upstream
+from catalog.models import CatalogEntry, Change, IndexState, PriceRecord, SyncRun
+from catalog.prices import as_decimal
+from fal.capabilities import capabilities_json, is_current
+from fal.errors import FalAPIError, FalNotFoundError
+from fal.types import (
+    EXPAND_OPENAPI,
+    ModelsQuery,
+    Price,
+    find_queries,
+    follow_cursors,
+    id_batches,
+    parse_model,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -48,6 +61,29 @@ _NO_DOCUMENT = object()  # no document was fetched for this endpoint in this run
 
 class SyncBusy(Exception):
     """Another sync is running."""
+
+
+@dataclass(frozen=True)
+class CrawlFacts:
+    """What the history needs to know about the source, beyond what its pages say.
+
+    `categories`: the categories the source lists (None: all); an endpoint missing from a
+    crawl that did not cover its category is not gone. `documents_dated`: the documents
+    are the source's own, of this date (the offline snapshot's are earlier crawls': they
+    are stored but never diffed). `all_documents`: fetch every document, not only those
+    of new or changed entries (a replayed crawl's documents change without its entries).
+    `as_of`: the date of the catalog state (a replayed crawl's), else the run's time.
+    """
+
+    categories: frozenset[str] | None = None
+    documents_dated: bool = True
+    all_documents: bool = False
+    as_of: datetime | None = None
+
+
+def default_facts() -> CrawlFacts:
+    """Live: fal itself, today. Offline: the bundled snapshot, whose documents are older."""
+    return CrawlFacts(documents_dated=upstream.data_source().live)
 
 
 def fingerprint(value: Any) -> str:
@@ -68,16 +104,17 @@ class _Crawl:
     run: SyncRun
     on_progress: Callable[[SyncRun], None] | None
     min_interval: float
+    facts: CrawlFacts = field(default_factory=CrawlFacts)
     entries: dict[str, dict] = field(default_factory=dict)  # endpoint id → entry, API order
     documents: dict[str, Any] = field(default_factory=dict)
+    prices: dict[str, Price] | None = None  # None: not fetched (no key, or fal failed)
+    price_key: str = ""  # the fingerprint of the key the prices were asked with
     last_call: float = 0.0
     last_beat: float = field(default_factory=time.monotonic)
 
     def fetch(self, query: ModelsQuery, cursor: str | None) -> dict:
         """One page through the page cache, paced to CATALOG_SYNC_MAX_RPS upstream calls."""
-        wait = self.last_call + self.min_interval - time.monotonic()
-        if wait > 0:
-            time.sleep(wait)
+        self.wait_turn()
         data, asked_upstream = upstream.fetch_page_json(
             query,
             cursor,
@@ -91,16 +128,14 @@ class _Crawl:
         self.run.pages += 1
         return data
 
+    def wait_turn(self) -> None:
+        wait = self.last_call + self.min_interval - time.monotonic()
+        if wait > 0:
+            time.sleep(wait)
+
     def pages(self, query: ModelsQuery):
         """Every page of `query`, following cursors (each cursor once)."""
-        cursor: str | None = None
-        seen: set[str] = set()
-        while True:
-            data = self.fetch(query, cursor)
-            yield data
-            cursor = next_cursor(data, seen)
-            if cursor is None:
-                return
+        yield from follow_cursors(lambda cursor: self.fetch(query, cursor))
 
     def progress(self, *, force: bool = False) -> None:
         """Save the counters (the empty-index page shows them) and renew the heartbeat."""
@@ -140,6 +175,7 @@ def sync_catalog(
     trigger: str = "manual",
     on_progress: Callable[[SyncRun], None] | None = None,
     skip_if_synced_within: float = 0,
+    facts: CrawlFacts | None = None,
 ) -> SyncRun | None:
     """Run one sync and return its finished run (None when skipped: synced recently).
 
@@ -153,10 +189,12 @@ def sync_catalog(
     run = start_run(trigger=trigger)
     # Pacing is for fal's sake; the in-process emulator of the offline mode needs none.
     max_rps = settings.CATALOG_SYNC_MAX_RPS if upstream.data_source().live else 0
-    crawl = _Crawl(run, on_progress, min_interval=1 / max_rps if max_rps > 0 else 0)
+    crawl = _Crawl(run, on_progress, min_interval=1 / max_rps if max_rps > 0 else 0,
+                   facts=facts or default_facts())  # fmt: skip
     try:
         _crawl_list(crawl)
         _fetch_documents(crawl)
+        _fetch_prices(crawl)
         _apply(crawl)
     except FalAPIError as error:
         _finish(crawl, error=f"{type(error).__name__}: {error.message}")
@@ -186,7 +224,11 @@ def _without_expansions(raw: dict) -> dict:
 def _fetch_documents(crawl: _Crawl) -> None:
     """Documents for the endpoints that are new, changed, or whose last fetch failed."""
     known = dict(CatalogEntry.objects.values_list("endpoint_id", "openapi_for"))
-    wanted = [i for i, raw in crawl.entries.items() if known.get(i) != fingerprint(raw)]
+    wanted = [
+        i
+        for i, raw in crawl.entries.items()
+        if crawl.facts.all_documents or known.get(i) != fingerprint(raw)
+    ]
     for query in find_queries(wanted, expand=[EXPAND_OPENAPI]):
         try:
             for data in crawl.pages(query):
@@ -201,26 +243,124 @@ def _fetch_documents(crawl: _Crawl) -> None:
             raise
 
 
+def _fetch_prices(crawl: _Crawl) -> None:
+    """Every listed endpoint's price for the key in use; a failure is recorded, not raised."""
+    fingerprint = upstream.price_key_fingerprint()
+    if fingerprint is None:
+        return  # live without FAL_KEY: fal prices nothing, and nothing else may stand in
+    prices: dict[str, Price] = {}
+    try:
+        for batch in id_batches(list(crawl.entries)):
+            crawl.wait_turn()
+            try:
+                found, asked_upstream = upstream.fetch_prices(
+                    batch,
+                    generation=f"sync{crawl.run.pk}",
+                    client=upstream.sync_client(),
+                    keep=False,
+                )
+            except FalNotFoundError:
+                found, asked_upstream = [], True  # fal prices none of this batch: an answer
+            if asked_upstream:
+                crawl.last_call = time.monotonic()
+                crawl.run.upstream_calls += 1
+                crawl.run.price_calls += 1
+            prices.update((p.endpoint_id, p) for p in found if p.endpoint_id in crawl.entries)
+            crawl.progress()
+    except FalAPIError as error:
+        crawl.run.prices_error = f"{type(error).__name__}: {error.message}"[:2000]
+        logger.warning("Catalog sync %s: prices not fetched: %s", crawl.run.pk, error.message)
+        return
+    crawl.prices, crawl.price_key = prices, fingerprint
+    crawl.run.prices_seen = len(prices)
+
+
+def _apply_prices(crawl: _Crawl, now) -> bool:
+    """Extend, start or end each current price of this key; whether any changed."""
+    if crawl.prices is None:
+        return False
+    run = crawl.run
+    current = {
+        row.endpoint_id: row
+        for row in PriceRecord.objects.filter(key_fingerprint=crawl.price_key, ended_at=None)
+    }
+    creates: list[PriceRecord] = []
+    ended: list[int] = []
+    kept: list[int] = []
+    for endpoint_id, price in crawl.prices.items():
+        amount = as_decimal(price.unit_price)
+        row = current.get(endpoint_id)
+        same = row is not None and (row.unit_price, row.unit, row.currency) == (
+            amount,
+            price.unit,
+            price.currency,
+        )
+        if same:
+            kept.append(row.pk)
+            continue
+        if row is not None:
+            ended.append(row.pk)
+        creates.append(
+            PriceRecord(
+                endpoint_id=endpoint_id,
+                key_fingerprint=crawl.price_key,
+                unit_price=amount,
+                unit=price.unit[:200],
+                currency=price.currency[:12],
+                first_seen=now,
+                last_seen=now,
+                first_seen_sync=run,
+                last_seen_sync=run,
+            )  # fmt: skip
+        )
+    # A listed endpoint fal no longer prices: its price ends, with no successor.
+    ended += [
+        row.pk
+        for endpoint_id, row in current.items()
+        if endpoint_id in crawl.entries and endpoint_id not in crawl.prices
+    ]
+    for start in range(0, len(ended), _PKS_PER_STATEMENT):
+        PriceRecord.objects.filter(pk__in=ended[start : start + _PKS_PER_STATEMENT]).update(
+            ended_at=now
+        )
+    PriceRecord.objects.bulk_create(creates, batch_size=500)
+    for start in range(0, len(kept), _PKS_PER_STATEMENT):
+        PriceRecord.objects.filter(pk__in=kept[start : start + _PKS_PER_STATEMENT]).update(
+            last_seen=now, last_seen_sync=run
+        )
+    run.prices_changed = len(creates)
+    return bool(creates or ended)
+
+
 def _apply(crawl: _Crawl) -> None:
-    """Write the crawl into the index in one transaction.
+    """Write the crawl into the index, and the changes it shows, in one transaction.
 
     Only what changed is rewritten: an unchanged catalog of 100,000 endpoints costs a few
     bulk `UPDATE … last_seen` statements, not 100,000 row writes.
     """
-    run = crawl.run
-    now = timezone.now()
+    run, facts = crawl.run, crawl.facts
+    now = facts.as_of or timezone.now()
     entry_fields = ["entry", "entry_fingerprint", "position", "last_seen", "last_seen_sync"]
-    document_fields = ["openapi", "openapi_fingerprint", "openapi_for"]
+    document_fields = ["openapi", "openapi_fingerprint", "openapi_for", "capabilities"]
     with transaction.atomic():
         existing = {
             row.endpoint_id: row
             for row in CatalogEntry.objects.only(
-                "pk", "endpoint_id", "entry_fingerprint", "position", "gone_at", "openapi_for"
+                "pk",
+                "endpoint_id",
+                "entry_fingerprint",
+                "position",
+                "gone_at",
+                "openapi_for",
+                "capabilities",
             )
         }
+        # The first sync of an index is its baseline: it records no changes.
+        recorder = _Recorder(run, now, facts) if existing else None
         creates: list[CatalogEntry] = []
         rewrites: list[CatalogEntry] = []  # entry, place or document changed, or back
         unchanged: list[int] = []
+        before = _previous_states(crawl, existing) if recorder else {}
         for position, (endpoint_id, raw) in enumerate(crawl.entries.items()):
             digest = fingerprint(raw)
             row = existing.get(endpoint_id)
@@ -229,9 +369,13 @@ def _apply(crawl: _Crawl) -> None:
                 row = CatalogEntry(endpoint_id=endpoint_id, first_seen=now, first_seen_sync=run)
                 creates.append(row)
                 run.added += 1
+                if recorder:
+                    recorder.added(endpoint_id, raw)
             elif row.gone_at is not None:
                 run.back += 1
                 rewrites.append(row)
+                if recorder:
+                    recorder.back(endpoint_id, raw)
             elif row.entry_fingerprint != digest:
                 run.changed += 1
                 rewrites.append(row)
@@ -240,17 +384,28 @@ def _apply(crawl: _Crawl) -> None:
             else:
                 unchanged.append(row.pk)
                 continue
+            if recorder and endpoint_id in before:
+                old_entry, old_document = before[endpoint_id]
+                recorder.changed(endpoint_id, old_entry, raw, old_document, document)
             row.entry, row.entry_fingerprint, row.position = raw, digest, position
             row.last_seen, row.last_seen_sync, row.gone_at = now, run, None
             row.openapi_for = row.openapi_for if document is _NO_DOCUMENT else digest
             if document is not _NO_DOCUMENT:
                 row.openapi, row.openapi_fingerprint = document, fingerprint(document)
+                row.capabilities = capabilities_json(document)
+            elif row.pk is None:
+                row.capabilities = capabilities_json(None)
         CatalogEntry.objects.bulk_create(creates, batch_size=500)
+        stale = _recompute_capabilities(existing, crawl.documents)
         with_documents = [r for r in rewrites if r.endpoint_id in crawl.documents]
         without = [r for r in rewrites if r.endpoint_id not in crawl.documents]
-        if with_documents:
-            CatalogEntry.objects.bulk_update(
-                with_documents, [*entry_fields, "gone_at", *document_fields], batch_size=200
+        # One UPDATE per row: bulk_update's CASE over large JSON values costs far more.
+        for row in with_documents:
+            CatalogEntry.objects.filter(pk=row.pk).update(
+                **{
+                    name: getattr(row, name)
+                    for name in [*entry_fields, "gone_at", *document_fields]
+                }
             )
         if without:
             CatalogEntry.objects.bulk_update(without, [*entry_fields, "gone_at"], batch_size=500)
@@ -258,18 +413,142 @@ def _apply(crawl: _Crawl) -> None:
             CatalogEntry.objects.filter(
                 pk__in=unchanged[start : start + _PKS_PER_STATEMENT]
             ).update(last_seen=now, last_seen_sync=run)
-        gone = [
-            row.pk
-            for endpoint_id, row in existing.items()
-            if endpoint_id not in crawl.entries and row.gone_at is None
-        ]
+        gone = _gone(crawl, existing, recorder)
         for start in range(0, len(gone), _PKS_PER_STATEMENT):
             CatalogEntry.objects.filter(pk__in=gone[start : start + _PKS_PER_STATEMENT]).update(
                 gone_at=now
             )
         run.gone = len(gone)
-        if creates or rewrites or gone or not IndexState.objects.filter(pk=1).exists():
+        prices_changed = _apply_prices(crawl, now)
+        run.categories = sorted(facts.categories) if facts.categories is not None else None
+        run.documents_dated = facts.documents_dated
+        run.catalog_date = now
+        if recorder:
+            run.changes_recorded = recorder.save()
+        if (
+            creates or rewrites or gone or stale or prices_changed
+            or not IndexState.objects.filter(pk=1).exists()
+        ):  # fmt: skip
             bump_index_version()
+
+
+def _recompute_capabilities(existing: dict[str, CatalogEntry], fetched: dict) -> int:
+    """Capabilities of rows stored by older rules (or before there were any), recomputed
+    from their stored document; returns how many. Rows getting a document in this run are
+    computed with it instead."""
+    stale = [
+        row.pk
+        for endpoint_id, row in existing.items()
+        if endpoint_id not in fetched and not is_current(row.capabilities)
+    ]
+    for start in range(0, len(stale), 200):
+        batch = CatalogEntry.objects.filter(pk__in=stale[start : start + 200]).only("openapi")
+        rows = list(batch)
+        for row in rows:
+            row.capabilities = capabilities_json(row.openapi)
+        CatalogEntry.objects.bulk_update(rows, ["capabilities"])
+    return len(stale)
+
+
+def _previous_states(crawl: _Crawl, existing: dict[str, CatalogEntry]) -> dict[str, tuple]:
+    """(entry, document) as stored, for the present endpoints whose entry or document the
+    crawl brings anew: only those rows' JSON is read."""
+    pks = [
+        row.pk
+        for endpoint_id, row in existing.items()
+        if row.gone_at is None
+        and endpoint_id in crawl.entries
+        and (
+            row.entry_fingerprint != fingerprint(crawl.entries[endpoint_id])
+            or endpoint_id in crawl.documents
+        )  # fmt: skip
+    ]
+    states: dict[str, tuple] = {}
+    for start in range(0, len(pks), 500):
+        rows = CatalogEntry.objects.filter(pk__in=pks[start : start + 500])
+        for endpoint_id, entry, document in rows.values_list("endpoint_id", "entry", "openapi"):
+            states[endpoint_id] = (entry, document)
+    return states
+
+
+def _gone(crawl: _Crawl, existing: dict[str, CatalogEntry], recorder: _Recorder | None) -> list:
+    """Present rows the crawl lacks, among the categories it covered (a crawl that did not
+    list a category says nothing about its endpoints)."""
+    missing = [
+        row.pk
+        for endpoint_id, row in existing.items()
+        if endpoint_id not in crawl.entries and row.gone_at is None
+    ]
+    if not missing:
+        return []
+    covered = crawl.facts.categories
+    gone: list[int] = []
+    for start in range(0, len(missing), 500):
+        rows = CatalogEntry.objects.filter(pk__in=missing[start : start + 500])
+        for pk, endpoint_id, entry in rows.values_list("pk", "endpoint_id", "entry"):
+            if covered is not None and history.entry_category(entry) not in covered:
+                continue
+            gone.append(pk)
+            if recorder:
+                recorder.gone(endpoint_id, entry)
+    return gone
+
+
+class _Recorder:
+    """The changes one sync saw, written with its index writes."""
+
+    def __init__(self, run: SyncRun, seen_at: datetime, facts: CrawlFacts) -> None:
+        self.run, self.seen_at, self.facts = run, seen_at, facts
+        previous = SyncRun.objects.filter(state=SyncRun.State.SUCCEEDED).order_by("-pk").first()
+        # The categories the previous crawl covered: an endpoint first seen in a category it
+        # did not list may be old, so it is not "added".
+        self.previously_covered = previous.categories if previous else None
+        self.rows: list[Change] = []
+
+    def _keep(self, changes: list[history.Change], entry: Any) -> None:
+        metadata = entry.get("metadata") if isinstance(entry, dict) else None
+        metadata = metadata if isinstance(metadata, dict) else {}
+        license_type = metadata.get("license_type")
+        for change in changes:
+            self.rows.append(
+                Change(
+                    endpoint_id=change.endpoint_id,
+                    kind=change.kind,
+                    field=change.field[:300],
+                    aspect=change.aspect,
+                    before=change.before,
+                    after=change.after,
+                    breaking=change.breaking,
+                    category=history.entry_category(entry)[:200],
+                    license=license_type[:200] if isinstance(license_type, str) else "",
+                    sync=self.run,
+                    seen_at=self.seen_at,
+                )
+            )
+
+    def added(self, endpoint_id: str, entry: dict) -> None:
+        covered = self.previously_covered
+        if covered is not None and history.entry_category(entry) not in covered:
+            return  # first seen, but its category was not crawled before
+        self._keep([history.Change(endpoint_id, history.ADDED)], entry)
+
+    def back(self, endpoint_id: str, entry: dict) -> None:
+        self._keep([history.Change(endpoint_id, history.BACK)], entry)
+
+    def gone(self, endpoint_id: str, entry: dict) -> None:
+        self._keep([history.Change(endpoint_id, history.GONE)], entry)
+
+    def changed(
+        self, endpoint_id: str, old_entry: Any, entry: dict, old_document: Any, document: Any
+    ) -> None:
+        changes = history.diff_entry(endpoint_id, old_entry, entry)
+        if document is not _NO_DOCUMENT and self.facts.documents_dated:
+            changes += history.diff_documents(endpoint_id, old_document, document)
+        self._keep(changes, entry)
+
+    def save(self) -> int:
+        Change.objects.bulk_create(self.rows, batch_size=500)
+        return len(self.rows)
 
 
 def _finish(crawl: _Crawl, *, error: str = "") -> None:
@@ -279,7 +558,7 @@ def _finish(crawl: _Crawl, *, error: str = "") -> None:
     run.finished_at = timezone.now()
     run.heartbeat_at = run.finished_at
     if error:  # nothing of a failed crawl was written
-        run.added = run.changed = run.gone = run.back = 0
+        run.added = run.changed = run.gone = run.back = run.prices_changed = 0
         logger.warning("Catalog sync %s failed: %s", run.pk, error)
     run.save()
     if crawl.on_progress is not None:
@@ -293,23 +572,18 @@ def sync_endpoint(endpoint_id: str) -> bool:
     is an answer (False). Does not take the sync lock: it writes one row, atomically.
     """
     (query,) = find_queries([endpoint_id], expand=[EXPAND_OPENAPI])
-    cursor: str | None = None
-    seen: set[str] = set()
-    while True:
-        try:
-            data, _ = upstream.fetch_page_json(query, cursor)
-        except FalAPIError as error:
-            if error.status == 404:
-                return False
-            raise
-        for raw in data.get("models", ()):
-            model = parse_model(raw)
-            if model is not None and model.endpoint_id == endpoint_id:
-                _add_entry(raw)
-                return True
-        cursor = next_cursor(data, seen)
-        if cursor is None:
+    try:
+        for data in follow_cursors(lambda cursor: upstream.fetch_page_json(query, cursor)[0]):
+            for raw in data.get("models", ()):
+                model = parse_model(raw)
+                if model is not None and model.endpoint_id == endpoint_id:
+                    _add_entry(raw)
+                    return True
+    except FalAPIError as error:
+        if error.status == 404:
             return False
+        raise
+    return False
 
 
 def _add_entry(raw: dict) -> None:
@@ -328,6 +602,7 @@ def _add_entry(raw: dict) -> None:
                 "openapi": document,
                 "openapi_fingerprint": fingerprint(document) if document is not None else "",
                 "openapi_for": digest if document is not None else "",
+                "capabilities": capabilities_json(document),
                 "first_seen": now,
                 "last_seen": now,
             },

@@ -1,7 +1,9 @@
 """fal as the app reaches it: client set-up and the page cache, the one cache module.
 
 Pages read the catalog index (catalog.index); fal is asked only by the sync
-(catalog.sync), which includes adding one endpoint a model page asks for. Every upstream page is
+(catalog.sync), which includes adding one endpoint a model page asks for, and by the model
+page's price calculator (`fetch_estimate`). Prices depend on the key: their cache keys hold
+the key's fingerprint, never the key. Every upstream page is
 cached under a key made of the API base URL, the query, the cursor and a generation: a
 sync passes a generation of its own, so it never reuses a page fetched before it started.
 
@@ -32,9 +34,9 @@ from django.core.cache import cache, caches
 from django.core.cache.backends.filebased import FileBasedCache
 
 from fal.client import FalModelsClient
-from fal.emulator import WSGITransport, snapshot_emulator
+from fal.emulator import OFFLINE_KEY, WSGITransport, snapshot_emulator
 from fal.errors import FalAPIError
-from fal.types import ModelsQuery
+from fal.types import Estimate, ModelsQuery, Price
 
 # The in-process emulator answers at this address; `.invalid` can never reach a network.
 OFFLINE_BASE_URL = "http://fal-emulator.invalid/v1"
@@ -66,9 +68,23 @@ def data_source() -> DataSource:
 # --- Clients ----------------------------------------------------------------------------------
 
 
+_offline_override: list = []
+
+
 def offline_app():
-    """The WSGI app that stands in for fal offline: the emulator over the bundled snapshot."""
-    return snapshot_emulator()
+    """The WSGI app that stands in for fal offline: the emulator over the bundled snapshot
+    (or, while `offline_source` is in force, the app it was given)."""
+    return _offline_override[-1] if _offline_override else snapshot_emulator()
+
+
+@contextlib.contextmanager
+def offline_source(app) -> Iterator[None]:
+    """Stand `app` in for fal offline for a while (the history replay's dated crawls)."""
+    _offline_override.append(app)
+    try:
+        yield
+    finally:
+        _offline_override.remove(app)
 
 
 _clients: dict[tuple, FalModelsClient] = {}
@@ -84,7 +100,8 @@ def _client(*, max_retries: int, retry_after_cap: float) -> FalModelsClient:
         if client is None:
             client = _clients[config] = FalModelsClient(
                 base_url=source.base_url,
-                key=settings.FAL_KEY if source.live else "",
+                # Offline, the emulator's own key: the team's FAL_KEY is for fal alone.
+                key=settings.FAL_KEY if source.live else OFFLINE_KEY,
                 timeout=settings.FAL_API_TIMEOUT,
                 max_retries=max_retries,
                 retry_after_cap=retry_after_cap,
@@ -106,6 +123,16 @@ def sync_client() -> FalModelsClient:
     )
 
 
+def price_key_fingerprint() -> str | None:
+    """Whose prices pages show: the fingerprint of the key the client sends ("" offline),
+    or None when live without FAL_KEY (fal prices nothing for a keyless caller)."""
+    from catalog.prices import key_fingerprint
+
+    if not data_source().live:
+        return ""
+    return key_fingerprint(settings.FAL_KEY) if settings.FAL_KEY else None
+
+
 # --- Keys ---------------------------------------------------------------------------------------
 
 
@@ -115,6 +142,19 @@ def page_cache_key(
     """`catalog:v<version>:<kind>:g<generation>:<sha256 of base URL, query and cursor>`."""
     normalised = json.dumps(
         {"base_url": data_source().base_url, "params": query.params(cursor)}, sort_keys=True
+    )
+    digest = hashlib.sha256(normalised.encode()).hexdigest()
+    return f"{_KEY_PREFIX}:v{CACHE_VERSION}:{kind}:g{generation}:{digest}"
+
+
+def prices_cache_key(
+    endpoint_ids: list[str], *, generation: str, fingerprint: str, kind: str = "prices"
+) -> str:
+    """Like `page_cache_key`, and per key: prices can differ between accounts, so the key's
+    fingerprint (never the key) is part of it."""
+    normalised = json.dumps(
+        {"base_url": data_source().base_url, "ids": endpoint_ids, "key": fingerprint},
+        sort_keys=True,
     )
     digest = hashlib.sha256(normalised.encode()).hexdigest()
     return f"{_KEY_PREFIX}:v{CACHE_VERSION}:{kind}:g{generation}:{digest}"
@@ -227,6 +267,55 @@ def fetch_page_json(
     generation = generation or _time_generation()
     key = page_cache_key(query, cursor, generation=generation)
     error_key = page_cache_key(query, cursor, generation=generation, kind="error")
+    return _cached(
+        key, error_key, lambda: (client or get_client()).get_page_json(query, cursor), keep=keep
+    )
+
+
+def fetch_prices(
+    endpoint_ids: list[str],
+    *,
+    generation: str | None = None,
+    client: FalModelsClient | None = None,
+    keep: bool = True,
+) -> tuple[list[Price], bool]:
+    """(prices, whether fal was asked) for one batch of at most 50 ids, through the cache
+    (per key fingerprint). Raises FalAPIError, and ValueError when live without FAL_KEY."""
+    fingerprint = price_key_fingerprint()
+    if fingerprint is None:
+        raise ValueError("Prices need an API key (FAL_KEY)")
+    generation = generation or _time_generation()
+    ids = list(endpoint_ids)
+    key = prices_cache_key(ids, generation=generation, fingerprint=fingerprint)
+    error_key = prices_cache_key(ids, generation=generation, fingerprint=fingerprint, kind="perr")
+    return _cached(key, error_key, lambda: (client or get_client()).prices(ids), keep=keep)
+
+
+def fetch_estimate(endpoint_id: str, unit_quantity: float) -> tuple[Estimate, bool]:
+    """fal's `unit_price` estimate for one endpoint, cached like a page (per key fingerprint:
+    typing the same quantity twice asks fal once). Raises FalAPIError, and ValueError when
+    live without FAL_KEY or for a quantity fal would refuse."""
+    fingerprint = price_key_fingerprint()
+    if fingerprint is None:
+        raise ValueError("Prices need an API key (FAL_KEY)")
+    ids = [f"estimate:{endpoint_id}:{unit_quantity!r}"]
+    generation = _time_generation()
+    key = prices_cache_key(ids, generation=generation, fingerprint=fingerprint, kind="estimate")
+    error_key = prices_cache_key(ids, generation=generation, fingerprint=fingerprint, kind="eerr")
+    return _cached(
+        key,
+        error_key,
+        lambda: get_client().estimate(
+            estimate_type="unit_price", endpoints={endpoint_id: unit_quantity}
+        ),
+    )
+
+
+def _cached(
+    key: str, error_key: str, fetch: Callable[[], Any], *, keep: bool = True
+) -> tuple[Any, bool]:
+    """(value, whether `fetch` ran): single flight, the answer kept for CATALOG_CACHE_TTL
+    (unless `keep` is False) and a failure for ERROR_TTL."""
     hit = cache.get(key)
     if hit is not None:
         return hit, False
@@ -242,7 +331,7 @@ def fetch_page_json(
         if recent_failure is not None:
             raise recent_failure
         try:
-            data = (client or get_client()).get_page_json(query, cursor)
+            data = fetch()
         except FalAPIError as error:
             cache.set(error_key, error, timeout=ERROR_TTL)
             raise

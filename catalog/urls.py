@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from django.urls import path
 
-from catalog.views import compare, grid, model_pages, shortlists, sync
+from catalog.feeds import ChangesFeed
+from catalog.views import compare, grid, history, model_pages, prices, shortlists, sync
 
 app_name = "catalog"
 
@@ -12,6 +13,11 @@ urlpatterns = [
     path("", grid.index, name="index"),
     # Endpoint ids contain slashes: the schema route must come before the page route.
     path("models/<path:endpoint_id>/schema/", model_pages.model_schema, name="model_schema"),
+    path(
+        "models/<path:endpoint_id>/estimate/",
+        prices.model_estimate,
+        name="model_estimate",
+    ),
     path("models/<path:endpoint_id>/", model_pages.model_detail, name="model"),
     path("compare/", compare.compare, name="compare"),
     path("shortlists/", shortlists.shortlist_index, name="shortlists"),
@@ -28,6 +34,9 @@ urlpatterns = [
         name="shortlist_remove",
     ),
     path("shortlists/<slug:slug>/note/", shortlists.shortlist_entry_note, name="shortlist_note"),
+    path("shortlists/<slug:slug>/replace/", history.shortlist_replace, name="shortlist_replace"),
+    path("changes/", history.changes, name="changes"),
+    path("changes/feed/", ChangesFeed(), name="changes_feed"),
     path("catalog/sync/", sync.sync_status, name="sync"),
     path("catalog/sync/request/", sync.sync_request, name="sync_request"),
 ]

@@ -72,7 +72,8 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     # Every page needs a signed-in team member; views opt out with @login_not_required.
-    "django.contrib.auth.middleware.LoginRequiredMiddleware",
+    # (htmx requests without a session get HX-Redirect to sign-in: config/login_required.py)
+    "config.login_required.SignInRequiredMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django.middleware.csp.ContentSecurityPolicyMiddleware",
@@ -159,6 +160,9 @@ CATALOG_SYNC_MAX_RPS = float(os.environ.get("CATALOG_SYNC_MAX_RPS") or 5)
 CATALOG_SYNC_MAX_RETRIES = int(os.environ.get("CATALOG_SYNC_MAX_RETRIES") or 5)
 CATALOG_SYNC_RETRY_AFTER_CAP = float(os.environ.get("CATALOG_SYNC_RETRY_AFTER_CAP") or 120)
 CATALOG_SNAPSHOT_DATE = "2026-08-10"
+# /health/ is unhealthy (503) when the last successful sync is older than this many seconds,
+# or a task has waited this long; unset: 3 x CATALOG_SYNC_INTERVAL.
+CATALOG_HEALTH_MAX_SYNC_AGE = int(os.environ.get("CATALOG_HEALTH_MAX_SYNC_AGE") or 0)
 
 # --- Auth --------------------------------------------------------------------------------
 
@@ -278,6 +282,8 @@ SESSION_COOKIE_HTTPONLY = True
 
 if PRODUCTION:
     SECURE_SSL_REDIRECT = env_bool("DJANGO_SECURE_SSL_REDIRECT", True)
+    # Load balancers probe instances over plain HTTP; /health/ says nothing secret.
+    SECURE_REDIRECT_EXEMPT = [r"^health/$"]
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
     SESSION_COOKIE_SECURE = True
     CSRF_COOKIE_SECURE = True

@@ -7,6 +7,7 @@ from django.contrib.auth import urls as auth_urls
 from django.urls import include, path
 
 from catalog.views import accounts
+from config.health import health
 from config.throttle import AdminSignInForm
 
 # Both sign-in pages are throttled by django-axes; these forms make attempts take turns.
@@ -36,6 +37,8 @@ account_urls = [
 ]
 
 urlpatterns = [
+    # For load balancers and monitors: JSON, 200 or 503, no sign-in (config/health.py).
+    path("health/", health, name="health"),
     path("admin/", admin.site.urls),
     path("accounts/", include(account_urls)),
     path("", include("catalog.urls")),

@@ -1,4 +1,5 @@
-"""`FalModelsClient`: `GET /v1/models` with timeouts, transient-only retries and a time budget.
+"""`FalModelsClient`: `/v1/models` and its pricing, with timeouts, transient-only retries and a
+time budget for every call.
 
 No Django here: the client is configured by its caller (see `catalog/services.py`) and
 returns frozen dataclasses (`fal.types`), never raw dicts; it raises `fal.errors`. A
@@ -9,10 +10,11 @@ in-process WSGI app (the offline emulator) instead of the network.
 from __future__ import annotations
 
 import logging
+import math
 import re
 import threading
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any
 
 import requests
@@ -28,10 +30,27 @@ from fal.errors import (
     FalTimeoutError,
     error_from_response,
 )
-from fal.types import Model, ModelsQuery, Page, find_queries, next_cursor, parse_page
+from fal.types import (
+    ESTIMATE_QUANTITY_FIELDS,
+    Estimate,
+    Model,
+    ModelsQuery,
+    Page,
+    Price,
+    find_queries,
+    follow_cursors,
+    id_batches,
+    next_cursor,
+    parse_estimate,
+    parse_page,
+    parse_prices,
+)
 
 logger = logging.getLogger(__name__)
 
+MODELS_PATH = "/models"
+PRICING_PATH = "/models/pricing"
+ESTIMATE_PATH = "/models/pricing/estimate"
 # Far beyond any real page (ten models with OpenAPI documents are a few MB).
 MAX_BODY_BYTES = 64 * 1024 * 1024
 _READ_CHUNK = 64 * 1024
@@ -48,7 +67,9 @@ _LONE_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 class FalModelsClient:
-    """`GET {base_url}/models` with a timeout on every call and bounded, transient-only retries."""
+    """`{base_url}/models` and `/models/pricing[/estimate]`: a timeout on every call and
+    bounded, transient-only retries (the estimate is a POST, but it changes nothing: safe to retry).
+    """
 
     def __init__(
         self,
@@ -99,29 +120,14 @@ class FalModelsClient:
 
     def get_page_json(self, query: ModelsQuery, cursor: str | None = None) -> dict[str, Any]:
         """One page as the API sent it (checked for shape), for recording snapshots."""
-        response = self._request(query.params(cursor))
-        try:
-            data = response.json()
-        except ValueError:
-            raise FalInvalidResponseError(
-                "The API answered with something that is not JSON", status=response.status_code
-            ) from None
-        if not isinstance(data, dict) or not isinstance(data.get("models"), list):
+        data = self._json("GET", MODELS_PATH, params=query.params(cursor))
+        if not isinstance(data.get("models"), list):
             raise FalInvalidResponseError("The API answered with JSON of an unexpected shape")
-        if _LONE_SURROGATE_ESCAPE.search(response.content):
-            data = _without_lone_surrogates(data)
         return data
 
     def iter_pages_json(self, query: ModelsQuery) -> Iterator[dict[str, Any]]:
         """Every page of `query` as sent, following `next_cursor` until `has_more` is false."""
-        cursor: str | None = None
-        seen: set[str] = set()
-        while True:
-            data = self.get_page_json(query, cursor)
-            yield data
-            cursor = next_cursor(data, seen)
-            if cursor is None:
-                return
+        yield from follow_cursors(lambda cursor: self.get_page_json(query, cursor))
 
     def iter_pages(self, query: ModelsQuery) -> Iterator[Page]:
         for data in self.iter_pages_json(query):
@@ -146,17 +152,91 @@ class FalModelsClient:
                 continue  # None of this batch exists.
         return [found[i] for i in dict.fromkeys(endpoint_ids) if i in found]
 
-    def _request(self, params: list[tuple[str, str]]) -> requests.Response:
-        url = f"{self.base_url}/models"
+    def prices(self, endpoint_ids: Sequence[str]) -> list[Price]:
+        """Prices by id, in the order asked; unknown ids are left out. Batches of 50.
+
+        The contract's answer carries `next_cursor`/`has_more` but names no cursor
+        parameter; should fal page a batch, its cursor is followed as on `/models`.
+        """
+        found: dict[str, Price] = {}
+        for batch in id_batches(endpoint_ids):
+            params = [("endpoint_id", endpoint_id) for endpoint_id in batch]
+            cursor: str | None = None
+            seen: set[str] = set()
+            while True:
+                try:
+                    data = self._json(
+                        "GET",
+                        PRICING_PATH,
+                        params=params + ([("cursor", cursor)] if cursor else []),
+                    )
+                except FalNotFoundError:
+                    break  # None of this batch has a price.
+                for price in parse_prices(data):
+                    found.setdefault(price.endpoint_id, price)
+                cursor = next_cursor(data, seen)
+                if cursor is None:
+                    break
+        return [found[i] for i in dict.fromkeys(endpoint_ids) if i in found]
+
+    def estimate(self, *, estimate_type: str, endpoints: Mapping[str, float]) -> Estimate:
+        """The total cost of `endpoints` ({endpoint id: quantity}): units for `unit_price`,
+        calls (whole numbers) for `historical_api_price`. Unknown ids are fal's 404."""
+        field = ESTIMATE_QUANTITY_FIELDS.get(estimate_type)
+        if field is None:
+            raise ValueError(f"estimate_type must be one of {sorted(ESTIMATE_QUANTITY_FIELDS)}")
+        for endpoint_id, quantity in endpoints.items():
+            number = isinstance(quantity, int | float) and not isinstance(quantity, bool)
+            if not number or not math.isfinite(quantity) or quantity <= 0:
+                raise ValueError(f"The quantity for {endpoint_id!r} must be a number > 0")
+        body = {
+            "estimate_type": estimate_type,
+            "endpoints": {endpoint_id: {field: q} for endpoint_id, q in endpoints.items()},
+        }
+        return parse_estimate(self._json("POST", ESTIMATE_PATH, json=body))
+
+    def _json(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: list[tuple[str, str]] | None = None,
+        json: Any = None,
+    ) -> dict[str, Any]:
+        """A 2xx answer's JSON object (checked to be one), lone surrogates replaced."""
+        response = self._request(method, path, params=params, json=json)
+        try:
+            data = response.json()
+        except ValueError:
+            raise FalInvalidResponseError(
+                "The API answered with something that is not JSON", status=response.status_code
+            ) from None
+        if not isinstance(data, dict):
+            raise FalInvalidResponseError("The API answered with JSON of an unexpected shape")
+        if _LONE_SURROGATE_ESCAPE.search(response.content):
+            data = _without_lone_surrogates(data)
+        return data
+
+    def _request(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: list[tuple[str, str]] | None = None,
+        json: Any = None,
+    ) -> requests.Response:
+        url = f"{self.base_url}{path}"
         # One budget for the whole call, waits between retries included: a stalled or
         # trickling upstream holds the caller for at most timeout × (retries + 1).
         deadline = time.monotonic() + self.timeout * (self.max_retries + 1)
         attempt = 0
         while True:
             try:
-                response = self._session.get(
+                response = self._session.request(
+                    method,
                     url,
                     params=params,
+                    json=json,
                     headers=self._headers(),
                     timeout=min(self.timeout, max(0.001, deadline - time.monotonic())),
                     stream=True,
@@ -182,7 +262,9 @@ class FalModelsClient:
             out_of_time = delay > self.retry_after_cap or time.monotonic() + delay >= deadline
             if not error.retryable or attempt >= self.max_retries or out_of_time:
                 logger.warning(
-                    "fal API request failed: %s %s (status=%s, request_id=%s)",
+                    "fal API request failed: %s %s: %s %s (status=%s, request_id=%s)",
+                    method,
+                    path,
                     type(error).__name__,
                     error.message,
                     error.status,

@@ -14,6 +14,9 @@ from dataclasses import dataclass
 from typing import Any
 
 REF_PREFIX = "#/components/schemas/"
+# Where a reconstructed document says so (the offline emulator adds it; see
+# fal/emulator/snapshot/README.md): an `info` extension that fal itself never sends.
+RECONSTRUCTED_MARK = "x-catalog-reconstructed"
 UNKNOWN = "unknown"
 # How deep `$ref` / `allOf` / `anyOf` / `items` chains are followed before giving up.
 MAX_DEPTH = 12
@@ -320,3 +323,85 @@ def _item_label(items: Any, schemas: dict, facts: _Facts, seen: frozenset) -> st
     if not isinstance(items, dict) or not items:
         return "any"
     return _type_label(inner.labels)
+
+
+# --- Raw properties, named types and examples (capabilities, model page, snippets) -----------
+
+
+def _io_properties(openapi: Any, which: str) -> dict[str, dict]:
+    schemas = _dict(_dict(_dict(openapi).get("components")).get("schemas"))
+    endpoint_id = _endpoint_id(openapi)
+    find = _input_schema if which == "input" else _output_schema
+    resolved = _object_schema(find(openapi, schemas, endpoint_id), schemas)
+    properties = _dict(_dict(resolved).get("properties"))
+    return {k: v for k, v in properties.items() if isinstance(k, str) and isinstance(v, dict)}
+
+
+def raw_properties(openapi: Any) -> tuple[dict[str, dict], dict[str, dict]]:
+    """The top-level input and output properties as the document writes them (unresolved):
+    for what `SchemaField` does not carry, such as `format`, `x-fal` hints and `examples`.
+    Never raises; a malformed document gives empty dicts."""
+    try:
+        return _io_properties(openapi, "input"), _io_properties(openapi, "output")
+    except Exception:
+        return {}, {}
+
+
+def referenced_names(prop: Any, openapi: Any) -> tuple[str, ...]:
+    """The names of the component schemas one property refers to, through unions and items."""
+    schemas = _dict(_dict(_dict(openapi).get("components")).get("schemas"))
+    names: list[str] = []
+
+    def visit(schema: Any, depth: int) -> None:
+        if not isinstance(schema, dict) or depth > MAX_DEPTH:
+            return
+        ref = schema.get("$ref")
+        if isinstance(ref, str):
+            names.append(_ref_name(ref))
+            target = _target(ref, schemas)
+            if target is not None and not _is_object(target):
+                visit(target, depth + 1)
+            return
+        for key in ("anyOf", "oneOf", "allOf"):
+            branches = schema.get(key)
+            for branch in branches if isinstance(branches, list) else ():
+                visit(branch, depth + 1)
+        visit(schema.get("items"), depth + 1)
+
+    visit(prop, 0)
+    return tuple(dict.fromkeys(names))
+
+
+def named_type_fields(openapi: Any, name: str) -> tuple[SchemaField, ...] | None:
+    """The fields of the object schema `components.schemas[name]` (Image, File, LoraWeight…),
+    or None when the document does not define it as an object."""
+    try:
+        schemas = _dict(_dict(_dict(openapi).get("components")).get("schemas"))
+        target = schemas.get(name)
+        if not isinstance(target, dict) or not _is_object(target):
+            return None
+        return _fields(target, schemas)
+    except Exception:
+        return None
+
+
+def input_examples(openapi: Any) -> dict[str, Any]:
+    """{input field: the document's own first example of it} for fields that give one."""
+    examples: dict[str, Any] = {}
+    for name, prop in raw_properties(openapi)[0].items():
+        values = prop.get("examples")
+        if isinstance(values, list) and values:
+            examples[name] = values[0]
+        elif "example" in prop:
+            examples[name] = prop["example"]
+    return examples
+
+
+def reconstructed_source(openapi: object) -> str | None:
+    """The source a reconstructed document names ("tanstack", "fal-js"), else None."""
+    info = openapi.get("info") if isinstance(openapi, dict) else None
+    mark = info.get(RECONSTRUCTED_MARK) if isinstance(info, dict) else None
+    if not isinstance(mark, dict):
+        return None
+    source = mark.get("source")
+    return source if isinstance(source, str) and source else "unknown"

@@ -1,10 +1,11 @@
-"""What `GET /v1/models` takes and returns: queries, frozen result types, parsing, paging."""
+"""What `/v1/models` and its pricing take and return: queries, frozen result types, parsing."""
 
 from __future__ import annotations
 
 import logging
+import math
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -16,6 +17,13 @@ MAX_IDS_PER_REQUEST = 50
 EXPAND_OPENAPI = "openapi-3.0"
 EXPAND_ENTERPRISE_STATUS = "enterprise_status"
 EXPAND_VALUES = (EXPAND_OPENAPI, EXPAND_ENTERPRISE_STATUS)
+ESTIMATE_UNIT_PRICE = "unit_price"
+ESTIMATE_HISTORICAL = "historical_api_price"
+# What each `estimate_type` counts per endpoint in `POST /models/pricing/estimate`.
+ESTIMATE_QUANTITY_FIELDS = {
+    ESTIMATE_UNIT_PRICE: "unit_quantity",
+    ESTIMATE_HISTORICAL: "call_quantity",
+}
 # What fal endpoint ids look like: owner/model[/variant…] (e.g. fal-ai/flux/dev). `\A…\Z`,
 # not `^…$`, which would let a trailing newline through; a segment that is only `.` or
 # `..` would make fal.run/<id> name another path.
@@ -92,6 +100,29 @@ class Page:
     models: tuple[Model, ...]
     next_cursor: str | None
     has_more: bool
+
+
+@dataclass(frozen=True, slots=True)
+class Price:
+    """One entry of `prices`: fal's price per billing `unit`, the unit as fal spells it.
+
+    `unit` is raw (`"images"`, `"5 seconds"`, `"1000 characters "`, `""`…): `fal.units`
+    says what it means and how to show it.
+    """
+
+    endpoint_id: str
+    unit_price: float
+    unit: str
+    currency: str
+
+
+@dataclass(frozen=True, slots=True)
+class Estimate:
+    """A `POST /models/pricing/estimate` answer: the total for every endpoint asked."""
+
+    estimate_type: str
+    total_cost: float
+    currency: str
 
 
 # --- Parsing: tolerate what the spec allows, reject what it does not -----------------------
@@ -220,6 +251,58 @@ def parse_page(data: Any) -> Page:
     )
 
 
+def _amount(value: Any) -> float | None:
+    """A JSON number that can be money: finite and >= 0 (bools are not numbers)."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return None
+    try:
+        amount = float(value)
+    except OverflowError:  # an int beyond any double
+        return None
+    return amount if math.isfinite(amount) and amount >= 0 else None
+
+
+def parse_price(data: Any) -> Price | None:
+    """One `prices` entry, or None without a usable `endpoint_id` or a usable `unit_price`."""
+    if not isinstance(data, dict) or not _usable_id(data.get("endpoint_id")):
+        return None
+    unit_price = _amount(data.get("unit_price"))
+    if unit_price is None:
+        return None
+    return Price(
+        endpoint_id=data["endpoint_id"],
+        unit_price=unit_price,
+        unit=_text(data.get("unit")),
+        currency=_text(data.get("currency")),
+    )
+
+
+def parse_prices(data: Any) -> list[Price]:
+    """The prices of one 200 answer; a body of the wrong shape raises FalInvalidResponseError."""
+    if not isinstance(data, dict) or not isinstance(data.get("prices"), list):
+        raise FalInvalidResponseError("The API answered with JSON of an unexpected shape")
+    prices = []
+    for raw in data["prices"]:
+        price = parse_price(raw)
+        if price is None:
+            logger.warning("Skipped a price entry without a usable endpoint_id or unit_price")
+            continue
+        prices.append(price)
+    return prices
+
+
+def parse_estimate(data: Any) -> Estimate:
+    """A whole 200 estimate; without a usable `total_cost` it raises FalInvalidResponseError."""
+    total_cost = _amount(data.get("total_cost")) if isinstance(data, dict) else None
+    if total_cost is None:
+        raise FalInvalidResponseError("The API answered with an estimate without a usable total")
+    return Estimate(
+        estimate_type=_text(data.get("estimate_type")),
+        total_cost=total_cost,
+        currency=_text(data.get("currency")),
+    )
+
+
 def next_cursor(page: Page | Mapping[str, Any], seen: set[str]) -> str | None:
     """The cursor to follow after `page` (a Page or a page as sent), or None at the end.
 
@@ -234,6 +317,18 @@ def next_cursor(page: Page | Mapping[str, Any], seen: set[str]) -> str | None:
         return None
     seen.add(cursor)
     return cursor
+
+
+def follow_cursors(fetch: Callable[[str | None], Mapping[str, Any]]) -> Iterator[Mapping[str, Any]]:
+    """Every page `fetch(cursor)` returns, from the first, by the rule of `next_cursor`."""
+    cursor: str | None = None
+    seen: set[str] = set()
+    while True:
+        page = fetch(cursor)
+        yield page
+        cursor = next_cursor(page, seen)
+        if cursor is None:
+            return
 
 
 # --- Query -----------------------------------------------------------------------------------
@@ -264,16 +359,20 @@ class ModelsQuery:
         return pairs
 
 
+def id_batches(endpoint_ids: Sequence[str]) -> list[tuple[str, ...]]:
+    """Any number of ids as requests may take them: distinct ids, 50 per batch, order kept."""
+    wanted = list(dict.fromkeys(endpoint_ids))
+    return [
+        tuple(wanted[start : start + MAX_IDS_PER_REQUEST])
+        for start in range(0, len(wanted), MAX_IDS_PER_REQUEST)
+    ]
+
+
 def find_queries(
     endpoint_ids: Sequence[str], *, expand: Sequence[str] = (), **search: str
 ) -> list[ModelsQuery]:
     """Find-mode queries for any number of ids: distinct ids, 50 per request, order kept."""
-    wanted = list(dict.fromkeys(endpoint_ids))
     return [
-        ModelsQuery(
-            endpoint_ids=tuple(wanted[start : start + MAX_IDS_PER_REQUEST]),
-            expand=tuple(expand),
-            **search,
-        )
-        for start in range(0, len(wanted), MAX_IDS_PER_REQUEST)
+        ModelsQuery(endpoint_ids=batch, expand=tuple(expand), **search)
+        for batch in id_batches(endpoint_ids)
     ]

@@ -66,7 +66,7 @@ def django_db_setup(django_db_setup, django_db_blocker):
     """The test database with the index synced from the bundled snapshot, as bin/serve does."""
     from django.test import override_settings
 
-    from catalog.models import CatalogEntry, IndexState, SyncRun
+    from catalog.models import CatalogEntry, IndexState, PriceRecord, SyncRun
     from catalog.sync import sync_catalog
 
     with django_db_blocker.unblock(), override_settings(FAL_API_URL="", CACHES=LOCMEM):
@@ -75,17 +75,21 @@ def django_db_setup(django_db_setup, django_db_blocker):
         _INDEX_TABLES["runs"] = list(SyncRun.objects.values())
         _INDEX_TABLES["entries"] = list(CatalogEntry.objects.values())
         _INDEX_TABLES["state"] = list(IndexState.objects.values())
+        _INDEX_TABLES["prices"] = list(PriceRecord.objects.values())
 
 
 def restore_index() -> None:
     """Put the session's index back (after a transactional test flushed every table)."""
-    from catalog.models import CatalogEntry, IndexState, SyncRun
+    from catalog.models import CatalogEntry, IndexState, PriceRecord, SyncRun
 
     SyncRun.objects.bulk_create([SyncRun(**row) for row in _INDEX_TABLES["runs"]])
     CatalogEntry.objects.bulk_create(
         [CatalogEntry(**row) for row in _INDEX_TABLES["entries"]], batch_size=200
     )
     IndexState.objects.bulk_create([IndexState(**row) for row in _INDEX_TABLES["state"]])
+    PriceRecord.objects.bulk_create(
+        [PriceRecord(**row) for row in _INDEX_TABLES["prices"]], batch_size=500
+    )
 
 
 @pytest.fixture(autouse=True)
@@ -137,6 +141,22 @@ def count_upstream(monkeypatch):
 
     monkeypatch.setattr(requests.Session, "send", counting_send)
     return calls
+
+
+@pytest.fixture
+def fal_down(settings, no_internet):
+    """The live API configured, answering every request with a 503 and a request id; the
+    mock is returned, so a test can see what was asked."""
+    settings.FAL_API_URL = "https://api.fal.test/v1"
+    settings.FAL_API_MAX_RETRIES = 0
+    no_internet.add(
+        responses.GET,
+        re.compile(r"https://api\.fal\.test/v1/models.*"),
+        status=503,
+        json={"error": {"type": "server_error", "message": "upstream is down"}},
+        headers={"x-request-id": "req-1"},
+    )
+    return no_internet
 
 
 @pytest.fixture

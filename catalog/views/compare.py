@@ -20,7 +20,7 @@ from django.views.decorators.vary import vary_on_headers
 from catalog import services
 from catalog.browse import clean_text
 from catalog.cards import Card, card_for
-from catalog.compare import MAX_MODELS, build_matrix, markdown, overview_rows
+from catalog.compare import MAX_MODELS, build_matrix, capability_rows, markdown, overview_rows
 from catalog.shortlists import curator_menu
 from fal.errors import FalAPIError
 from fal.openapi import model_schema
@@ -104,6 +104,7 @@ def _schema_note(openapi: dict | ExpansionError | None) -> str:
 
 def _columns(models: list[Model], documents: dict, only: bool) -> list[Column]:
     ids = [m.endpoint_id for m in models]
+    catalog = services.catalog_index()  # cards with their prices
     columns = []
     for index, model in enumerate(models):
         swapped_left = ids[:]
@@ -114,7 +115,7 @@ def _columns(models: list[Model], documents: dict, only: bool) -> list[Column]:
             swapped_right[index : index + 2] = [ids[index + 1], ids[index]]
         columns.append(
             Column(
-                card=card_for(model),
+                card=catalog.card(model),
                 schema_note=_schema_note(documents.get(model.endpoint_id)),
                 remove_url=compare_url(ids[:index] + ids[index + 1 :], only_differences=only),
                 left_url=compare_url(swapped_left, only_differences=only) if index > 0 else "",
@@ -221,6 +222,8 @@ def _comparison(models: list[Model], only: bool, url: str) -> dict:
     inputs = build_matrix([s.inputs if s else None for s in schemas])
     outputs = build_matrix([s.outputs if s else None for s in schemas])
     overview = overview_rows(cards)
+    known = services.catalog_index().capabilities
+    capabilities = capability_rows([known.get(i) for i in found])
     span = len(columns) + 1
     input_rows = inputs.differing_rows if only else inputs.rows
     output_rows = outputs.differing_rows if only else outputs.rows
@@ -240,8 +243,11 @@ def _comparison(models: list[Model], only: bool, url: str) -> dict:
         "input_rows": input_rows,
         "output_rows": output_rows,
         "overview_rows": [row for row in overview if row.differs] if only else overview,
+        "capability_rows": [r for r in capabilities if r.differs] if only else capabilities,
         "share_url": url,
-        "markdown": markdown(cards, overview, inputs, outputs, only_differences=only, url=url),
+        "markdown": markdown(
+            cards, (*overview, *capabilities), inputs, outputs, only_differences=only, url=url
+        ),
         "inputs_html": fields_html(
             "Inputs", inputs, input_rows, _notes(columns, schemas, "inputs")
         ),

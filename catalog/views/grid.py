@@ -16,6 +16,7 @@ from catalog.cards import card_for
 from catalog.index import CatalogIndex
 from catalog.shortlists import curator_menu
 from catalog.views.compare import compare_url
+from catalog.views.history import grid_added
 from catalog.views.sync import syncing
 
 # htmx requests aimed at this element append the next page of cards.
@@ -41,7 +42,8 @@ def index(request: HttpRequest) -> HttpResponse:
 
 
 def _grid_context(request, catalog: CatalogIndex, query, *, appending: bool) -> dict:
-    grid = catalog.grid(query)
+    added = grid_added(request, query, catalog)
+    grid = catalog.grid(query, added.ids, added.since)
     last_page = max(1, -(-grid.total // PAGE_SIZE))
     page = min(query.page, last_page)
     start = (page - 1) * PAGE_SIZE if appending else 0
@@ -69,14 +71,12 @@ def _grid_context(request, catalog: CatalogIndex, query, *, appending: bool) -> 
         "grid": grid,
         "cards": cards,
         "cards_html": cards_html,
-        "rail_html": catalog.rail_html(query),
+        "rail_html": catalog.rail_html(query, added.ids, added.since),
         "page": page,
         "shown": min(page * PAGE_SIZE, grid.total),
         "next_url": query.url(page=page + 1) if page < last_page else "",
         "chips": active_filters(query),
-        "clear_url": query.url(
-            q="", category="", status="active", licenses=(), tags=(), group="", kind=""
-        ),
+        "clear_url": query.clear_url(),
         "sorts": sort_options(query),
         "suggestion": suggestion,
         "suggestion_url": query.url(q=suggestion) if suggestion else "",
@@ -88,4 +88,6 @@ def _grid_context(request, catalog: CatalogIndex, query, *, appending: bool) -> 
         ],
         "compare_url": compare_url(list(query.compare)) if query.compare else "",
         "curator_menu": menu,
+        "new_since_visit": added.new_count,
+        "new_since_visit_url": added.new_url,
     }

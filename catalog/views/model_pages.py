@@ -6,23 +6,20 @@ from urllib.parse import urlencode
 
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
+from django.urls import reverse
 from django.views.decorators.vary import vary_on_headers
 
-from catalog import services
-from catalog.cards import card_for
-from catalog.compare import default_text, enum_texts, limits_text
+from catalog import schema_display, services
+from catalog.changes import endpoint_history
 from catalog.shortlists import curator_menu
-from catalog.snippets import snippets_for
 from catalog.views.compare import compare_url
 from catalog.views.sync import syncing
 from fal.errors import FalAPIError
-from fal.openapi import SchemaField
-from fal.openapi import model_schema as model_schema_of
 from fal.types import ExpansionError, is_endpoint_id
 
 
 def model_detail(request: HttpRequest, endpoint_id: str) -> HttpResponse:
-    return _model_page(request, endpoint_id, {"schema_url": request.path + "schema/"})
+    return render_model_page(request, endpoint_id, {"schema_url": request.path + "schema/"})
 
 
 @vary_on_headers("HX-Request")
@@ -32,36 +29,25 @@ def model_schema(request: HttpRequest, endpoint_id: str) -> HttpResponse:
         return _not_found(request, endpoint_id, "That is not a fal endpoint id.")
     catalog = services.catalog_index()
     if catalog.get(endpoint_id) is None:
-        return _model_page(request, endpoint_id, {"schema_url": request.path})
+        return render_model_page(request, endpoint_id, {"schema_url": request.path})
     context: dict = {"endpoint_id": endpoint_id, "schema": None, "schema_error": ""}
     openapi = services.catalog_documents([endpoint_id]).get(endpoint_id)
     if isinstance(openapi, ExpansionError):
         context["schema_error"] = f"fal could not provide this model's schema: {openapi.message}"
+        context["snippets"] = schema_display.unknown_schema_snippets(endpoint_id)
     elif isinstance(openapi, dict):
-        schema = model_schema_of(openapi)
-        context.update(
-            schema_sections=[
-                ("Inputs", _field_rows(schema.inputs)),
-                ("Outputs", _field_rows(schema.outputs)),
-            ],
-            snippets=snippets_for(endpoint_id, schema),
-        )
+        found = catalog.capabilities.get(endpoint_id)
+        context.update(schema_display.schema_context(endpoint_id, openapi, found))
     else:
         context["schema_error"] = "The index has no schema for this model yet."
+        context["snippets"] = schema_display.unknown_schema_snippets(endpoint_id)
     if request.htmx:
         return render(request, "catalog/model.html#schema", context)
     # Without JavaScript: the whole model page with the schema already in it.
-    return _model_page(request, endpoint_id, {**context, "schema_inline": True})
+    return render_model_page(request, endpoint_id, {**context, "schema_inline": True})
 
 
-def _field_rows(fields: tuple[SchemaField, ...]) -> list[dict]:
-    return [
-        {"field": f, "default": default_text(f), "enum": enum_texts(f), "limits": limits_text(f)}
-        for f in fields
-    ]
-
-
-def _model_page(request: HttpRequest, endpoint_id: str, extra: dict) -> HttpResponse:
+def render_model_page(request: HttpRequest, endpoint_id: str, extra: dict) -> HttpResponse:
     if not is_endpoint_id(endpoint_id):
         return _not_found(request, endpoint_id, "That is not a fal endpoint id.")
     catalog = services.catalog_index()
@@ -75,16 +61,21 @@ def _model_page(request: HttpRequest, endpoint_id: str, extra: dict) -> HttpResp
     if model is None:
         return _not_found(request, endpoint_id, "The catalog has no model with this id.")
     catalog = services.catalog_index()  # it may have just been added
-    card = card_for(model)
+    card = catalog.card(model)
     context = {
         "card": card,
+        "estimate_url": reverse("catalog:model_estimate", args=[endpoint_id]),
         "gone_at": catalog.presence[endpoint_id].gone_at
         if endpoint_id in catalog.presence
         else None,
-        "family": [card_for(m) for m in catalog.family(model)],
+        "family": [catalog.card(m) for m in catalog.family(model)],
         "endpoint_id": endpoint_id,
         "compare_url": compare_url([endpoint_id]),
         "curator_menu": curator_menu(request),
+        "history": endpoint_history(endpoint_id),
+        "first_seen": catalog.presence[endpoint_id].first_seen
+        if endpoint_id in catalog.presence
+        else None,
         **extra,
     }
     return render(request, "catalog/model.html", context)

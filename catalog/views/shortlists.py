@@ -37,10 +37,14 @@ from catalog.shortlists import (
     record_change,
 )
 from catalog.views.compare import compare_url
+from catalog.views.history import shortlist_index_watch, shortlist_rows_watched
 from config.atomic_cache import atomic_add
 from fal.types import is_endpoint_id
 
-EXPORT_FIELDS = ["endpoint_id", "name", "category", "license", "note", "status"]
+EXPORT_FIELDS = [
+    "endpoint_id", "name", "category", "license", "note", "status",
+    "price", "currency", "unit", "unit_class",
+]  # fmt: skip
 MAX_DESCRIPTION_LENGTH = 2000
 # A repeat of the same create within this many seconds opens the list the first one made.
 REPEAT_CREATE_SECONDS = 10
@@ -78,7 +82,8 @@ class ShortlistForm(forms.ModelForm):
 
     def clean_title(self) -> str:
         title = self.cleaned_data["title"].strip()
-        if not slugify(title):
+        # Any script's letters or digits ("商品写真" is a fine title; "!!!" is not).
+        if not any(ch.isalnum() for ch in title):
             raise forms.ValidationError("Use at least one letter or digit in the title.")
         return title
 
@@ -89,7 +94,18 @@ def _require(request: HttpRequest, perm: str) -> None:
 
 
 def _unique_slug(title: str) -> str:
-    base = slugify(title)[:70] or "shortlist"
+    """An ASCII slug from the title, or `list-<n>` for a title with no ASCII letter or digit.
+
+    ASCII, not Unicode slugs: the shared link survives every chat, mail client and CSV
+    file name unescaped, and the routes, the admin and the exports stay as they are. The
+    title keeps its own script wherever it is shown.
+    """
+    base = slugify(title)[:70]
+    if not base:
+        n = 1
+        while Shortlist.objects.filter(slug=f"list-{n}").exists():
+            n += 1
+        return f"list-{n}"
     slug, n = base, 1
     while Shortlist.objects.filter(slug=slug).exists():
         n += 1
@@ -114,11 +130,12 @@ def shortlist_index(request: HttpRequest) -> HttpResponse:
         form = ShortlistForm(request.POST)
         if form.is_valid():
             return redirect(_create_once(request, form))
-    shortlists = Shortlist.objects.select_related("curator").annotate(entry_count=Count("entries"))
-    status = 400 if form.errors else 200
-    return render(
-        request, "catalog/shortlists.html", {"shortlists": shortlists, "form": form}, status=status
+    shortlists = list(
+        Shortlist.objects.select_related("curator").annotate(entry_count=Count("entries"))
     )
+    status = 400 if form.errors else 200
+    context = {"shortlists": shortlists, "form": form, **shortlist_index_watch(request, shortlists)}
+    return render(request, "catalog/shortlists.html", context, status=status)
 
 
 def shortlist_compare_url(rows: list[EntryRow]) -> str:
@@ -161,10 +178,11 @@ def shortlist_detail(request: HttpRequest, slug: str) -> HttpResponse:
     shortlist = get_object_or_404(Shortlist.objects.select_related("curator"), slug=slug)
     catalog = services.catalog_index()
     found = entry_rows(list(shortlist.entries.select_related("added_by")), catalog)
+    rows = shortlist_rows_watched(found.rows, catalog)
     context = {
         "shortlist": shortlist,
-        "rows": found.rows,
-        "flagged": found.flagged,
+        "rows": rows,
+        "flagged": sum(1 for row in rows if row.flag or row.watch.flagged),
         "compare_url": shortlist_compare_url(found.rows),
         "curator_menu": curator_menu(request),
     }
@@ -185,6 +203,7 @@ def shortlist_export(request: HttpRequest, slug: str, fmt: str) -> HttpResponse:
             "license": row.card.license if row.found else "",
             "note": row.entry.note,
             "status": row.status,
+            **_price_fields(row),
         }
         for row in found.rows
     ]
@@ -211,6 +230,19 @@ def shortlist_export(request: HttpRequest, slug: str, fmt: str) -> HttpResponse:
     # Team data behind a sign-in: no shared cache may keep it, the browser revalidates.
     patch_cache_control(response, private=True, no_cache=True)
     return response
+
+
+def _price_fields(row: EntryRow) -> dict[str, str]:
+    """fal's figure as written (a string: exact in JSON and CSV alike) and its raw unit."""
+    price = row.card.price if row.found else None
+    if price is None:
+        return {"price": "", "currency": "", "unit": "", "unit_class": ""}
+    return {
+        "price": f"{price.unit_price:f}",
+        "currency": price.currency,
+        "unit": price.unit,
+        "unit_class": price.unit_class,
+    }
 
 
 def _spreadsheet_safe(value: str) -> str:

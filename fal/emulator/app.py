@@ -9,12 +9,13 @@ Where the real API's behaviour is not known, these are the choices made:
 
 Paths and methods
   Any path ending in ``/models`` is the endpoint (so ``/v1/models`` and, under
-  schemathesis's ``--url``, ``/models``); ``/models/`` and anything else, including the
-  real but unemulated ``/v1/models/pricing``, is 404 ``not_found``. GET is served; HEAD
-  is GET without the body. Any other method is 405 with ``Allow: GET, HEAD`` and type
-  ``validation_error``: a wrong method is the caller's mistake (a 4xx the caller fixes by
-  changing the request), whereas ``not_implemented`` is the 501 family, which a server
-  must not answer for a known resource with a wrong method.
+  schemathesis's ``--url``, ``/models``). Paths ending in ``/models/pricing`` and
+  ``/models/pricing/estimate`` are the pricing endpoints, whose choices are listed in
+  ``fal.emulator.pricing``. ``/models/`` and anything else is 404 ``not_found``. GET is
+  served; HEAD is GET without the body. Any other method is 405 with ``Allow: GET, HEAD``
+  and type ``validation_error``: a wrong method is the caller's mistake (a 4xx the caller
+  fixes by changing the request), whereas ``not_implemented`` is the 501 family, which a
+  server must not answer for a known resource with a wrong method.
 
 Errors
   ``{"error": {"type", "message", "docs_url", "request_id"}}`` with a fresh uuid4 hex
@@ -56,7 +57,9 @@ Pagination
 
 Expansion
   ``expand`` is repeated; values ``openapi-3.0`` and ``enterprise_status``, anything
-  else 400 naming it. ``openapi`` is the bundled document or the recorded error object
+  else 400 naming it. ``openapi`` is the bundled document (recorded, or for 369 endpoints
+  reconstructed and marked so in ``info["x-catalog-reconstructed"]``: see the snapshot
+  README) or the recorded error object
   ``{"error": {"code": "expansion_failed", "message": "OpenAPI schema not available for
   this endpoint"}}``. The snapshot has no enterprise data, so ``enterprise_status`` is
   always the spec's error form. Entries are otherwise returned verbatim; expanded ones
@@ -64,8 +67,9 @@ Expansion
 
 Output
   ``Content-Type: application/json``; compact JSON with non-ASCII escaped, so the
-  values are the recorded ones though the bytes may differ from fal's. No auth: a key
-  is neither needed nor checked, and there is no rate limiting.
+  values are the recorded ones though the bytes may differ from fal's. No auth on
+  ``/models``: a key is neither needed nor checked (the pricing paths need one), and
+  there is no rate limiting.
 
 Performance
   Built once (``snapshot_emulator()``), then read-only: an id index and a casefolded
@@ -77,18 +81,32 @@ from __future__ import annotations
 
 import base64
 import binascii
-import json
 import re
-import uuid
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from itertools import islice
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl
 
-from fal.emulator.snapshot import DEFAULT_MODELS_PATH, DEFAULT_OPENAPI_PATH, load_snapshot
+from fal.emulator.envelope import (
+    ApiError,
+    Response,
+    error_response,
+    json_bytes,
+    json_headers,
+    json_response,
+)
+from fal.emulator.pricing import MAX_ESTIMATE_BODY_BYTES, PriceBook, require_key
+from fal.emulator.snapshot import (
+    DEFAULT_MODELS_PATH,
+    DEFAULT_OPENAPI_PATH,
+    DEFAULT_PRICING_PATH,
+    load_prices,
+    load_snapshot,
+)
 
-DOCS_URL = "https://docs.fal.ai/model-apis"
+PRICING_SUFFIX = "/models/pricing"
+ESTIMATE_SUFFIX = "/models/pricing/estimate"
 MAX_LIMIT = 100
 MAX_LIMIT_WITH_OPENAPI = 10
 MAX_FIND_IDS = 50
@@ -113,18 +131,6 @@ ENTERPRISE_UNAVAILABLE = {
 _DIGITS = re.compile(r"[0-9]+")
 _BASE64 = re.compile(r"[A-Za-z0-9_\-+/]+={0,2}")
 _MAX_DIGITS = 18  # any longer number is past every catalog; avoids int() on huge strings
-
-Response = tuple[int, list[tuple[str, str]], bytes]
-
-
-class _ApiError(Exception):
-    """A request answered with an error envelope (400 validation_error unless told otherwise)."""
-
-    def __init__(self, message: str, status: int = 400, kind: str = "validation_error"):
-        super().__init__(message)
-        self.message = message
-        self.status = status
-        self.kind = kind
 
 
 def _search_fields(model: dict) -> tuple[str, str, str | None]:
@@ -160,16 +166,16 @@ def encode_cursor(page: int) -> str:
 
 def _decode_cursor(cursor: str) -> int:
     if not _BASE64.fullmatch(cursor):
-        raise _ApiError(f"Invalid cursor {cursor!r}: not a cursor returned by this API")
+        raise ApiError(f"Invalid cursor {cursor!r}: not a cursor returned by this API")
     core = cursor.rstrip("=").replace("+", "-").replace("/", "_")
     try:
         raw = base64.urlsafe_b64decode(core + "=" * (-len(core) % 4))
     except (binascii.Error, ValueError):
-        raise _ApiError(f"Invalid cursor {cursor!r}: not a cursor returned by this API") from None
+        raise ApiError(f"Invalid cursor {cursor!r}: not a cursor returned by this API") from None
     text = raw.decode("ascii", "replace")
     number = text.lstrip("0")
     if not _DIGITS.fullmatch(text) or not number:
-        raise _ApiError(f"Invalid cursor {cursor!r}: not a cursor returned by this API")
+        raise ApiError(f"Invalid cursor {cursor!r}: not a cursor returned by this API")
     if len(number) > _MAX_DIGITS:
         return 10**_MAX_DIGITS  # far past the end of any catalog
     return int(number)
@@ -177,43 +183,32 @@ def _decode_cursor(cursor: str) -> int:
 
 def _parse_limit(value: str, maximum: int) -> int:
     if not _DIGITS.fullmatch(value):
-        raise _ApiError(f"Invalid limit {value!r}: must be an integer >= 1")
+        raise ApiError(f"Invalid limit {value!r}: must be an integer >= 1")
     stripped = value.lstrip("0")
     if not stripped:
-        raise _ApiError(f"Invalid limit {value!r}: must be an integer >= 1")
+        raise ApiError(f"Invalid limit {value!r}: must be an integer >= 1")
     if len(stripped) > _MAX_DIGITS:
         return maximum
     return min(int(stripped), maximum)
 
 
-def _json_bytes(payload: Any) -> bytes:
-    # ASCII-escaped, so any str (even a lone surrogate from a direct caller) encodes.
-    return json.dumps(payload, separators=(",", ":")).encode("ascii")
-
-
-def _headers(body: bytes) -> list[tuple[str, str]]:
-    return [("Content-Type", "application/json"), ("Content-Length", str(len(body)))]
-
-
-def error_response(status: int, kind: str, message: str, **extra_headers: str) -> Response:
-    """An error envelope as fal's Platform API sends it."""
-    body = _json_bytes(
-        {
-            "error": {
-                "type": kind,
-                "message": message,
-                "docs_url": DOCS_URL,
-                "request_id": uuid.uuid4().hex,
-            }
-        }
-    )
-    return status, _headers(body) + list(extra_headers.items()), body
+def _read_body(environ: dict[str, Any]) -> bytes:
+    """At most one byte past the estimate's limit, so an oversized body is seen and refused."""
+    try:
+        length = int(environ.get("CONTENT_LENGTH") or 0)
+    except ValueError:
+        length = 0
+    if length <= 0:
+        return b""
+    return environ["wsgi.input"].read(min(length, MAX_ESTIMATE_BODY_BYTES + 1))
 
 
 class Emulator:
-    """``GET /v1/models`` over a fixed catalog; immutable after construction, so thread-safe."""
+    """``GET /v1/models`` (and pricing) over a fixed catalog; immutable, so thread-safe."""
 
-    def __init__(self, models: list[dict], openapi_docs: dict[str, dict]) -> None:
+    def __init__(
+        self, models: list[dict], openapi_docs: dict[str, dict], prices: list[dict] | None = None
+    ) -> None:
         self._models = models
         self._openapi = openapi_docs
         self._index: dict[str, int] = {}
@@ -224,19 +219,37 @@ class Emulator:
         self._texts = [text for text, _, _ in fields]
         self._categories = [category for _, category, _ in fields]
         self._statuses = [status for _, _, status in fields]
+        self._pricing = PriceBook(prices or (), self._index)
 
     @classmethod
     def from_snapshot(
-        cls, models_path: Path = DEFAULT_MODELS_PATH, openapi_path: Path = DEFAULT_OPENAPI_PATH
+        cls,
+        models_path: Path = DEFAULT_MODELS_PATH,
+        openapi_path: Path = DEFAULT_OPENAPI_PATH,
+        pricing_path: Path | None = DEFAULT_PRICING_PATH,
     ) -> Emulator:
-        return cls(*load_snapshot(models_path, openapi_path))
+        prices = load_prices(pricing_path) if pricing_path is not None else None
+        return cls(*load_snapshot(models_path, openapi_path), prices)
 
     # --- HTTP -------------------------------------------------------------------------
 
-    def handle(self, method: str, path: str, query: list[tuple[str, str]]) -> Response:
+    def handle(
+        self,
+        method: str,
+        path: str,
+        query: list[tuple[str, str]],
+        *,
+        authorization: str | None = None,
+        body: bytes = b"",
+    ) -> Response:
         """Answer one request: (status, headers, JSON body). Never raises."""
         try:
-            status, headers, body = self._dispatch(method, path, query)
+            if path.endswith((PRICING_SUFFIX, ESTIMATE_SUFFIX)):
+                status, headers, body = self._pricing_dispatch(
+                    method, path, query, authorization, body
+                )
+            else:
+                status, headers, body = self._dispatch(method, path, query)
         except Exception:
             status, headers, body = error_response(
                 500, "server_error", "An unexpected error occurred"
@@ -256,18 +269,48 @@ class Emulator:
             )
         try:
             payload = self._models_page(query)
-        except _ApiError as exc:
+        except ApiError as exc:
             return error_response(exc.status, exc.kind, exc.message)
-        body = _json_bytes(payload)
-        return 200, _headers(body), body
+        body = json_bytes(payload)
+        return 200, json_headers(body), body
+
+    def _pricing_dispatch(
+        self,
+        method: str,
+        path: str,
+        query: list[tuple[str, str]],
+        authorization: str | None,
+        body: bytes,
+    ) -> Response:
+        estimate = path.endswith(ESTIMATE_SUFFIX)
+        allowed = ("POST",) if estimate else ("GET", "HEAD")
+        if method not in allowed:
+            return error_response(
+                405,
+                "validation_error",
+                f"Method {method} is not allowed on {path}; use {allowed[0]}",
+                Allow=", ".join(allowed),
+            )
+        try:
+            require_key(authorization)
+            if estimate:
+                return json_response(self._pricing.estimate(body))
+            return json_response(self._pricing.pricing(query))
+        except ApiError as exc:
+            return error_response(exc.status, exc.kind, exc.message, **exc.headers)
 
     def __call__(
         self, environ: dict[str, Any], start_response: Callable[..., Any]
     ) -> Iterable[bytes]:
         try:
             query = parse_qsl(environ.get("QUERY_STRING", ""), keep_blank_values=True)
+            method = environ.get("REQUEST_METHOD", "GET")
             status, headers, body = self.handle(
-                environ.get("REQUEST_METHOD", "GET"), environ.get("PATH_INFO", "") or "/", query
+                method,
+                environ.get("PATH_INFO", "") or "/",
+                query,
+                authorization=environ.get("HTTP_AUTHORIZATION"),
+                body=_read_body(environ) if method == "POST" else b"",
             )
         except Exception:
             status, headers, body = error_response(
@@ -285,13 +328,13 @@ class Emulator:
             params.setdefault(key, []).append(value)
         for key in SINGLE_VALUED:
             if len(params.get(key, ())) > 1:
-                raise _ApiError(f"Parameter {key!r} takes a single value")
+                raise ApiError(f"Parameter {key!r} takes a single value")
         single = {key: values[0] for key, values in params.items() if key in SINGLE_VALUED}
 
         expand = list(dict.fromkeys(params.get("expand", ())))
         for value in expand:
             if value not in (EXPAND_OPENAPI, EXPAND_ENTERPRISE):
-                raise _ApiError(
+                raise ApiError(
                     f"Unsupported expand value {value!r}; "
                     f"supported: {EXPAND_OPENAPI!r}, {EXPAND_ENTERPRISE!r}"
                 )
@@ -301,16 +344,16 @@ class Emulator:
 
         status = single.get("status")
         if status is not None and status not in STATUSES:
-            raise _ApiError(f"Invalid status {status!r}: must be 'active' or 'deprecated'")
+            raise ApiError(f"Invalid status {status!r}: must be 'active' or 'deprecated'")
         tokens = single.get("q", "").casefold().split()
         category = single.get("category", "").casefold()
         searching = bool(tokens or category or status)
 
         ids = list(dict.fromkeys(params.get("endpoint_id", ())))
         if "" in ids:
-            raise _ApiError("endpoint_id must not be empty")
+            raise ApiError("endpoint_id must not be empty")
         if len(ids) > MAX_FIND_IDS:
-            raise _ApiError(
+            raise ApiError(
                 f"Too many endpoint_id values ({len(ids)}); at most {MAX_FIND_IDS} per request"
             )
 
@@ -318,7 +361,7 @@ class Emulator:
         if ids:
             candidates = [self._index[i] for i in ids if i in self._index]
             if not candidates and not searching:
-                raise _ApiError(
+                raise ApiError(
                     "No model found for endpoint_id: " + ", ".join(ids), 404, "not_found"
                 )
         else:
@@ -380,6 +423,7 @@ def _containing(positions: Iterator[int], column: list[str], token: str) -> Iter
 _REASONS = {
     200: "OK",
     400: "Bad Request",
+    401: "Unauthorized",
     404: "Not Found",
     405: "Method Not Allowed",
     500: "Internal Server Error",

@@ -20,7 +20,7 @@ from collections.abc import Callable, Iterable, Sequence
 from typing import Any, TextIO
 from wsgiref.simple_server import WSGIRequestHandler, WSGIServer
 
-from fal.emulator.snapshot import snapshot_emulator
+from fal.emulator.snapshot import dated_emulator, history_dates, snapshot_emulator
 
 
 def is_loopback(host: str) -> bool:
@@ -99,9 +99,15 @@ def with_latency(app: Callable[..., Iterable[bytes]], seconds: float) -> Callabl
 
 
 def start(
-    *, host: str = "127.0.0.1", port: int = 0, latency: float = 0.0, fault: str | None = None
+    *,
+    host: str = "127.0.0.1",
+    port: int = 0,
+    latency: float = 0.0,
+    fault: str | None = None,
+    as_of: str | None = None,
 ) -> tuple[str, Callable[[], None]]:
-    """Serve the bundled snapshot (slowed by `latency`, or in fault mode `fault`): (url, stop).
+    """Serve the bundled snapshot, or the bundled crawl of date `as_of` (slowed by `latency`,
+    or in fault mode `fault`): (url, stop).
 
     Raises ValueError for a host that is not loopback or options that do not go together,
     OSError when the port cannot be bound.
@@ -110,7 +116,8 @@ def start(
         raise ValueError(f"Refusing to serve on {host!r}: loopback addresses only")
     if not math.isfinite(latency) or latency < 0:
         raise ValueError(f"--latency must be a number of seconds >= 0, not {latency:g}")
-    app = snapshot_emulator()  # load the snapshot before announcing the URL
+    # Load the data before announcing the URL.
+    app = dated_emulator(as_of) if as_of else snapshot_emulator()
     if fault is None:
         server = serve(with_latency(app, latency), host, port)
         return server.url, server.shutdown
@@ -150,6 +157,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--latency", type=float, default=0.0, help="delay every answer by this many seconds"
     )
     parser.add_argument("--fault", choices=MODES, help="answer in this failure mode")
+    parser.add_argument(
+        "--as-of",
+        choices=history_dates(),
+        help="serve the catalog as the bundled crawl of this date recorded it",
+    )
 
 
 def main(argv: Sequence[str] | None = None, stdout: TextIO | None = None) -> int:
@@ -158,7 +170,9 @@ def main(argv: Sequence[str] | None = None, stdout: TextIO | None = None) -> int
     args = parser.parse_args(argv)
     out = stdout or sys.stdout
     try:
-        url, stop = start(host=args.host, port=args.port, latency=args.latency, fault=args.fault)
+        url, stop = start(
+            host=args.host, port=args.port, latency=args.latency, fault=args.fault, as_of=args.as_of
+        )
     except ValueError as exc:
         parser.error(str(exc))
     except OSError as exc:

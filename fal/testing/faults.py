@@ -102,7 +102,9 @@ class _Handler(BaseHTTPRequestHandler):
             status, headers = 200, [("Content-Type", "application/json")]
             body = json.dumps({"data": [], "note": MARKER, "trace": TRACEBACK}).encode()
         else:  # healthy, find404 in list mode, and the real bodies that slow/truncated spoil
-            status, headers, body = upstream.emulator.handle(self.command, url.path, query)
+            status, headers, body = upstream.emulator.handle(
+                self.command, url.path, query, authorization=self.headers.get("Authorization")
+            )
         headers = [(k, v) for k, v in headers if k.lower() != "content-length"]
         self.send_response(status)
         for name, value in headers:

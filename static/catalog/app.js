@@ -45,10 +45,9 @@
     }, function () {});
   });
 
-  // Snippet tabs (ARIA tabs pattern).
-  document.addEventListener("click", function (event) {
-    var tab = event.target.closest && event.target.closest("[data-tabs] [role=tab]");
-    if (!tab) return;
+  // Snippet tabs (WAI-ARIA tabs pattern): click or arrow keys select, one tab in the Tab
+  // order (roving tabindex), Tab goes on into the panel.
+  function selectTab(tab) {
     var tabs = tab.closest("[data-tabs]");
     tabs.querySelectorAll("[role=tab]").forEach(function (other) {
       var selected = other === tab;
@@ -56,12 +55,30 @@
       other.tabIndex = selected ? 0 : -1;
       document.getElementById(other.getAttribute("aria-controls")).hidden = !selected;
     });
+  }
+  document.addEventListener("click", function (event) {
+    var tab = event.target.closest && event.target.closest("[data-tabs] [role=tab]");
+    if (tab) selectTab(tab);
+  });
+  document.addEventListener("keydown", function (event) {
+    var tab = event.target.closest && event.target.closest("[data-tabs] [role=tab]");
+    if (!tab || event.altKey || event.ctrlKey || event.metaKey) return;
+    var all = Array.prototype.slice.call(tab.closest("[role=tablist]").querySelectorAll("[role=tab]"));
+    var index = all.indexOf(tab);
+    var next = { ArrowRight: index + 1, ArrowLeft: index - 1, Home: 0, End: all.length - 1 }[event.key];
+    if (next === undefined) return;
+    event.preventDefault();
+    event.stopImmediatePropagation();  // not the grid's arrow-key card moves
+    var chosen = all[(next + all.length) % all.length];
+    selectTab(chosen);
+    chosen.focus();
   });
 
   // Keyboard: "/" focuses search, Esc clears it, j/k or arrows move between cards.
   function cards() { return Array.prototype.slice.call(document.querySelectorAll(".grid .card")); }
   function typing(target) { return target.closest && target.closest("input, textarea, select, [contenteditable]"); }
   document.addEventListener("keydown", function (event) {
+    if (event.target.closest && event.target.closest("[role=tablist]")) return;
     var search = document.getElementById("q") || document.querySelector("input[type=search]");
     if (event.key === "/" && !typing(event.target) && search) {
       event.preventDefault();
@@ -102,6 +119,169 @@
   document.addEventListener("toggle", function (event) {
     if (event.target.matches && event.target.matches(".rail-toggle")) railOpen = event.target.open;
   }, true);
+
+  // Failed requests (a network error, a 5xx): the page must not pretend. A banner says so
+  // and offers to retry; the controls go back to what the results on screen answer (the
+  // URL's state); a failed shortlist change says so in its own control.
+  var FAILED = "Could not update — fal catalog did not answer.";
+  var lastFailure = null;
+  function restoreControls(elt) {
+    var form = elt.closest && elt.closest("form");
+    if (!form || (form.getAttribute("method") || "get").toLowerCase() !== "get") return;
+    // The rail, the sort and the compare picks are rendered with each result, so their
+    // defaults are the state on screen; the search box outside them follows the URL.
+    form.reset();
+    var q = form.querySelector("#q");
+    if (q) q.value = new URLSearchParams(location.search).get("q") || "";
+  }
+  function showBanner() {
+    var banner = document.getElementById("request-error");
+    if (banner) return banner;
+    banner = document.createElement("div");
+    banner.id = "request-error";
+    banner.className = "banner banner-error request-error";
+    banner.setAttribute("role", "alert");
+    var text = document.createElement("span");
+    text.textContent = FAILED + " ";
+    var retry = document.createElement("button");
+    retry.type = "button";
+    retry.className = "button";
+    retry.id = "request-retry";
+    retry.textContent = "Retry";
+    banner.append(text, retry);
+    (document.getElementById("main") || document.body).prepend(banner);
+    return banner;
+  }
+  function hideBanner() {
+    var banner = document.getElementById("request-error");
+    if (banner) banner.remove();
+  }
+  function requestFailed(event) {
+    var detail = event.detail;
+    var elt = detail.elt;
+    var menu = elt && elt.closest && elt.closest(".shortlist-menu");
+    if (menu) {
+      var pop = menu.querySelector(".shortlist-pop");
+      var note = pop.querySelector(".shortlist-error") || document.createElement("p");
+      note.className = "shortlist-error";
+      note.setAttribute("role", "alert");
+      note.textContent = "Not saved — fal catalog did not answer. Try again.";
+      if (!note.parentNode) pop.prepend(note);
+      menu.open = true;
+      return;
+    }
+    var config = detail.requestConfig || {};
+    var verb = (config.verb || "get").toLowerCase();
+    var path = verb === "get" && detail.pathInfo ? detail.pathInfo.finalRequestPath : config.path;
+    var pushed = elt.closest && elt.closest("[hx-push-url]");
+    lastFailure = {
+      verb: verb,
+      path: path,
+      elt: elt,
+      target: detail.target,
+      swap: (elt.closest && elt.closest("[hx-swap]") || { getAttribute: function () { return null; } }).getAttribute("hx-swap"),
+      push: pushed ? pushed.getAttribute("hx-push-url") : undefined,
+    };
+    restoreControls(elt);
+    showBanner();
+  }
+  document.addEventListener("htmx:responseError", requestFailed);
+  document.addEventListener("htmx:sendError", requestFailed);
+  document.addEventListener("htmx:afterRequest", function (event) {
+    if (event.detail.successful && !event.detail.elt.closest(".shortlist-menu")) hideBanner();
+  });
+  document.addEventListener("click", function (event) {
+    if (!event.target.closest || !event.target.closest("#request-retry") || !lastFailure) return;
+    var failure = lastFailure;
+    lastFailure = null;
+    hideBanner();
+    var target = failure.target && failure.target.isConnected ? failure.target : null;
+    if (!target) { location.reload(); return; }
+    // A GET is asked again at the URL that failed (its query holds the new filters, which
+    // the restored controls no longer do); a POST is sent again from its form.
+    var source = failure.verb === "get" || !failure.elt.isConnected ? document.body : failure.elt;
+    if (failure.elt.isConnected) failure.elt.focus();
+    var q = document.getElementById("q");
+    var typed = q && q.value;
+    htmx.ajax(failure.verb, failure.path, {
+      source: source, target: target, swap: failure.swap || "innerHTML", push: failure.push,
+    }).then(function () {
+      // The search box follows the URL the retried results pushed (unless typed in since).
+      if (q && q.value === typed) q.value = new URLSearchParams(location.search).get("q") || "";
+    });
+  });
+
+  // Focus survives a swap: on the same control in the new content (Load more, a compare
+  // column's move, a shortlist button, a saved note), or on the first new card. htmx itself
+  // refocuses an element with an id; these have none.
+  var pendingFocus = null;
+  // (Inside a closed <details> an element still has boxes in Chromium: ask checkVisibility.)
+  function visible(el) { return el.checkVisibility ? el.checkVisibility() : el.getClientRects().length > 0; }
+  function focusables(root) {
+    return Array.prototype.slice.call(root.querySelectorAll("a[href], button:not([disabled]), input:not([type=hidden]), select, textarea, summary"))
+      .filter(visible);
+  }
+  function focusKey(el, target) {
+    var parent = target.parentElement;
+    return {
+      el: el,
+      tag: el.tagName,
+      label: el.getAttribute("aria-label"),
+      text: el.textContent.trim(),
+      // Where the target was, to find what replaced it, and where the focus was inside it.
+      parent: parent,
+      slot: parent ? Array.prototype.indexOf.call(parent.children, target) : -1,
+      id: target.id,
+      position: focusables(target).indexOf(el),
+    };
+  }
+  function findAgain(key) {
+    var scope = (key.id && document.getElementById(key.id)) ||
+      (key.parent && key.parent.isConnected && key.parent.children[key.slot]) || null;
+    if (!scope) return null;
+    var same = Array.prototype.slice.call(scope.querySelectorAll(key.tag)).filter(function (el) {
+      return key.label ? el.getAttribute("aria-label") === key.label : el.textContent.trim() === key.text;
+    })[0];
+    if (same && !visible(same)) {  // e.g. the Save button of a note form that closed
+      var details = same.closest("details");
+      return details && details.querySelector("summary");
+    }
+    if (same) return same;
+    if (key.label) {  // "Move X right" from the last-but-one column: now "Move X left"
+      var stem = key.label.replace(/\S+$/, "");
+      var sibling = Array.prototype.slice.call(scope.querySelectorAll("[aria-label]")).filter(function (el) {
+        return el.getAttribute("aria-label").indexOf(stem) === 0 && visible(el);
+      })[0];
+      if (sibling) return sibling;
+    }
+    var all = focusables(scope);  // a button whose label changed ("+ List" is "✓ List" now)
+    return all[key.position] || all[0] || null;
+  }
+  document.addEventListener("htmx:beforeSwap", function (event) {
+    var active = document.activeElement;
+    var target = event.detail.target;
+    pendingFocus = null;
+    if (!event.detail.shouldSwap || !active || active === document.body || !target || !target.contains(active) || active.id) return;
+    pendingFocus = focusKey(active, target);
+    if (target.id === "load-more") pendingFocus.firstNewCard = cards().length;
+  });
+  document.addEventListener("htmx:afterSettle", function () {
+    var key = pendingFocus;
+    pendingFocus = null;
+    if (!key || key.el.isConnected) return;
+    var next;
+    if (key.firstNewCard !== undefined) {
+      var card = cards()[key.firstNewCard];
+      next = card && card.querySelector(".card-title a");
+      if (!next) next = document.querySelector("#load-more a, #load-more");
+    } else {
+      next = findAgain(key);
+    }
+    if (next) {
+      if (!next.matches("a[href], button, input, select, textarea, summary")) next.tabIndex = -1;
+      next.focus();
+    }
+  });
 
   document.addEventListener("DOMContentLoaded", function () { checkImages(document); applyRail(); });
   document.addEventListener("htmx:afterSettle", function (event) { checkImages(event.target); applyRail(); });

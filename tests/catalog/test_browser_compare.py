@@ -50,7 +50,7 @@ def test_pick_three_on_the_grid_compare_them_and_share_the_url(
     assert [v for k, v in parse_qsl(urlsplit(page.url).query) if k == "endpoint_id"] == PICKS
     assert compared_ids(page) == PICKS
     everything = shown_fields(page)
-    assert len(overview_labels(page)) == 10
+    assert len(overview_labels(page)) == 12  # with the price and its reference job
     assert everything[:2] == ["prompt", "duration"]  # shared by all three
     expect(page.locator("tbody.group-inputs .counts")).to_have_text(
         "2 shared · 16 differ · 9 unique"
@@ -66,10 +66,11 @@ def test_pick_three_on_the_grid_compare_them_and_share_the_url(
     expect(page).to_have_url(re.compile(r"only=diff"))
     expect(page.locator("#only-differences")).to_be_checked()
     # These three share no input that is the same in all three, so every input row stays;
-    # the overview keeps only the row that differs (same category, license, kind, status).
+    # the overview keeps only the rows that differ (same category, license, kind, status):
+    # the family, and their prices.
     differing = shown_fields(page)
     assert differing == everything
-    assert overview_labels(page) == ["Family"]
+    assert overview_labels(page) == ["Family", "Price", "Reference job"]
     page.screenshot(path=str(ARTIFACTS / "compare-only-differences.png"), caret="initial")
 
     # The URL is the whole state: a fresh page (new context, same sign-in) shows the same.
@@ -81,7 +82,7 @@ def test_pick_three_on_the_grid_compare_them_and_share_the_url(
     fresh.goto(shared_url)
     assert compared_ids(fresh) == PICKS
     assert shown_fields(fresh) == differing
-    assert overview_labels(fresh) == ["Family"]
+    assert overview_labels(fresh) == ["Family", "Price", "Reference job"]
     expect(fresh.locator("#only-differences")).to_be_checked()
     context.close()
     assert console_errors == []

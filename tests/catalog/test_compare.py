@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import re
 from types import SimpleNamespace
 from urllib.parse import urlencode
 
 import pytest
-import responses
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
@@ -200,21 +198,6 @@ def test_one_id_shows_the_model_and_asks_for_another(member_client):
     assert "Add a model to compare with Veo 3.1 Fast" in response.content.decode()
 
 
-@pytest.fixture
-def fal_down(settings, no_internet):
-    """The live API configured, answering every request with a 503 and a request id."""
-    settings.FAL_API_URL = "https://api.fal.test/v1"
-    settings.FAL_API_MAX_RETRIES = 0
-    no_internet.add(
-        responses.GET,
-        re.compile(r"https://api\.fal\.test/v1/models.*"),
-        status=503,
-        json={"error": {"type": "server_error", "message": "upstream is down"}},
-        headers={"x-request-id": "req-1"},
-    )
-    return no_internet
-
-
 def test_an_id_the_index_lacks_while_fal_fails_gives_an_error_banner(member_client, fal_down):
     response = member_client.get(compare_path(VEO, "acme/not-indexed"))
     assert response.status_code == 200
@@ -374,7 +357,8 @@ def stand_in_card(endpoint_id: str, name: str) -> SimpleNamespace:
         endpoint_id=endpoint_id, name=name, category="", license="unknown", group_key="",
         group_label="",
         kind="", status="", duration_estimate=None, tags=(), created=None, updated=None,
-        model_url="", stream_url="", github_url="", github_is_license=False,
+        model_url="", stream_url="", github_url="", github_is_license=False, price=None,
+        price_note="", fal_page_url="", fal_docs_url="",
     )  # fmt: skip
 
 

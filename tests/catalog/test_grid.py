@@ -199,7 +199,10 @@ def test_full_page_varies_on_hx_request(member_client):
     ("query", "message"),
     [
         ("status=gone", "Unknown status “gone”"),
-        ("sort=price", "Unknown sort “price”"),
+        ("sort=cost", "Unknown sort “cost”"),
+        ("unit=pixel", "Unknown unit “pixel”"),
+        ("max_price=-1", "max_price must be a non-negative number"),
+        ("max_price=1e999999", "max_price must be a non-negative number"),
         ("kind=robot", "Unknown kind “robot”"),
         ("license=gpl", "Unknown license “gpl”"),
         ("page=0", "is not a page number"),
@@ -345,3 +348,11 @@ def test_the_grid_follows_the_index_after_a_sync_changes_it(
     assert card_ids(html)[0] == first.endpoint_id and "Renamed by fal" in html
     fragment = member_client.get("/?q=renamed", headers={**HTMX, "HX-Target": "results"})
     assert card_ids(fragment.content.decode()) == [first.endpoint_id]
+
+
+def test_no_template_comment_leaks_into_the_grid(member_client):
+    # {# … #} is one line only: a comment across lines is printed (it was, above the rail).
+    for path in ("/", "/?q=flux"):
+        html = member_client.get(path).content.decode()
+        assert "{#" not in html and "#}" not in html
+        assert "rendered once per index" not in html

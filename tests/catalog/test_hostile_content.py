@@ -168,7 +168,7 @@ def test_the_model_page_links_only_http_urls(member_client, hostile):
     html = audit(member_client.get(model_url(XSS_ID)))
     assert "javascript:" not in html.lower() and "data:" not in html
     assert '<img class="thumb-img"' not in html  # its thumbnail URL is javascript:
-    assert "Endpoint URL" not in html and "Stream URL" not in html
+    assert "API endpoint" not in html and "Stream URL" not in html
 
 
 @pytest.mark.parametrize("endpoint_id", [XSS_ID, FORMULA_ID, LONG_ID])

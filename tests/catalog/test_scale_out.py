@@ -58,6 +58,8 @@ def database_url(tmp_path):
     import psycopg
 
     name = f"scale_out_{secrets.token_hex(4)}"
+    # The server's maintenance database: POSTGRES_TEST_URL's own need not exist yet.
+    base = urlunsplit(urlsplit(base)._replace(path="/postgres"))
     with psycopg.connect(base, autocommit=True) as conn:
         conn.execute(f'CREATE DATABASE "{name}"')
     try:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import re
 
 import pytest
-import responses
 from django.contrib.admin.models import LogEntry
 from django.contrib.auth.models import Group
 from django.db import IntegrityError, transaction
@@ -102,21 +101,8 @@ def test_malformed_endpoint_id_is_rejected_before_asking_fal(curator_client, end
     assert not Shortlist.objects.exists()
 
 
-@pytest.fixture
-def fal_fails(settings, no_internet):
-    settings.FAL_API_URL = "https://api.fal.test/v1"
-    settings.FAL_API_MAX_RETRIES = 0
-    no_internet.add(
-        responses.GET,
-        re.compile(r"https://api\.fal\.test/v1/models.*"),
-        status=500,
-        json={"error": {"type": "server_error", "message": "upstream exploded"}},
-    )
-    return no_internet
-
-
-def test_when_fal_fails_ids_the_index_lacks_could_not_be_checked_and_nothing_is_saved(
-    curator_client, fal_fails
+def test_when_fal_down_ids_the_index_lacks_could_not_be_checked_and_nothing_is_saved(
+    curator_client, fal_down
 ):
     entries = [
         {"position": "1", "endpoint_id": FLUX, "note": ""},
@@ -128,19 +114,19 @@ def test_when_fal_fails_ids_the_index_lacks_could_not_be_checked_and_nothing_is_
     assert "The endpoint ids could not be checked because fal&#x27;s API failed" in body
     assert "Nothing was saved" in body
     assert not Shortlist.objects.exists() and not ShortlistEntry.objects.exists()
-    asked = [call.request.url for call in fal_fails.calls]
+    asked = [call.request.url for call in fal_down.calls]
     assert len(asked) == 1 and "endpoint_id=acme%2Fnot-in-the-index" in asked[0]
 
 
 def test_ids_the_index_has_are_saved_without_asking_fal_even_when_it_fails(
-    curator_client, fal_fails
+    curator_client, fal_down
 ):
     response = curator_client.post(
         ADD_URL, admin_form([{"position": "1", "endpoint_id": FLUX, "note": ""}])
     )
     assert response.status_code == 302
     assert list(ShortlistEntry.objects.values_list("endpoint_id", flat=True)) == [FLUX]
-    assert [c.request.url for c in fal_fails.calls] == []
+    assert [c.request.url for c in fal_down.calls] == []
     listing = curator_client.get("/admin/catalog/shortlist/").content.decode()
     assert "Product shots" in listing
 
@@ -263,3 +249,27 @@ def test_curator_group_comes_back_after_a_database_flush_removed_it():
     emit_post_migrate_signal(verbosity=0, interactive=False, db="default")
     permissions = Group.objects.get(name="curator").permissions.values_list("codename", flat=True)
     assert len(permissions) == 8
+
+
+def test_an_entry_added_in_the_admin_goes_to_the_end(curator_client):
+    shortlist = Shortlist.objects.create(title="Product shots", slug="product-shots")
+    first = shortlist.entries.create(endpoint_id=FLUX, position=1)
+    second = shortlist.entries.create(endpoint_id="fal-ai/flux/dev", position=2)
+    url = f"/admin/catalog/shortlist/{shortlist.pk}/change/"
+    page = curator_client.get(url).content.decode()
+    # What the browser sends back for the first empty inline form's position box.
+    box = re.search(r'<input[^>]*name="entries-2-position"[^>]*>', page).group(0)
+    shown = re.search(r'value="([^"]*)"', box)
+    position = shown.group(1) if shown else ""
+    assert position == ""
+    entries = [
+        {"id": str(first.pk), "position": "1", "endpoint_id": FLUX, "note": ""},
+        {"id": str(second.pk), "position": "2", "endpoint_id": "fal-ai/flux/dev", "note": ""},
+        {"id": "", "position": position, "endpoint_id": BANANA, "note": "New"},
+    ]
+    for entry in entries:
+        entry["shortlist"] = str(shortlist.pk)
+    response = curator_client.post(url, admin_form(entries, initial=2))
+    assert response.status_code == 302, response.content.decode()[:2000]
+    assert [e.endpoint_id for e in shortlist.entries.all()] == [FLUX, "fal-ai/flux/dev", BANANA]
+    assert shortlist.entries.get(endpoint_id=BANANA).position == 3

@@ -32,8 +32,10 @@ SAMPLES = {
     "uidb64": "MQ",
     "token": "set-password",
 }
-# Views that must answer without sign-in: signing in and recovering a password.
+# Views that must answer without sign-in: signing in, recovering a password, and the health
+# check of load balancers and monitors (which shows no catalog data).
 PUBLIC = {
+    "health",  # for load balancers: says only ok/fail and ages (tests/config/test_health.py)
     "login",
     "logout",
     "password_reset",
@@ -101,7 +103,7 @@ def test_anonymous_visitor_is_sent_to_sign_in(client, name, path):
     assert not Shortlist.objects.exists()
 
 
-def test_public_views_are_only_sign_in_and_password_recovery(client, settings):
+def test_public_views_are_only_sign_in_password_recovery_and_health(client, settings):
     for path in ("/accounts/login/", "/admin/login/"):
         response = client.get(path)
         assert response.status_code == 200
@@ -111,6 +113,9 @@ def test_public_views_are_only_sign_in_and_password_recovery(client, settings):
     settings.PASSWORD_RESET_ENABLED = True
     reset = client.get("/accounts/password_reset/")
     assert reset.status_code == 200 and 'name="email"' in reset.content.decode()
+    health = client.get("/health/")
+    assert health["Content-Type"].startswith("application/json")
+    assert "endpoint_id" not in health.content.decode()
 
 
 # --- Members read, curators change ----------------------------------------------------------

@@ -6,11 +6,9 @@ import copy
 import csv
 import io
 import json
-import re
 from urllib.parse import parse_qs
 
 import pytest
-import responses
 from django.contrib.admin.models import LogEntry
 from django.core.cache import cache
 from django.test import Client
@@ -18,7 +16,7 @@ from django.test import Client
 from catalog.models import CatalogEntry, Shortlist, ShortlistEntry
 from catalog.shortlists import FLAG_DEPRECATED, FLAG_GONE, FLAG_MISSING
 from catalog.sync import bump_index_version
-from fal.emulator import SNAPSHOT_DIR, Emulator, load_snapshot
+from fal.emulator import SNAPSHOT_DIR, Emulator, load_prices, load_snapshot
 from fal.testing import FaultUpstream
 
 pytestmark = [pytest.mark.django_db, pytest.mark.postgres]
@@ -61,19 +59,6 @@ def curator_client(curator):
     client = Client()  # not the `client` fixture, which member_client signs in
     client.force_login(curator)
     return client
-
-
-@pytest.fixture
-def fal_down(settings, no_internet):
-    """The live API configured, answering every request with a 500."""
-    settings.FAL_API_URL = "https://api.fal.test/v1"
-    settings.FAL_API_MAX_RETRIES = 0
-    no_internet.add(
-        responses.GET,
-        re.compile(r"https://api\.fal\.test/v1/models.*"),
-        status=500,
-        json={"error": {"type": "server_error", "message": "upstream exploded"}},
-    )
 
 
 @pytest.fixture
@@ -197,11 +182,15 @@ def test_json_and_csv_exports_parse_and_match(member_client, product_shots):
     rows = list(csv.DictReader(io.StringIO(csv_response.content.decode())))
     assert exported["entries"] == rows
     assert exported["shortlist"]["title"] == "Product shots"
+    (flux_price,) = [p for p in load_prices() if p["endpoint_id"] == FLUX]
     assert rows == [
         {"endpoint_id": FLUX, "name": "FLUX.1 [schnell]", "category": "text-to-image",
-         "license": "commercial", "note": "Fast drafts", "status": "active"},
+         "license": "commercial", "note": "Fast drafts", "status": "active",
+         # fal's figure as it wrote it (0.003, not 0.0030000000000000001) and its raw unit
+         "price": repr(flux_price["unit_price"]), "currency": "USD",
+         "unit": flux_price["unit"], "unit_class": "megapixel"},
         {"endpoint_id": GONE, "name": "", "category": "", "license": "", "note": "Was our default",
-         "status": "missing"},
+         "status": "missing", "price": "", "currency": "", "unit": "", "unit_class": ""},
     ]  # fmt: skip
 
 
@@ -295,7 +284,7 @@ def test_adding_while_fal_is_down_says_it_could_not_check(curator_client, produc
         "/shortlists/product-shots/add/", {"endpoint_id": FRESH}, headers=HTMX
     )
     assert (
-        '<p class="shortlist-error" role="alert">fal&#x27;s API failed (upstream exploded), '
+        '<p class="shortlist-error" role="alert">fal&#x27;s API failed (upstream is down), '
         "so the model could not be checked. Try again.</p>"
     ) in response.content.decode()
     assert not product_shots.entries.filter(endpoint_id=FRESH).exists()
@@ -303,7 +292,7 @@ def test_adding_while_fal_is_down_says_it_could_not_check(curator_client, produc
 
 
 @pytest.mark.parametrize("mode", ["503", "timeout", "not_json"])
-def test_adding_while_live_fal_fails_says_it_could_not_check(
+def test_adding_while_live_fal_down_says_it_could_not_check(
     settings, curator_client, product_shots, fal_with_fresh_model, mode
 ):
     settings.FAL_API_TIMEOUT = 0.5
@@ -400,7 +389,8 @@ def test_curator_creates_a_shortlist_and_lands_on_it(curator_client, curator):
 def test_grid_cards_carry_the_control_for_curators_only(
     curator_client, member_client, product_shots, django_assert_max_num_queries
 ):
-    with django_assert_max_num_queries(8):  # session, user, permissions, two for all controls
+    # session, user, permissions, two for all controls, two for the member's grid visit
+    with django_assert_max_num_queries(10):
         response = curator_client.get("/")
     body = response.content.decode()
     menu = response.context["curator_menu"]
@@ -437,3 +427,16 @@ def test_compare_page_columns_carry_the_control_for_curators(
     assert body.count('<details class="shortlist-menu"') == 2
     assert 'formaction="/shortlists/product-shots/remove/"' in body  # FLUX is on the list
     assert "shortlist-menu" not in member_client.get(url).content.decode()
+
+
+def test_a_title_in_any_script_is_a_shortlist_with_a_plain_link(curator_client):
+    response = curator_client.post("/shortlists/", {"title": "商品写真"})
+    assert response.status_code == 302 and response["Location"] == "/shortlists/list-1/"
+    again = curator_client.post("/shortlists/", {"title": "Видео"})
+    assert again["Location"] == "/shortlists/list-2/"
+    page = curator_client.get("/shortlists/list-1/")
+    assert page.status_code == 200 and "商品写真" in page.content.decode()
+    assert Shortlist.objects.get(slug="list-2").title == "Видео"
+    # An ASCII part still names the link.
+    mixed = curator_client.post("/shortlists/", {"title": "商品写真 v2"})
+    assert mixed["Location"] == "/shortlists/v2/"

@@ -45,7 +45,8 @@ def snapshot() -> tuple[list[dict], dict[str, dict]]:
 
 
 def is_find(query_string: str) -> bool:
-    return "endpoint_id=" in query_string
+    """A find-mode request of /models (pricing requests name endpoint ids too)."""
+    return "endpoint_id=" in query_string and "/pricing" not in query_string
 
 
 def found_ids(urls: list[str]) -> list[str]:
@@ -168,8 +169,11 @@ def test_a_sync_of_the_snapshot_fills_the_index(snapshot, snapshot_ids, count_up
     document_pages = sum(
         math.ceil(len(q.endpoint_ids) / MAX_LIMIT_WITH_OPENAPI) for q in find_queries(snapshot_ids)
     )
-    assert len(count_upstream) == list_pages + document_pages == 15 + 144
-    assert (run.pages, run.upstream_calls) == (len(count_upstream), len(count_upstream))
+    price_calls = math.ceil(len(snapshot_ids) / 50)  # every listed id, 50 per pricing call
+    assert len(count_upstream) == list_pages + document_pages + price_calls == 15 + 144 + 29
+    assert run.pages == list_pages + document_pages
+    assert (run.upstream_calls, run.price_calls) == (len(count_upstream), 29)
+    assert len([url for url in count_upstream if "/models/pricing?" in url]) == 29
     assert (run.models_seen, run.added, run.documents_fetched) == (1434, 1434, 1434)
     assert (run.changed, run.gone, run.back) == (0, 0, 0)
     assert list(SyncRun.objects.values_list("pk", flat=True)) == [run.pk]
@@ -177,7 +181,7 @@ def test_a_sync_of_the_snapshot_fills_the_index(snapshot, snapshot_ids, count_up
 
 
 @pytest.mark.django_db
-def test_a_resync_of_an_unchanged_catalog_costs_only_its_list_pages(count_upstream):
+def test_a_resync_of_an_unchanged_catalog_costs_only_its_list_pages_and_prices(count_upstream):
     version = index_version()
     index = catalog_index()
     before = list(CatalogEntry.objects.values_list("endpoint_id", "entry", "position", "openapi"))
@@ -185,8 +189,9 @@ def test_a_resync_of_an_unchanged_catalog_costs_only_its_list_pages(count_upstre
     run = sync_catalog()
 
     assert run.state == SUCCEEDED, run.error
-    assert len(count_upstream) == run.upstream_calls == run.pages == 15
+    assert len(count_upstream) == run.upstream_calls == run.pages + run.price_calls == 15 + 29
     assert not [url for url in count_upstream if is_find(url)]
+    assert run.prices_changed == 0 and run.prices_seen == 1433
     assert run.documents_fetched == 0
     assert (run.added, run.changed, run.gone, run.back) == (0, 0, 0, 0)
     after = list(CatalogEntry.objects.values_list("endpoint_id", "entry", "position", "openapi"))
@@ -505,7 +510,8 @@ def test_catalog_sync_prints_a_summary(settings):
     assert run.state == SUCCEEDED and run.trigger == "command"
     assert out.getvalue().strip() == (
         f"sync {run.pk} from Offline snapshot · {settings.CATALOG_SNAPSHOT_DATE}: 1434 models, "
-        "15 pages, 15 upstream calls, 0 schemas fetched; 0 added, 0 changed, 0 gone, 0 back"
+        "15 pages, 44 upstream calls, 0 schemas fetched; 0 added, 0 changed, 0 gone, 0 back; "
+        "1433 prices (29 of the calls), 0 new or changed"
     )
 
 

@@ -16,7 +16,7 @@ import pytest
 import requests
 
 from catalog import upstream
-from fal.emulator import encode_cursor
+from fal.emulator import OFFLINE_KEY, encode_cursor
 from fal.errors import FalServerError
 from fal.testing import counting_emulator
 from fal.types import ModelsQuery
@@ -309,7 +309,7 @@ def test_live_mode_sends_the_key(settings, live_api):
     assert live_api.calls[1].request.headers["Authorization"] == "Key team-key-1"
 
 
-def test_offline_mode_never_sends_a_key(settings, monkeypatch):
+def test_offline_mode_never_sends_the_teams_key(settings, monkeypatch):
     settings.FAL_KEY = "team-key-1"
     seen: list[dict] = []
     original = requests.Session.send
@@ -321,4 +321,6 @@ def test_offline_mode_never_sends_a_key(settings, monkeypatch):
     monkeypatch.setattr(requests.Session, "send", send)
     upstream.fetch_page_json(LIST, generation="offline")
     upstream.sync_client().get_page_json(CATEGORY)
-    assert len(seen) == 2 and all("Authorization" not in h for h in seen)
+    # Only the emulator's own key, which the offline pricing paths ask for; never FAL_KEY.
+    assert len(seen) == 2 and all(h["Authorization"] == f"Key {OFFLINE_KEY}" for h in seen)
+    assert not any("team-key-1" in value for h in seen for value in h.values())

@@ -286,13 +286,13 @@ def test_timeout_is_retried_then_raised(client, no_internet):
 
 def test_every_request_has_a_timeout(no_internet, monkeypatch):
     seen = []
-    original = requests.Session.get
+    original = requests.Session.request
 
-    def spy(self, url, **kwargs):
+    def spy(self, method, url, **kwargs):
         seen.append(kwargs.get("timeout"))
-        return original(self, url, **kwargs)
+        return original(self, method, url, **kwargs)
 
-    monkeypatch.setattr(requests.Session, "get", spy)
+    monkeypatch.setattr(requests.Session, "request", spy)
     no_internet.get(URL, json=page_body([]))
     FalModelsClient(base_url=BASE, timeout=4.5).get_page(ModelsQuery())
     assert seen == [4.5]

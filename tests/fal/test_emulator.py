@@ -16,10 +16,13 @@ import pytest
 from fal.emulator import (
     DEFAULT_MODELS_PATH,
     DEFAULT_OPENAPI_PATH,
+    DEFAULT_RECONSTRUCTED_PATH,
     Emulator,
     serve,
     snapshot_emulator,
 )
+from fal.emulator.snapshot import load_reconstructed
+from fal.openapi import reconstructed_source
 
 Query = list[tuple[str, str]]
 
@@ -284,8 +287,11 @@ def test_expand_openapi_gives_the_real_document_or_the_expansion_error(
     emulator, snapshot_models, openapi_docs
 ):
     with_doc = next(m["endpoint_id"] for m in snapshot_models if m["endpoint_id"] in openapi_docs)
+    reconstructed = load_reconstructed()
     without = next(
-        m["endpoint_id"] for m in snapshot_models if m["endpoint_id"] not in openapi_docs
+        m["endpoint_id"]
+        for m in snapshot_models
+        if m["endpoint_id"] not in openapi_docs and m["endpoint_id"] not in reconstructed
     )
     query = [("endpoint_id", with_doc), ("endpoint_id", without), ("expand", "openapi-3.0")]
     documented, undocumented = ok(emulator, query)["models"]
@@ -298,6 +304,27 @@ def test_expand_openapi_gives_the_real_document_or_the_expansion_error(
         }
     }
     assert "enterprise_status" not in documented
+
+
+def test_reconstructed_documents_are_served_where_none_was_recorded_and_say_so(
+    emulator, snapshot_models, openapi_docs
+):
+    with gzip.open(DEFAULT_RECONSTRUCTED_PATH, "rt", encoding="utf-8") as fh:
+        bundle = json.load(fh)
+    assert len(bundle["documents"]) == 369 and not set(bundle["documents"]) & set(openapi_docs)
+    endpoint_id = "fal-ai/clarity-upscaler"
+    query = [("endpoint_id", endpoint_id), ("expand", "openapi-3.0")]
+    (served,) = ok(emulator, query)["models"]
+    document = served["openapi"]
+    assert reconstructed_source(document) == bundle["source_of"][endpoint_id] == "tanstack"
+    # The document is the bundled one, plus the mark in `info` and nothing else.
+    original = bundle["documents"][endpoint_id]
+    assert document["components"] == original["components"]
+    info = dict(document["info"])
+    del info["x-catalog-reconstructed"]
+    assert info == original["info"]
+    # Recorded documents carry no mark.
+    assert not any(reconstructed_source(d) for d in openapi_docs.values())
 
 
 def test_expand_enterprise_status_is_an_honest_expansion_error(emulator):
@@ -335,7 +362,7 @@ def test_head_is_get_without_a_body(emulator):
     assert emulator.handle("HEAD", "/v1/models", [("limit", "0")])[::2] == (400, b"")
 
 
-@pytest.mark.parametrize("path", ["/v1/other", "/v1/models/pricing", "/", "/v1/models/"])
+@pytest.mark.parametrize("path", ["/v1/other", "/v1/models/prices", "/", "/v1/models/"])
 def test_unknown_paths_are_404_not_found(emulator, path):
     assert_error(get(emulator, [], path=path), 404, "not_found")
 

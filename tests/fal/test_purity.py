@@ -42,9 +42,11 @@ def top_level(names: set[str]) -> set[str]:
 
 
 def test_the_package_has_the_modules_this_test_checks():
-    assert {"fal", "fal.client", "fal.errors", "fal.types", "fal.openapi", "fal.testing"} <= set(
-        FAL_MODULES
-    )
+    expected = {
+        "fal", "fal.capabilities", "fal.client", "fal.errors", "fal.openapi", "fal.testing",
+        "fal.types", "fal.units",
+    }  # fmt: skip
+    assert expected <= set(FAL_MODULES)
 
 
 @pytest.mark.parametrize("module", FAL_MODULES)

@@ -17,10 +17,17 @@ class Command(BaseCommand):
         add_arguments(parser)  # the options of `python -m fal.emulator`
 
     def handle(
-        self, *args: Any, host: str, port: int, latency: float, fault: str | None, **options: Any
+        self,
+        *args: Any,
+        host: str,
+        port: int,
+        latency: float,
+        fault: str | None,
+        as_of: str | None = None,
+        **options: Any,
     ) -> None:
         try:
-            url, stop = start(host=host, port=port, latency=latency, fault=fault)
+            url, stop = start(host=host, port=port, latency=latency, fault=fault, as_of=as_of)
         except ValueError as exc:
             raise CommandError(str(exc)) from exc
         except OSError as exc:

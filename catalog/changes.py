@@ -1,0 +1,250 @@
+"""Reading the catalog history: the /changes/ filters (one query, in the URL), the timeline,
+an endpoint's history, and one sentence per change. The sync writes it (catalog.sync)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
+from datetime import UTC, date, datetime, time, timedelta
+from itertools import groupby
+from typing import Any
+from urllib.parse import urlencode
+
+from django.db.models import Count, Q, QuerySet
+
+from catalog import history
+from catalog.browse import clean_text
+from catalog.models import Change
+
+# The kinds the `kind` filter offers; "back" is shown in the timeline but filtered with "added".
+FILTER_KINDS = (
+    history.ADDED,
+    history.GONE,
+    history.DEPRECATED,
+    history.RENAMED,
+    history.SCHEMA,
+    history.PRICE,
+    history.METADATA,
+)
+MAX_TEXT = 200
+
+
+@dataclass(frozen=True)
+class ChangeQuery:
+    """The whole state of /changes/ (and its feed): every filter is in the URL."""
+
+    kind: str = ""
+    breaking: bool = False
+    category: str = ""
+    license: str = ""
+    q: str = ""
+    since: date | None = None
+    until: date | None = None
+    page: int = 1
+
+    def params(self, **changes: Any) -> list[tuple[str, str]]:
+        query = replace(self, **changes)
+        pairs = [
+            ("kind", query.kind),
+            ("breaking", "1" if query.breaking else ""),
+            ("category", query.category),
+            ("license", query.license),
+            ("q", query.q),
+            ("since", query.since.isoformat() if query.since else ""),
+            ("until", query.until.isoformat() if query.until else ""),
+            ("page", str(query.page) if query.page > 1 else ""),
+        ]
+        return [(k, v) for k, v in pairs if v]
+
+    def url(self, **changes: Any) -> str:
+        return "?" + urlencode(self.params(**changes)) if self.params(**changes) else "?"
+
+    @property
+    def has_filters(self) -> bool:
+        return bool(self.params(page=1))
+
+
+def _date(value: str) -> date | None:
+    try:
+        return date.fromisoformat(value) if len(value) == 10 else None
+    except ValueError:
+        return None
+
+
+def parse_change_query(data: Mapping) -> ChangeQuery:
+    """The filters from a query string; a value that makes no sense is dropped, not an error."""
+
+    def single(name: str) -> str:
+        values = data.getlist(name) if hasattr(data, "getlist") else [data.get(name, "")]
+        return clean_text(values[-1] if values else "")[:MAX_TEXT]
+
+    kind = single("kind")
+    page = single("page")
+    return ChangeQuery(
+        kind=kind if kind in FILTER_KINDS else "",
+        breaking=single("breaking") in ("1", "true", "on"),
+        category=single("category"),
+        license=single("license"),
+        q=single("q"),
+        since=_date(single("since")),
+        until=_date(single("until")),
+        page=min(int(page), 10_000) if page.isdigit() and 0 < len(page) < 6 and int(page) else 1,
+    )
+
+
+def _day_start(day: date) -> datetime:
+    return datetime.combine(day, time.min, tzinfo=UTC)
+
+
+def filtered_changes(query: ChangeQuery) -> QuerySet[Change]:
+    changes = Change.objects.select_related("sync")
+    if query.kind == history.ADDED:
+        changes = changes.filter(kind__in=(history.ADDED, history.BACK))
+    elif query.kind:
+        changes = changes.filter(kind=query.kind)
+    if query.breaking:
+        changes = changes.filter(breaking=True)
+    if query.category:
+        changes = changes.filter(category__iexact=query.category)
+    if query.license:
+        changes = changes.filter(license__iexact=query.license)
+    for token in query.q.split()[:8]:
+        changes = changes.filter(
+            Q(endpoint_id__icontains=token)
+            | Q(field__icontains=token)
+            | Q(before__icontains=token)
+            | Q(after__icontains=token)
+        )
+    if query.since:
+        changes = changes.filter(seen_at__gte=_day_start(query.since))
+    if query.until:
+        changes = changes.filter(seen_at__lt=_day_start(query.until) + timedelta(days=1))
+    return changes
+
+
+def kind_counts(changes: QuerySet[Change]) -> dict[str, int]:
+    rows = changes.order_by().values("kind").annotate(n=Count("pk"))
+    return {row["kind"]: row["n"] for row in rows}
+
+
+@dataclass(frozen=True)
+class Day:
+    """The changes one sync saw, for the timeline."""
+
+    seen_at: datetime
+    counts: dict[str, int]
+    changes: list[Change]
+
+
+def timeline(changes: list[Change]) -> list[Day]:
+    days = []
+    for seen_at, group in groupby(changes, key=lambda c: c.seen_at):
+        items = list(group)
+        counts: dict[str, int] = {}
+        for change in items:
+            counts[change.kind] = counts.get(change.kind, 0) + 1
+            change.text = describe(change)
+            change.before_text = _json_text(change.before)
+            change.after_text = _json_text(change.after)
+        days.append(Day(seen_at, counts, items))
+    return days
+
+
+# --- Words ------------------------------------------------------------------------------------
+
+
+def _text(value: Any) -> str:
+    if value is None:
+        return "none"
+    if isinstance(value, str):
+        return value if len(value) <= 120 else value[:117] + "…"
+    text = json.dumps(value, ensure_ascii=False, sort_keys=True)
+    return text if len(text) <= 160 else text[:157] + "…"
+
+
+def _json_text(value: Any) -> str | None:
+    """A stored value as JSON, for the field-level diff (None: no value)."""
+    return None if value is None else json.dumps(value, ensure_ascii=False, sort_keys=True)
+
+
+def describe(change: Change) -> str:
+    """One plain sentence (escaped by the template like any upstream text)."""
+    kind = change.kind
+    if kind == history.ADDED:
+        return "Added to fal's catalog."
+    if kind == history.GONE:
+        return "No longer in fal's catalog."
+    if kind == history.BACK:
+        return "Back in fal's catalog."
+    if kind == history.DEPRECATED:
+        return "Deprecated."
+    if kind == history.RENAMED:
+        return f"Renamed from “{_text(change.before)}” to “{_text(change.after)}”."
+    if kind == history.PRICE:
+        return f"Price changed from {_text(change.before)} to {_text(change.after)}."
+    if kind == history.SCHEMA:
+        side, _, name = change.field.partition(".")
+        what = f"{side} field {name}"
+        if change.aspect == "added":
+            required = isinstance(change.after, dict) and change.after.get("required")
+            return f"New {'required ' if required else ''}{what}."
+        if change.aspect == "removed":
+            return f"{what.capitalize()} removed."
+        if change.aspect == "required":
+            return f"{what.capitalize()} is now {'required' if change.after else 'optional'}."
+        return (
+            f"{what.capitalize()}: {change.aspect} changed from {_text(change.before)} "
+            f"to {_text(change.after)}."
+        )
+    return (
+        f"{change.field.capitalize()} changed from {_text(change.before)} to {_text(change.after)}."
+    )
+
+
+def endpoint_history(endpoint_id: str) -> list[Day]:
+    """Every change of one endpoint, newest sync first."""
+    return timeline(list(Change.objects.filter(endpoint_id=endpoint_id).select_related("sync")))
+
+
+# --- "New since your last visit" and "added in the last N days" --------------------------------
+
+# A visit to the grid more than this long after the last one starts a new visit: what was
+# added since the one before is "new since your last visit".
+NEW_VISIT_AFTER = timedelta(hours=1)
+VISIT_WRITE_EVERY = timedelta(minutes=5)
+
+
+def grid_visit(user, now: datetime) -> datetime | None:
+    """Record a member's visit to the grid (one or two queries; a write at most every few
+    minutes); returns when their previous visit began."""
+    from catalog.models import CatalogVisit
+
+    visit = CatalogVisit.objects.filter(user=user).first()
+    if visit is None:
+        CatalogVisit.objects.create(user=user, grid_seen_at=now)
+        return None
+    if visit.grid_seen_at is None or now - visit.grid_seen_at > NEW_VISIT_AFTER:
+        visit.grid_previous = visit.grid_seen_at
+        visit.grid_seen_at = now
+        visit.save(update_fields=["grid_seen_at", "grid_previous"])
+    elif now - visit.grid_seen_at > VISIT_WRITE_EVERY:
+        CatalogVisit.objects.filter(pk=visit.pk).update(grid_seen_at=now)
+    return visit.grid_previous
+
+
+def added_since(since: datetime) -> frozenset[str]:
+    """Endpoints added to (or back in) fal's catalog by the syncs since `since`."""
+    rows = Change.objects.filter(
+        kind__in=(history.ADDED, history.BACK), seen_at__gt=since
+    ).values_list("endpoint_id", flat=True)
+    return frozenset(rows)
+
+
+def added_window(added: str, now: datetime, last_visit: datetime | None) -> datetime | None:
+    """The start of the `added` filter's window (hours rounded down, so grids are reused)."""
+    if added == "new":
+        return last_visit
+    if added in ("7", "30"):
+        return now.replace(minute=0, second=0, microsecond=0) - timedelta(days=int(added))
+    return None

@@ -1,0 +1,141 @@
+"""`/health/` for load balancers and monitors: database, cache, task backend, catalog sync.
+
+Built on django-health-check (its check runner with a timeout per check, and its database
+and cache checks), with two checks of our own and one JSON answer: 200 when every check
+passes, 503 when any fails. Unauthenticated, so it says only what a monitor needs: check
+names, "ok" or a fixed reason, and ages in seconds — never an error text from a driver
+(which may name a host or a user), a setting's value or an upstream string.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+from datetime import datetime
+
+from asgiref.sync import sync_to_async
+from django.conf import settings
+from django.contrib.auth.decorators import login_not_required
+from django.db import DatabaseError
+from django.http import JsonResponse
+from django.utils import timezone
+from health_check.base import HealthCheck
+from health_check.checks import Cache, Database
+from health_check.exceptions import ServiceUnavailable
+from health_check.views import HealthCheckView
+
+
+def _age(moment: datetime | None) -> int | None:
+    return None if moment is None else max(0, int((timezone.now() - moment).total_seconds()))
+
+
+def max_sync_age() -> int:
+    """Seconds since the last good sync past which the site is unhealthy."""
+    return settings.CATALOG_HEALTH_MAX_SYNC_AGE or 3 * settings.CATALOG_SYNC_INTERVAL
+
+
+# Our checks query through sync_to_async (thread-sensitive): the request's own thread and
+# database connection, so a health probe opens no connection per check thread.
+
+
+@dataclasses.dataclass
+class TaskBackend(HealthCheck):
+    """The task queue's table (django-tasks-db) answers; a task waiting past the sync age
+    limit means no worker is taking tasks."""
+
+    def __post_init__(self) -> None:
+        self.details: dict = {}
+
+    def probe(self) -> None:
+        from django.tasks import TaskResultStatus
+        from django_tasks_db.models import DBTaskResult
+
+        try:
+            oldest = (
+                DBTaskResult.objects.filter(status=TaskResultStatus.READY)
+                .order_by("enqueued_at")
+                .values_list("enqueued_at", flat=True)
+                .first()
+            )
+        except DatabaseError as error:
+            raise ServiceUnavailable("task table unreachable") from error
+        self.details["oldest_ready_seconds"] = waited = _age(oldest)
+        if waited is not None and waited > max_sync_age():
+            raise ServiceUnavailable("a task has waited past the limit: is a worker running?")
+
+    async def run(self) -> None:
+        await sync_to_async(self.probe)()
+
+
+@dataclasses.dataclass
+class CatalogSync(HealthCheck):
+    """The last successful sync of the catalog index is recent enough.
+
+    Offline (no FAL_API_URL) the same rule holds: the scheduler syncs the bundled snapshot
+    like fal, so an old last sync means the worker or the scheduler is not running there
+    either.
+    """
+
+    def __post_init__(self) -> None:
+        self.details: dict = {}
+
+    def probe(self) -> None:
+        from catalog.models import SyncRun
+
+        try:
+            finished = (
+                SyncRun.objects.filter(state=SyncRun.State.SUCCEEDED)
+                .order_by("-finished_at")
+                .values_list("finished_at", flat=True)
+                .first()
+            )
+        except DatabaseError as error:
+            raise ServiceUnavailable("sync runs unreachable") from error
+        limit = max_sync_age()
+        self.details.update(last_success_seconds=_age(finished), max_age_seconds=limit)
+        if finished is None:
+            raise ServiceUnavailable("no successful sync yet")
+        if _age(finished) > limit:
+            raise ServiceUnavailable("last successful sync is older than the limit")
+
+    async def run(self) -> None:
+        await sync_to_async(self.probe)()
+
+
+CHECKS = {
+    "database": Database,
+    "cache": Cache,
+    "tasks": TaskBackend,
+    "catalog_sync": CatalogSync,
+}
+
+
+class HealthView(HealthCheckView):
+    """Always JSON (whatever Accept says), 503 when a check fails."""
+
+    checks = tuple(CHECKS.values())
+    http_method_names = ["get", "head"]
+
+    async def get(self, request, *args, **kwargs):
+        # The library's own get() also picks a format from Accept; a monitor gets JSON.
+        with self.get_executor() as executor:
+            self.results = await asyncio.gather(
+                *(check.get_result(executor) for check in self.get_checks())
+            )
+        names = {check: name for name, check in CHECKS.items()}
+        body: dict = {"status": "ok", "checks": {}}
+        for result in self.results:
+            entry = {"status": "ok"}
+            if result.error is not None:
+                body["status"] = "unhealthy"
+                # Our checks' messages are fixed strings; the library's database check
+                # passes on the driver's message, which may name a host: leave it out.
+                ours = isinstance(result.check, (TaskBackend, CatalogSync))
+                entry = {"status": "fail", "reason": result.error.message if ours else "failed"}
+            entry.update(getattr(result.check, "details", {}))
+            entry["seconds"] = round(result.time_taken, 3)
+            body["checks"][names[type(result.check)]] = entry
+        return JsonResponse(body, status=200 if body["status"] == "ok" else 503)
+
+
+health = login_not_required(HealthView.as_view())

@@ -1,0 +1,148 @@
+"""/changes/ (the timeline and its filters), its Atom feed, and the History section of the
+model page, over a sync of the real snapshot with real changes made to it."""
+
+from __future__ import annotations
+
+import copy
+import xml.etree.ElementTree as ET
+from datetime import UTC, datetime
+
+import pytest
+
+from catalog import upstream
+from catalog.models import Change
+from catalog.sync import CrawlFacts, sync_catalog
+from fal.emulator import Emulator, load_snapshot
+
+pytestmark = pytest.mark.django_db
+FLUX = "fal-ai/flux/dev"
+ATOM = "{http://www.w3.org/2005/Atom}"
+SEPTEMBER = datetime(2026, 9, 1, 12, tzinfo=UTC)
+
+
+def parse_feed(body: bytes) -> ET.Element:
+    return ET.fromstring(body)  # noqa: S314 (our own feed, in a test)
+
+
+@pytest.fixture(scope="module")
+def changed_snapshot():
+    """The real snapshot a month on: one model gone, one renamed (to hostile text), one new,
+    flux/dev's `seed` required (breaking) and its `num_images` default changed."""
+    models, documents = copy.deepcopy(load_snapshot())
+    gone = models.pop(3)
+    renamed = models[0]
+    renamed["metadata"]["display_name"] = "<script>alert(1)</script> Renamed"
+    models.append({"endpoint_id": "acme/brand-new", "metadata": {
+        "display_name": "Brand new", "category": "text-to-video", "status": "active"}})  # fmt: skip
+    flux_input = documents[FLUX]["components"]["schemas"]["FluxDevInput"]
+    flux_input["required"] = ["prompt", "seed"]
+    flux_input["properties"]["num_images"]["default"] = 2
+    # fal bumps updated_at with a new version: the sync fetches that document again.
+    next(m for m in models if m["endpoint_id"] == FLUX)["metadata"]["updated_at"] = "2026-09-01"
+    return models, documents, gone["endpoint_id"], renamed["endpoint_id"]
+
+
+@pytest.fixture
+def september(changed_snapshot):
+    models, documents, *_ = changed_snapshot
+    with upstream.offline_source(Emulator(models, documents)):
+        run = sync_catalog(trigger="test", facts=CrawlFacts(as_of=SEPTEMBER))
+    assert run.state == "succeeded", run.error
+    return run
+
+
+def test_the_timeline_shows_the_syncs_changes_with_counts_and_links(
+    member_client, september, changed_snapshot
+):
+    _, _, gone, renamed = changed_snapshot
+    response = member_client.get("/changes/")
+    html = response.content.decode()
+    assert response.status_code == 200
+    assert "2026-09-01" in html
+    # gone, added, renamed, and flux/dev's two field changes
+    assert "<strong>5</strong> changes" in html
+    assert f'href="/models/{gone}/#history"' in html
+    assert 'href="/models/acme/brand-new/#history"' in html
+    assert "<script>alert(1)</script>" not in html
+    assert "&lt;script&gt;alert(1)&lt;/script&gt; Renamed" in html
+    assert "Input field seed is now required." in html
+    assert Change.objects.count() == 5
+
+
+@pytest.mark.parametrize(
+    ("params", "expected"),
+    [
+        ("kind=gone", {"gone"}),
+        ("kind=added", {"added"}),
+        ("kind=renamed", {"renamed"}),
+        ("kind=schema", {"schema:required", "schema:default"}),
+        ("breaking=1", {"schema:required"}),
+        ("category=text-to-video", {"added"}),
+        ("q=brand-new", {"added"}),
+        ("q=num_images", {"schema:default"}),
+        ("since=2026-09-02", set()),
+        ("until=2026-08-31", set()),
+        ("since=2026-09-01&until=2026-09-01&kind=gone", {"gone"}),
+    ],
+)
+def test_every_filter_is_in_the_url(member_client, september, params, expected):
+    response = member_client.get(f"/changes/?{params}")
+    seen = {
+        f"{c.kind}:{c.aspect}" if c.kind == "schema" else c.kind
+        for day in response.context["days"]
+        for c in day.changes
+    }
+    assert seen == expected
+
+
+def test_an_htmx_request_gets_the_results_fragment(member_client, september):
+    response = member_client.get("/changes/?kind=gone", headers={"HX-Request": "true"})
+    html = response.content.decode()
+    assert html.lstrip().startswith('<div id="results"') and "<html" not in html
+    assert response["Vary"] and "HX-Request" in response["Vary"]
+
+
+def test_the_atom_feed_parses_and_its_entries_link_to_models(member_client, september):
+    response = member_client.get("/changes/feed/?breaking=1")
+    assert response.status_code == 200
+    assert response["Content-Type"].startswith("application/atom+xml")
+    feed = parse_feed(response.content)
+    entries = feed.findall(f"{ATOM}entry")
+    assert len(entries) == 1
+    (entry,) = entries
+    assert entry.find(f"{ATOM}title").text == f"{FLUX}: schema (breaking)"
+    link = entry.find(f"{ATOM}link").get("href")
+    assert link == f"http://testserver/models/{FLUX}/#history"
+    assert entry.find(f"{ATOM}updated").text.startswith("2026-09-01")
+    everything = parse_feed(member_client.get("/changes/feed/").content)
+    assert len(everything.findall(f"{ATOM}entry")) == Change.objects.count()
+
+
+def test_the_feed_escapes_upstream_text(member_client, september):
+    body = member_client.get("/changes/feed/?kind=renamed").content
+    assert b"<script>" not in body
+    feed = parse_feed(body)
+    summary = feed.find(f"{ATOM}entry").find(f"{ATOM}summary").text
+    assert "<script>alert(1)</script> Renamed" in summary  # text, as the reader shows it
+
+
+def test_the_model_page_history_shows_a_field_level_diff(member_client, september):
+    html = member_client.get(f"/models/{FLUX}/").content.decode()
+    section = html[html.index('id="history"') :]
+    assert "2026-09-01" in section
+    assert "<code>input.seed</code>" in section and "breaking" in section
+    assert "<code>input.num_images</code>" in section
+    row = section[section.index("input.num_images") :]
+    assert "<code>1</code>" in row[:400] and "<code>2</code>" in row[:400]
+
+
+def test_a_model_without_changes_says_so(member_client, september, changed_snapshot):
+    unchanged = changed_snapshot[0][50]["endpoint_id"]
+    assert not Change.objects.filter(endpoint_id=unchanged).exists()
+    html = member_client.get(f"/models/{unchanged}/").content.decode()
+    assert "No change recorded since the index first saw this model" in html
+
+
+def test_the_changes_page_needs_a_sign_in(client, september):
+    assert client.get("/changes/").status_code == 302
+    assert client.get("/changes/feed/").status_code == 302

@@ -1,0 +1,465 @@
+"""Prices: synced with the catalog (per key, with their history), shown on cards, the model
+page (with a calculator over fal's estimate), compare and shortlists, sorted and filtered in
+the grid; live without FAL_KEY, no price at all."""
+
+from __future__ import annotations
+
+import copy
+import csv
+import io
+import json
+import re
+from collections import Counter
+from decimal import Decimal
+from html import unescape
+
+import pytest
+from django.core.cache import cache
+
+from catalog import upstream
+from catalog.browse import parse_grid_query
+from catalog.index import catalog_index
+from catalog.models import PriceRecord, Shortlist, SyncRun
+from catalog.prices import NEEDS_KEY, card_price, key_fingerprint
+from catalog.sync import sync_catalog
+from fal.emulator import Emulator, load_prices, load_snapshot, serve
+from fal.units import UNIT_CLASSES, parse_unit
+
+pytestmark = pytest.mark.django_db
+HTMX = {"HX-Request": "true"}
+KEY = "team-key-PRICECHECK-1"
+
+
+@pytest.fixture(scope="module")
+def snapshot():
+    return load_snapshot()
+
+
+@pytest.fixture(scope="module")
+def recorded():
+    """fal's recorded prices by endpoint id."""
+    return {p["endpoint_id"]: p for p in load_prices()}
+
+
+def first_of_class(recorded, key: str) -> str:
+    """The first recorded endpoint whose unit is of class `key`."""
+    return next(i for i, p in recorded.items() if parse_unit(p["unit"]).cls.key == key)
+
+
+@pytest.fixture
+def live(settings, snapshot):
+    """`live(prices, key=…)`: live mode against an emulator with these prices on loopback."""
+    servers = []
+
+    def start(prices, *, key=KEY):
+        server = serve(Emulator(*copy.deepcopy(snapshot), prices))
+        servers.append(server)
+        settings.FAL_API_URL = server.url
+        settings.FAL_KEY = key
+        settings.CATALOG_SYNC_MAX_RPS = 0
+        return server
+
+    yield start
+    for server in servers:
+        server.shutdown()
+
+
+def html(response) -> str:
+    return unescape(response.content.decode())
+
+
+def card_of(page: str, endpoint_id: str) -> str:
+    start = page.index(f'data-endpoint-id="{endpoint_id}"')
+    return page[start : page.index("</article>", start)]
+
+
+# --- 3. The index: prices synced with the catalog, per key, with their history ------
+
+
+def test_the_offline_sync_stores_every_recorded_price_under_no_key(recorded):
+    current = PriceRecord.objects.filter(ended_at=None)
+    assert set(current.values_list("key_fingerprint", flat=True)) == {""}
+    stored = {r.endpoint_id: r for r in current}
+    assert set(stored) == set(recorded) & set(catalog_index().by_id)
+    for endpoint_id, row in stored.items():
+        price = recorded[endpoint_id]
+        assert (row.unit, row.currency) == (price["unit"], price["currency"])
+        assert row.unit_price == Decimal(repr(price["unit_price"]))  # as written, no float dust
+    run = SyncRun.objects.filter(state="succeeded").first()
+    assert (run.price_calls, run.prices_seen, run.prices_error) == (29, len(stored), "")
+
+
+def test_endpoints_per_unit_class_in_the_index(recorded):
+    """The numbers in the report: every priced endpoint falls in exactly one class."""
+    index = catalog_index()
+    counts = Counter(p.unit_class for p in index.prices.values())
+    expected = Counter(
+        parse_unit(recorded[i]["unit"]).cls.key for i in index.prices if i in recorded
+    )
+    assert counts == expected and sum(counts.values()) == len(index.prices) == 1433
+    assert set(counts) <= {c.key for c in UNIT_CLASSES}
+    unpriced = [m.endpoint_id for m in index.models if m.endpoint_id not in index.prices]
+    assert len(unpriced) == len(index.models) - 1433 == 1
+    print("endpoints per unit class:", dict(counts), "unpriced:", unpriced)
+
+
+def test_a_changed_price_starts_a_new_row_and_ends_the_old_one(sync_from, snapshot, recorded):
+    endpoint_id = first_of_class(recorded, "image")
+    before = PriceRecord.objects.get(endpoint_id=endpoint_id, ended_at=None)
+    version = catalog_index().version
+    prices = copy.deepcopy(list(recorded.values()))
+    for price in prices:
+        if price["endpoint_id"] == endpoint_id:
+            price["unit_price"] = 0.0417
+    run = sync_from(Emulator(*copy.deepcopy(snapshot), prices))
+    assert run.state == "succeeded" and run.prices_changed == 1
+    history = list(PriceRecord.objects.filter(endpoint_id=endpoint_id).order_by("first_seen"))
+    assert [(r.unit_price, r.ended_at is None) for r in history] == [
+        (before.unit_price, False),
+        (Decimal("0.0417"), True),
+    ]
+    assert history[0].ended_at == history[1].first_seen  # queryable by endpoint and time
+    assert history[1].first_seen_sync == run
+    index = catalog_index()
+    assert index.version != version and index.price(endpoint_id).text == "$0.0417 / image"
+
+
+def test_an_unchanged_price_is_only_seen_again(sync_from, snapshot, recorded):
+    rows = PriceRecord.objects.count()
+    version = catalog_index().version
+    run = sync_from(Emulator(*copy.deepcopy(snapshot), list(recorded.values())))
+    assert run.prices_changed == 0 and PriceRecord.objects.count() == rows
+    assert set(PriceRecord.objects.values_list("last_seen_sync", flat=True)) == {run.pk}
+    assert catalog_index().version == version
+
+
+def test_a_price_fal_no_longer_gives_ends_without_a_successor(sync_from, snapshot, recorded):
+    endpoint_id = first_of_class(recorded, "second")
+    prices = [p for p in recorded.values() if p["endpoint_id"] != endpoint_id]
+    sync_from(Emulator(*copy.deepcopy(snapshot), prices))
+    assert not PriceRecord.objects.filter(endpoint_id=endpoint_id, ended_at=None).exists()
+    assert PriceRecord.objects.filter(endpoint_id=endpoint_id).count() == 1
+    assert catalog_index().price(endpoint_id) is None
+
+
+class PricingFails:
+    """The emulator, but every pricing request is a 503."""
+
+    def __init__(self, app):
+        self.app = app
+
+    def __call__(self, environ, start_response):
+        if environ["PATH_INFO"].startswith("/v1/models/pricing"):
+            start_response("503 Service Unavailable", [("Content-Type", "application/json")])
+            return [b'{"error": {"type": "service_unavailable", "message": "down"}}']
+        return self.app(environ, start_response)
+
+
+def test_a_pricing_failure_does_not_fail_the_sync_and_prices_stay(sync_from, snapshot, recorded):
+    before = set(PriceRecord.objects.values_list("pk", "unit_price", "ended_at"))
+    prices = [{**p, "unit_price": p["unit_price"] * 2} for p in recorded.values()]
+    run = sync_from(PricingFails(Emulator(*copy.deepcopy(snapshot), prices)))
+    assert run.state == "succeeded" and run.error == ""
+    assert run.prices_error.startswith("FalServerError") and "down" in run.prices_error
+    assert set(PriceRecord.objects.values_list("pk", "unit_price", "ended_at")) == before
+    assert len(catalog_index().prices) == 1433
+
+
+def test_prices_are_kept_per_key_and_never_shared_between_keys(live, recorded, count_upstream):
+    live(list(recorded.values()), key=KEY)
+    run = sync_catalog()
+    assert run.state == "succeeded" and run.price_calls == 29
+    assert run.upstream_calls == run.pages + 29
+    mine = key_fingerprint(KEY)
+    assert PriceRecord.objects.filter(key_fingerprint=mine, ended_at=None).count() == 1433
+    assert catalog_index().price_key == mine and len(catalog_index().prices) == 1433
+    # Nothing stored or cached holds the key; only its fingerprint.
+    assert not PriceRecord.objects.filter(key_fingerprint__contains=KEY).exists()
+    # A sync keeps none of its batches (its generation is its own); a page's lookup does.
+    assert not any(":prices:" in str(k) for k in cache._cache)
+    upstream.fetch_prices([next(iter(recorded))])
+    assert any(":prices:" in str(k) for k in cache._cache)
+    assert KEY not in repr(list(cache._cache.keys()))
+    # Another key sees no price of the first one's until its own sync.
+    live(list(recorded.values()), key="another-team-key")
+    index = catalog_index()
+    assert index.price_key == key_fingerprint("another-team-key") and index.prices == {}
+
+
+def test_the_price_cache_key_holds_the_fingerprint_not_the_key(settings):
+    settings.FAL_API_URL = "http://127.0.0.1:9/v1"
+    ids = ["fal-ai/flux/dev"]
+    settings.FAL_KEY = KEY
+    a = upstream.prices_cache_key(ids, generation="g", fingerprint=upstream.price_key_fingerprint())
+    settings.FAL_KEY = "other"
+    b = upstream.prices_cache_key(ids, generation="g", fingerprint=upstream.price_key_fingerprint())
+    assert a != b and KEY not in a and "other" not in b
+
+
+def test_live_without_a_key_fetches_no_prices(live, recorded, count_upstream):
+    live(list(recorded.values()), key="")
+    run = sync_catalog()
+    assert run.state == "succeeded" and run.price_calls == 0
+    assert not [url for url in count_upstream if "/pricing" in url]
+    assert catalog_index().price_key is None and catalog_index().prices == {}
+
+
+# --- 5. Where prices show -----------------------------------------------------------------
+
+
+def test_every_card_shows_its_price_in_honest_units(member_client, recorded):
+    page = html(member_client.get("/?q=flux"))
+    shown = re.findall(r'data-endpoint-id="([^"]+)"', page)
+    assert shown
+    for endpoint_id in shown:
+        card = card_of(page, endpoint_id)
+        price = recorded.get(endpoint_id)
+        if price is None:
+            assert "No price from fal" in card
+            continue
+        text, tooltip = card_price(price["unit_price"], price["unit"], "USD").text, ""
+        assert f"Price: </span>{text}</p>" in card, endpoint_id
+        tooltip = card_price(price["unit_price"], price["unit"], "USD").tooltip
+        assert f'title="{tooltip}"' in card
+
+
+def test_a_vague_unit_says_price_varies_with_fals_figure_in_the_tooltip(member_client, recorded):
+    endpoint_id = first_of_class(recorded, "vague")
+    price = recorded[endpoint_id]
+    page = html(member_client.get("/?" + f"q={endpoint_id}"))
+    card = card_of(page, endpoint_id)
+    assert "price varies" in card and "$1 / " not in card
+    assert card_price(price["unit_price"], price["unit"], "USD").tooltip in card
+
+
+def test_the_grid_renders_a_cards_price_into_its_cached_html(sync_from, snapshot, recorded):
+    """Members' cards are rendered once per index keyed by the card: a new price shows."""
+    endpoint_id = first_of_class(recorded, "image")
+    old = catalog_index()
+    old.card_html(old.card(old.get(endpoint_id)), picked=False)
+    prices = [
+        {**p, "unit_price": 0.0999} if p["endpoint_id"] == endpoint_id else p
+        for p in recorded.values()
+    ]
+    sync_from(Emulator(*copy.deepcopy(snapshot), prices))
+    new = catalog_index()
+    rendered = new.card_html(new.card(new.get(endpoint_id)), picked=False)
+    assert "$0.0999 / image" in rendered
+
+
+def test_the_model_page_shows_price_unit_in_words_and_a_reference_job(member_client, recorded):
+    endpoint_id = first_of_class(recorded, "second")
+    price = card_price(recorded[endpoint_id]["unit_price"], recorded[endpoint_id]["unit"], "USD")
+    page = html(member_client.get(f"/models/{endpoint_id}/"))
+    section = page[page.index('id="price-heading"') : page.index("<h2>Facts</h2>")]
+    assert price.text in section and price.unit_words in section
+    assert price.reference.startswith("≈ $") and "for a 5 s clip" in price.reference
+    assert price.reference in section
+    assert f"How many {price.quantity_noun}?" in section
+
+
+def test_the_calculator_shows_fals_estimate(member_client, recorded, count_upstream):
+    endpoint_id = first_of_class(recorded, "megapixel")
+    price = recorded[endpoint_id]
+    url = f"/models/{endpoint_id}/estimate/?quantity=12.5"
+    response = member_client.get(url, headers=HTMX)
+    assert response.status_code == 200
+    fragment = html(response)
+    assert fragment.lstrip().startswith('<div id="estimate"')
+    total = Decimal(repr(price["unit_price"])) * Decimal("12.5")
+    from fal.units import format_money
+
+    assert f"<strong>{format_money(total)}</strong> for 12.5 megapixels" in fragment
+    assert [u for u in count_upstream if u.endswith("/models/pricing/estimate")]  # fal was asked
+    # Without JavaScript the model page comes back with the estimate in it.
+    page = html(member_client.get(url))
+    assert "<h1>" in page and f"<strong>{format_money(total)}</strong>" in page
+
+
+def test_the_calculator_converts_to_fals_unit(member_client, recorded):
+    """12 seconds of a "5 seconds" unit is 2.4 fal units."""
+    endpoint_id = next(
+        i
+        for i, p in recorded.items()
+        if parse_unit(p["unit"]).multiplier == 5 and parse_unit(p["unit"]).cls.key == "second"
+    )
+    price = recorded[endpoint_id]
+    fragment = html(member_client.get(f"/models/{endpoint_id}/estimate/?quantity=12", headers=HTMX))
+    from fal.units import format_money
+
+    expected = format_money(Decimal(repr(price["unit_price"])) * Decimal("2.4"))
+    assert f"<strong>{expected}</strong> for 12 seconds" in fragment
+
+
+@pytest.mark.parametrize(
+    ("quantity", "message"),
+    [
+        ("", "Enter a quantity"),
+        ("abc", "must be a positive number"),
+        ("-3", "must be a positive number"),
+        ("0", "must be more than 0"),
+        ("1e9", "must be a positive number"),
+        ("99999999999", "must be a positive number"),
+        ("2000000000", "at most 1,000,000,000"),
+    ],
+)
+def test_the_calculator_says_what_is_wrong_with_a_quantity(member_client, quantity, message):
+    response = member_client.get(
+        "/models/fal-ai/flux/dev/estimate/", {"quantity": quantity}, headers=HTMX
+    )
+    assert response.status_code == 200 and message in html(response)
+    assert "<strong>" not in html(response)
+
+
+def test_the_calculator_says_when_fal_fails(member_client, monkeypatch):
+    from fal.errors import FalServerError
+
+    def fail(**kwargs):
+        raise FalServerError("Service temporarily unavailable", status=503)
+
+    monkeypatch.setattr("catalog.services.catalog_estimate", fail)
+    response = member_client.get("/models/fal-ai/flux/dev/estimate/?quantity=2", headers=HTMX)
+    body = html(response)
+    assert response.status_code == 200 and "banner-error" in body
+    assert "fal could not estimate the cost: Service temporarily unavailable" in body
+
+
+def test_the_calculator_of_an_unknown_model_is_404(member_client):
+    assert member_client.get("/models/nobody/nothing/estimate/?quantity=1").status_code == 404
+    assert member_client.get("/models/not an id/estimate/?quantity=1").status_code == 404
+
+
+def test_compare_has_a_price_row_and_tints_the_cheapest_of_a_class(member_client, recorded):
+    images = [i for i, p in recorded.items() if parse_unit(p["unit"]).cls.key == "image"]
+    by_price = sorted(images, key=lambda i: recorded[i]["unit_price"])
+    cheap, dear = by_price[0], by_price[-1]
+    other = first_of_class(recorded, "second")
+    query = "&".join(f"endpoint_id={i}" for i in (dear, other, cheap))
+    page = html(member_client.get(f"/compare/?{query}"))
+    rows = {
+        label: row
+        for label, row in re.findall(r'<th scope="row">([^<]+)</th>(.*?)</tr>', page, re.S)
+    }
+    cells = re.findall(r"<td([^>]*)>(.*?)</td>", rows["Price"], re.S)
+    assert len(cells) == 3
+    texts = [
+        card_price(recorded[i]["unit_price"], recorded[i]["unit"], "USD")
+        for i in (dear, other, cheap)
+    ]
+    for (attrs, body), price in zip(cells, texts, strict=True):
+        assert price.text in body and f'title="{price.tooltip}"' in attrs
+    assert ["cell-cheapest" in attrs for attrs, _ in cells] == [False, False, True]
+    assert "Reference job" in rows
+    assert texts[0].reference in rows["Reference job"]
+    markdown = page[page.index("## Comparing") :]
+    assert f"| Price | {texts[0].text} | {texts[1].text} | {texts[2].text} |" in markdown
+
+
+def test_compare_only_differences_keeps_the_price_row(member_client, recorded):
+    ids = list(recorded)[:2]
+    page = html(member_client.get(f"/compare/?endpoint_id={ids[0]}&endpoint_id={ids[1]}&only=diff"))
+    if recorded[ids[0]]["unit_price"] != recorded[ids[1]]["unit_price"]:
+        assert '<th scope="row">Price</th>' in page
+
+
+def test_shortlist_page_and_exports_carry_prices(member_client, member, recorded):
+    endpoint_id = first_of_class(recorded, "megapixel")
+    shortlist = Shortlist.objects.create(title="Shots", slug="shots", curator=member)
+    shortlist.entries.create(endpoint_id=endpoint_id, position=1)
+    price = card_price(recorded[endpoint_id]["unit_price"], recorded[endpoint_id]["unit"], "USD")
+    page = html(member_client.get("/shortlists/shots/"))
+    assert price.text in card_of(page, endpoint_id)
+    exported = json.loads(member_client.get("/shortlists/shots/export.json").content)
+    (row,) = exported["entries"]
+    assert (row["price"], row["unit"], row["unit_class"]) == (
+        repr(recorded[endpoint_id]["unit_price"]),
+        recorded[endpoint_id]["unit"],
+        "megapixel",
+    )
+    (csv_row,) = csv.DictReader(
+        io.StringIO(member_client.get("/shortlists/shots/export.csv").content.decode())
+    )
+    assert csv_row["price"] == row["price"] and csv_row["unit"] == row["unit"]
+
+
+# --- The grid: sort=price, unit=, max_price= ---------------------------------------
+
+
+def test_sort_price_is_cheapest_first_within_unit_classes_in_a_fixed_order(recorded):
+    index = catalog_index()
+    result = index.grid(parse_grid_query({"sort": "price", "status": "all"}))
+    order = [c.key for c in UNIT_CLASSES]
+    keys = []
+    for model in result.models:
+        price = index.price(model.endpoint_id)
+        rank = order.index(price.unit_class) if price else len(order)
+        keys.append((rank, price.per_class if price and price.per_class is not None else 0))
+    assert keys == sorted(keys) and len(keys) == len(index.models)
+    classes = [
+        index.price(m.endpoint_id).unit_class for m in result.models if index.price(m.endpoint_id)
+    ]
+    assert classes[0] == "image" and classes[-1] == "vague"
+    assert index.price(result.models[-1].endpoint_id) is None  # the unpriced one is last
+
+
+def test_the_unit_filter_and_its_counts(member_client):
+    index = catalog_index()
+    result = index.grid(parse_grid_query({"unit": "second", "status": "all"}))
+    expected = [
+        m for m in index.models if (p := index.price(m.endpoint_id)) and p.unit_class == "second"
+    ]
+    assert result.models == expected and result.total > 0
+    counts = {o.value: o.count for o in result.facets["unit"]}
+    assert counts["second"] == len(expected)
+    assert sum(counts.values()) == 1433  # disjunctive: each option says what choosing it shows
+    body = html(member_client.get("/?unit=second&status=all"))
+    assert f"<strong>{len(expected)}</strong> model" in body
+    assert "unit: per second" in body
+
+
+def test_max_price_keeps_comparable_prices_at_most_that(member_client):
+    index = catalog_index()
+    query = parse_grid_query({"max_price": "0.01", "unit": "image", "status": "all"})
+    result = index.grid(query)
+    assert result.models
+    for model in result.models:
+        price = index.price(model.endpoint_id)
+        assert price.unit_class == "image" and price.per_class <= Decimal("0.01")
+    everything = [
+        m for m in index.models
+        if (p := index.price(m.endpoint_id)) and p.unit_class == "image"
+        and p.per_class <= Decimal("0.01")
+    ]  # fmt: skip
+    assert result.models == everything
+    vague = index.grid(parse_grid_query({"max_price": "1000", "unit": "vague", "status": "all"}))
+    assert vague.total == 0  # "price varies" cannot be held to a maximum
+
+
+def test_price_filters_stay_in_the_url_in_canonical_order():
+    query = parse_grid_query(
+        {"sort": "price", "max_price": "$0.050", "unit": "image", "q": "flux", "kind": "inference"}
+    )
+    assert query.url() == "?q=flux&kind=inference&unit=image&max_price=0.05&sort=price"
+    assert query.has_filters
+    assert parse_grid_query({"max_price": "0"}).url() == "?max_price=0"
+
+
+# --- 6. Live without FAL_KEY ------------------------------------------------------------
+
+
+def test_live_without_a_key_says_so_and_invents_nothing(live, recorded, member_client):
+    live(list(recorded.values()), key="")
+    assert sync_catalog().state == "succeeded"
+    endpoint_id = first_of_class(recorded, "image")
+    offline = card_price(recorded[endpoint_id]["unit_price"], recorded[endpoint_id]["unit"], "USD")
+    for url in (f"/?q={endpoint_id}", f"/models/{endpoint_id}/"):
+        body = html(member_client.get(url))
+        assert NEEDS_KEY in body and offline.text not in body, url
+    card = card_of(html(member_client.get(f"/?q={endpoint_id}")), endpoint_id)
+    assert "$" not in card
+    page = html(
+        member_client.get(f"/compare/?endpoint_id={endpoint_id}&endpoint_id=fal-ai/flux/dev")
+    )
+    assert NEEDS_KEY in page and "cell-cheapest" not in page
+    estimate = html(member_client.get(f"/models/{endpoint_id}/estimate/?quantity=2", headers=HTMX))
+    assert NEEDS_KEY in estimate and "<strong>" not in estimate

@@ -1,0 +1,94 @@
+"""/health/: database, cache, task backend and the age of the last good sync, as JSON with
+200 or 503, for load balancers and monitors that carry no session."""
+
+from __future__ import annotations
+
+import json
+from datetime import timedelta
+
+import pytest
+from django.db import DatabaseError
+from django.tasks import TaskResultStatus
+from django.utils import timezone
+from django_tasks_db.models import DBTaskResult
+
+from catalog.models import SyncRun
+from catalog.tasks import sync_catalog_now
+
+pytestmark = pytest.mark.django_db
+
+
+def health(client, **headers):
+    response = client.get("/health/", headers=headers)
+    assert response["Content-Type"] == "application/json"
+    return response, json.loads(response.content)
+
+
+def test_a_synced_site_is_healthy_without_a_session(client):
+    response, body = health(client)
+    assert response.status_code == 200
+    assert body["status"] == "ok"
+    assert set(body["checks"]) == {"database", "cache", "tasks", "catalog_sync"}
+    assert all(check["status"] == "ok" for check in body["checks"].values())
+    sync = body["checks"]["catalog_sync"]
+    assert 0 <= sync["last_success_seconds"] < 600
+    assert sync["max_age_seconds"] == 3 * 600
+    assert "no-cache" in response["Cache-Control"]
+
+
+def test_json_whatever_the_monitor_accepts(client):
+    for accept in ("text/html", "text/plain", "nonsense", ""):
+        response, body = health(client, accept=accept)
+        assert response.status_code == 200 and body["status"] == "ok"
+
+
+def test_a_sync_older_than_the_limit_is_a_503(client, settings):
+    SyncRun.objects.update(finished_at=timezone.now() - timedelta(seconds=3 * 600 + 5))
+    response, body = health(client)
+    assert response.status_code == 503
+    assert body["status"] == "unhealthy"
+    assert body["checks"]["catalog_sync"]["status"] == "fail"
+    assert body["checks"]["database"]["status"] == "ok"
+    # The limit is a setting of its own.
+    settings.CATALOG_HEALTH_MAX_SYNC_AGE = 4 * 600
+    assert health(client)[0].status_code == 200
+
+
+def test_only_a_failed_last_sync_is_not_healthy_either(client):
+    SyncRun.objects.all().delete()
+    SyncRun.objects.create(state=SyncRun.State.FAILED, finished_at=timezone.now(), error="x")
+    response, body = health(client)
+    assert response.status_code == 503
+    assert body["checks"]["catalog_sync"]["reason"] == "no successful sync yet"
+
+
+def test_a_task_waiting_past_the_limit_means_no_worker(client):
+    sync_catalog_now.enqueue()
+    response, body = health(client)
+    assert response.status_code == 200
+    assert body["checks"]["tasks"]["oldest_ready_seconds"] < 60
+    DBTaskResult.objects.filter(status=TaskResultStatus.READY).update(
+        enqueued_at=timezone.now() - timedelta(hours=1)
+    )
+    response, body = health(client)
+    assert response.status_code == 503
+    assert body["checks"]["tasks"]["status"] == "fail"
+    assert body["checks"]["tasks"]["oldest_ready_seconds"] >= 3600
+
+
+def test_an_unreachable_database_says_so_without_the_drivers_words(client, monkeypatch):
+    secret = "password=hunter2 host=db.internal"
+
+    def broken(*args, **kwargs):
+        raise DatabaseError(f"connection failed: {secret}")
+
+    monkeypatch.setattr("django.db.backends.utils.CursorWrapper.execute", broken)
+    response, body = health(client)
+    assert response.status_code == 503
+    assert body["checks"]["database"] == {
+        "status": "fail",
+        "reason": "failed",
+        "seconds": body["checks"]["database"]["seconds"],
+    }
+    assert "hunter2" not in response.content.decode()
+    assert "db.internal" not in response.content.decode()

@@ -1,0 +1,260 @@
+"""`fal.units` over every unit fal wrote in the recorded prices: classes, multipliers, text."""
+
+from __future__ import annotations
+
+import collections
+import re
+from decimal import Decimal
+
+import pytest
+
+from fal.emulator import load_prices
+from fal.units import (
+    CALL,
+    CHARACTERS,
+    COMPUTE_SECOND,
+    IMAGE,
+    MEGAPIXEL,
+    SECOND,
+    TOKEN,
+    UNIT_CLASSES,
+    VAGUE,
+    VIDEO,
+    approximate_money,
+    format_money,
+    parse_unit,
+    price_text,
+    reference_job,
+)
+
+PRICES = load_prices()
+SPELLINGS = sorted({p["unit"] for p in PRICES})
+# Endpoints per class in the 2026-08-10 recording; a changed table or data shows up here.
+EXPECTED_COUNTS = {
+    "image": 212,
+    "megapixel": 273,
+    "second": 307,
+    "video": 77,
+    "compute_second": 227,
+    "1k_characters": 40,
+    "token": 21,
+    "call": 89,
+    "vague": 187,
+}
+
+
+def test_the_classes_come_in_display_order():
+    assert [c.label for c in UNIT_CLASSES] == [
+        "per image",
+        "per megapixel",
+        "per second",
+        "per video",
+        "per compute second",
+        "per 1,000 characters",
+        "per token",
+        "per call",
+        "price varies",
+    ]
+
+
+def test_the_data_has_the_28_spellings_the_issue_counted():
+    assert len(PRICES) == 1433
+    assert len(SPELLINGS) == 28
+
+
+@pytest.mark.parametrize("raw", SPELLINGS)
+def test_every_spelling_in_the_data_is_in_the_table(raw):
+    """A spelling fal starts using fails here until the table says what it means."""
+    unit = parse_unit(raw)
+    assert unit.known, f"{raw!r} is not in fal.units' table"
+    assert unit.cls in UNIT_CLASSES
+    assert unit.raw == raw
+
+
+def test_endpoints_per_class(capsys):
+    by_class = collections.Counter(parse_unit(p["unit"]).cls.key for p in PRICES)
+    spellings = collections.defaultdict(set)
+    for p in PRICES:
+        spellings[parse_unit(p["unit"]).cls.key].add(p["unit"])
+    with capsys.disabled():
+        print("\nendpoints per unit class (fal pricing, 2026-08-10):")
+        for cls in UNIT_CLASSES:
+            shown = ", ".join(repr(s) for s in sorted(spellings[cls.key]))
+            print(f"  {cls.label:<22} {by_class[cls.key]:>4}  {shown}")
+    assert dict(by_class) == EXPECTED_COUNTS
+    assert sum(by_class.values()) == 1433
+
+
+@pytest.mark.parametrize(
+    ("raw", "cls", "multiplier"),
+    [
+        ("5 seconds", SECOND, 5),
+        ("10 seconds", SECOND, 10),
+        ("30 seconds", SECOND, 30),
+        ("minutes", SECOND, 60),
+        ("input seconds", SECOND, 1),
+        ("1m tokens", TOKEN, 1_000_000),
+        ("1000 tokens", TOKEN, 1000),
+        ("1000 characters ", CHARACTERS, 1),
+        ("1000 characters", CHARACTERS, 1),
+        ("megapixels", MEGAPIXEL, 1),
+        ("processed megapixels", MEGAPIXEL, 1),
+        ("images", IMAGE, 1),
+        ("videos", VIDEO, 1),
+        ("compute seconds", COMPUTE_SECOND, 1),
+        ("audios", CALL, 1),
+        ("generations", CALL, 1),
+        ("requests", CALL, 1),
+    ],
+)
+def test_multipliers(raw, cls, multiplier):
+    unit = parse_unit(raw)
+    assert (unit.cls, unit.multiplier) == (cls, Decimal(multiplier))
+
+
+@pytest.mark.parametrize(
+    "raw", ["units", "credits", "", "1", "train units", "steps", "video segments", "16 frames"]
+)
+def test_vague_spellings(raw):
+    assert parse_unit(raw).cls is VAGUE and parse_unit(raw).known
+
+
+@pytest.mark.parametrize("raw", [" Images", "IMAGE", "image", "images ", "  images  "])
+def test_case_spacing_and_plurals_do_not_matter(raw):
+    assert parse_unit(raw).cls is IMAGE
+
+
+def test_other_spellings_of_counts_read_the_same():
+    assert parse_unit("1,000 Characters").multiplier == 1
+    assert parse_unit("1M tokens").multiplier == parse_unit("1000k tokens").multiplier
+    assert parse_unit("2 minutes").multiplier == 120
+    assert parse_unit("characters").multiplier == Decimal("0.001")
+
+
+def test_an_unknown_spelling_is_vague_and_flagged():
+    unit = parse_unit("gigawatt hours")
+    assert unit.cls is VAGUE and not unit.known
+    assert price_text(2, "gigawatt hours")[0] == "price varies"
+
+
+def test_the_per_class_price_divides_by_the_multiplier():
+    assert parse_unit("1m tokens").per_class_price(1.2) == Decimal("0.0000012")
+    assert parse_unit("5 seconds").per_class_price(0.5) == Decimal("0.1")
+    assert parse_unit("units").per_class_price(1) is None
+
+
+# --- text ----------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("unit_price", "raw", "text"),
+    [
+        (0.025, "images", "$0.025 / image"),
+        (0.28, "seconds", "$0.28 / s"),
+        (0.025, "megapixels", "$0.025 / megapixel"),
+        (0.5, "5 seconds", "$0.50 / 5 s"),
+        (1.2, "1m tokens", "$1.20 / 1M tokens"),
+        (0.0214, "1000 tokens", "$0.0214 / 1,000 tokens"),
+        (0.06, "1000 characters ", "$0.06 / 1,000 characters"),
+        (0.8, "minutes", "$0.80 / min"),
+        (0.0376, "audios", "$0.0376 / audio"),
+        (0.00111, "compute seconds", "$0.00111 / compute second"),
+        (40, "trainings", "$40 / training"),
+    ],
+)
+def test_price_text(unit_price, raw, text):
+    assert price_text(unit_price, raw)[0] == text
+
+
+def test_a_vague_unit_says_price_varies_with_fals_figure_in_the_tooltip():
+    assert price_text(1, "units") == ("price varies", "$1 per units (fal's unit)")
+    assert price_text(0.02, "") == ("price varies", "$0.02 (fal names no unit)")
+    assert price_text(0.005, "1") == ("price varies", "$0.005 per 1 (fal's unit)")
+
+
+@pytest.mark.parametrize("price", [p for p in PRICES if parse_unit(p["unit"]).cls is VAGUE])
+def test_no_vague_price_in_the_data_is_ever_shown_as_a_figure(price):
+    text, tooltip = price_text(price["unit_price"], price["unit"])
+    assert text == "price varies"
+    assert "$" not in text
+    assert tooltip.startswith(format_money(price["unit_price"]))
+
+
+def test_every_price_in_the_data_is_shown_exactly_as_written():
+    for price in PRICES:
+        text, tooltip = price_text(price["unit_price"], price["unit"])
+        shown = re.match(r"\$([0-9,.]+)", tooltip)[1].replace(",", "")
+        assert Decimal(shown) == Decimal(repr(price["unit_price"])), price
+        assert "e" not in shown.lower()
+        assert text == "price varies" or text.startswith(f"${shown}")
+
+
+@pytest.mark.parametrize(
+    ("value", "text"),
+    [
+        (1, "$1"),
+        (40, "$40"),
+        (0.5, "$0.50"),
+        (2.5, "$2.50"),
+        (0.0376, "$0.0376"),
+        (0.003, "$0.003"),
+        (6.944444e-05, "$0.00006944444"),
+        (1e-05, "$0.00001"),
+        (0.1 + 0.2, "$0.30"),
+        (1234.5, "$1,234.50"),
+        (0, "$0"),
+    ],
+)
+def test_money_keeps_its_significant_digits_and_no_float_artefacts(value, text):
+    assert format_money(value) == text
+
+
+def test_money_in_another_currency_is_named():
+    assert format_money(0.5, "EUR") == "0.50 EUR"
+
+
+@pytest.mark.parametrize(
+    ("value", "text"),
+    [(0.0262144, "$0.03"), (0.7, "$0.70"), (0.0031457, "$0.0031"), (0.000125, "$0.00013")],
+)
+def test_approximations_round_to_the_cent_or_two_significant_digits(value, text):
+    assert approximate_money(value) == text
+
+
+# --- reference jobs ------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("raw", "unit_price", "job"),
+    [
+        ("seconds", 0.028, "≈ $0.14 for a 5 s clip"),
+        ("5 seconds", 0.5, "≈ $0.50 for a 5 s clip"),
+        ("minutes", 0.8, "≈ $0.07 for a 5 s clip"),
+        ("megapixels", 0.025, "≈ $0.03 for a 1024×1024 image"),  # 1.048576 MP
+        ("megapixels", 0.003, "≈ $0.0031 for a 1024×1024 image"),
+        ("images", 0.04, "≈ $0.04 for one image"),
+        ("videos", 0.4, "≈ $0.40 for one video"),
+        ("1000 characters ", 0.1, "≈ $0.10 for 1,000 characters"),
+        ("audios", 0.0376, "≈ $0.04 for one audio"),
+        ("requests", 0.3, "≈ $0.30 for one request"),
+    ],
+)
+def test_reference_jobs(raw, unit_price, job):
+    assert reference_job(parse_unit(raw), unit_price) == job
+    assert reference_job(raw, unit_price) == job
+
+
+@pytest.mark.parametrize(
+    "raw", ["units", "credits", "", "1m tokens", "1000 tokens", "compute seconds"]
+)
+def test_no_reference_job_where_the_arithmetic_is_not_exact(raw):
+    assert reference_job(raw, 1) is None
+
+
+def test_every_price_in_the_data_gets_a_job_unless_its_class_has_none():
+    no_job = {VAGUE, TOKEN, COMPUTE_SECOND}
+    for price in PRICES:
+        unit = parse_unit(price["unit"])
+        job = reference_job(unit, price["unit_price"])
+        assert (job is None) == (unit.cls in no_job), price
+        assert job is None or job.startswith("≈ $")
