@@ -29,6 +29,8 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils import timezone
 
+from config.atomic_cache import atomic_add
+
 ACCOUNT_LIMIT = 5  # failures for one username from one address (AXES_FAILURE_LIMIT)
 ADDRESS_LIMIT = 20  # failures from one address, any usernames
 
@@ -120,12 +122,13 @@ WAIT_SECONDS = 15
 def one_at_a_time(request: HttpRequest):
     """Attempts from one address take turns, so each sees the failures counted before it.
 
-    The lock is `cache.add`, atomic in Redis and in the local-memory cache; the file cache
-    checks then writes, so there two processes can rarely both hold it.
+    The turn is an atomic add (config/atomic_cache.py: on the file cache, the default, a
+    plain `cache.add` checks then writes, and parallel attempts then counted at once and
+    failed on SQLite with "database table is locked").
     """
     key = "signin-turn:v1:" + client_ip(request)
     deadline = time.monotonic() + WAIT_SECONDS
-    while not cache.add(key, 1, timeout=LOCK_SECONDS):
+    while not atomic_add(key, 1, timeout=LOCK_SECONDS):
         if time.monotonic() > deadline:
             break  # a stuck holder: go ahead rather than refuse the sign-in
         time.sleep(0.05)

@@ -32,15 +32,17 @@ def no_internet():
 
 @pytest.fixture(autouse=True)
 def offline_settings(settings, tmp_path):
-    """The offline snapshot, no key, and a cache of this test's own."""
+    """The offline snapshot, no key, and a cache of this test's own: the file cache, as in
+    production by default (its flock single flight, its pickling, its expiry on disk);
+    tests marked `redis` or asking for `redis_cache` run on Redis instead."""
     settings.FAL_API_URL = ""
     settings.FAL_KEY = ""
     settings.FAL_API_TIMEOUT = 5
     settings.FAL_API_MAX_RETRIES = 2
     settings.CACHES = {
         "default": {
-            "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
-            "LOCATION": str(tmp_path),
+            "BACKEND": "django.core.cache.backends.filebased.FileBasedCache",
+            "LOCATION": str(tmp_path / "cache"),
         }
     }
     settings.STORAGES = {
@@ -220,6 +222,19 @@ def redis_url():
             return
         client.close()
     pytest.fail(f"no empty database on {base} (1-15)")
+
+
+@pytest.fixture(params=["file", pytest.param("redis", marks=pytest.mark.redis)])
+def cache_backend(request, settings):
+    """Runs a test on each production cache: the file cache (the default), then Redis."""
+    if request.param == "redis":
+        settings.CACHES = {
+            "default": {
+                "BACKEND": "django.core.cache.backends.redis.RedisCache",
+                "LOCATION": request.getfixturevalue("redis_url"),
+            }
+        }
+    return request.param
 
 
 # --- Browser tests: Debian's Chromium driven by Playwright against live_server ----------------

@@ -38,6 +38,7 @@ from catalog.shortlists import (
 )
 from catalog.views.compare import compare_url
 from catalog.views.history import shortlist_index_watch, shortlist_rows_watched
+from config.atomic_cache import atomic_add
 from fal.types import is_endpoint_id
 
 EXPORT_FIELDS = [
@@ -147,12 +148,13 @@ def _create_once(request: HttpRequest, form: ShortlistForm) -> Shortlist:
     """Creates the list, unless this curator created one with this title seconds ago.
 
     A double-clicked "Create" sends two posts at once: the first takes a marker in the cache
-    (`add` is atomic in Redis and local memory), the second waits for the list it names.
+    (an atomic add on every backend, config/atomic_cache.py), the second waits for the list
+    it names.
     Not a unique constraint: two lists may share a title on purpose (their slugs differ).
     """
     title = form.cleaned_data["title"]
     key = f"shortlist-create:v1:{request.user.pk}:" + hashlib.sha256(title.encode()).hexdigest()
-    if not cache.add(key, "", timeout=REPEAT_CREATE_SECONDS):
+    if not atomic_add(key, "", timeout=REPEAT_CREATE_SECONDS):
         deadline = time.monotonic() + 3
         while time.monotonic() < deadline:
             slug = cache.get(key)

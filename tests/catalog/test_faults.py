@@ -28,7 +28,7 @@ from fal.testing import FAILURE_MODES, MARKER, FaultUpstream
 from fal.types import ModelsQuery
 from tests.conftest import restore_index
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.postgres]
 
 TIMEOUT = 0.5
 RETRIES = 1
@@ -110,12 +110,12 @@ class FailedSync:
 
 
 @pytest.fixture(scope="module", params=FAILING)
-def failed_sync(request, upstream, django_db_setup, django_db_blocker):
+def failed_sync(request, upstream, django_db_setup, django_db_blocker, tmp_path_factory):
     """One sync per failure mode, committed so that every test of that mode sees it; the
     run row is deleted afterwards (a failed sync writes nothing else)."""
     mode = request.param
-    cache = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache",
-                         "LOCATION": f"faults-{mode}"}}  # fmt: skip
+    cache = {"default": {"BACKEND": "django.core.cache.backends.filebased.FileBasedCache",
+                         "LOCATION": str(tmp_path_factory.mktemp(f"faults-{mode}"))}}  # fmt: skip
     settings = override_settings(FAL_API_URL=upstream.url, CACHES=cache, **LIVE)
     with django_db_blocker.unblock(), settings:
         if not CatalogEntry.objects.exists():
@@ -274,7 +274,7 @@ def test_every_page_keeps_serving_the_index_while_fal_fails(failed_sync, live, m
 
 
 @pytest.mark.parametrize("mode", FAILING)
-def test_an_unknown_model_says_fal_could_not_be_asked(live, member_client, mode):
+def test_an_unknown_model_says_fal_could_not_be_asked(cache_backend, live, member_client, mode):
     live.set_mode(mode)
     asked = len(live.requests)
     response, elapsed = timed(member_client.get, f"/models/{UNKNOWN}/")
@@ -286,7 +286,7 @@ def test_an_unknown_model_says_fal_could_not_be_asked(live, member_client, mode)
 
 
 @pytest.mark.parametrize("mode", FAILING)
-def test_comparing_an_unknown_model_says_fal_failed(live, member_client, mode):
+def test_comparing_an_unknown_model_says_fal_failed(cache_backend, live, member_client, mode):
     live.set_mode(mode)
     path = f"/compare/?endpoint_id={MODEL}&endpoint_id={UNKNOWN}"
     response, elapsed = timed(member_client.get, path)
@@ -297,7 +297,7 @@ def test_comparing_an_unknown_model_says_fal_failed(live, member_client, mode):
 
 @pytest.mark.parametrize("mode", FAILING)
 def test_adding_an_unknown_model_to_a_shortlist_says_it_could_not_be_checked(
-    live, curator_client, mode
+    cache_backend, live, curator_client, mode
 ):
     live.set_mode(mode)
     response, elapsed = timed(
@@ -310,7 +310,7 @@ def test_adding_an_unknown_model_to_a_shortlist_says_it_could_not_be_checked(
 
 
 def test_while_fal_is_down_a_second_look_at_the_same_id_waits_for_no_second_failure(
-    live, member_client
+    cache_backend, live, member_client
 ):
     live.set_mode("timeout")
     assert member_client.get(f"/models/{UNKNOWN}/").status_code == 503
@@ -324,7 +324,7 @@ def test_while_fal_is_down_a_second_look_at_the_same_id_waits_for_no_second_fail
 # --- find mode answering 404: the model does not exist, which is an answer, not an outage ---
 
 
-def test_a_model_that_find_mode_does_not_know_is_a_clear_404(live, member_client):
+def test_a_model_that_find_mode_does_not_know_is_a_clear_404(cache_backend, live, member_client):
     live.set_mode("find404")
     response, elapsed = timed(member_client.get, f"/models/{UNKNOWN}/")
     html = assert_graceful(response, elapsed)
@@ -333,7 +333,7 @@ def test_a_model_that_find_mode_does_not_know_is_a_clear_404(live, member_client
     assert any(r["mode"] == "find404" for r in live.requests)
 
 
-def test_compare_names_models_that_find_mode_does_not_know(live, member_client):
+def test_compare_names_models_that_find_mode_does_not_know(cache_backend, live, member_client):
     live.set_mode("find404")
     path = f"/compare/?endpoint_id={MODEL}&endpoint_id={OTHER}&endpoint_id={UNKNOWN}"
     response, elapsed = timed(member_client.get, path)
@@ -344,7 +344,9 @@ def test_compare_names_models_that_find_mode_does_not_know(live, member_client):
     assert "The fal API failed" not in html
 
 
-def test_a_shortlist_refuses_an_id_that_find_mode_does_not_know(live, curator_client):
+def test_a_shortlist_refuses_an_id_that_find_mode_does_not_know(
+    cache_backend, live, curator_client
+):
     live.set_mode("find404")
     response = curator_client.post("/shortlists/picks/add/", {"endpoint_id": UNKNOWN})
     assert response.status_code == 400

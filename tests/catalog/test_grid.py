@@ -224,6 +224,13 @@ def test_invalid_values_get_a_clear_message_not_an_error(member_client, query, m
 def test_null_bytes_and_control_characters_are_dropped(member_client):
     response = member_client.get("/?q=klin%00g%01&category=%00")
     assert response.status_code == 200
+    html = response.content.decode()
+    clean = member_client.get("/?q=kling").content.decode()
+    # The same search as "kling" with no category filter: the same count and cards.
+    assert count_of(html) == count_of(clean) > 0
+    assert card_ids(html) == card_ids(clean) and card_ids(html)
+    assert 'value="kling"' in html
+    assert "\x00" not in html and "\x01" not in html and "&#x0;" not in html
 
 
 def test_deprecated_status_filters_the_index_and_dims_cards(member_client, sync_from, catalog):

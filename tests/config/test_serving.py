@@ -15,7 +15,7 @@ from django_tasks_db.models import DBTaskResult
 
 from catalog.tasks import sync_catalog_now
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.postgres]
 
 
 @pytest.fixture

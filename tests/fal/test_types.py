@@ -58,3 +58,46 @@ def test_a_cursor_already_followed_ends_the_pages():
     assert next_cursor(page, seen) == "Mg"
     assert seen == {"Mg"}
     assert next_cursor(page, seen) is None
+
+
+# --- parse_page: what mutation testing found untested (bin/mutation) ---------------------
+
+
+@pytest.mark.parametrize("body", [[], "models", {"models": {}}, {"next_cursor": "x"}, None])
+def test_a_page_of_the_wrong_shape_is_an_invalid_response_that_says_so(body):
+    from fal.errors import FalInvalidResponseError
+
+    with pytest.raises(FalInvalidResponseError) as raised:
+        parse_page(body)
+    # The message is what the model page shows after "The fal API failed".
+    assert raised.value.message == "The API answered with JSON of an unexpected shape"
+
+
+def test_an_entry_without_an_endpoint_id_is_skipped_and_logged(caplog):
+    entries = [{"endpoint_id": "a/b"}, {"metadata": {}}, {"endpoint_id": "c/d"}]
+    page = parse_page({"models": entries, "has_more": False})
+    assert [m.endpoint_id for m in page.models] == ["a/b", "c/d"]  # the rest are kept
+    assert caplog.messages == ["Skipped a model entry without a usable endpoint_id"]
+
+
+@pytest.mark.parametrize(
+    ("body", "cursor", "has_more"),
+    [
+        ({"next_cursor": "", "has_more": True}, None, False),
+        ({"next_cursor": 7, "has_more": True}, None, False),
+        ({"next_cursor": "c2"}, "c2", True),  # no has_more: a cursor means more
+        ({"next_cursor": "c2", "has_more": "yes"}, "c2", True),
+        ({"next_cursor": "c2", "has_more": False}, "c2", False),
+        ({}, None, False),
+    ],
+)
+def test_the_cursor_and_has_more_of_a_page(body, cursor, has_more):
+    page = parse_page({"models": [], **body})
+    assert page.next_cursor == cursor and page.has_more is has_more
+
+
+def test_an_expansion_error_without_a_code_is_unknown():
+    from fal.types import parse_model
+
+    model = parse_model({"endpoint_id": "a/b", "openapi": {"error": {"message": "boom"}}})
+    assert model.openapi.code == "unknown" and model.openapi.message == "boom"
