@@ -34,7 +34,7 @@ TIMEOUT = 0.5
 RETRIES = 1
 SYNC_RETRIES = 1
 # Rendering, the backoff before the last retry and a loaded 2-core CI machine.
-MARGIN = 1.0
+MARGIN = 1.5
 BUDGET = TIMEOUT * (RETRIES + 1) + MARGIN
 SYNC_BUDGET = TIMEOUT * (SYNC_RETRIES + 1) + MARGIN
 # A page served from the index waits on nothing but the database and the template (and a

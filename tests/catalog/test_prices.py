@@ -165,7 +165,11 @@ def test_a_pricing_failure_does_not_fail_the_sync_and_prices_stay(sync_from, sna
     assert len(catalog_index().prices) == 1433
 
 
-def test_prices_are_kept_per_key_and_never_shared_between_keys(live, recorded, count_upstream):
+def test_prices_are_kept_per_key_and_never_shared_between_keys(
+    live, recorded, count_upstream, settings
+):
+    # This test reads the cache's keys, which only the local-memory cache can list.
+    settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
     live(list(recorded.values()), key=KEY)
     run = sync_catalog()
     assert run.state == "succeeded" and run.price_calls == 29

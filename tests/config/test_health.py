@@ -25,6 +25,8 @@ def health(client, **headers):
 
 
 def test_a_synced_site_is_healthy_without_a_session(client):
+    # The session's one sync may be older than the limit by now (the suite takes a while).
+    SyncRun.objects.filter(state=SyncRun.State.SUCCEEDED).update(finished_at=timezone.now())
     response, body = health(client)
     assert response.status_code == 200
     assert body["status"] == "ok"
