@@ -210,15 +210,21 @@ class CatalogIndex:
             ),
         )
 
-    def card_html(self, card: Card, *, picked: bool) -> str:
-        """A card as members see it (no per-user controls), rendered once per content.
+    def card_html(self, card: Card, *, picked: bool, shortlisted: bool | None = None) -> str:
+        """A card, rendered once per content and state.
 
-        Keyed by the card itself (every field it shows) and whether its compare box is
-        ticked: nothing else goes into the HTML, so it is the same for every member.
+        Keyed by the card itself (every field it shows), whether its compare box is ticked
+        and, for curators, whether the endpoint is in any shortlist (their closed control
+        shows only that; the lists load when it opens). Nothing else goes into the HTML, so
+        it is the same for every member, and for every curator.
         """
-        context = {"card": card, "compare_picks": (card.endpoint_id,) if picked else ()}
+        context = {
+            "card": card,
+            "compare_picks": (card.endpoint_id,) if picked else (),
+            "shortlisted": shortlisted,
+        }
         return self.derived(
-            ("card_html", card, picked),
+            ("card_html", card, picked, shortlisted),
             lambda: render_to_string("catalog/_card.html", context),
         )
 

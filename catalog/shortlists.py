@@ -134,6 +134,15 @@ class CuratorMenu:
         }
 
 
+def shortlisted_ids(request: HttpRequest) -> frozenset[str] | None:
+    """For a curator's cards: the endpoints in any list (one query), which is all a card's
+    closed shortlist control shows; its lists load when it is opened (views.shortlist_menu),
+    so a curator's grid weighs what a member's does. None for members: no control."""
+    if not can_curate(request.user):
+        return None
+    return frozenset(ShortlistEntry.objects.order_by().values_list("endpoint_id", flat=True))
+
+
 def curator_menu(request: HttpRequest) -> CuratorMenu | None:
     """The menu for a curator's cards; None for members, whose cards have none."""
     user = request.user

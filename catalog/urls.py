@@ -21,6 +21,8 @@ urlpatterns = [
     path("models/<path:endpoint_id>/", model_pages.model_detail, name="model"),
     path("compare/", compare.compare, name="compare"),
     path("shortlists/", shortlists.shortlist_index, name="shortlists"),
+    # Outside shortlists/<slug>/ so that no list's slug can shadow it.
+    path("shortlist-menu/", shortlists.shortlist_menu, name="shortlist_menu"),
     path("shortlists/<slug:slug>/", shortlists.shortlist_detail, name="shortlist"),
     path(
         "shortlists/<slug:slug>/export.<str:fmt>",

@@ -14,7 +14,7 @@ from catalog import services
 from catalog.browse import PAGE_SIZE, active_filters, parse_grid_query, sort_options
 from catalog.cards import card_for
 from catalog.index import CatalogIndex
-from catalog.shortlists import curator_menu
+from catalog.shortlists import shortlisted_ids
 from catalog.views.compare import compare_url
 from catalog.views.history import grid_added
 from catalog.views.sync import syncing
@@ -53,14 +53,15 @@ def _grid_context(request, catalog: CatalogIndex, query, *, appending: bool) -> 
     if query.page > last_page:
         messages = (*messages, f"There is no page {query.page}; showing the last.")
     suggestion = catalog.search_index.suggest(query.q) if query.q and not grid.total else None
-    menu = curator_menu(request)
-    # Members' cards are the same for everyone: rendered once per index; curators' carry
-    # their own shortlist controls and are rendered for each page.
-    cards_html = (
-        [catalog.card_html(c, picked=c.endpoint_id in query.compare) for c in cards]
-        if menu is None
-        else None
-    )
+    in_lists = shortlisted_ids(request)
+    cards_html = [
+        catalog.card_html(
+            c,
+            picked=c.endpoint_id in query.compare,
+            shortlisted=None if in_lists is None else c.endpoint_id in in_lists,
+        )
+        for c in cards
+    ]
     names = {}
     for endpoint_id in query.compare:
         model = catalog.get(endpoint_id)
@@ -87,7 +88,6 @@ def _grid_context(request, catalog: CatalogIndex, query, *, appending: bool) -> 
             for i in query.compare
         ],
         "compare_url": compare_url(list(query.compare)) if query.compare else "",
-        "curator_menu": menu,
         "new_since_visit": added.new_count,
         "new_since_visit_url": added.new_url,
     }

@@ -12,6 +12,7 @@ import csv
 import hashlib
 import io
 import time
+from urllib.parse import urlsplit
 
 from django import forms
 from django.core.cache import cache
@@ -19,6 +20,7 @@ from django.core.exceptions import PermissionDenied
 from django.db.models import Count
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.utils.cache import patch_cache_control
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.text import slugify
@@ -31,6 +33,7 @@ from catalog.models import Shortlist, ShortlistEntry
 from catalog.shortlists import (
     MAX_NOTE_LENGTH,
     EntryRow,
+    can_curate,
     curator_menu,
     endpoint_problem,
     entry_rows,
@@ -113,8 +116,9 @@ def _unique_slug(title: str) -> str:
     return slug
 
 
-def _safe_next(request: HttpRequest, default: str) -> str:
-    target = request.POST.get("next", "")
+def _safe_next(request: HttpRequest, default: str, target: str | None = None) -> str:
+    """`target` (by default the posted `next`) if it is a path on this site, else `default`."""
+    target = request.POST.get("next", "") if target is None else target
     if target.startswith("/") and url_has_allowed_host_and_scheme(
         target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
     ):
@@ -184,9 +188,33 @@ def shortlist_detail(request: HttpRequest, slug: str) -> HttpResponse:
         "rows": rows,
         "flagged": sum(1 for row in rows if row.flag or row.watch.flagged),
         "compare_url": shortlist_compare_url(found.rows),
-        "curator_menu": curator_menu(request),
+        # Every card here is in this list; a curator's control loads the lists on opening.
+        "shortlisted": True if can_curate(request.user) else None,
     }
     return render(request, "catalog/shortlist.html", context)
+
+
+@require_http_methods(["GET", "HEAD"])
+def shortlist_menu(request: HttpRequest) -> HttpResponse:
+    """A card's shortlist control with every list, fetched when a curator opens it (htmx);
+    without JavaScript, the same control as a page."""
+    menu = curator_menu(request)
+    if menu is None:
+        raise PermissionDenied("Only curators can change shortlists.")
+    endpoint_id = request.GET.get("endpoint_id", "")
+    if not is_endpoint_id(endpoint_id):
+        message = "Give a model's endpoint id, like fal-ai/flux/dev."
+        return render(request, "400.html", {"message": message}, status=400)
+    context = menu.controls(endpoint_id, open=True)
+    if request.htmx:
+        return render(request, "catalog/shortlist.html#controls", context)
+    # A choice made on this page goes back to the page the curator came from.
+    came_from = urlsplit(request.headers.get("Referer", ""))
+    path = came_from.path + (f"?{came_from.query}" if came_from.query else "")
+    same_site = came_from.netloc == request.get_host()
+    model_url = reverse("catalog:model", args=[endpoint_id])
+    context["action_next"] = _safe_next(request, model_url, path if same_site else "")
+    return render(request, "catalog/shortlist_menu.html", context)
 
 
 def shortlist_export(request: HttpRequest, slug: str, fmt: str) -> HttpResponse:

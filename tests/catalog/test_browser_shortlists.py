@@ -122,8 +122,10 @@ def test_without_javascript_the_card_button_posts_and_comes_back(new_page, live_
     card = page.locator(".grid .card").first
     endpoint_id = card.get_attribute("data-endpoint-id")
     card.locator(".shortlist-toggle").click()  # <details> opens without JavaScript
-    with page.expect_navigation():  # the POST, then the redirect back
-        card.get_by_role("button", name="Product shots").click()
+    with page.expect_navigation():  # its lists, as a page of their own
+        card.get_by_role("link", name="Choose a list").click()
+    with page.expect_navigation():  # the POST, then the redirect back to the grid
+        page.get_by_role("button", name="Product shots").click()
     assert page.url == f"{live_server.url}/?q=flux"
     assert [e.endpoint_id for e in shortlist.entries.all()] == [endpoint_id]
     card = page.locator(f'.grid .card[data-endpoint-id="{endpoint_id}"]')

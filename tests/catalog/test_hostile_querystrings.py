@@ -192,6 +192,7 @@ VIEWS: dict[str, View] = {
     "catalog:shortlist_remove": View(fixed("/shortlists/picks/remove/"), post_only=True),
     "catalog:shortlist_note": View(fixed("/shortlists/picks/note/"), post_only=True),
     "catalog:shortlist_replace": View(fixed("/shortlists/picks/replace/"), post_only=True),
+    "catalog:shortlist_menu": View(fixed("/shortlist-menu/"), ("endpoint_id",)),
     "catalog:changes": View(fixed("/changes/"), CHANGE_KEYS),
     "catalog:changes_feed": View(fixed("/changes/feed/"), CHANGE_KEYS),
     "catalog:sync": View(fixed("/catalog/sync/")),

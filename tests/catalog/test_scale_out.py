@@ -11,10 +11,16 @@ that server, dropped afterwards), else one SQLite file both servers open.
 from __future__ import annotations
 
 import http.client
+import itertools
 import os
 import re
 import secrets
+import signal
+import subprocess
+import sys
 import threading
+import time
+from pathlib import Path
 from urllib.parse import urlencode, urlsplit, urlunsplit
 
 import pytest
@@ -200,3 +206,79 @@ def test_two_app_servers_sharing_redis_serve_one_index(tmp_path, redis_url, data
             assert "acme/rocket" in grid(second, cookie, "/?q=rocket")[1]
             assert "Acme Rocket" in get(second, "/?q=acme+rocket", cookie)
         assert first.proc.poll() is not None and second.proc.poll() is not None
+
+
+_SCHEDULE_SCRIPT = """
+from catalog.models import SyncRun
+from django_tasks_db.models import DBTaskResult
+for task in DBTaskResult.objects.filter(task_path__endswith="sync_catalog_scheduled"):
+    print("TASK", task.status, task.worker_ids)
+for run in SyncRun.objects.order_by("started_at"):
+    end = run.finished_at or run.started_at
+    print("RUN", run.trigger, run.state, run.started_at.timestamp(), end.timestamp())
+"""
+
+
+def spawn(site: Site, *args: str) -> subprocess.Popen:
+    """A long-running `manage.py` command of the site, in its own process group."""
+    return subprocess.Popen(
+        [sys.executable, "manage.py", *args],
+        cwd=Path(__file__).resolve().parents[2],
+        env=site.env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        start_new_session=True,
+    )
+
+
+def stop(proc: subprocess.Popen) -> str:
+    """Stop a spawned command and its children; what it wrote to stderr."""
+    if proc.poll() is None:
+        os.killpg(proc.pid, signal.SIGTERM)
+    try:
+        _, err = proc.communicate(timeout=20)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+        _, err = proc.communicate()
+    return err.decode(errors="replace")
+
+
+def test_two_schedulers_and_two_workers_run_one_sync_per_interval(
+    tmp_path, redis_url, database_url
+):
+    """`manage.py crontask` and `manage.py db_worker` twice each (as on two servers), on one
+    database and one Redis: one scheduler leads, so each interval enqueues one sync, and
+    the two workers never run two syncs at once."""
+    interval = 5
+    with counting_emulator(emulator=Emulator(*small_catalog())) as (upstream_server, _):
+        site = make_site(
+            tmp_path,
+            fal_api_url=upstream_server.url,
+            redis_url=redis_url,
+            collectstatic=False,
+            extra_env={
+                "DATABASE_URL": database_url,
+                "CATALOG_SYNC_MAX_RPS": "0",
+                "CATALOG_SYNC_INTERVAL": str(interval),
+            },
+        )
+        procs = [spawn(site, "crontask") for _ in range(2)]
+        procs += [spawn(site, "db_worker", "--interval", "0.5") for _ in range(2)]
+        started = time.monotonic()
+        try:
+            time.sleep(interval * 5)
+        finally:
+            errors = [stop(proc) for proc in procs]
+        elapsed = time.monotonic() - started
+        out = site.manage("shell", "-c", _SCHEDULE_SCRIPT)
+    tasks = [line.split()[1] for line in out.splitlines() if line.startswith("TASK ")]
+    runs = [line.split()[1:] for line in out.splitlines() if line.startswith("RUN ")]
+    assert not any("Traceback" in err for err in errors), errors
+    # Ticks at interval, 2x, 3x... after the leader started (Django takes a few seconds to
+    # start): at most one enqueued sync per interval; two leaders would enqueue twice that.
+    assert 2 <= len(tasks) <= elapsed // interval, (tasks, elapsed)
+    scheduled = [run for run in runs if run[0] == "scheduled"]
+    assert scheduled and all(state == "succeeded" for _, state, *_ in scheduled), runs
+    # One sync at a time across both workers: each starts after the one before finished.
+    spans = [(float(start), float(end)) for *_, start, end in runs]
+    assert all(later[0] >= earlier[1] for earlier, later in itertools.pairwise(spans)), spans
