@@ -52,9 +52,7 @@ def test_a_changed_price_is_one_price_change_with_before_and_after(raised):
     assert change.before == {"unit_price": "0.025", "unit": "megapixels", "currency": "USD"}
     assert change.after == {"unit_price": "0.03", "unit": "megapixels", "currency": "USD"}
     assert change.category == "text-to-image"
-    assert describe(change) == (
-        "Price changed from $0.025 per megapixel to $0.03 per megapixel."
-    )
+    assert describe(change) == "Price changed from $0.025 per megapixel to $0.03 per megapixel."
     assert Change.objects.count() == 1  # nothing else changed
 
 
@@ -126,9 +124,7 @@ def test_the_model_page_history_shows_the_price_change(member_client, raised):
     assert 'class="change change-price"' in section
 
 
-def test_fal_pricing_nothing_at_all_is_a_pricing_failure_not_every_price_gone(
-    sync_from, snapshot
-):
+def test_fal_pricing_nothing_at_all_is_a_pricing_failure_not_every_price_gone(sync_from, snapshot):
     priced = PriceRecord.objects.filter(ended_at=None).count()
     run = sync_from(emulator(snapshot, []))  # every pricing batch answers 404
     assert run.state == "succeeded"
