@@ -7,6 +7,7 @@ import json
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, time, timedelta
+from decimal import Decimal
 from itertools import groupby
 from typing import Any
 from urllib.parse import urlencode
@@ -16,6 +17,7 @@ from django.db.models import Count, Q, QuerySet
 from catalog import history
 from catalog.browse import clean_text
 from catalog.models import Change
+from fal.units import price_words
 
 # The kinds the `kind` filter offers; "back" is shown in the timeline but filtered with "added".
 FILTER_KINDS = (
@@ -168,6 +170,15 @@ def _json_text(value: Any) -> str | None:
     return None if value is None else json.dumps(value, ensure_ascii=False, sort_keys=True)
 
 
+def _price(value: Any) -> str:
+    """A stored price (history.price_state) in words, as fal.units words every price."""
+    try:
+        amount = Decimal(value["unit_price"])
+        return price_words(amount, str(value["unit"]), str(value["currency"]))
+    except (TypeError, KeyError, ArithmeticError, ValueError):
+        return _text(value)
+
+
 def describe(change: Change) -> str:
     """One plain sentence (escaped by the template like any upstream text)."""
     kind = change.kind
@@ -182,7 +193,12 @@ def describe(change: Change) -> str:
     if kind == history.RENAMED:
         return f"Renamed from “{_text(change.before)}” to “{_text(change.after)}”."
     if kind == history.PRICE:
-        return f"Price changed from {_text(change.before)} to {_text(change.after)}."
+        before, after = _price(change.before), _price(change.after)
+        if change.before is None:
+            return f"fal now gives a price: {after}."
+        if change.after is None:
+            return f"fal no longer gives a price (it was {before})."
+        return f"Price changed from {before} to {after}."
     if kind == history.SCHEMA:
         side, _, name = change.field.partition(".")
         what = f"{side} field {name}"

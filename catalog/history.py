@@ -3,7 +3,8 @@
 `diff_entry` compares two `models` entries (metadata: status, display name, description,
 category, license, kind, group, tags, thumbnail); `diff_documents` compares two OpenAPI
 documents field by field (through `fal.openapi.model_schema`). Both return `Change`s, and
-the sync stores them (`catalog.models.Change`). A document that is missing or an
+the sync stores them (`catalog.models.Change`); `diff_price` compares two prices of one
+endpoint (changed, appeared, gone away). A document that is missing or an
 expansion error is *unknown*, never "every field removed": no schema diff is read out of it.
 
 The breaking rule (fal accepts unknown input fields and answers 200, so a caller does not
@@ -15,6 +16,7 @@ a type label losing a branch); an output field is removed.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from decimal import Decimal
 from typing import Any
 
 from fal.openapi import SchemaField, model_schema
@@ -203,8 +205,16 @@ def diff_documents(endpoint_id: str, before: Any, after: Any) -> list[Change]:
     ]
 
 
-def diff_price(endpoint_id: str, before: Any, after: Any) -> list[Change]:
-    """A price change: `before`/`after` are {unit_price, unit, currency} or None (unpriced)."""
-    if before == after or before is None or after is None:
+def price_state(unit_price: Decimal, unit: str, currency: str) -> dict:
+    """A price as a price change stores it: the figure as decimal text (JSON has no decimal,
+    and a float would turn 0.0376 into 0.037599…), fal's unit as spelled, the currency."""
+    return {"unit_price": f"{unit_price.normalize():f}", "unit": unit, "currency": currency}
+
+
+def diff_price(endpoint_id: str, before: dict | None, after: dict | None) -> list[Change]:
+    """A price change: `before`/`after` are `price_state`s, or None (no price: one appeared
+    or went away). Never breaking: a caller's call still works, it costs something else.
+    Whether a missing `before` means "appeared" or "not known yet" is the sync's to say."""
+    if before == after or (before is None and after is None):
         return []
-    return [Change(endpoint_id, PRICE, "unit_price", "", before, after)]
+    return [Change(endpoint_id, PRICE, "price", "", before, after)]

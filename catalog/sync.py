@@ -6,7 +6,9 @@ only for endpoints that are new or whose entry changed (find mode with
 `expand=openapi-3.0`), then fetches prices for every listed endpoint (batches of 50,
 through the same cache, per key fingerprint), then writes everything in one transaction.
 A pricing failure does not fail the run: it is recorded (`prices_error`) and prices stay
-as last synced. A crawl that fails
+as last synced; so does an answer that prices none of the listed endpoints when some had
+prices. A changed price is recorded in the history only against an earlier recorded one
+(see `_apply_prices`). A crawl that fails
 midway changes nothing but its own run row: an endpoint is marked gone only after a
 complete crawl that lacks it, and the index keeps serving what it had.
 
@@ -271,19 +273,52 @@ def _fetch_prices(crawl: _Crawl) -> None:
         crawl.run.prices_error = f"{type(error).__name__}: {error.message}"[:2000]
         logger.warning("Catalog sync %s: prices not fetched: %s", crawl.run.pk, error.message)
         return
+    known = PriceRecord.objects.filter(key_fingerprint=fingerprint, ended_at=None)
+    if crawl.entries and not prices and known.exists():
+        # Every price gone at once is fal (or the key) failing, not news: ending them all
+        # would empty every card and record a "price gone" change per endpoint.
+        crawl.run.prices_error = (
+            f"fal priced none of the {len(crawl.entries)} listed endpoints: taken for a "
+            "pricing failure"
+        )
+        logger.warning("Catalog sync %s: %s", crawl.run.pk, crawl.run.prices_error)
+        return
     crawl.prices, crawl.price_key = prices, fingerprint
     crawl.run.prices_seen = len(prices)
 
 
-def _apply_prices(crawl: _Crawl, now) -> bool:
-    """Extend, start or end each current price of this key; whether any changed."""
+def _apply_prices(
+    crawl: _Crawl, now, existing: dict[str, CatalogEntry], recorder: _Recorder | None
+) -> bool:
+    """Extend, start or end each current price of this key; whether any changed.
+
+    Price changes are recorded only against an earlier recorded price of this key: a
+    price that changed or went away, or one that appeared for an endpoint that the last
+    price-fetching sync of this key already listed (fal had no price for it then). The
+    first prices of an index, or of a new key, are a baseline, not thousands of changes."""
     if crawl.prices is None:
         return False
     run = crawl.run
-    current = {
-        row.endpoint_id: row
-        for row in PriceRecord.objects.filter(key_fingerprint=crawl.price_key, ended_at=None)
-    }
+    rows = PriceRecord.objects.filter(key_fingerprint=crawl.price_key)
+    current = {row.endpoint_id: row for row in rows.filter(ended_at=None)}
+    last_priced = rows.aggregate(last=Max("last_seen_sync"))["last"]
+
+    def record(endpoint_id: str, row: PriceRecord | None, price: Price | None) -> None:
+        if recorder is None:
+            return
+        if row is None:
+            entry = existing.get(endpoint_id)
+            first_sync = entry.first_seen_sync_id if entry is not None else None
+            if last_priced is None or first_sync is None or first_sync > last_priced:
+                return  # not asked for a price before: nothing to compare with
+        before = history.price_state(row.unit_price, row.unit, row.currency) if row else None
+        after = (
+            history.price_state(as_decimal(price.unit_price), price.unit, price.currency)
+            if price is not None
+            else None
+        )
+        recorder.prices(endpoint_id, before, after, crawl.entries[endpoint_id])
+
     creates: list[PriceRecord] = []
     ended: list[int] = []
     kept: list[int] = []
@@ -300,6 +335,7 @@ def _apply_prices(crawl: _Crawl, now) -> bool:
             continue
         if row is not None:
             ended.append(row.pk)
+        record(endpoint_id, row, price)
         creates.append(
             PriceRecord(
                 endpoint_id=endpoint_id,
@@ -314,11 +350,10 @@ def _apply_prices(crawl: _Crawl, now) -> bool:
             )  # fmt: skip
         )
     # A listed endpoint fal no longer prices: its price ends, with no successor.
-    ended += [
-        row.pk
-        for endpoint_id, row in current.items()
-        if endpoint_id in crawl.entries and endpoint_id not in crawl.prices
-    ]
+    for endpoint_id, row in current.items():
+        if endpoint_id in crawl.entries and endpoint_id not in crawl.prices:
+            ended.append(row.pk)
+            record(endpoint_id, row, None)
     for start in range(0, len(ended), _PKS_PER_STATEMENT):
         PriceRecord.objects.filter(pk__in=ended[start : start + _PKS_PER_STATEMENT]).update(
             ended_at=now
@@ -353,6 +388,7 @@ def _apply(crawl: _Crawl) -> None:
                 "gone_at",
                 "openapi_for",
                 "capabilities",
+                "first_seen_sync_id",
             )
         }
         # The first sync of an index is its baseline: it records no changes.
@@ -419,7 +455,7 @@ def _apply(crawl: _Crawl) -> None:
                 gone_at=now
             )
         run.gone = len(gone)
-        prices_changed = _apply_prices(crawl, now)
+        prices_changed = _apply_prices(crawl, now, existing, recorder)
         run.categories = sorted(facts.categories) if facts.categories is not None else None
         run.documents_dated = facts.documents_dated
         run.catalog_date = now
@@ -545,6 +581,9 @@ class _Recorder:
         if document is not _NO_DOCUMENT and self.facts.documents_dated:
             changes += history.diff_documents(endpoint_id, old_document, document)
         self._keep(changes, entry)
+
+    def prices(self, endpoint_id: str, before: Any, after: Any, entry: dict) -> None:
+        self._keep(history.diff_price(endpoint_id, before, after), entry)
 
     def save(self) -> int:
         Change.objects.bulk_create(self.rows, batch_size=500)

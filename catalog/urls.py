@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from django.contrib.auth.decorators import login_not_required
 from django.urls import path
 
 from catalog.feeds import ChangesFeed
@@ -38,7 +39,8 @@ urlpatterns = [
     path("shortlists/<slug:slug>/note/", shortlists.shortlist_entry_note, name="shortlist_note"),
     path("shortlists/<slug:slug>/replace/", history.shortlist_replace, name="shortlist_replace"),
     path("changes/", history.changes, name="changes"),
-    path("changes/feed/", ChangesFeed(), name="changes_feed"),
+    # A feed reader has no session: the feed checks a session or a subscription token itself.
+    path("changes/feed/", login_not_required(ChangesFeed()), name="changes_feed"),
     path("catalog/sync/", sync.sync_status, name="sync"),
     path("catalog/sync/request/", sync.sync_request, name="sync_request"),
 ]

@@ -261,7 +261,10 @@ class FalModelsClient:
             # Waiting longer than the cap, or past the deadline, would hold up the page.
             out_of_time = delay > self.retry_after_cap or time.monotonic() + delay >= deadline
             if not error.retryable or attempt >= self.max_retries or out_of_time:
-                logger.warning(
+                # A 404 is an answer ("no such model", "no pricing for these ids") that
+                # callers handle; other failures are worth a warning.
+                logger.log(
+                    logging.DEBUG if error.status == 404 else logging.WARNING,
                     "fal API request failed: %s %s: %s %s (status=%s, request_id=%s)",
                     method,
                     path,

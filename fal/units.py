@@ -176,6 +176,17 @@ def price_text(unit_price: float, raw_unit: str, currency: str = "USD") -> tuple
     return f"{money} / {unit.noun}", tooltip
 
 
+def price_words(unit_price: float | Decimal, raw_unit: str, currency: str = "USD") -> str:
+    """A price in a sentence: "$0.025 per image", "$0.5 per 5 s"; a vague unit keeps fal's
+    figure with fal's own unit in quotes ("$1 per “units” (fal's unit)"), never "$1 per units"."""
+    unit = parse_unit(raw_unit)
+    money = format_money(unit_price, currency)
+    if not unit.vague:
+        return f"{money} per {unit.noun}"
+    named = " ".join(raw_unit.split())
+    return f"{money} per “{named}” (fal's unit)" if named else f"{money} (fal names no unit)"
+
+
 # --- A job a reader can picture -------------------------------------------------------------------
 
 # (how many of the class the job is, how it reads); per token, per compute second and

@@ -29,6 +29,7 @@ from catalog.changes import (
     parse_change_query,
     timeline,
 )
+from catalog.feeds import feed_url
 from catalog.index import CatalogIndex
 from catalog.models import CatalogVisit, Change, Shortlist, ShortlistEntry, SyncRun
 from catalog.shortlists import EntryRow, can_curate, record_change
@@ -64,7 +65,7 @@ def changes(request: HttpRequest) -> HttpResponse:
         "kinds": FILTER_KINDS,
         "categories": list(categories.distinct()),
         "licenses": list(licenses.values_list("license", flat=True).distinct()),
-        "feed_url": "feed/" + query.url(page=1).rstrip("?"),
+        "feed_url": feed_url(request.user, query),
         "syncs": SyncRun.objects.filter(state=SyncRun.State.SUCCEEDED).count(),
         "undated": SyncRun.objects.filter(
             state=SyncRun.State.SUCCEEDED, documents_dated=False, changes_recorded__gt=0

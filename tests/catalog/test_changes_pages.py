@@ -4,12 +4,19 @@ model page, over a sync of the real snapshot with real changes made to it."""
 from __future__ import annotations
 
 import copy
+import logging
+import re
 import xml.etree.ElementTree as ET
 from datetime import UTC, datetime
+from html import unescape
+from urllib.parse import parse_qs, urlsplit
 
 import pytest
+from django.core import signing
+from django.test import Client
 
 from catalog import upstream
+from catalog.feeds import FEED_SALT, feed_token, feed_user
 from catalog.models import Change
 from catalog.sync import CrawlFacts, sync_catalog
 from fal.emulator import Emulator, load_snapshot
@@ -143,6 +150,88 @@ def test_a_model_without_changes_says_so(member_client, september, changed_snaps
     assert "No change recorded since the index first saw this model" in html
 
 
-def test_the_changes_page_needs_a_sign_in(client, september):
+def test_the_changes_page_needs_a_sign_in_and_the_feed_a_session_or_token(client, september):
     assert client.get("/changes/").status_code == 302
-    assert client.get("/changes/feed/").status_code == 302
+    refused = client.get("/changes/feed/")
+    assert refused.status_code == 403 and refused["Content-Type"].startswith("text/plain")
+    assert b"Subscribe (Atom)" in refused.content and len(refused.content) < 300
+
+
+# --- The subscription link: the feed for a feed reader, which has no session -------------------
+
+
+def subscribe_url(member_client, params: str = "") -> str:
+    """The "Subscribe (Atom)" link the member sees on /changes/?params."""
+    html = member_client.get(f"/changes/?{params}").content.decode()
+    match = re.search(r'<a href="([^"]+)"[^>]*>Subscribe \(Atom\)</a>', html)
+    assert match, "no Subscribe link"
+    return unescape(match[1])
+
+
+def test_the_subscription_link_works_without_a_session(member_client, september, caplog):
+    url = subscribe_url(member_client)
+    token = parse_qs(urlsplit(url).query)["token"][0]
+    with caplog.at_level(logging.DEBUG):
+        response = Client().get(url)
+    assert response.status_code == 200
+    assert response["Content-Type"].startswith("application/atom+xml")
+    assert "private" in response["Cache-Control"]
+    entries = parse_feed(response.content).findall(f"{ATOM}entry")
+    assert len(entries) == Change.objects.count() == 5
+    assert token not in response.content.decode()  # the feed's links do not repeat it
+    assert token not in caplog.text
+
+
+def test_the_subscription_link_keeps_the_views_filters(member_client, september):
+    url = subscribe_url(member_client, "kind=gone")
+    assert url.startswith("/changes/feed/?kind=gone&token=")
+    entries = parse_feed(Client().get(url).content).findall(f"{ATOM}entry")
+    assert [e.find(f"{ATOM}title").text.rsplit(": ", 1)[1] for e in entries] == ["gone"]
+    htmx = member_client.get("/changes/?breaking=1", headers={"HX-Request": "true"})
+    assert "/changes/feed/?breaking=1&amp;token=" in htmx.content.decode()  # follows filters
+
+
+def test_a_session_reads_the_feed_privately(member_client, september):
+    response = member_client.get("/changes/feed/")
+    assert response.status_code == 200 and "private" in response["Cache-Control"]
+
+
+def tampered(token: str) -> str:
+    value, signature = token.rsplit(":", 1)
+    return f"{value}:{signature[:-1]}{'A' if signature[-1] != 'A' else 'B'}"
+
+
+def test_a_tampered_or_foreign_token_is_refused(member_client, member, september, caplog):
+    url = subscribe_url(member_client)
+    token = parse_qs(urlsplit(url).query)["token"][0]
+    payload = signing.loads(token, salt=FEED_SALT)
+    other_member = signing.dumps({**payload, "u": payload["u"] + 1}, salt="other")
+    foreign = [
+        tampered(token),
+        signing.dumps(payload, salt="other"),  # same member, another salt
+        signing.dumps(payload),  # no salt
+        other_member,
+        "x" * 5000,
+        "",
+    ]
+    for bad in foreign:
+        with caplog.at_level(logging.DEBUG):
+            response = Client().get("/changes/feed/", {"token": bad})
+        assert response.status_code == 403, bad
+        assert not bad or bad not in caplog.text
+
+
+def test_a_password_change_revokes_the_link(member_client, member, september):
+    url = subscribe_url(member_client)
+    assert Client().get(url).status_code == 200
+    member.set_password("a-new-password-5678")
+    member.save()
+    assert Client().get(url).status_code == 403
+    assert feed_user(feed_token(member)) == member  # a new link works
+
+
+def test_an_inactive_members_link_is_refused(member_client, member, september):
+    url = subscribe_url(member_client)
+    member.is_active = False
+    member.save()
+    assert Client().get(url).status_code == 403

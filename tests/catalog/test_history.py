@@ -279,7 +279,10 @@ def test_catalog_sync_on_a_fresh_offline_install_replays_the_history(monkeypatch
 
     def fake_sync(*, trigger, facts, **kwargs):
         dates.append((trigger, facts.categories is None, facts.documents_dated))
-        return SyncRun.objects.create(trigger=trigger, state="succeeded", source="x")
+        run = SyncRun.objects.create(trigger=trigger, state="succeeded", source="x")
+        for kind in ("added", "added", "price") if len(dates) == 2 else ():
+            Change.objects.create(endpoint_id="a/b", kind=kind, sync=run, seen_at=run.started_at)
+        return run
 
     CatalogEntry.objects.all().delete()
     SyncRun.objects.all().delete()
@@ -290,6 +293,10 @@ def test_catalog_sync_on_a_fresh_offline_install_replays_the_history(monkeypatch
     assert dates[-1][1:] == (True, False)  # 08-10: complete, documents not its own
     assert all(d[1:] == (False, True) for d in dates[:-1])
     assert "Replayed 4 dated states" in out.getvalue()
+    second = out.getvalue().splitlines()[1]  # changes per kind on each step's line
+    assert second.startswith(f"history {history_dates()[1]}:") and second.endswith(
+        "(2 added, 1 price)"
+    )
     call_command("catalog_sync", "--quiet", stdout=io.StringIO())  # not fresh any more
     assert len(dates) == 4
 

@@ -194,7 +194,7 @@ VIEWS: dict[str, View] = {
     "catalog:shortlist_replace": View(fixed("/shortlists/picks/replace/"), post_only=True),
     "catalog:shortlist_menu": View(fixed("/shortlist-menu/"), ("endpoint_id",)),
     "catalog:changes": View(fixed("/changes/"), CHANGE_KEYS),
-    "catalog:changes_feed": View(fixed("/changes/feed/"), CHANGE_KEYS),
+    "catalog:changes_feed": View(fixed("/changes/feed/"), (*CHANGE_KEYS, "token")),
     "catalog:sync": View(fixed("/catalog/sync/")),
     "catalog:sync_request": View(fixed("/catalog/sync/request/"), post_only=True),
     "health": View(fixed("/health/")),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 from urllib.parse import parse_qsl, urlsplit
 
 import pytest
@@ -101,6 +102,20 @@ def test_unknown_ids_are_left_out_even_when_a_whole_batch_is_404(client, fal_pri
     ids = [f"unknown/{n}" for n in range(50)] + ["a/1", "unknown/x", "b/2"]
     assert [p.endpoint_id for p in client.prices(ids)] == ["a/1", "b/2"]
     assert len(fal_prices.calls) == 2
+
+
+def test_a_404_is_logged_at_debug_and_other_failures_as_warnings(client, fal_prices, caplog):
+    """A batch fal prices none of is an answer the sync expects: no warning per batch."""
+    caplog.set_level(logging.DEBUG, logger="fal.client")
+    assert client.prices(["unknown/1"]) == []
+    ((level, message),) = [(r.levelno, r.getMessage()) for r in caplog.records]
+    assert level == logging.DEBUG and "FalNotFoundError" in message and "status=404" in message
+    caplog.clear()
+    fal_prices.replace(responses.GET, PRICES_URL, status=400,
+                       json=envelope("validation_error", "bad id"))  # fmt: skip
+    with pytest.raises(FalBadRequestError):
+        client.prices(["a/1"])
+    assert [r.levelno for r in caplog.records] == [logging.WARNING]
 
 
 def test_no_ids_asks_nothing(client, no_internet):

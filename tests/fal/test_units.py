@@ -24,6 +24,7 @@ from fal.units import (
     format_money,
     parse_unit,
     price_text,
+    price_words,
     reference_job,
 )
 
@@ -258,3 +259,16 @@ def test_every_price_in_the_data_gets_a_job_unless_its_class_has_none():
         job = reference_job(unit, price["unit_price"])
         assert (job is None) == (unit.cls in no_job), price
         assert job is None or job.startswith("≈ $")
+
+
+@pytest.mark.parametrize(
+    ("price", "unit", "currency", "words"),
+    [
+        (0.025, "images", "USD", "$0.025 per image"),
+        (0.5, "5 seconds", "USD", "$0.50 per 5 s"),
+        (1, "units", "USD", "$1 per “units” (fal's unit)"),
+        (0.2, "", "USD", "$0.20 (fal names no unit)"),
+    ],
+)
+def test_price_words_name_the_unit_or_fals_own(price, unit, currency, words):
+    assert price_words(price, unit, currency) == words

@@ -5,6 +5,8 @@ from __future__ import annotations
 from django.core.management.base import BaseCommand, CommandError
 from tqdm import tqdm
 
+from catalog.changes import kind_counts
+from catalog.history import KINDS
 from catalog.models import SyncRun
 from catalog.replay import is_fresh_offline_install, replay_history
 from catalog.sync import SyncBusy, sync_catalog
@@ -60,9 +62,12 @@ class Command(BaseCommand):
         """A fresh offline install starts with the real history: the bundled dated crawls."""
 
         def on_step(date: str, run: SyncRun) -> None:
+            counts = kind_counts(run.changes.all())
+            per_kind = ", ".join(f"{counts[k]} {k}" for k in KINDS if counts.get(k))
             self.stdout.write(
                 f"history {date}: {run.models_seen} models; {run.added} added, "
                 f"{run.changed} changed, {run.gone} gone; {run.changes_recorded} changes"
+                + (f" ({per_kind})" if per_kind else "")
             )
 
         try:
