@@ -15,7 +15,7 @@ from catalog.browse import PAGE_SIZE, active_filters, parse_grid_query, sort_opt
 from catalog.cards import card_for
 from catalog.index import CatalogIndex
 from catalog.shortlists import curator_menu
-from catalog.views.compare import compare_url
+from catalog.views.compare import compare_url, grid_state
 from catalog.views.history import grid_added
 from catalog.views.sync import syncing
 
@@ -86,7 +86,9 @@ def _grid_context(request, catalog: CatalogIndex, query, *, appending: bool) -> 
             (i, names[i], query.url(compare=tuple(c for c in query.compare if c != i)))
             for i in query.compare
         ],
-        "compare_url": compare_url(list(query.compare)) if query.compare else "",
+        "compare_url": (
+            compare_url(list(query.compare), grid=grid_state(query)) if query.compare else ""
+        ),
         "curator_menu": menu,
         "new_since_visit": added.new_count,
         "new_since_visit_url": added.new_url,

@@ -180,7 +180,7 @@ VIEWS: dict[str, View] = {
         endpoint_ids.map(lambda i: f"/models/{path_text(i)}/estimate/"), ("quantity",)
     ),
     "catalog:model": View(endpoint_ids.map(lambda i: f"/models/{path_text(i)}/")),
-    "catalog:compare": View(fixed("/compare/"), ("endpoint_id", "only", "add")),
+    "catalog:compare": View(fixed("/compare/"), ("endpoint_id", "only", "add", "grid")),
     "catalog:shortlists": View(fixed("/shortlists/")),
     "catalog:shortlist": View(slugs.map(lambda s: f"/shortlists/{s}/")),
     "catalog:shortlist_export": View(
