@@ -54,7 +54,10 @@ def test_the_checker_sees_a_block_in_a_paragraph():
     assert not blocks_in_paragraphs("<div><p>a</p><details></details></div>")
 
 
-@pytest.mark.parametrize("path", ["/models/fal-ai/flux/dev/", "/shortlists/product-shots/"])
+@pytest.mark.parametrize(
+    "path",
+    ["/models/fal-ai/flux/dev/", "/shortlists/product-shots/", "/shortlists/product-shots/edit/"],
+)
 def test_curators_pages_have_no_block_inside_a_paragraph(curator_client, path):
     ShortlistEntry.objects.create(
         shortlist=Shortlist.objects.get(slug="product-shots"), endpoint_id="fal-ai/flux/dev"
