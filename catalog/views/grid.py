@@ -21,6 +21,16 @@ from catalog.views.sync import syncing
 
 # htmx requests aimed at this element append the next page of cards.
 LOAD_MORE = "load-more"
+TITLE_FILTERS = 4  # filters a page title names; more are counted
+
+
+def grid_title(chips: list[tuple[str, str]]) -> str:
+    """The grid's page title, from the active filters as their chips name them:
+    "“flux” · text-to-image · Models". The full page and every htmx swap use it."""
+    labels = [label for label, _ in chips]
+    if len(labels) > TITLE_FILTERS:
+        labels = [*labels[: TITLE_FILTERS - 1], f"+{len(labels) - TITLE_FILTERS + 1} filters"]
+    return " · ".join([*labels, "Models"])
 
 
 @vary_on_headers("HX-Request")
@@ -61,6 +71,7 @@ def _grid_context(request, catalog: CatalogIndex, query, *, appending: bool) -> 
         if menu is None
         else None
     )
+    chips = active_filters(query)
     names = {}
     for endpoint_id in query.compare:
         model = catalog.get(endpoint_id)
@@ -75,7 +86,8 @@ def _grid_context(request, catalog: CatalogIndex, query, *, appending: bool) -> 
         "page": page,
         "shown": min(page * PAGE_SIZE, grid.total),
         "next_url": query.url(page=page + 1) if page < last_page else "",
-        "chips": active_filters(query),
+        "chips": chips,
+        "page_title": grid_title(chips),
         "clear_url": query.clear_url(),
         "sorts": sort_options(query),
         "suggestion": suggestion,
