@@ -165,7 +165,8 @@
     if (!showResults) return;
     showResults = false;
     var area = document.querySelector(".grid-area");
-    if (area) area.scrollIntoView({ block: "start" });
+    var bar = document.querySelector(".topbar");  // sticky: the results start below it
+    if (area) window.scrollTo(0, area.getBoundingClientRect().top + window.scrollY - (bar ? bar.offsetHeight : 0) - 8);
   }
 
   // The shortlist menu (a <details>) closes on Esc, focus back on its summary, and on a
