@@ -37,6 +37,9 @@ urlpatterns = [
         name="shortlist_remove",
     ),
     path("shortlists/<slug:slug>/note/", shortlists.shortlist_entry_note, name="shortlist_note"),
+    path("shortlists/<slug:slug>/move/", shortlists.shortlist_entry_move, name="shortlist_move"),
+    path("shortlists/<slug:slug>/edit/", shortlists.shortlist_edit, name="shortlist_edit"),
+    path("shortlists/<slug:slug>/delete/", shortlists.shortlist_delete, name="shortlist_delete"),
     path("shortlists/<slug:slug>/replace/", history.shortlist_replace, name="shortlist_replace"),
     path("changes/", history.changes, name="changes"),
     # A feed reader has no session: the feed checks a session or a subscription token itself.

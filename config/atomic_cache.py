@@ -1,4 +1,4 @@
-"""`cache.add` that is atomic on every cache backend the site runs on.
+"""`cache.add` and a windowed counter that are atomic on every cache backend the site runs on.
 
 Redis (SET NX) and the local-memory cache add atomically; Django's file cache checks for
 the file, then writes it, so two threads or processes can both "add" the same key. Here
@@ -12,6 +12,7 @@ from __future__ import annotations
 import fcntl
 import hashlib
 import os
+import time
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -45,3 +46,25 @@ def atomic_add(key: str, value: Any, timeout: float | None) -> bool:
         with _flock(cache._dir, key):
             return cache.add(key, value, timeout=timeout)
     return cache.add(key, value, timeout=timeout)
+
+
+def atomic_count(key: str, window: float) -> int:
+    """Counts one more event under `key`; the count lives `window` seconds from its first.
+
+    Redis and the local-memory cache increment atomically and keep the expiry. The file
+    cache's `incr` is a read then a write, and the write resets the expiry to the cache's
+    default timeout: here the count and its end are kept together, under the add lock.
+    """
+    cache = caches["default"]
+    if isinstance(cache, FileBasedCache):
+        with _flock(cache._dir, key):
+            now = time.time()
+            count, ends = cache.get(key, (0, now + window))
+            cache.set(key, (count + 1, ends), timeout=max(ends - now, 1))
+            return count + 1
+    cache.add(key, 0, timeout=window)  # the window starts at the first event
+    try:
+        return cache.incr(key)
+    except ValueError:  # expired between add and incr: this event starts a new window
+        cache.set(key, 1, timeout=window)
+        return 1

@@ -29,7 +29,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils import timezone
 
-from config.atomic_cache import atomic_add
+from config.atomic_cache import atomic_add, atomic_count
 
 ACCOUNT_LIMIT = 5  # failures for one username from one address (AXES_FAILURE_LIMIT)
 ADDRESS_LIMIT = 20  # failures from one address, any usernames
@@ -162,11 +162,6 @@ RESET_WINDOW_SECONDS = 60 * 60
 
 def reset_request_allowed(request: HttpRequest) -> bool:
     """Counts this request; False once the address has made RESET_LIMIT within the hour."""
-    key = "reset-requests:v1:" + client_ip(request)
-    cache.add(key, 0, timeout=RESET_WINDOW_SECONDS)  # the window starts at the first request
-    try:
-        count = cache.incr(key)
-    except ValueError:  # expired between add and incr: this request starts a new window
-        cache.set(key, 1, timeout=RESET_WINDOW_SECONDS)
-        count = 1
+    # v2: the file cache's count is stored with the end of its window (config/atomic_cache.py).
+    count = atomic_count("reset-requests:v2:" + client_ip(request), RESET_WINDOW_SECONDS)
     return count <= RESET_LIMIT

@@ -3,7 +3,9 @@
 Compared models and their OpenAPI documents come from the catalog index (one query for
 the documents); an id the index lacks is asked of fal once. Adding, removing and
 reordering models are plain links and a GET form that rewrite the URL, so everything
-works without JavaScript and every view can be shared.
+works without JavaScript and every view can be shared. `grid` carries the filters of the
+grid it was opened from, so "← All models" goes back to them with the compared models
+as the picks.
 """
 
 from __future__ import annotations
@@ -11,14 +13,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from urllib.parse import urlencode
 
-from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, QueryDict
 from django.shortcuts import render
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.views.decorators.vary import vary_on_headers
 
 from catalog import services
-from catalog.browse import clean_text
+from catalog.browse import GridQuery, clean_text, parse_grid_query
 from catalog.cards import Card, card_for
 from catalog.compare import MAX_MODELS, build_matrix, capability_rows, markdown, overview_rows
 from catalog.shortlists import curator_menu
@@ -27,6 +29,8 @@ from fal.openapi import model_schema
 from fal.types import MAX_ENDPOINT_ID_LENGTH, ExpansionError, Model, is_endpoint_id
 
 ID_PARAM = "endpoint_id"
+GRID_PARAM = "grid"
+MAX_GRID_STATE = 4000  # characters of `grid` read; a real grid query is far shorter
 MAX_SHOWN_INPUT = 80  # how much of a rejected value a message repeats
 MAX_CANDIDATES = 8
 
@@ -74,12 +78,29 @@ def parse_ids(values: list[str]) -> tuple[list[str], list[str]]:
     return ids, messages
 
 
-def compare_url(ids: list[str], *, only_differences: bool = False) -> str:
+def compare_url(ids: list[str], *, only_differences: bool = False, grid: str = "") -> str:
+    """The compare page for `ids`; `grid` is the grid's filters to go back to (grid_state)."""
     pairs = [(ID_PARAM, i) for i in ids]
     if only_differences:
         pairs.append(("only", "diff"))
+    if grid:
+        pairs.append((GRID_PARAM, grid))
     query = urlencode(pairs, safe="/")
     return reverse("catalog:compare") + (f"?{query}" if query else "")
+
+
+def grid_state(query: GridQuery) -> str:
+    """The grid's filters and sort as the compare URL carries them (picks and page left out:
+    the picks are the compared models, and going back starts at page 1)."""
+    return urlencode(query.params(compare=(), page=1))
+
+
+def _grid_back(request: HttpRequest, ids: list[str]) -> tuple[str, str]:
+    """(`grid` as read and made canonical, the grid URL with it and `ids` as the picks)."""
+    raw = request.GET.get(GRID_PARAM, "")[:MAX_GRID_STATE]
+    query = parse_grid_query(QueryDict(raw))  # invalid values dropped, as on the grid
+    back = query.url(compare=tuple(ids), page=1)
+    return grid_state(query), reverse("catalog:index") + (back if back != "?" else "")
 
 
 @dataclass(frozen=True)
@@ -102,10 +123,14 @@ def _schema_note(openapi: dict | ExpansionError | None) -> str:
     return ""
 
 
-def _columns(models: list[Model], documents: dict, only: bool) -> list[Column]:
+def _columns(models: list[Model], documents: dict, only: bool, grid: str) -> list[Column]:
     ids = [m.endpoint_id for m in models]
     catalog = services.catalog_index()  # cards with their prices
     columns = []
+
+    def link(ids: list[str]) -> str:
+        return compare_url(ids, only_differences=only, grid=grid)
+
     for index, model in enumerate(models):
         swapped_left = ids[:]
         swapped_right = ids[:]
@@ -117,19 +142,17 @@ def _columns(models: list[Model], documents: dict, only: bool) -> list[Column]:
             Column(
                 card=catalog.card(model),
                 schema_note=_schema_note(documents.get(model.endpoint_id)),
-                remove_url=compare_url(ids[:index] + ids[index + 1 :], only_differences=only),
-                left_url=compare_url(swapped_left, only_differences=only) if index > 0 else "",
-                right_url=(
-                    compare_url(swapped_right, only_differences=only)
-                    if index < len(ids) - 1
-                    else ""
-                ),
+                remove_url=link(ids[:index] + ids[index + 1 :]),
+                left_url=link(swapped_left) if index > 0 else "",
+                right_url=link(swapped_right) if index < len(ids) - 1 else "",
             )
         )
     return columns
 
 
-def _add(request: HttpRequest, ids: list[str], only: bool, context: dict) -> HttpResponse | None:
+def _add(
+    request: HttpRequest, ids: list[str], only: bool, grid: str, context: dict
+) -> HttpResponse | None:
     """Handle the "add a model" box: an endpoint id, or a search that picks one.
 
     Returns a redirect to the new URL when one model is chosen; otherwise fills `context`
@@ -146,17 +169,17 @@ def _add(request: HttpRequest, ids: list[str], only: bool, context: dict) -> Htt
         if wanted in ids:
             context["add_message"] = f"{_quoted(wanted)} is already compared."
             return None
-        return HttpResponseRedirect(compare_url([*ids, wanted], only_differences=only))
+        return HttpResponseRedirect(compare_url([*ids, wanted], only_differences=only, grid=grid))
     found = services.catalog_index().search(wanted)
     candidates = [m for m in found if m.endpoint_id not in ids]
     if len(candidates) == 1:
-        url = compare_url([*ids, candidates[0].endpoint_id], only_differences=only)
+        url = compare_url([*ids, candidates[0].endpoint_id], only_differences=only, grid=grid)
         return HttpResponseRedirect(url)
     if not candidates:
         context["add_message"] = f"No model matches {_quoted(wanted)}."
         return None
     context["candidates"] = [
-        (card_for(m), compare_url([*ids, m.endpoint_id], only_differences=only))
+        (card_for(m), compare_url([*ids, m.endpoint_id], only_differences=only, grid=grid))
         for m in candidates[:MAX_CANDIDATES]
     ]
     context["more_candidates"] = max(0, len(candidates) - MAX_CANDIDATES)
@@ -167,14 +190,16 @@ def _add(request: HttpRequest, ids: list[str], only: bool, context: dict) -> Htt
 def compare(request: HttpRequest) -> HttpResponse:
     only = request.GET.get("only") == "diff"
     ids, messages = parse_ids(request.GET.getlist(ID_PARAM))
+    grid, grid_url = _grid_back(request, ids)
     context: dict = {
         "ids": ids,
         "only_differences": only,
+        "grid": grid,
         "messages_for_query": messages,
         "columns": [],
-        "grid_url": reverse("catalog:index"),
+        "grid_url": grid_url,
     }
-    redirect = _add(request, ids, only, context)
+    redirect = _add(request, ids, only, grid, context)
     if redirect is not None:
         return redirect
     if ids:
@@ -188,33 +213,39 @@ def compare(request: HttpRequest) -> HttpResponse:
         except FalAPIError as error:
             context["error"] = error
         else:
-            _fill(request, context, models, ids, only)
+            _fill(request, context, models, ids, only, grid)
         context["curator_menu"] = curator_menu(request)
     template = "catalog/compare.html#comparison" if request.htmx else "catalog/compare.html"
     return render(request, template, context)
 
 
 def _fill(
-    request: HttpRequest, context: dict, models: list[Model], ids: list[str], only: bool
+    request: HttpRequest,
+    context: dict,
+    models: list[Model],
+    ids: list[str],
+    only: bool,
+    grid: str,
 ) -> None:
     found = [m.endpoint_id for m in models]
+    # The shared link is the comparison alone: a teammate has no grid to go back to.
     url = request.build_absolute_uri(compare_url(found, only_differences=only))
     # The comparison depends on the index (models and their documents), the ids, the
-    # switch and the shared URL alone: built and its tables rendered once per index.
+    # switch, the grid state and the shared URL alone: built and rendered once per index.
     comparison = services.catalog_index().derived(
-        ("compare", *found, only, url), lambda: _comparison(models, only, url)
+        ("compare", *found, only, grid, url), lambda: _comparison(models, only, grid, url)
     )
     context.update(comparison)
     context["missing"] = [i for i in ids if i not in found]
     context["without_missing_url"] = (
-        compare_url(found, only_differences=only) if context["missing"] else ""
+        compare_url(found, only_differences=only, grid=grid) if context["missing"] else ""
     )
 
 
-def _comparison(models: list[Model], only: bool, url: str) -> dict:
+def _comparison(models: list[Model], only: bool, grid: str, url: str) -> dict:
     found = [m.endpoint_id for m in models]
     documents = services.catalog_documents(found)
-    columns = _columns(models, documents, only)
+    columns = _columns(models, documents, only, grid)
     cards = [c.card for c in columns]
     schemas = [
         model_schema(documents[i]) if isinstance(documents.get(i), dict) else None for i in found

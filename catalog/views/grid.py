@@ -15,12 +15,22 @@ from catalog.browse import PAGE_SIZE, active_filters, parse_grid_query, sort_opt
 from catalog.cards import card_for
 from catalog.index import CatalogIndex
 from catalog.shortlists import shortlisted_ids
-from catalog.views.compare import compare_url
+from catalog.views.compare import compare_url, grid_state
 from catalog.views.history import grid_added
 from catalog.views.sync import syncing
 
 # htmx requests aimed at this element append the next page of cards.
 LOAD_MORE = "load-more"
+TITLE_FILTERS = 4  # filters a page title names; more are counted
+
+
+def grid_title(chips: list[tuple[str, str]]) -> str:
+    """The grid's page title, from the active filters as their chips name them:
+    "“flux” · text-to-image · Models". The full page and every htmx swap use it."""
+    labels = [label for label, _ in chips]
+    if len(labels) > TITLE_FILTERS:
+        labels = [*labels[: TITLE_FILTERS - 1], f"+{len(labels) - TITLE_FILTERS + 1} filters"]
+    return " · ".join([*labels, "Models"])
 
 
 @vary_on_headers("HX-Request")
@@ -62,6 +72,7 @@ def _grid_context(request, catalog: CatalogIndex, query, *, appending: bool) -> 
         )
         for c in cards
     ]
+    chips = active_filters(query)
     names = {}
     for endpoint_id in query.compare:
         model = catalog.get(endpoint_id)
@@ -76,7 +87,8 @@ def _grid_context(request, catalog: CatalogIndex, query, *, appending: bool) -> 
         "page": page,
         "shown": min(page * PAGE_SIZE, grid.total),
         "next_url": query.url(page=page + 1) if page < last_page else "",
-        "chips": active_filters(query),
+        "chips": chips,
+        "page_title": grid_title(chips),
         "clear_url": query.clear_url(),
         "sorts": sort_options(query),
         "suggestion": suggestion,
@@ -87,7 +99,9 @@ def _grid_context(request, catalog: CatalogIndex, query, *, appending: bool) -> 
             (i, names[i], query.url(compare=tuple(c for c in query.compare if c != i)))
             for i in query.compare
         ],
-        "compare_url": compare_url(list(query.compare)) if query.compare else "",
+        "compare_url": (
+            compare_url(list(query.compare), grid=grid_state(query)) if query.compare else ""
+        ),
         "new_since_visit": added.new_count,
         "new_since_visit_url": added.new_url,
     }

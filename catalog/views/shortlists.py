@@ -15,8 +15,11 @@ import time
 from urllib.parse import urlsplit
 
 from django import forms
+from django.contrib import messages
+from django.contrib.admin.models import DELETION, LogEntry
 from django.core.cache import cache
 from django.core.exceptions import PermissionDenied
+from django.db import transaction
 from django.db.models import Count
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
@@ -398,3 +401,100 @@ def _problem_page(request: HttpRequest, problem: str, back_url: str) -> HttpResp
         "back_url": back_url,
     }
     return render(request, "catalog/shortlists.html", context, status=400)
+
+
+# --- Curators' changes to the list itself ------------------------------------------------------
+# Rename and re-describe (change_shortlist), reorder entries (change_shortlist: the order is
+# the list's), delete (delete_shortlist). A rename keeps the slug: links already shared in
+# chats, mails and exports keep working, and the title is what people read.
+
+EDIT_PERMS = ("catalog.change_shortlist", "catalog.delete_shortlist")
+MOVES = {"up": -1, "down": 1}
+
+
+@require_http_methods(["GET", "HEAD", "POST"])
+def shortlist_edit(request: HttpRequest, slug: str) -> HttpResponse:
+    """The list's title and description (the create form's rules), and its delete button."""
+    if not any(request.user.has_perm(perm) for perm in EDIT_PERMS):
+        raise PermissionDenied(
+            "You need the catalog.change_shortlist permission (curators have it)."
+        )
+    shortlist = get_object_or_404(Shortlist, slug=slug)
+    form = ShortlistForm(instance=shortlist)
+    if request.method == "POST":
+        _require(request, "catalog.change_shortlist")
+        # A copy takes the posted values: the page keeps showing the saved title meanwhile.
+        form = ShortlistForm(request.POST, instance=Shortlist.objects.get(pk=shortlist.pk))
+        if form.is_valid():
+            if form.has_changed():
+                form.save()
+                fields = [
+                    form.fields[name].label or name.capitalize() for name in form.changed_data
+                ]
+                record_change(request, shortlist, {"changed": {"fields": fields}})
+                messages.success(request, f"Saved “{form.instance.title}”.")
+            return redirect(shortlist.get_absolute_url())
+    return _edit_page(request, shortlist, form)
+
+
+def _edit_page(
+    request: HttpRequest, shortlist: Shortlist, form: ShortlistForm, delete_error: str = ""
+) -> HttpResponse:
+    context = {
+        "shortlist": shortlist,
+        "form": form,
+        "entry_count": shortlist.entries.count(),
+        "delete_error": delete_error,
+    }
+    status = 400 if form.errors or delete_error else 200
+    return render(request, "catalog/shortlist_edit.html", context, status=status)
+
+
+@require_POST
+def shortlist_delete(request: HttpRequest, slug: str) -> HttpResponse:
+    _require(request, "catalog.delete_shortlist")
+    shortlist = get_object_or_404(Shortlist, slug=slug)
+    if request.POST.get("confirm") != "yes":
+        problem = "Nothing was deleted: tick the box to confirm."
+        return _edit_page(request, shortlist, ShortlistForm(instance=shortlist), problem)
+    title, count = shortlist.title, shortlist.entries.count()
+    LogEntry.objects.log_actions(
+        user_id=request.user.pk,
+        queryset=[shortlist],
+        action_flag=DELETION,
+        change_message="",
+        single_object=True,
+    )
+    shortlist.delete()
+    messages.success(
+        request,
+        f"Deleted the shortlist “{title}” and its {count} entr{'y' if count == 1 else 'ies'}.",
+    )
+    return redirect("catalog:shortlists")
+
+
+@require_POST
+def shortlist_entry_move(request: HttpRequest, slug: str) -> HttpResponse:
+    """One entry a place up or down; positions are renumbered 1…n (the admin may leave ties)."""
+    _require(request, "catalog.change_shortlist")
+    shortlist = get_object_or_404(Shortlist, slug=slug)
+    endpoint_id = request.POST.get("endpoint_id", "").strip()
+    step = MOVES.get(request.POST.get("direction", ""))
+    back = shortlist.get_absolute_url()
+    if step is None:
+        return _problem_page(request, "Move an entry “up” or “down”.", back)
+    with transaction.atomic():
+        entries = list(shortlist.entries.select_for_update().order_by("position", "pk"))
+        ids = [entry.endpoint_id for entry in entries]
+        if not is_endpoint_id(endpoint_id) or endpoint_id not in ids:
+            return _problem_page(request, "That model is not on this list.", back)
+        here = ids.index(endpoint_id)
+        there = here + step
+        if 0 <= there < len(entries):
+            entries[here], entries[there] = entries[there], entries[here]
+        for position, entry in enumerate(entries, start=1):
+            entry.position = position
+        ShortlistEntry.objects.bulk_update(entries, ["position"])
+    change = {"name": "shortlist entry", "object": endpoint_id, "fields": ["Position"]}
+    record_change(request, shortlist, {"changed": change})
+    return redirect(f"{back}#entry-{entries[min(max(there, 0), len(entries) - 1)].pk}")

@@ -5,13 +5,20 @@
   document.documentElement.classList.add("js");
 
   // Thumbnails: show the generated placeholder when an image cannot load (always offline).
+  // An image stays hidden over its placeholder until it has loaded (app.css), so a broken
+  // image's icon never flashes before the placeholder.
   function markFailed(img) { img.classList.add("failed"); }
+  function markLoaded(img) { img.classList.add("loaded"); }
   document.addEventListener("error", function (event) {
     if (event.target.matches && event.target.matches("img.thumb-img")) markFailed(event.target);
   }, true);
+  document.addEventListener("load", function (event) {
+    if (event.target.matches && event.target.matches("img.thumb-img")) markLoaded(event.target);
+  }, true);
   function checkImages(root) {
     root.querySelectorAll("img.thumb-img").forEach(function (img) {
-      if (img.complete && img.naturalWidth === 0 && img.getAttribute("loading") !== "lazy") markFailed(img);
+      if (img.complete && img.naturalWidth > 0) markLoaded(img);
+      else if (img.complete && img.naturalWidth === 0 && img.getAttribute("loading") !== "lazy") markFailed(img);
     });
   }
 
@@ -109,16 +116,75 @@
     if (event.target.id === "q") event.stopPropagation();
   }, true);
 
+  // One request per search: Enter or the Search button (the form's submit) soon after
+  // typing would send the debounced search's request again. The search box and the form
+  // both send the whole form, so an identical form state is the same request; it is
+  // dropped at htmx:confirm, before hx-sync would abort the one already on its way.
+  var lastFilters = null;
+  document.addEventListener("htmx:confirm", function (event) {
+    var target = event.detail.target;
+    if (!target || target.id !== "results") return;
+    var form = document.getElementById("filters");
+    var elt = event.detail.elt;
+    if (!form || (elt !== form && elt.id !== "q")) { lastFilters = null; return; }
+    var state = new URLSearchParams(new FormData(form)).toString();
+    if (state === lastFilters) { event.preventDefault(); return; }
+    lastFilters = state;
+  });
+  function forgetFilters() { lastFilters = null; }
+  document.addEventListener("htmx:responseError", forgetFilters);
+  document.addEventListener("htmx:sendError", forgetFilters);
+  document.addEventListener("htmx:historyRestore", forgetFilters);
+  window.addEventListener("popstate", forgetFilters);
+
   // On narrow screens the filter rail starts folded and keeps the state the user gave it.
   var narrow = window.matchMedia("(max-width: 900px)");
   var railOpen = !narrow.matches;
   function applyRail() {
     var rail = document.querySelector(".rail-toggle");
-    if (rail && narrow.matches) rail.open = railOpen;
+    if (!rail) return;
+    if (narrow.matches) rail.open = railOpen;
+    rail.dataset.applied = "true";
   }
   document.addEventListener("toggle", function (event) {
-    if (event.target.matches && event.target.matches(".rail-toggle")) railOpen = event.target.open;
+    // A swapped-in rail (rendered open) fires a toggle of its own before applyRail: not the user's.
+    if (event.target.matches && event.target.matches(".rail-toggle") && event.target.dataset.applied) railOpen = event.target.open;
   }, true);
+  // There, choosing a facet folds the panel and shows the results it asked for (the panel
+  // is as long as the screen: the results would stay hidden below it).
+  var showResults = false;
+  document.addEventListener("change", function (event) {
+    var input = event.target;
+    if (!narrow.matches || !input.closest || !input.closest(".rail-toggle")) return;
+    if (!input.matches("input[type=checkbox], input[type=radio], select")) return;
+    railOpen = false;
+    input.closest(".rail-toggle").open = false;
+    showResults = true;
+  });
+  function revealResults() {
+    if (!showResults) return;
+    showResults = false;
+    var area = document.querySelector(".grid-area");
+    var bar = document.querySelector(".topbar");  // sticky: the results start below it
+    if (area) window.scrollTo(0, area.getBoundingClientRect().top + window.scrollY - (bar ? bar.offsetHeight : 0) - 8);
+  }
+
+  // The shortlist menu (a <details>) closes on Esc, focus back on its summary, and on a
+  // click outside it.
+  document.addEventListener("keydown", function (event) {
+    if (event.key !== "Escape") return;
+    var open = document.querySelectorAll("details.shortlist-menu[open]");
+    open.forEach(function (menu) {
+      var inside = menu.contains(document.activeElement);
+      menu.open = false;
+      if (inside) menu.querySelector("summary").focus();
+    });
+  });
+  document.addEventListener("click", function (event) {
+    document.querySelectorAll("details.shortlist-menu[open]").forEach(function (menu) {
+      if (!menu.contains(event.target)) menu.open = false;
+    });
+  });
 
   // Failed requests (a network error, a 5xx): the page must not pretend. A banner says so
   // and offers to retry; the controls go back to what the results on screen answer (the
@@ -284,5 +350,5 @@
   });
 
   document.addEventListener("DOMContentLoaded", function () { checkImages(document); applyRail(); });
-  document.addEventListener("htmx:afterSettle", function (event) { checkImages(event.target); applyRail(); });
+  document.addEventListener("htmx:afterSettle", function (event) { checkImages(event.target); applyRail(); revealResults(); });
 })();

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import html as html_lib
+import re
 from types import SimpleNamespace
 from urllib.parse import urlencode
 
@@ -417,3 +419,51 @@ def test_markdown_escapes_pipes_and_keeps_one_line_per_row():
     assert "**One \\| Two**" in text
     assert '| `sep` | `string` · optional · default `"a\\|b\\nc"` | `string` · optional |' in text
     assert all(line.count(" | ") >= 2 for line in text.splitlines() if line.startswith("| "))
+
+
+def back_link(html: str) -> str:
+    return html_lib.unescape(re.search(r'class="compare-back"><a href="([^"]*)"', html).group(1))
+
+
+def test_open_compare_carries_the_grids_filters_and_all_models_goes_back_to_them(member_client):
+    grid = member_client.get(
+        "/?q=kling&license=commercial&sort=newest&page=2"
+        f"&compare={KLING_PRO}&compare={KLING_STANDARD}"
+    )
+    open_compare = re.search(r'id="open-compare" [^>]*href="([^"]*)"', grid.content.decode())
+    compare = member_client.get(open_compare.group(1).replace("&amp;", "&"))
+    assert compare.status_code == 200
+    back = back_link(compare.content.decode())
+    # The filters and sort, the compared models as the picks, page 1.
+    assert back == "/?" + urlencode(
+        [("q", "kling"), ("license", "commercial"), ("sort", "newest"),
+         ("compare", KLING_PRO), ("compare", KLING_STANDARD)]
+    )  # fmt: skip
+
+
+def test_column_moves_and_the_add_form_keep_the_grid_state(member_client):
+    page = member_client.get(compare_path(KLING_PRO, KLING_STANDARD, VEO, grid="q=kling"))
+    html = page.content.decode()
+    assert 'name="grid" value="q=kling"' in html  # the add form and the switch keep it
+    removed = member_client.get(compare_path(KLING_PRO, VEO, grid="q=kling"))
+    assert back_link(removed.content.decode()) == "/?" + urlencode(
+        [("q", "kling"), ("compare", KLING_PRO), ("compare", VEO)]
+    )
+    assert "grid=q%3Dkling" in html  # remove and move links
+    added = member_client.get(compare_path(KLING_PRO, grid="q=kling", add=VEO))
+    assert added.status_code == 302 and "grid=q%3Dkling" in added["Location"]
+
+
+@pytest.mark.parametrize("grid", ["license=%00", "q=" + "x" * 5000, "sort=nope&category=<b>", "%"])
+def test_a_hostile_grid_state_is_cleaned_never_a_500(member_client, grid):
+    page = member_client.get(compare_path(KLING_PRO, KLING_STANDARD) + "&grid=" + grid)
+    assert page.status_code == 200
+    back = back_link(page.content.decode())
+    assert back.startswith("/?") and "<b>" not in back and "\x00" not in back
+
+
+def test_without_grid_state_all_models_keeps_the_picks(member_client):
+    page = member_client.get(compare_path(KLING_PRO, KLING_STANDARD))
+    assert back_link(page.content.decode()) == "/?" + urlencode(
+        [("compare", KLING_PRO), ("compare", KLING_STANDARD)]
+    )

@@ -356,3 +356,24 @@ def test_no_template_comment_leaks_into_the_grid(member_client):
         html = member_client.get(path).content.decode()
         assert "{#" not in html and "#}" not in html
         assert "rendered once per index" not in html
+
+
+def test_the_page_title_names_the_search_and_filters_on_full_pages_and_htmx_swaps(member_client):
+    url = "/?q=flux&category=text-to-image"
+    title = "<title>“flux” · text-to-image · Models · fal catalog</title>"
+    assert title in member_client.get(url).content.decode()
+    swap = member_client.get(url, headers={"HX-Request": "true", "HX-Target": "results"})
+    html = swap.content.decode()
+    assert html.lstrip().startswith(title)  # at the fragment's root, where htmx reads it
+    more = member_client.get(
+        url + "&page=2", headers={"HX-Request": "true", "HX-Target": "load-more"}
+    )
+    assert "<title>" not in more.content.decode()  # appended cards leave the title alone
+
+
+def test_a_title_with_many_filters_counts_the_rest(member_client):
+    page = member_client.get(
+        "/?q=a&category=text-to-image&license=commercial&tag=lora&kind=training"
+    )
+    title = "“a” · text-to-image · license: commercial · +2 filters · Models · fal catalog"
+    assert f"<title>{title}</title>" in page.content.decode()

@@ -180,7 +180,7 @@ VIEWS: dict[str, View] = {
         endpoint_ids.map(lambda i: f"/models/{path_text(i)}/estimate/"), ("quantity",)
     ),
     "catalog:model": View(endpoint_ids.map(lambda i: f"/models/{path_text(i)}/")),
-    "catalog:compare": View(fixed("/compare/"), ("endpoint_id", "only", "add")),
+    "catalog:compare": View(fixed("/compare/"), ("endpoint_id", "only", "add", "grid")),
     "catalog:shortlists": View(fixed("/shortlists/")),
     "catalog:shortlist": View(slugs.map(lambda s: f"/shortlists/{s}/")),
     "catalog:shortlist_export": View(
@@ -191,6 +191,9 @@ VIEWS: dict[str, View] = {
     "catalog:shortlist_add": View(fixed("/shortlists/picks/add/"), post_only=True),
     "catalog:shortlist_remove": View(fixed("/shortlists/picks/remove/"), post_only=True),
     "catalog:shortlist_note": View(fixed("/shortlists/picks/note/"), post_only=True),
+    "catalog:shortlist_move": View(fixed("/shortlists/picks/move/"), post_only=True),
+    "catalog:shortlist_edit": View(slugs.map(lambda s: f"/shortlists/{s}/edit/")),
+    "catalog:shortlist_delete": View(fixed("/shortlists/picks/delete/"), post_only=True),
     "catalog:shortlist_replace": View(fixed("/shortlists/picks/replace/"), post_only=True),
     "catalog:shortlist_menu": View(fixed("/shortlist-menu/"), ("endpoint_id",)),
     "catalog:changes": View(fixed("/changes/"), CHANGE_KEYS),

@@ -25,6 +25,8 @@ CHANGES = {
         {"endpoint_id": FLUX, "note": "mine now"},
     ),
     "delete_shortlistentry": ("/shortlists/product-shots/remove/", {"endpoint_id": FLUX}),
+    "change_shortlist": ("/shortlists/product-shots/edit/", {"title": "Renamed"}),
+    "delete_shortlist": ("/shortlists/product-shots/delete/", {"confirm": "yes"}),
 }
 
 
@@ -57,6 +59,8 @@ def changed_as_asked(perm: str) -> bool:
         "add_shortlistentry": BANANA in entries,
         "delete_shortlistentry": FLUX not in entries,
         "change_shortlistentry": entries.get(FLUX) == "mine now",
+        "change_shortlist": Shortlist.objects.filter(title="Renamed").exists(),
+        "delete_shortlist": not Shortlist.objects.filter(slug="product-shots").exists(),
     }[perm]
 
 

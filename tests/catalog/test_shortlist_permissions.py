@@ -133,6 +133,9 @@ CHANGES = [
     ("/shortlists/product-shots/add/", {"endpoint_id": BANANA}),
     ("/shortlists/product-shots/remove/", {"endpoint_id": FLUX}),
     ("/shortlists/product-shots/note/", {"endpoint_id": FLUX, "note": "mine now"}),
+    ("/shortlists/product-shots/edit/", {"title": "Mine now"}),
+    ("/shortlists/product-shots/move/", {"endpoint_id": FLUX, "direction": "down"}),
+    ("/shortlists/product-shots/delete/", {"confirm": "yes"}),
 ]
 
 
@@ -182,8 +185,11 @@ def test_curator_can_make_each_change(client, curator, product_shots, path, data
 def test_changes_are_post_only(client, curator, product_shots):
     client.force_login(curator)
     for path, data in CHANGES[1:]:
-        assert client.get(path, data).status_code == 405
+        # The edit page is a page: a GET shows the form and changes nothing.
+        expected = 200 if path.endswith("/edit/") else 405
+        assert client.get(path, data).status_code == expected, path
     assert ShortlistEntry.objects.get().note == "Fast drafts"
+    assert Shortlist.objects.get().title == "Product shots"
 
 
 # --- CSRF --------------------------------------------------------------------------------------

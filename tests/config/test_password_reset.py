@@ -3,9 +3,14 @@
 from __future__ import annotations
 
 import re
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 from django.core import mail
+from django.core.cache import cache
+from django.test import RequestFactory
 
 pytestmark = pytest.mark.django_db
 RESET_PAGES = [
@@ -111,3 +116,40 @@ def test_email_url_is_read_into_djangos_mail_settings(url, expected):
     result = run_python(code, production_env(EMAIL_URL=url))
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip().split("|") == ["True", *map(str, expected)]
+
+
+def _reset_counts(n: int) -> list[bool]:
+    """`n` reset requests from one address at once, each in its own thread."""
+    from config.throttle import reset_request_allowed
+
+    barrier = threading.Barrier(n)
+    request = RequestFactory().post("/accounts/password_reset/", REMOTE_ADDR="10.0.0.9")
+
+    def one(_):
+        barrier.wait()
+        return reset_request_allowed(request)
+
+    with ThreadPoolExecutor(max_workers=n) as pool:
+        return list(pool.map(one, range(n)))
+
+
+def test_parallel_reset_requests_are_each_counted_on_the_file_cache():
+    # The file cache's incr is a read and a write: parallel ones lost counts.
+    for _ in range(3):
+        allowed = _reset_counts(24)
+        assert allowed.count(True) == 5
+        cache.clear()
+
+
+def test_the_reset_window_lasts_the_hour_not_the_caches_default_timeout(monkeypatch):
+    from config.throttle import RESET_LIMIT, reset_request_allowed
+
+    request = RequestFactory().post("/accounts/password_reset/", REMOTE_ADDR="10.0.0.8")
+    start = time.time()
+    for _ in range(RESET_LIMIT):
+        assert reset_request_allowed(request)
+    # Ten minutes on: past the cache's default 300 s (which incr used to reset the entry to).
+    monkeypatch.setattr(time, "time", lambda: start + 600)
+    assert not reset_request_allowed(request)
+    monkeypatch.setattr(time, "time", lambda: start + 3601)
+    assert reset_request_allowed(request)
