@@ -16,6 +16,7 @@ from urllib.parse import urlencode
 from django.contrib.auth import get_user_model
 from django.contrib.syndication.views import Feed
 from django.core import signing
+from django.contrib.auth.views import redirect_to_login
 from django.http import HttpRequest, HttpResponse, HttpResponseForbidden
 from django.urls import reverse
 from django.utils.cache import patch_cache_control
@@ -72,8 +73,12 @@ class ChangesFeed(Feed):
 
     def __call__(self, request: HttpRequest, *args, **kwargs) -> HttpResponse:
         # Exempt from the sign-in middleware (catalog.urls): a session or a token lets in.
-        if not request.user.is_authenticated and feed_user(request.GET.get("token", "")) is None:
-            return HttpResponseForbidden(REFUSED, content_type="text/plain; charset=utf-8")
+        if not request.user.is_authenticated:
+            token = request.GET.get("token", "")
+            if not token:  # a person without a session: to sign-in, like every other page
+                return redirect_to_login(request.get_full_path())
+            if feed_user(token) is None:
+                return HttpResponseForbidden(REFUSED, content_type="text/plain; charset=utf-8")
         response = super().__call__(request, *args, **kwargs)
         # One member's feed (its URL holds their token): no shared cache may keep it.
         patch_cache_control(response, private=True, no_cache=True)

@@ -256,7 +256,7 @@ def test_compare_picks_live_in_the_url_and_fill_the_tray(member_client, catalog)
     a, b = catalog[0].endpoint_id, catalog[1].endpoint_id
     html = member_client.get("/", {"compare": [a, b], "q": "banana"}).content.decode()
     assert 'id="open-compare"' in html
-    href = f"/compare/?endpoint_id={a}&amp;endpoint_id={b}"
+    href = f"/compare/?endpoint_id={a}&amp;endpoint_id={b}&amp;grid=q%3Dbanana"  # the way back
     assert f'id="open-compare" class="button button-primary" href="{href}"' in html
     # Removing a filter keeps the picks.
     chip = re.search(
