@@ -284,6 +284,23 @@ def catalog_index() -> CatalogIndex:
         return _current
 
 
+def warm_up() -> CatalogIndex:
+    """Load the index and what the grid's first page needs before any request asks for it:
+    each new gunicorn worker calls this (config/gunicorn.conf.py), so no visitor waits for
+    the index to be read, its search index built or the default grid rendered."""
+    from catalog.browse import PAGE_SIZE, GridQuery
+
+    index = catalog_index()
+    if not index.empty:
+        index.search_index  # noqa: B018 (a cached property: built here, not on a first search)
+        query = GridQuery()
+        grid = index.grid(query)
+        index.rail_html(query)
+        for model in grid.models[:PAGE_SIZE]:
+            index.card_html(index.card(model), picked=False)
+    return index
+
+
 def documents(endpoint_ids: Sequence[str]) -> dict[str, dict[str, Any] | ExpansionError]:
     """The stored OpenAPI document, or fal's expansion error, per endpoint id that has one."""
     rows = CatalogEntry.objects.filter(endpoint_id__in=list(endpoint_ids)).values_list(

@@ -27,3 +27,17 @@ errorlog = "-"
 loglevel = os.environ.get("GUNICORN_LOG_LEVEL", "info")
 # Behind a TLS-terminating proxy on the same machine (DJANGO_PRODUCTION trusts its header).
 forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1")
+
+
+def post_worker_init(worker) -> None:
+    """Each worker loads the catalog index before it takes its first request."""
+    from django.db import DatabaseError, connections
+
+    from catalog.index import warm_up
+
+    try:
+        warm_up()
+    except DatabaseError as error:  # not migrated yet: pages will say what is wrong
+        worker.log.warning("catalog index not loaded at start: %s", type(error).__name__)
+    finally:
+        connections.close_all()  # requests open their own (in their threads with gthread)

@@ -153,3 +153,33 @@ def test_a_failed_sync_is_named_on_the_freshness_line_to_staff_only(member, djan
     assert "The last sync failed" not in freshness_line(member)
     line = freshness_line(staff)
     assert "The last sync failed 0 minutes ago: FalServerError: down Sync status" in line
+
+
+def test_a_new_gunicorn_worker_loads_the_index_before_its_first_request(
+    member_client, monkeypatch
+):
+    import logging
+    import runpy
+    from pathlib import Path
+
+    from catalog import index as index_module
+
+    conf = runpy.run_path(str(Path(__file__).resolve().parents[2] / "config/gunicorn.conf.py"))
+    monkeypatch.setattr(index_module, "_current", None)  # a new worker has none
+
+    class Worker:
+        log = logging.getLogger("gunicorn.error")
+
+    conf["post_worker_init"](Worker())
+    warmed = index_module._current
+    assert warmed is not None and len(warmed.models) > 1000
+    assert "search_index" in warmed.__dict__  # built, not left for a first search
+
+    # The first visitor's grid page reuses all of it: nothing is loaded or rendered anew.
+    def no_render(*args, **kwargs):
+        raise AssertionError("rendered on the first request, not at start")
+
+    monkeypatch.setattr(index_module, "render_to_string", no_render)
+    monkeypatch.setattr(index_module, "load_index", no_render)
+    html = member_client.get("/").content.decode()
+    assert html.count('<article class="card') == 48
