@@ -155,9 +155,7 @@ def test_a_failed_sync_is_named_on_the_freshness_line_to_staff_only(member, djan
     assert "The last sync failed 0 minutes ago: FalServerError: down Sync status" in line
 
 
-def test_a_new_gunicorn_worker_loads_the_index_before_its_first_request(
-    member_client, monkeypatch
-):
+def test_a_new_gunicorn_worker_loads_the_index_before_its_first_request(member_client, monkeypatch):
     import logging
     import runpy
     from pathlib import Path
