@@ -11,7 +11,7 @@ from __future__ import annotations
 import unicodedata
 from collections import Counter
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field, fields
 from decimal import Decimal
 from urllib.parse import urlencode
 
@@ -106,7 +106,9 @@ class GridQuery:
 
     def params(self, **changes) -> list[tuple[str, str]]:
         """Query pairs in canonical order, defaults left out."""
-        state = replace(self, **changes) if changes else self
+        # A view of this state with `changes` applied, without building a new GridQuery:
+        # the facet rail asks for a URL per option (hundreds per page).
+        state = _Changed(self, changes) if changes else self
         pairs: list[tuple[str, str]] = []
         if state.q:
             pairs.append(("q", state.q))
@@ -142,6 +144,24 @@ class GridQuery:
         changes.setdefault("page", 1)
         query = urlencode(self.params(**changes))
         return f"?{query}" if query else "?"
+
+
+GRID_FIELDS = frozenset(f.name for f in fields(GridQuery))
+
+
+class _Changed:
+    """A GridQuery's fields with some replaced (unknown names are an error, as in replace)."""
+
+    __slots__ = ("_changes", "_query")
+
+    def __init__(self, query: GridQuery, changes: dict) -> None:
+        if unknown := changes.keys() - GRID_FIELDS:
+            raise TypeError(f"GridQuery has no field {sorted(unknown)[0]!r}")
+        self._query, self._changes = query, changes
+
+    def __getattr__(self, name: str):
+        changes = self._changes
+        return changes[name] if name in changes else getattr(self._query, name)
 
 
 def _number_text(value: float) -> str:
