@@ -374,7 +374,6 @@ class FacetOption:
     label: str
     count: int
     selected: bool
-    url: str  # the grid URL with this option toggled
 
 
 @dataclass(frozen=True)
@@ -522,38 +521,35 @@ def browse(
 
     _sort(matched, query.sort)
 
-    def option(name: str, value: str, label: str, count: int, selected: bool) -> FacetOption:
-        return FacetOption(value, label, count, selected, _toggle_url(query, name, value))
-
     facets = {
         "category": [
-            option("category", category_labels[c], category_labels[c], n, c == want_category)
+            FacetOption(category_labels[c], category_labels[c], n, c == want_category)
             for c, n in sorted(categories.items(), key=lambda kv: (-kv[1], kv[0]))
         ],
-        "license": [option("license", v, v, licenses[v], v in want_licenses) for v in LICENSES],
-        "kind": [option("kind", v, v, kinds[v], v == query.kind) for v in KINDS],
+        "license": [FacetOption(v, v, licenses[v], v in want_licenses) for v in LICENSES],
+        "kind": [FacetOption(v, v, kinds[v], v == query.kind) for v in KINDS],
         "unit": [
-            option("unit", v, UNIT_LABELS[v], units[v], v in want_units)
+            FacetOption(v, UNIT_LABELS[v], units[v], v in want_units)
             for v in UNIT_KEYS
             if units[v] or v in want_units
         ],
         "status": [
-            option("status", v, v, statuses[v], v == query.status) for v in ("active", "deprecated")
+            FacetOption(v, v, statuses[v], v == query.status) for v in ("active", "deprecated")
         ],
         "tag": [
-            option("tag", tag_labels[k], tag_labels[k], n, k in want_tags)
+            FacetOption(tag_labels[k], tag_labels[k], n, k in want_tags)
             # Selected tags first, so that a shortened list never drops one.
             for k, n in sorted(tags.items(), key=lambda kv: (kv[0] not in want_tags, -kv[1], kv[0]))
         ][:MAX_TAGS],
     }
     for wanted in query.tags:  # a selected tag stays visible (and removable) at count 0
         if wanted.casefold() not in tags:
-            facets["tag"].insert(0, option("tag", wanted, wanted, 0, True))
+            facets["tag"].insert(0, FacetOption(wanted, wanted, 0, True))
     # Capabilities combine with AND: a count is what adding the option would show.
     for name, known in CAPABILITY_FACETS.items():
         chosen = getattr(query, name)
         facets[name] = [
-            option(name, v, label, capability_counts[name][v], v in chosen)
+            FacetOption(v, label, capability_counts[name][v], v in chosen)
             for v, label in known.items()
         ]
     limits = [
@@ -565,11 +561,11 @@ def browse(
         for name, (label, unit, _) in LIMIT_FILTERS.items()
     ]  # fmt: skip
     group_options = [
-        option("group", k, group_labels[k], n, k == want_group)
+        FacetOption(k, group_labels[k], n, k == want_group)
         for k, n in sorted(groups.items(), key=lambda kv: (group_labels[kv[0]].casefold(), kv[0]))
     ]
     if want_group and want_group not in groups:
-        group_options.insert(0, option("group", query.group, query.group, 0, True))
+        group_options.insert(0, FacetOption(query.group, query.group, 0, True))
     return GridResult(
         models=[row.model for row in matched],
         total=len(matched),
