@@ -127,7 +127,7 @@ def journey_steps(models: list[dict]) -> tuple[list[tuple], set[str]]:
         typing.add(label)
     for endpoint_id in videos[:2]:
         steps.append((f"model page {endpoint_id}", f"/models/{endpoint_id}/", {}))
-        steps.append(("  its schema fragment", f"/models/{endpoint_id}/schema/", HX))
+        steps.append(("  its schema fragment", f"/schema/{endpoint_id}/", HX))
     ids = urlencode([("endpoint_id", i) for i in videos[:3]])
     steps.append(("compare 3", f"/compare/?{ids}", {}))
     return steps, typing

@@ -53,7 +53,7 @@ URLS = [
     ("/?license=research&status=all", HTMX),
     ("/?page=3", {}),
     ("/models/fal-ai/flux/dev/", {}),
-    ("/models/fal-ai/flux/dev/schema/", HTMX),
+    ("/schema/fal-ai/flux/dev/", HTMX),
     ("/models/fal-ai/nano-banana-2/edit/", {}),
     ("/compare/?endpoint_id=fal-ai/flux/dev&endpoint_id=fal-ai/flux/schnell", {}),
     ("/shortlists/", {}),

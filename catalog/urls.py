@@ -12,13 +12,10 @@ app_name = "catalog"
 
 urlpatterns = [
     path("", grid.index, name="index"),
-    # Endpoint ids contain slashes: the schema route must come before the page route.
-    path("models/<path:endpoint_id>/schema/", model_pages.model_schema, name="model_schema"),
-    path(
-        "models/<path:endpoint_id>/estimate/",
-        prices.model_estimate,
-        name="model_estimate",
-    ),
+    # A model's fragments live outside models/<id>/: endpoint ids contain slashes, so
+    # models/<id>/schema/ would also be the page of a model whose id ends in /schema.
+    path("schema/<path:endpoint_id>/", model_pages.model_schema, name="model_schema"),
+    path("estimate/<path:endpoint_id>/", prices.model_estimate, name="model_estimate"),
     path("models/<path:endpoint_id>/", model_pages.model_detail, name="model"),
     path("compare/", compare.compare, name="compare"),
     path("shortlists/", shortlists.shortlist_index, name="shortlists"),

@@ -256,7 +256,7 @@ def _stored() -> dict:
 
 
 def test_the_model_page_shows_capability_chips_and_nested_types(member_client):
-    html = member_client.get("/models/fal-ai/flux-lora/schema/").content.decode()
+    html = member_client.get("/schema/fal-ai/flux-lora/").content.decode()
     assert '<ul class="capability-chips" aria-label="Accepts">' in html
     assert '<li class="chip">LoRA</li>' in html
     assert "up to 4 outputs per call" in html
@@ -267,7 +267,7 @@ def test_the_model_page_shows_capability_chips_and_nested_types(member_client):
 
 
 def test_a_reconstructed_schema_says_so(member_client):
-    html = member_client.get("/models/fal-ai/clarity-upscaler/schema/").content.decode()
+    html = member_client.get("/schema/fal-ai/clarity-upscaler/").content.decode()
     assert "Schema reconstructed from a public crawl" in html
 
 
@@ -275,13 +275,30 @@ def test_snippets_use_the_documents_own_examples(member_client, documents):
     example = documents["fal-ai/flux/dev"]["components"]["schemas"]["FluxDevInput"]["properties"][
         "prompt"
     ]["examples"][0]
-    html = member_client.get("/models/fal-ai/flux/dev/schema/").content.decode()
+    html = member_client.get("/schema/fal-ai/flux/dev/").content.decode()
     assert "Extreme close-up of a single tiger eye" in example
     assert "Extreme close-up of a single tiger eye" in html
 
 
 def test_a_model_without_a_document_says_so_and_gives_the_queue_url(member_client):
     unknown = next(i for i, c in _stored().items() if c.get("unknown"))
-    html = member_client.get(f"/models/{unknown}/schema/").content.decode()
+    html = member_client.get(f"/schema/{unknown}/").content.decode()
     assert "The catalog has no schema for this model" in html
     assert f"https://queue.fal.run/{unknown}/requests/{{request_id}}/status" in html
+
+
+def test_an_endpoint_id_ending_in_schema_or_estimate_has_its_own_page(sync_from, member_client):
+    """A model's fragments live outside /models/<id>/, so no id can collide with them."""
+    models, docs = load_snapshot()
+    flux = next(m for m in models if m["endpoint_id"] == "fal-ai/flux/dev")
+    ours = [
+        {**flux, "endpoint_id": f"fal-ai/flux/dev/{tail}",
+         "metadata": {**flux["metadata"], "display_name": f"Tail {tail}"}}
+        for tail in ("schema", "estimate")
+    ]  # fmt: skip
+    assert sync_from(Emulator([*models, *ours], docs)).state == "succeeded"
+    for tail in ("schema", "estimate"):
+        page = member_client.get(f"/models/fal-ai/flux/dev/{tail}/")
+        assert page.status_code == 200 and f"Tail {tail}" in page.content.decode()
+    schema = member_client.get("/schema/fal-ai/flux/dev/", headers={"HX-Request": "true"})
+    assert schema.status_code == 200 and "prompt" in schema.content.decode()

@@ -77,7 +77,7 @@ PAGES = {
     "grid": ("/", {}, MODEL_NAME),
     "grid-htmx": ("/?q=flux+dev&sort=name", HTMX, MODEL_NAME),
     "model": (f"/models/{MODEL}/", {}, MODEL_NAME),
-    "schema": (f"/models/{MODEL}/schema/", HTMX, "prompt"),
+    "schema": (f"/schema/{MODEL}/", HTMX, "prompt"),
     "compare": (f"/compare/?endpoint_id={MODEL}&endpoint_id={OTHER}", {}, MODEL_NAME),
     "compare-htmx": (
         f"/compare/?endpoint_id={MODEL}&endpoint_id={OTHER}&only=diff",

@@ -175,9 +175,9 @@ ADMIN_STATIC = {
 }
 VIEWS: dict[str, View] = {
     "catalog:index": View(fixed("/"), GRID_KEYS),
-    "catalog:model_schema": View(endpoint_ids.map(lambda i: f"/models/{path_text(i)}/schema/")),
+    "catalog:model_schema": View(endpoint_ids.map(lambda i: f"/schema/{path_text(i)}/")),
     "catalog:model_estimate": View(
-        endpoint_ids.map(lambda i: f"/models/{path_text(i)}/estimate/"), ("quantity",)
+        endpoint_ids.map(lambda i: f"/estimate/{path_text(i)}/"), ("quantity",)
     ),
     "catalog:model": View(endpoint_ids.map(lambda i: f"/models/{path_text(i)}/")),
     "catalog:compare": View(fixed("/compare/"), ("endpoint_id", "only", "add", "grid")),

@@ -265,7 +265,7 @@ def test_the_model_page_shows_price_unit_in_words_and_a_reference_job(member_cli
 def test_the_calculator_shows_fals_estimate(member_client, recorded, count_upstream):
     endpoint_id = first_of_class(recorded, "megapixel")
     price = recorded[endpoint_id]
-    url = f"/models/{endpoint_id}/estimate/?quantity=12.5"
+    url = f"/estimate/{endpoint_id}/?quantity=12.5"
     response = member_client.get(url, headers=HTMX)
     assert response.status_code == 200
     fragment = html(response)
@@ -288,7 +288,7 @@ def test_the_calculator_converts_to_fals_unit(member_client, recorded):
         if parse_unit(p["unit"]).multiplier == 5 and parse_unit(p["unit"]).cls.key == "second"
     )
     price = recorded[endpoint_id]
-    fragment = html(member_client.get(f"/models/{endpoint_id}/estimate/?quantity=12", headers=HTMX))
+    fragment = html(member_client.get(f"/estimate/{endpoint_id}/?quantity=12", headers=HTMX))
     from fal.units import format_money
 
     expected = format_money(Decimal(repr(price["unit_price"])) * Decimal("2.4"))
@@ -309,7 +309,7 @@ def test_the_calculator_converts_to_fals_unit(member_client, recorded):
 )
 def test_the_calculator_says_what_is_wrong_with_a_quantity(member_client, quantity, message):
     response = member_client.get(
-        "/models/fal-ai/flux/dev/estimate/", {"quantity": quantity}, headers=HTMX
+        "/estimate/fal-ai/flux/dev/", {"quantity": quantity}, headers=HTMX
     )
     assert response.status_code == 200 and message in html(response)
     assert "<strong>" not in html(response)
@@ -322,15 +322,15 @@ def test_the_calculator_says_when_fal_fails(member_client, monkeypatch):
         raise FalServerError("Service temporarily unavailable", status=503)
 
     monkeypatch.setattr("catalog.services.catalog_estimate", fail)
-    response = member_client.get("/models/fal-ai/flux/dev/estimate/?quantity=2", headers=HTMX)
+    response = member_client.get("/estimate/fal-ai/flux/dev/?quantity=2", headers=HTMX)
     body = html(response)
     assert response.status_code == 200 and "banner-error" in body
     assert "fal could not estimate the cost: Service temporarily unavailable" in body
 
 
 def test_the_calculator_of_an_unknown_model_is_404(member_client):
-    assert member_client.get("/models/nobody/nothing/estimate/?quantity=1").status_code == 404
-    assert member_client.get("/models/not an id/estimate/?quantity=1").status_code == 404
+    assert member_client.get("/estimate/nobody/nothing/?quantity=1").status_code == 404
+    assert member_client.get("/estimate/not an id/?quantity=1").status_code == 404
 
 
 def test_compare_has_a_price_row_and_tints_the_cheapest_of_a_class(member_client, recorded):
@@ -465,5 +465,5 @@ def test_live_without_a_key_says_so_and_invents_nothing(live, recorded, member_c
         member_client.get(f"/compare/?endpoint_id={endpoint_id}&endpoint_id=fal-ai/flux/dev")
     )
     assert NEEDS_KEY in page and "cell-cheapest" not in page
-    estimate = html(member_client.get(f"/models/{endpoint_id}/estimate/?quantity=2", headers=HTMX))
+    estimate = html(member_client.get(f"/estimate/{endpoint_id}/?quantity=2", headers=HTMX))
     assert NEEDS_KEY in estimate and "<strong>" not in estimate

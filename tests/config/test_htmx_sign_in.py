@@ -13,7 +13,7 @@ PAGE = "http://testserver/?q=flux&category=text-to-image"
 FRAGMENTS = [
     "/?q=flux&category=text-to-image",  # the grid's results
     "/compare/?endpoint_id=fal-ai/flux/dev&endpoint_id=fal-ai/flux/schnell",
-    "/models/fal-ai/flux/dev/schema/",
+    "/schema/fal-ai/flux/dev/",
 ]
 
 
@@ -32,7 +32,7 @@ def test_an_htmx_request_without_a_session_is_sent_to_sign_in_as_a_page(client, 
 
 
 def test_next_is_the_request_when_the_current_url_is_not_this_site(client):
-    path = "/models/fal-ai/flux/dev/schema/"
+    path = "/schema/fal-ai/flux/dev/"
     for current in ("https://evil.example/?q=x", "javascript:alert(1)", "//evil.example/", ""):
         response = client.get(path, headers={"HX-Request": "true", "HX-Current-URL": current})
         assert next_of(response["HX-Redirect"]) == path, current

@@ -25,7 +25,7 @@ PAGES = [
     ("member", "/", {}),
     ("member", "/?q=flux", HTMX),
     ("member", "/models/fal-ai/flux/dev/", {}),
-    ("member", "/models/fal-ai/flux/dev/schema/", HTMX),
+    ("member", "/schema/fal-ai/flux/dev/", HTMX),
     ("member", "/models/nobody/nothing/", {}),  # 404
     ("member", "/compare/?endpoint_id=fal-ai/flux/dev&endpoint_id=fal-ai/flux/schnell", {}),
     ("member", "/shortlists/", {}),
