@@ -308,9 +308,7 @@ def test_the_calculator_converts_to_fals_unit(member_client, recorded):
     ],
 )
 def test_the_calculator_says_what_is_wrong_with_a_quantity(member_client, quantity, message):
-    response = member_client.get(
-        "/estimate/fal-ai/flux/dev/", {"quantity": quantity}, headers=HTMX
-    )
+    response = member_client.get("/estimate/fal-ai/flux/dev/", {"quantity": quantity}, headers=HTMX)
     assert response.status_code == 200 and message in html(response)
     assert "<strong>" not in html(response)
 
