@@ -139,7 +139,12 @@ def pages_for(role: str, size: str) -> list[tuple[str, str]]:
             ("404", "/shortlists/no-such-list/"),
             ("403", "/catalog/sync/"),
         ],
-        "curator": [("shortlists", "/shortlists/"), ("shortlist", "/shortlists/product-shots/")],
+        "curator": [
+            ("shortlists", "/shortlists/"),
+            ("shortlist", "/shortlists/product-shots/"),
+            ("shortlist edit", "/shortlists/product-shots/edit/"),
+            ("shortlist menu page", f"/shortlist-menu/?endpoint_id={WITH_SCHEMA}"),
+        ],
         "staff": [("sync", "/catalog/sync/"), ("404", "/no/such/page/")],
     }[role]
     return grid + rest
