@@ -349,6 +349,17 @@
     }
   });
 
+  // The result count is announced from one live region that stays in the page: a region
+  // swapped in with the results is a new node, and screen readers often miss it.
+  function announceCount() {
+    var count = document.getElementById("result-count");
+    var status = document.getElementById("results-status");
+    if (!count || !status) return;
+    var text = count.textContent.replace(/\s+/g, " ").trim();
+    if (status.textContent !== text) status.textContent = text;
+  }
+
   document.addEventListener("DOMContentLoaded", function () { checkImages(document); applyRail(); });
+  document.addEventListener("htmx:afterSettle", announceCount);
   document.addEventListener("htmx:afterSettle", function (event) { checkImages(event.target); applyRail(); revealResults(); });
 })();
