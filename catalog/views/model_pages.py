@@ -19,7 +19,8 @@ from fal.types import ExpansionError, is_endpoint_id
 
 
 def model_detail(request: HttpRequest, endpoint_id: str) -> HttpResponse:
-    return render_model_page(request, endpoint_id, {"schema_url": request.path + "schema/"})
+    schema_url = reverse("catalog:model_schema", args=[endpoint_id])
+    return render_model_page(request, endpoint_id, {"schema_url": schema_url})
 
 
 @vary_on_headers("HX-Request")

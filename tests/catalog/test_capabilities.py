@@ -302,3 +302,11 @@ def test_an_endpoint_id_ending_in_schema_or_estimate_has_its_own_page(sync_from,
         assert page.status_code == 200 and f"Tail {tail}" in page.content.decode()
     schema = member_client.get("/schema/fal-ai/flux/dev/", headers={"HX-Request": "true"})
     assert schema.status_code == 200 and "prompt" in schema.content.decode()
+
+
+def test_the_model_page_loads_its_schema_from_the_schema_route(member_client):
+    page = member_client.get("/models/fal-ai/flux/dev/").content.decode()
+    url = re.search(r'<section id="schema" class="schema" hx-get="([^"]+)"', page).group(1)
+    assert url == "/schema/fal-ai/flux/dev/"
+    fragment = member_client.get(url, headers={"HX-Request": "true"})
+    assert fragment.status_code == 200 and "prompt" in fragment.content.decode()
