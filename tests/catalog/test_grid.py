@@ -16,6 +16,8 @@ from catalog.models import SyncRun
 from catalog.search import tokens
 from catalog.sync import sync_catalog
 from fal.emulator import Emulator, load_snapshot
+from fal.testing import FaultUpstream
+from fal.testing.faults import MARKER
 from fal.types import Group, Model, ModelMetadata
 
 pytestmark = pytest.mark.django_db
@@ -269,30 +271,39 @@ def test_compare_picks_live_in_the_url_and_fill_the_tray(member_client, catalog)
 
 
 def test_a_failed_sync_keeps_the_grid_serving_and_tells_staff_only(
-    settings, member_client, staff_client, no_internet, catalog
+    settings, member_client, staff_client, catalog
 ):
-    settings.FAL_API_URL = "https://api.fal.test/v1"
+    # fal over HTTP behind a proxy that answers every request with its own HTML error page.
+    upstream = FaultUpstream().start()
+    upstream.set_mode("502")
+    settings.FAL_API_URL = upstream.url
     settings.CATALOG_SYNC_MAX_RETRIES = 0
-    no_internet.get("https://api.fal.test/v1/models", status=503, body="<html>down</html>")
-    run = sync_catalog(trigger="test")
-    assert run.state == SyncRun.State.FAILED and run.error
-    asked = len(no_internet.calls)
+    try:
+        run = sync_catalog(trigger="test")
+        assert run.state == SyncRun.State.FAILED and run.error
+        asked = len(upstream.requests)
+        _failed_sync_pages(member_client, staff_client, catalog, run)
+        assert len(upstream.requests) == asked  # the grid never asked fal
+    finally:
+        upstream.stop()
+
+
+def _failed_sync_pages(member_client, staff_client, catalog, run) -> None:
 
     html = member_client.get("/").content.decode()
     assert count_of(html) == len(catalog)  # the index keeps serving what it had
     assert card_ids(html) == [m.endpoint_id for m in catalog[:PAGE_SIZE]]
     assert "The last sync failed" not in html and run.error not in html
-    assert "<html>down" not in html
+    assert "Bad Gateway" not in html and MARKER not in html  # fal's page is never shown
 
     staff_html = staff_client.get("/").content.decode()
     assert count_of(staff_html) == len(catalog)
     assert "The last sync failed" in staff_html and run.error in staff_html
-    assert 'href="/catalog/sync/"' in staff_html and "<html>down" not in staff_html
+    assert 'href="/catalog/sync/"' in staff_html and MARKER not in staff_html
     fragment = staff_client.get("/?q=kling", headers={**HTMX, "HX-Target": "results"})
     assert "The last sync failed" in fragment.content.decode()
     member_fragment = member_client.get("/?q=kling", headers={**HTMX, "HX-Target": "results"})
     assert "The last sync failed" not in member_fragment.content.decode()
-    assert len(no_internet.calls) == asked  # the grid never asked fal
 
 
 # --- browse() directly ---------------------------------------------------------------------

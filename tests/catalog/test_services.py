@@ -17,6 +17,7 @@ from catalog.sync import bump_index_version, sync_catalog
 from fal.emulator import load_snapshot
 from fal.emulator.app import OPENAPI_UNAVAILABLE
 from fal.errors import FalServerError
+from fal.testing import FaultUpstream
 
 pytestmark = pytest.mark.django_db
 
@@ -65,12 +66,20 @@ def test_an_empty_index_asks_fal_for_nothing(count_upstream):
     assert count_upstream == []
 
 
-def test_when_fal_fails_for_a_model_the_index_lacks_the_error_is_raised(settings, no_internet):
-    settings.FAL_API_URL = "https://api.fal.test/v1"
+def test_when_fal_fails_for_a_model_the_index_lacks_the_error_is_raised(settings):
+    upstream = FaultUpstream().start()  # fal over HTTP, answering 500 with a traceback
+    upstream.set_mode("500")
+    settings.FAL_API_URL = upstream.url
     settings.FAL_API_MAX_RETRIES = 0
-    no_internet.get("https://api.fal.test/v1/models", status=500, json={})
-    with pytest.raises(FalServerError):
-        services.catalog_model("new/model")
+    try:
+        with pytest.raises(FalServerError):
+            services.catalog_model("new/model")
+        # One find-mode request (with its document), no retry: max retries is 0 here.
+        assert [r["query"] for r in upstream.requests] == [
+            [("endpoint_id", "new/model"), ("expand", "openapi-3.0")]
+        ]
+    finally:
+        upstream.stop()
 
 
 # --- Documents ---------------------------------------------------------------------------------
