@@ -5,6 +5,7 @@ from __future__ import annotations
 import gzip
 import json
 import os
+import pickle
 import re
 
 import pytest
@@ -69,13 +70,24 @@ def django_db_setup(django_db_setup, django_db_blocker):
     from catalog.models import CatalogEntry, IndexState, PriceRecord, SyncRun
     from catalog.sync import sync_catalog
 
+    # bin/mutation runs a test session per mutant: the first, unmutated sessions keep the
+    # synced tables in this file and the rest load them (7 s a mutant, most of its time).
+    saved = os.environ.get("MUTATION_INDEX_TABLES")
     with django_db_blocker.unblock(), override_settings(FAL_API_URL="", CACHES=LOCMEM):
+        if saved and os.path.exists(saved):
+            with open(saved, "rb") as f:
+                _INDEX_TABLES.update(pickle.load(f))  # noqa: S301 - written by this run
+            restore_index()
+            return
         run = sync_catalog(trigger="tests")
         assert run.state == "succeeded", run.error
         _INDEX_TABLES["runs"] = list(SyncRun.objects.values())
         _INDEX_TABLES["entries"] = list(CatalogEntry.objects.values())
         _INDEX_TABLES["state"] = list(IndexState.objects.values())
         _INDEX_TABLES["prices"] = list(PriceRecord.objects.values())
+    if saved and os.environ.get("MUTANT_UNDER_TEST") in ("stats", ""):  # unmutated code only
+        with open(saved, "wb") as f:
+            pickle.dump(_INDEX_TABLES, f)
 
 
 def restore_index() -> None:

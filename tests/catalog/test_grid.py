@@ -9,9 +9,11 @@ from urllib.parse import parse_qsl, urlsplit
 import pytest
 from django.http import QueryDict
 from django.test import Client
+from django.utils import timezone
 
 from catalog import services
 from catalog.browse import PAGE_SIZE, browse, parse_grid_query, row_for
+from catalog.index import CatalogIndex, Presence
 from catalog.models import SyncRun
 from catalog.search import tokens
 from catalog.sync import sync_catalog
@@ -335,6 +337,24 @@ def test_group_facet_folds_case_and_sorts_by_family_name():
         ("flux", 1, False),
         ("Kling", 2, True),
     ]
+
+
+def test_a_models_family_is_the_rest_of_its_group_whatever_the_keys_case():
+    kling = model("a/1", group=Group("Kling", "Kling"))
+    kling_pro = model("a/2", group=Group("kling", "Kling"))
+    kling_gone = model("a/6", group=Group("kling", "Kling"))
+    alone = model("a/3", group=Group("flux", "Flux"))
+    keyless, bare = model("a/4", group=Group("", "")), Model("a/5")
+    last_of_its_family = model("a/7", group=Group("sora", "Sora"))  # gone: its page stays
+    models = [kling, kling_pro, kling_gone, alone, keyless, bare, last_of_its_family]
+    now = timezone.now()
+    presence = {m.endpoint_id: Presence(first_seen=now, gone_at=None) for m in models}
+    presence["a/6"] = presence["a/7"] = Presence(first_seen=now, gone_at=now)
+    index = CatalogIndex(None, models, presence)
+    assert index.family(kling) == (kling_pro,)  # what the model page lists as "Same family"
+    assert index.family(kling_pro) == (kling,)
+    assert index.family(alone) == index.family(keyless) == index.family(bare) == ()
+    assert index.family(last_of_its_family) == ()
 
 
 def test_models_without_metadata_are_shown_as_unknown_license():

@@ -143,6 +143,14 @@ def test_a_bad_move_is_a_400_and_changes_nothing(curator_client, product_shots, 
     assert not LogEntry.objects.exists()
 
 
+def test_the_delete_box_says_how_many_entries_go_with_the_list(curator_client, product_shots):
+    page = curator_client.get("/shortlists/product-shots/edit/").content.decode()
+    assert "Yes, delete “Product shots” and its 3 entries. This cannot be undone." in page
+    product_shots.entries.exclude(endpoint_id=FLUX).delete()
+    page = curator_client.get("/shortlists/product-shots/edit/").content.decode()
+    assert "Yes, delete “Product shots” and its 1 entry. This cannot be undone." in page
+
+
 def test_delete_needs_the_confirmation(curator_client, product_shots):
     refused = curator_client.post("/shortlists/product-shots/delete/", {})
     assert refused.status_code == 400

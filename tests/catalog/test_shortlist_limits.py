@@ -3,7 +3,9 @@ and a double-clicked "Create" that makes one list."""
 
 from __future__ import annotations
 
+import hashlib
 import threading
+import time
 
 import pytest
 from django.core.cache import cache
@@ -11,6 +13,7 @@ from django.test import Client
 
 from catalog.models import Shortlist
 from catalog.shortlists import MAX_NOTE_LENGTH
+from catalog.views import shortlists as views
 from tests.catalog.test_shortlist_admin import ADD_URL, admin_form
 from tests.catalog.test_shortlists import FLUX, HTMX, curator_client, product_shots  # noqa: F401
 
@@ -108,3 +111,67 @@ def test_a_note_of_exactly_the_limit_is_kept_whole(curator_client, product_shots
         headers=HTMX,
     )
     assert product_shots.entries.get(endpoint_id=endpoint_id).note == "y" * MAX_NOTE_LENGTH
+
+
+def marker_key(user, title: str) -> str:
+    """The cache marker of a create in progress (catalog.views.shortlists._create_once)."""
+    return f"shortlist-create:v1:{user.pk}:" + hashlib.sha256(title.encode()).hexdigest()
+
+
+def later(seconds: float, action) -> threading.Thread:
+    thread = threading.Timer(seconds, action)
+    thread.start()
+    return thread
+
+
+def test_a_create_waits_for_the_one_in_progress_and_opens_its_list(curator_client, curator):  # noqa: F811
+    made = Shortlist.objects.create(title="Lip sync", slug="lip-sync", curator=curator)
+    key = marker_key(curator, "Lip sync")
+    cache.set(key, "")  # another post is making the list right now
+    done = later(0.2, lambda: cache.set(key, made.slug))
+    response = curator_client.post("/shortlists/", {"title": "Lip sync"})
+    done.join()
+    assert response["Location"] == "/shortlists/lip-sync/"
+    assert Shortlist.objects.count() == 1
+
+
+def test_a_create_whose_marker_expires_while_it_waits_makes_the_list(curator_client, curator):  # noqa: F811
+    key = marker_key(curator, "Lip sync")
+    cache.set(key, "")  # a post that never finished (its worker died)
+    done = later(0.2, lambda: cache.delete(key))
+    response = curator_client.post("/shortlists/", {"title": "Lip sync"})
+    done.join()
+    assert response["Location"] == "/shortlists/lip-sync/"
+    assert Shortlist.objects.get().title == "Lip sync"
+
+
+def test_a_repeat_of_a_create_whose_list_was_deleted_makes_it_again(curator_client, curator):  # noqa: F811
+    cache.set(marker_key(curator, "Lip sync"), "lip-sync")  # made, then deleted, just now
+    response = curator_client.post("/shortlists/", {"title": "Lip sync"})
+    assert response["Location"] == "/shortlists/lip-sync/"
+    assert Shortlist.objects.get().title == "Lip sync"
+
+
+def test_while_a_create_runs_its_marker_names_no_list_yet(curator_client, curator, monkeypatch):  # noqa: F811
+    seen = []
+    unique_slug = views._unique_slug
+
+    def watched(title):
+        seen.append(cache.get(marker_key(curator, "Lip sync")))
+        return unique_slug(title)
+
+    monkeypatch.setattr(views, "_unique_slug", watched)
+    curator_client.post("/shortlists/", {"title": "Lip sync"})
+    assert seen == [""]  # a second post waits on "" and would open a list named by anything else
+
+
+def test_the_same_title_makes_a_new_list_once_the_repeat_window_is_over(
+    curator_client,  # noqa: F811
+    monkeypatch,
+):
+    first = curator_client.post("/shortlists/", {"title": "Lip sync"})
+    now = time.time()
+    monkeypatch.setattr(time, "time", lambda: now + views.REPEAT_CREATE_SECONDS + 1)
+    second = curator_client.post("/shortlists/", {"title": "Lip sync"})
+    assert first["Location"] == "/shortlists/lip-sync/"
+    assert second["Location"] == "/shortlists/lip-sync-2/"  # two lists may share a title

@@ -171,6 +171,19 @@ def test_unknown_shortlist_is_404(member_client):
 # --- Export ----------------------------------------------------------------------------------
 
 
+def test_the_json_export_describes_the_list_asked_for(member_client, product_shots, curator):
+    Shortlist.objects.create(title="Lip-sync", slug="lip-sync", curator=curator)
+    product_shots.refresh_from_db()
+    response = member_client.get("/shortlists/product-shots/export.json")
+    assert json.loads(response.content)["shortlist"] == {
+        "title": "Product shots",
+        "slug": "product-shots",
+        "description": "Studio images",
+        "url": "http://testserver/shortlists/product-shots/",
+        "updated_at": product_shots.updated_at.isoformat(),
+    }
+
+
 def test_json_and_csv_exports_parse_and_match(member_client, product_shots):
     json_response = member_client.get("/shortlists/product-shots/export.json")
     csv_response = member_client.get("/shortlists/product-shots/export.csv")
@@ -192,6 +205,15 @@ def test_json_and_csv_exports_parse_and_match(member_client, product_shots):
         {"endpoint_id": GONE, "name": "", "category": "", "license": "", "note": "Was our default",
          "status": "missing", "price": "", "currency": "", "unit": "", "unit_class": ""},
     ]  # fmt: skip
+
+
+@pytest.mark.parametrize("start", ["=", "+", "-", "@", "\t", "\r"])
+def test_csv_export_quotes_every_start_a_spreadsheet_reads_as_a_formula(
+    member_client, product_shots, start
+):
+    product_shots.entries.filter(endpoint_id=FLUX).update(note=start + "1+2")
+    csv_text = member_client.get("/shortlists/product-shots/export.csv").content.decode()
+    assert list(csv.DictReader(io.StringIO(csv_text)))[0]["note"] == "'" + start + "1+2"
 
 
 def test_csv_export_keeps_formulas_from_running_in_spreadsheets(member_client, product_shots):
@@ -380,7 +402,7 @@ def test_curator_creates_a_shortlist_and_lands_on_it(curator_client, curator):
     assert Shortlist.objects.get(slug="lip-sync").curator == curator
     empty = curator_client.post("/shortlists/", {"title": "!!!"})
     assert empty.status_code == 400
-    assert "Use at least one letter or digit in the title." in empty.content.decode()
+    assert ">Use at least one letter or digit in the title.</p>" in empty.content.decode()
 
 
 # --- The card control elsewhere --------------------------------------------------------------
@@ -456,6 +478,13 @@ def test_compare_page_columns_carry_the_control_for_curators(
     assert body.count('<details class="shortlist-menu"') == 2
     assert 'formaction="/shortlists/product-shots/remove/"' in body  # FLUX is on the list
     assert "shortlist-menu" not in member_client.get(url).content.decode()
+
+
+def test_a_long_title_makes_a_link_of_70_characters_with_room_for_a_number(curator_client):
+    first = curator_client.post("/shortlists/", {"title": "a" * 70 + " first of two"})
+    assert first["Location"] == f"/shortlists/{'a' * 70}/"
+    second = curator_client.post("/shortlists/", {"title": "a" * 70 + " second"})
+    assert second["Location"] == f"/shortlists/{'a' * 70}-2/"
 
 
 def test_a_title_in_any_script_is_a_shortlist_with_a_plain_link(curator_client):

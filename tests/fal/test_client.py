@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime, timedelta
+from email.utils import format_datetime
 from urllib.parse import parse_qsl, urlsplit
 
 import pytest
@@ -148,6 +150,15 @@ def test_key_is_not_in_repr_or_logs(no_internet, caplog):
     assert "FalServerError" in caplog.text
 
 
+def test_repr_says_whether_a_key_is_set_and_nothing_more():
+    assert repr(FalModelsClient(base_url=BASE, key="sekrit-123")) == (
+        f"FalModelsClient(base_url={BASE!r}, key=set)"
+    )
+    assert repr(FalModelsClient(base_url=BASE, key="")) == (
+        f"FalModelsClient(base_url={BASE!r}, key=unset)"
+    )
+
+
 # --- Results -------------------------------------------------------------------------------------
 
 
@@ -204,6 +215,33 @@ def test_expanded_fields_are_a_value_or_an_error_object(client, no_internet):
     assert ok.openapi == {"openapi": "3.0.4"} and ok.enterprise_status == "ready"
     assert bad.openapi == ExpansionError("expansion_failed", "OpenAPI schema not available")
     assert isinstance(bad.enterprise_status, ExpansionError)
+
+
+def test_list_models_reads_every_page_of_a_search(client, no_internet):
+    no_internet.get(URL, json=page_body(["a/1"], next_cursor="Mg"))
+    no_internet.get(URL, json=page_body(["a/2"]))
+    models = client.list_models(q="flux", category="text-to-image")
+    assert [m.endpoint_id for m in models] == ["a/1", "a/2"]
+    assert sent_params(no_internet.calls[1]) == [
+        ("q", "flux"),
+        ("category", "text-to-image"),
+        ("cursor", "Mg"),
+    ]
+
+
+def test_lone_surrogates_become_replacement_characters_and_pairs_stay(client, no_internet):
+    # A JSON escape of half a surrogate pair, in a value, a list and a key; the emoji's
+    # pair of escapes is one character and stays.
+    body = json.dumps(page_body(["a/1"])).replace(
+        '"description": "A model"',
+        '"description": "broken \\ud800 text \\ud83d\\ude00", "x": {"k\\udc00": ["\\udfff"]}',
+    )
+    no_internet.get(URL, body=body, content_type="application/json")
+    (model,) = client.list_models()
+    assert model.metadata.description == "broken \ufffd text \U0001f600"
+    assert model.metadata.description.encode("utf-8")  # a page can show it
+    raw = client.get_page_json(ModelsQuery())["models"][0]["metadata"]["x"]
+    assert raw == {"k\ufffd": ["\ufffd"]}
 
 
 def test_results_are_immutable(client, no_internet):
@@ -324,6 +362,26 @@ def test_429_honours_retry_after(client, no_internet, sleeps):
     assert sleeps == [2.0]
 
 
+@pytest.mark.parametrize(
+    ("retry_after", "low", "high"),
+    [
+        ("0", 0.0, 0.0),
+        (30, 28.0, 30.0),  # an HTTP date 30 s from now
+        (-30, 0.0, 0.0),  # an HTTP date already past: no wait
+    ],
+)
+def test_retry_after_as_seconds_or_an_http_date(no_internet, retry_after, low, high):
+    if isinstance(retry_after, int):
+        when = datetime.now(UTC) + timedelta(seconds=retry_after)
+        retry_after = format_datetime(when, usegmt=True)
+    no_internet.get(
+        URL, status=429, headers={"Retry-After": retry_after}, json=envelope("rate_limited", "no")
+    )
+    with pytest.raises(FalRateLimitError) as raised:
+        FalModelsClient(base_url=BASE, max_retries=0).get_page(ModelsQuery())
+    assert low <= raised.value.retry_after <= high
+
+
 def test_429_with_retry_after_beyond_the_cap_is_raised_at_once(client, no_internet, sleeps):
     no_internet.get(
         URL, status=429, headers={"Retry-After": "120"}, json=envelope("rate_limited", "later")
@@ -378,6 +436,30 @@ def test_find_splits_more_than_50_ids_and_keeps_the_order_asked(client, no_inter
     assert [len(b) for b in batches] == [50, 50, 20]
     expected = [i for i in reversed(wanted) if i != "fal-ai/model-7"]
     assert [m.endpoint_id for m in found] == expected
+
+
+def test_find_sends_expand_with_every_batch(client, no_internet):
+    no_internet.add_callback(
+        responses.GET, URL, callback=lambda request: (200, {}, json.dumps(page_body([])))
+    )
+    client.find([f"fal-ai/model-{n}" for n in range(60)], expand=["openapi-3.0"])
+    assert [[v for k, v in sent_params(c) if k == "expand"] for c in no_internet.calls] == [
+        ["openapi-3.0"],
+        ["openapi-3.0"],
+    ]
+
+
+def test_a_batch_of_unknown_ids_does_not_stop_the_next_batches(client, no_internet):
+    wanted = [f"fal-ai/model-{n}" for n in range(110)]
+
+    def answer(request):
+        asked = [v for k, v in parse_qsl(urlsplit(request.url).query) if k == "endpoint_id"]
+        if "fal-ai/model-0" in asked:  # the first batch: fal knows none of these
+            return 404, {}, json.dumps(envelope("not_found", "No models found"))
+        return 200, {}, json.dumps(page_body(asked))
+
+    no_internet.add_callback(responses.GET, URL, callback=answer)
+    assert [m.endpoint_id for m in client.find(wanted)] == wanted[50:]
 
 
 def test_find_of_only_unknown_ids_is_empty(client, no_internet):

@@ -288,9 +288,13 @@ def test_a_historical_estimate_sends_call_quantities(client, no_internet):
 def test_a_malformed_estimate_is_refused_before_any_request(
     client, no_internet, estimate_type, endpoints
 ):
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError) as raised:
         client.estimate(estimate_type=estimate_type, endpoints=endpoints)
     assert not no_internet.calls
+    if estimate_type == "gpu":
+        assert str(raised.value).startswith("estimate_type must be one of ")
+    else:
+        assert str(raised.value) == "The quantity for 'a/1' must be a number > 0"
 
 
 @pytest.mark.parametrize(
@@ -304,8 +308,10 @@ def test_a_malformed_estimate_is_refused_before_any_request(
 )
 def test_an_estimate_without_a_usable_total_is_an_invalid_response(client, no_internet, body):
     no_internet.post(ESTIMATE_URL, json=body)
-    with pytest.raises(FalInvalidResponseError):
+    with pytest.raises(FalInvalidResponseError) as raised:
         client.estimate(estimate_type="unit_price", endpoints={"a/1": 1})
+    if isinstance(body, dict):  # what the estimate form says when fal's total is unusable
+        assert raised.value.message == "The API answered with an estimate without a usable total"
 
 
 # --- against the in-process emulator ------------------------------------------------------------
