@@ -498,3 +498,36 @@ def test_a_title_in_any_script_is_a_shortlist_with_a_plain_link(curator_client):
     # An ASCII part still names the link.
     mixed = curator_client.post("/shortlists/", {"title": "商品写真 v2"})
     assert mixed["Location"] == "/shortlists/v2/"
+
+
+# --- What a curator's control and an export say (found by mutation testing) -------------------
+
+
+def test_a_closed_control_offers_add_for_lists_without_the_endpoint(curator_client, product_shots):
+    Shortlist.objects.create(title="Lip-sync", slug="lip-sync")
+    html = curator_client.get(f"/models/{FLUX}/").content.decode()
+    control = html[html.index('<details class="shortlist-menu"') :]
+    control = control[: control.index("</details>")]
+    assert control.startswith('<details class="shortlist-menu">')  # closed until opened
+    assert "shortlist-error" not in control  # no error without a failed change
+    assert 'formaction="/shortlists/product-shots/remove/"' in control  # FLUX is in it
+    assert 'formaction="/shortlists/lip-sync/add/"' in control  # and not in this one
+
+
+def test_a_model_gone_from_fals_catalog_cannot_be_added_and_exports_without_a_price(
+    curator_client, product_shots, sync_from
+):
+    models, documents = load_snapshot()
+    flux = next(m for m in models if m["endpoint_id"] == FLUX)
+    priced = json.loads(curator_client.get("/shortlists/product-shots/export.json").content)
+    assert next(e for e in priced["entries"] if e["endpoint_id"] == FLUX)["price"] != ""
+    run = sync_from(Emulator([m for m in models if m is not flux], documents, load_prices()))
+    assert run.state == "succeeded" and run.gone == 1
+    lip_sync = Shortlist.objects.create(title="Lip-sync", slug="lip-sync")
+    refused = curator_client.post("/shortlists/lip-sync/add/", {"endpoint_id": FLUX})
+    assert refused.status_code == 400
+    assert f"fal&#x27;s catalog has no model “{FLUX}”." in refused.content.decode()
+    assert not lip_sync.entries.exists()
+    exported = json.loads(curator_client.get("/shortlists/product-shots/export.json").content)
+    gone = next(e for e in exported["entries"] if e["endpoint_id"] == FLUX)
+    assert (gone["price"], gone["currency"], gone["unit"], gone["unit_class"]) == ("", "", "", "")

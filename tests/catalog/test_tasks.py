@@ -127,3 +127,10 @@ def test_crontask_schedules_the_sync_every_interval(settings):
     assert isinstance(job.trigger, IntervalTrigger)
     assert job.trigger.interval == timedelta(seconds=settings.CATALOG_SYNC_INTERVAL)
     assert job.func == sync_catalog_scheduled.enqueue
+
+
+def test_a_waiting_scheduled_sync_does_not_stop_a_requested_one(django_capture_on_commit_callbacks):
+    # The scheduled one may skip itself (a sync within half an interval): "Sync now" runs.
+    sync_catalog_scheduled.enqueue()
+    assert request_sync(django_capture_on_commit_callbacks) is True
+    assert len(queued()) == 1
