@@ -272,10 +272,9 @@ def browser_type_launch_args(browser_type_launch_args):
     }
 
 
-@pytest.fixture
-def console_errors(page):
-    """Console errors of the page, except images that cannot load without internet."""
-    errors: list[str] = []
+def record_errors(page, errors: list[str]) -> list[str]:
+    """Collect the page's console errors and uncaught exceptions into `errors`, except
+    images that cannot load without internet (net::ERR_*)."""
 
     def record(message):
         if message.type == "error" and "net::ERR" not in message.text:
@@ -284,6 +283,36 @@ def console_errors(page):
     page.on("console", record)
     page.on("pageerror", lambda error: errors.append(str(error)))
     return errors
+
+
+@pytest.fixture
+def console_errors(page):
+    """Console errors of the page, except images that cannot load without internet."""
+    return record_errors(page, [])
+
+
+@pytest.fixture
+def new_page(browser):
+    """`new_page(**context_options)`: a page in a fresh browser context (a sign-in of its
+    own), the network beyond loopback closed; `new_page.errors` collects the console errors
+    of them all. The contexts close before the server stops."""
+    contexts = []
+    errors: list[str] = []
+
+    def open_page(**context_options):
+        context_options.setdefault("viewport", {"width": 1400, "height": 900})
+        context = browser.new_context(**context_options)
+        contexts.append(context)
+        # The network is closed anyway; failing fal's thumbnails at once keeps the test fast.
+        context.route(re.compile(r"^https?://(?!localhost|127\.0\.0\.1)"), lambda r: r.abort())
+        page = context.new_page()
+        record_errors(page, errors)
+        return page
+
+    open_page.errors = errors
+    yield open_page
+    for context in contexts:
+        context.close()
 
 
 def sign_in(page, live_server, username: str, password: str, next_path: str = "/") -> None:

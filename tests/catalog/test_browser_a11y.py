@@ -89,29 +89,17 @@ def people(django_user_model, member, curator):
 
 
 @pytest.fixture
-def open_page(browser, live_server, people):
+def open_page(new_page, live_server, people):
     """`open_page(role, scheme, size)`: a signed-in page in a fresh context ("anonymous" is
     not signed in). The CSP is bypassed only so that axe can be injected."""
-    contexts = []
-    errors: list[str] = []
 
     def open_(role: str, scheme: str, size: str):
-        context = browser.new_context(viewport=SIZES[size], color_scheme=scheme, bypass_csp=True)
-        contexts.append(context)
-        context.route(re.compile(r"^https?://(?!localhost|127\.0\.0\.1)"), lambda r: r.abort())
-        page = context.new_page()
-        page.on(
-            "console",
-            lambda m: m.type == "error" and "net::ERR" not in m.text and errors.append(m.text),
-        )
-        page.on("pageerror", lambda error: errors.append(str(error)))
+        page = new_page(viewport=SIZES[size], color_scheme=scheme, bypass_csp=True)
         if role != "anonymous":
             sign_in(page, live_server, *USERS[role])
         return page
 
-    yield open_
-    for context in contexts:
-        context.close()
+    return open_
 
 
 def visit(page, url: str) -> None:

@@ -19,27 +19,14 @@ SIZES = {"desktop": {"width": 1400, "height": 1000}, "phone": {"width": 390, "he
 
 
 @pytest.fixture
-def open_page(browser, live_server, member):
-    contexts = []
-    errors: list[str] = []
-
+def open_page(new_page, live_server, member):
     def open_(scheme: str, size: str):
-        context = browser.new_context(viewport=SIZES[size], color_scheme=scheme)
-        contexts.append(context)
-        context.route(re.compile(r"^https?://(?!localhost|127\.0\.0\.1)"), lambda r: r.abort())
-        page = context.new_page()
-        page.on(
-            "console",
-            lambda m: m.type == "error" and "net::ERR" not in m.text and errors.append(m.text),
-        )
-        page.on("pageerror", lambda error: errors.append(str(error)))
+        page = new_page(viewport=SIZES[size], color_scheme=scheme)
         sign_in(page, live_server, "mia", "member-pass-1234")
         return page
 
     yield open_
-    for context in contexts:
-        context.close()
-    assert errors == []
+    assert new_page.errors == []
 
 
 @pytest.mark.parametrize("scheme", ["light", "dark"])

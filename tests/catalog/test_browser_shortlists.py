@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 
 import pytest
@@ -14,32 +13,6 @@ from tests.conftest import sign_in
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 GONE = "fal-ai/retired-model"
 ARTIFACTS = Path(__file__).resolve().parent.parent.parent / "test-artifacts"
-
-
-@pytest.fixture
-def new_page(browser):
-    """Pages in fresh browser contexts (separate sign-ins), closed before the server stops."""
-    contexts = []
-    errors: list[str] = []
-
-    def open_page(**context_options):
-        context = browser.new_context(viewport={"width": 1400, "height": 900}, **context_options)
-        contexts.append(context)
-        # The network is closed anyway; failing fal's thumbnails at once keeps the test fast.
-        context.route(re.compile(r"^https?://(?!localhost|127\.0\.0\.1)"), lambda r: r.abort())
-        page = context.new_page()
-        # Offline, fal's thumbnails cannot load (net::ERR_*); anything else is a real error.
-        page.on(
-            "console",
-            lambda m: m.type == "error" and "net::ERR" not in m.text and errors.append(m.text),
-        )
-        page.on("pageerror", lambda error: errors.append(str(error)))
-        return page
-
-    open_page.errors = errors
-    yield open_page
-    for context in contexts:
-        context.close()
 
 
 def test_curator_adds_from_the_grid_and_a_member_sees_it(new_page, live_server, curator, member):
