@@ -172,7 +172,8 @@ LOGOUT_REDIRECT_URL = "login"
 # django-axes refuses a locked-out client before the password is checked (config/throttle.py).
 AUTHENTICATION_BACKENDS = [
     "axes.backends.AxesStandaloneBackend",
-    "django.contrib.auth.backends.ModelBackend",
+    # ModelBackend with the permission sets cached across requests (see the module).
+    "config.permissions.CachedPermissionsBackend",
 ]
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
@@ -279,6 +280,8 @@ SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
 SESSION_COOKIE_HTTPONLY = True
+# Sessions live in the database and are read from the cache: no query per request for them.
+SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
 
 if PRODUCTION:
     SECURE_SSL_REDIRECT = env_bool("DJANGO_SECURE_SSL_REDIRECT", True)

@@ -197,10 +197,20 @@ def curator(django_user_model):
 
 @pytest.hookimpl(trylast=True)
 def pytest_collection_modifyitems(items):
-    """Browser tests run last (after pytest-django's own ordering): Playwright's sync API
-    leaves its event loop as the main thread's running loop, and after that the test
-    client cannot call an async view (/health/): asgiref refuses AsyncToSync there."""
-    items.sort(key=lambda item: item.get_closest_marker("browser") is not None)
+    """Sweeps run first and browser tests last (after pytest-django's own ordering).
+
+    The sweeps are the longest tests: started first, bin/test's pytest workers (xdist
+    hands out tests in this order) share them out instead of one waiting for the last.
+    Browser tests last: Playwright's sync API leaves its event loop as the main thread's
+    running loop, and after that the test client cannot call an async view (/health/):
+    asgiref refuses AsyncToSync there. xdist keeps each worker's tests in this order."""
+
+    def order(item) -> int:
+        if item.get_closest_marker("browser"):
+            return 2
+        return 0 if item.get_closest_marker("sweep") else 1
+
+    items.sort(key=order)
 
 
 def pytest_runtest_setup(item):

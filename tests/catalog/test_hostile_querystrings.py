@@ -313,13 +313,34 @@ def clients(member, admin_user, settings):
 
 
 # Each generated query string goes to every view of a group (with a path drawn for each),
-# so the cost of generating it is shared: 2,000 examples are 2,000 requests per view.
+# so the cost of generating it is shared: 2,000 examples are 2,000 requests per view. The
+# groups are small enough (about a minute and a half each) for bin/test's two pytest
+# workers to share them out evenly.
+GROUP_SIZE = 7
+
+
+def chunks(names: list[str], label: str) -> dict[str, list[str]]:
+    return {
+        f"{label}-{n // GROUP_SIZE + 1}": names[n : n + GROUP_SIZE]
+        for n in range(0, len(names), GROUP_SIZE)
+    }
+
+
 GROUPS = {
-    "site": sorted(n for n, v in VIEWS.items() if not n.startswith("admin:") and not v.post_only),
-    "admin": sorted(name for name in VIEWS if name.startswith("admin:")),
+    **chunks(
+        sorted(n for n, v in VIEWS.items() if not n.startswith("admin:") and not v.post_only),
+        "site",
+    ),
+    **chunks(sorted(name for name in VIEWS if name.startswith("admin:")), "admin"),
 }
 
 
+def test_the_groups_sweep_every_view_that_answers_get():
+    swept = [name for names in GROUPS.values() for name in names]
+    assert sorted(swept) == sorted(n for n, v in VIEWS.items() if not v.post_only)
+
+
+@pytest.mark.sweep
 @pytest.mark.parametrize("group", GROUPS)  # not on PostgreSQL as well: ten minutes
 def test_no_query_string_makes_any_view_fail(group, clients):
     names = GROUPS[group]
@@ -425,6 +446,7 @@ def curator_sweep_client(curator, settings):
     return client
 
 
+@pytest.mark.sweep
 @pytest.mark.postgres
 def test_generated_posts_save_what_is_valid_and_nothing_else(curator_sweep_client, curator):
     from django.contrib.admin.models import LogEntry

@@ -1,0 +1,89 @@
+"""Permission sets cached across requests (config/permissions.py): read from the cache, not
+the database, and gone the moment who has what changes: a group left, a permission taken
+away, a superuser unmade. On each production cache backend."""
+
+from __future__ import annotations
+
+import pytest
+from django.contrib.auth.models import Group, Permission
+from django.db import connection
+
+from catalog.models import Shortlist
+
+pytestmark = [pytest.mark.django_db, pytest.mark.postgres]
+
+ADD = "/shortlists/picks/add/"
+BODY = {"endpoint_id": "fal-ai/flux/schnell"}
+
+
+@pytest.fixture
+def picks(db):
+    return Shortlist.objects.create(title="Picks", slug="picks")
+
+
+def permission_queries(client, path: str = "/shortlists/picks/") -> tuple[int, int]:
+    """(status, how many queries read auth_permission) of one GET."""
+    seen: list[str] = []
+
+    def record(run, sql, *rest):
+        seen.append(sql)
+        return run(sql, *rest)
+
+    with connection.execute_wrapper(record):
+        status = client.get(path).status_code
+    return status, sum("auth_permission" in sql for sql in seen)
+
+
+def test_a_curators_permissions_are_read_once_then_from_the_cache(
+    client, curator, picks, cache_backend
+):
+    client.force_login(curator)
+    assert permission_queries(client) == (200, 2)  # the user's own, then their groups'
+    assert permission_queries(client) == (200, 0)
+    assert client.post(ADD, BODY).status_code == 302
+
+
+def test_leaving_the_curator_group_takes_effect_on_the_next_request(
+    client, curator, picks, cache_backend
+):
+    client.force_login(curator)
+    assert client.post(ADD, BODY).status_code == 302
+    assert "shortlist-menu" in client.get("/models/fal-ai/flux/dev/").content.decode()
+    curator.groups.remove(Group.objects.get(name="curator"))
+    assert client.post(ADD, {"endpoint_id": "fal-ai/flux/dev"}).status_code == 403
+    assert "shortlist-menu" not in client.get("/models/fal-ai/flux/dev/").content.decode()
+
+
+def test_a_permission_taken_from_the_group_or_the_user_is_gone_at_once(
+    client, member, picks, cache_backend
+):
+    add_entry = Permission.objects.get(codename="add_shortlistentry")
+    member.user_permissions.add(add_entry)
+    client.force_login(member)
+    assert client.post(ADD, BODY).status_code == 302
+    member.user_permissions.remove(add_entry)
+    assert client.post(ADD, {"endpoint_id": "fal-ai/flux/dev"}).status_code == 403
+
+    group = Group.objects.create(name="adders")
+    group.permissions.add(add_entry)
+    member.groups.add(group)
+    assert client.post(ADD, {"endpoint_id": "fal-ai/flux/dev"}).status_code == 302
+    group.permissions.remove(add_entry)
+    assert client.post(ADD, {"endpoint_id": "fal-ai/nano-banana-2"}).status_code == 403
+    group.permissions.add(add_entry)
+    assert client.post(ADD, {"endpoint_id": "fal-ai/nano-banana-2"}).status_code == 302
+    group.delete()
+    assert client.post(ADD, {"endpoint_id": "fal-ai/flux/kontext"}).status_code == 403
+
+
+def test_an_unmade_superuser_loses_every_permission(django_user_model):
+    from config.permissions import CachedPermissionsBackend
+
+    backend = CachedPermissionsBackend()
+    django_user_model.objects.create_user("boss", is_superuser=True)
+    assert "catalog.add_shortlistentry" in backend.get_all_permissions(
+        django_user_model.objects.get(username="boss")
+    )
+    django_user_model.objects.filter(username="boss").update(is_superuser=False)
+    # No group or permission changed, no signal: the key names the superuser flag.
+    assert backend.get_all_permissions(django_user_model.objects.get(username="boss")) == set()
