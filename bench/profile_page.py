@@ -29,6 +29,7 @@ def main() -> None:
     parser.add_argument("--requests", type=int, default=200)
     parser.add_argument("--sort", default="cumulative", help="pstats sort key")
     parser.add_argument("--top", type=int, default=40)
+    parser.add_argument("--plain", action="store_true", help="time without the profiler")
     parser.add_argument("--curator", action="store_true", help="sign in as a curator")
     parser.add_argument("--htmx", action="store_true", help="send HX-Request (a fragment)")
     parser.add_argument(
@@ -70,11 +71,14 @@ def main() -> None:
         client.get("/")  # the index loaded
         for path in args.paths:
             started = time.perf_counter()
-            profile.enable()
+            if not args.plain:
+                profile.enable()
             status = client.get(path).status_code
             profile.disable()
-            print(f"{path}: {status}, {(time.perf_counter() - started) * 1000:.1f} ms (profiled)")
-        pstats.Stats(profile).sort_stats(args.sort).print_stats(args.top)
+            label = "" if args.plain else " (profiled)"
+            print(f"{path}: {status}, {(time.perf_counter() - started) * 1000:.1f} ms{label}")
+        if not args.plain:
+            pstats.Stats(profile).sort_stats(args.sort).print_stats(args.top)
         return
     for path in args.paths:
         for _ in range(10):  # warm: the index loaded, its cards rendered

@@ -41,6 +41,10 @@ from fal.types import ExpansionError, Model, parse_model
 # What is derived from one index (grid results, rendered cards and rails, comparisons) and
 # kept with it: enough for every card of a large catalog's busiest pages.
 DERIVED_KEPT = 8192
+# Cards each worker renders before its first request: a keystroke's results are mostly
+# cards nobody has asked for yet, and a new page of 48 costs ~25 ms to render. All of the
+# bundled catalog's; the first of a larger one (within what DERIVED_KEPT keeps).
+WARM_CARDS = 2000
 
 
 T = TypeVar("T")
@@ -210,6 +214,14 @@ class CatalogIndex:
             ),
         )
 
+    def keep_rendered_cards(self, previous: CatalogIndex) -> None:
+        """Take over the cards `previous` rendered: keyed by their whole content, they are
+        as true of this index (a card whose content changed has another key)."""
+        with previous._lock:
+            rendered = [(k, v) for k, v in previous._derived.items() if k[0] == "card_html"]
+        with self._lock:
+            self._derived.update(rendered[-DERIVED_KEPT // 2 :])
+
     def card_html(self, card: Card, *, picked: bool, shortlisted: bool | None = None) -> str:
         """A card, rendered once per content and state.
 
@@ -280,15 +292,18 @@ def catalog_index() -> CatalogIndex:
         return index
     with _reload_lock:  # one reload per process, however many threads ask
         if _current is None or (_current.version, _current.price_key) != (version, price_key):
-            _current = load_index(version, price_key)
+            fresh = load_index(version, price_key)
+            if _current is not None:
+                fresh.keep_rendered_cards(_current)
+            _current = fresh
         return _current
 
 
 def warm_up() -> CatalogIndex:
     """Load the index and what the grid's first page needs before any request asks for it:
     each new gunicorn worker calls this (config/gunicorn.conf.py), so no visitor waits for
-    the index to be read, its search index built or the default grid rendered."""
-    from catalog.browse import PAGE_SIZE, GridQuery
+    the index to be read, its search index built, the default grid or its cards rendered."""
+    from catalog.browse import GridQuery
 
     index = catalog_index()
     if not index.empty:
@@ -296,7 +311,7 @@ def warm_up() -> CatalogIndex:
         query = GridQuery()
         grid = index.grid(query)
         index.rail_html(query)
-        for model in grid.models[:PAGE_SIZE]:
+        for model in grid.models[:WARM_CARDS]:
             index.card_html(index.card(model), picked=False)
     return index
 

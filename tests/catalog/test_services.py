@@ -7,6 +7,7 @@ from datetime import timedelta
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
+from django.db.models import F
 from django.template.loader import render_to_string
 from django.utils import timezone
 from django.utils.html import strip_tags
@@ -190,3 +191,31 @@ def test_a_new_gunicorn_worker_loads_the_index_before_its_first_request(member_c
     monkeypatch.setattr(index_module, "load_index", no_render)
     html = member_client.get("/").content.decode()
     assert html.count('<article class="card') == 48
+    # Nor are the cards of a search: every card of the catalog was rendered at start.
+    monkeypatch.setattr(index_module, "render_to_string", lambda *a, **k: "rail")  # (a new rail)
+    catalog_cards = index_module.CatalogIndex.card_html
+
+    def no_new_card(self, card, **kwargs):
+        key = ("card_html", card, kwargs["picked"], kwargs.get("shortlisted"))
+        assert key in self._derived, f"{card.endpoint_id} rendered on a search"
+        return catalog_cards(self, card, **kwargs)
+
+    monkeypatch.setattr(index_module.CatalogIndex, "card_html", no_new_card)
+    found = member_client.get("/?q=kling&page=2", headers={"HX-Request": "true"}).content
+    assert found.decode().count('<article class="card') > 48
+
+
+def test_a_reloaded_index_keeps_the_cards_it_can(member_client, monkeypatch):
+    """After a sync, the new index takes over the rendered cards whose content is unchanged
+    (their key is their whole content): a sync does not make every card render again."""
+    from catalog import index as index_module
+    from catalog.models import IndexState
+
+    before = index_module.catalog_index()
+    member_client.get("/")
+    rendered = {k for k in before._derived if k[0] == "card_html"}
+    assert len(rendered) == 48
+    IndexState.objects.filter(pk=1).update(version=F("version") + 1)  # another sync's doing
+    after = index_module.catalog_index()
+    assert after is not before
+    assert rendered <= set(after._derived)
