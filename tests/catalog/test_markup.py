@@ -127,3 +127,17 @@ def test_the_grids_results_hold_nothing_htmx_must_clean_up(client, member, curat
         shallow, problems = shallow_cleanup_problems(html)
         assert shallow == 1, path
         assert problems == [], path
+
+
+def test_no_template_comment_spans_lines():
+    """`{# … #}` ends on its own line in Django templates: one spanning lines is page text."""
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[2] / "templates"
+    found = [
+        f"{path.relative_to(root)}:{n}"
+        for path in sorted(root.rglob("*.html"))
+        for n, line in enumerate(path.read_text().splitlines(), 1)
+        if line.count("{#") != line.count("#}")
+    ]
+    assert found == []
