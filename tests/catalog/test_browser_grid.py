@@ -61,7 +61,8 @@ def test_load_more_appends_and_a_copied_url_reproduces_the_view(
 ):
     page = member_page
     page.locator("#sort").select_option("name")
-    expect(page).to_have_url(re.compile(r"sort=name"))
+    expect(page).to_have_url(re.compile(r"sort=name"))  # (pushed just before the swap)
+    page.wait_for_load_state("networkidle")
     first = page.locator(".grid .card").first.get_attribute("data-endpoint-id")
     page.get_by_role("link", name="Load more").click()
     expect(page.locator(".grid .card")).to_have_count(96)

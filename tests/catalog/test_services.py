@@ -214,7 +214,7 @@ def test_a_reloaded_index_keeps_the_cards_it_can(member_client, monkeypatch):
     before = index_module.catalog_index()
     member_client.get("/")
     rendered = {k for k in before._derived if k[0] == "card_html"}
-    assert len(rendered) == 48
+    assert len(rendered) >= 48  # (all of them, if a worker's warm-up ran in this process)
     IndexState.objects.filter(pk=1).update(version=F("version") + 1)  # another sync's doing
     after = index_module.catalog_index()
     assert after is not before
