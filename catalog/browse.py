@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import unicodedata
 from collections import Counter
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, fields
 from decimal import Decimal
+from typing import Any
 from urllib.parse import urlencode
 
 from catalog.cards import license_of, model_tags
@@ -336,8 +337,13 @@ class Row:
 
 
 def row_for(
-    model: Model, *, capabilities: Capabilities | None = None, price: CardPrice | None = None
+    model: Model,
+    *,
+    capabilities: Capabilities | None = None,
+    price: CardPrice | None = None,
+    share: Callable[[Any], Any] = lambda value: value,
 ) -> Row:
+    """`share` may return an equal value already in memory (see catalog.index.Shared)."""
     meta = model.metadata
     priced = (
         {"price_rank": price.rank, "unit_class": price.unit_class, "per_class": price.per_class}
@@ -350,12 +356,13 @@ def row_for(
             model.endpoint_id.casefold(), capabilities, **priced,
         )  # fmt: skip
     labels = model_tags(meta)  # the cards' rule: the facet offers the tags cards show
+    folded = [share(t.casefold()) for t in labels]
     return Row(
         model=model,
         license=license_of(meta.license_type),
-        tags=frozenset(t.casefold() for t in labels),
-        tag_pairs=tuple((t.casefold(), t) for t in labels),
-        group_key=meta.group.key.casefold() if meta.group else "",
+        tags=share(frozenset(folded)),
+        tag_pairs=share(tuple(zip(folded, labels, strict=True))),
+        group_key=share(meta.group.key.casefold()) if meta.group else "",
         group_name=meta.group.key if meta.group else "",
         kind=meta.kind or "inference",
         category=meta.category,

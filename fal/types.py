@@ -132,10 +132,14 @@ def _text(value: Any) -> str:
     return value if isinstance(value, str) else ""
 
 
-def _texts(value: Any) -> tuple[str, ...]:
+def _same(value: str) -> str:
+    return value
+
+
+def _texts(value: Any, share: Callable[[str], str] = _same) -> tuple[str, ...]:
     if not isinstance(value, list):
         return ()
-    return tuple(item for item in value if isinstance(item, str))
+    return tuple(share(item) for item in value if isinstance(item, str))
 
 
 def _usable_id(value: Any) -> bool:
@@ -159,7 +163,9 @@ def _expansion_error(value: Any) -> ExpansionError | None:
     return None
 
 
-def parse_metadata(data: Any) -> ModelMetadata | None:
+def parse_metadata(data: Any, share: Callable[[str], str] = _same) -> ModelMetadata | None:
+    """`share` may return an equal string already in memory for the fields many models
+    repeat (category, status, tags…): one copy each across a large catalog."""
     if not isinstance(data, dict):
         return None
     group = data.get("group")
@@ -167,21 +173,21 @@ def parse_metadata(data: Any) -> ModelMetadata | None:
     favorited = data.get("is_favorited")
     return ModelMetadata(
         display_name=_text(data.get("display_name")),
-        category=_text(data.get("category")),
+        category=share(_text(data.get("category"))),
         description=_text(data.get("description")),
-        status=_text(data.get("status")),
-        tags=_texts(data.get("tags")),
-        updated_at=_text(data.get("updated_at")),
-        date=_text(data.get("date")),
+        status=share(_text(data.get("status"))),
+        tags=_texts(data.get("tags"), share),
+        updated_at=share(_text(data.get("updated_at"))),
+        date=share(_text(data.get("date"))),
         thumbnail_url=_text(data.get("thumbnail_url")),
         thumbnail_animated_url=_text(data.get("thumbnail_animated_url")),
         model_url=_text(data.get("model_url")),
         github_url=_text(data.get("github_url")),
         stream_url=_text(data.get("stream_url")),
-        license_type=_text(data.get("license_type")),
-        kind=_text(data.get("kind")),
+        license_type=share(_text(data.get("license_type"))),
+        kind=share(_text(data.get("kind"))),
         group=(
-            Group(key=_text(group.get("key")), label=_text(group.get("label")))
+            Group(key=share(_text(group.get("key"))), label=share(_text(group.get("label"))))
             if isinstance(group, dict) and (group.get("key") or group.get("label"))
             else None
         ),
@@ -196,8 +202,9 @@ def parse_metadata(data: Any) -> ModelMetadata | None:
     )
 
 
-def parse_model(data: Any) -> Model | None:
-    """One `models` entry, or None when it has no usable `endpoint_id`."""
+def parse_model(data: Any, share: Callable[[str], str] = _same) -> Model | None:
+    """One `models` entry, or None when it has no usable `endpoint_id` (`share`: see
+    parse_metadata)."""
     if not isinstance(data, dict):
         return None
     endpoint_id = data.get("endpoint_id")
@@ -222,7 +229,7 @@ def parse_model(data: Any) -> Model | None:
         )
     return Model(
         endpoint_id=endpoint_id,
-        metadata=parse_metadata(data.get("metadata")),
+        metadata=parse_metadata(data.get("metadata"), share),
         openapi=openapi,
         enterprise_status=enterprise_status,
     )
