@@ -166,6 +166,7 @@ def test_a_failed_sync_is_named_on_the_freshness_line_to_staff_only(member, djan
 
 
 def test_a_new_gunicorn_worker_loads_the_index_before_its_first_request(member_client, monkeypatch):
+    import gc
     import logging
     import runpy
     from pathlib import Path
@@ -179,6 +180,8 @@ def test_a_new_gunicorn_worker_loads_the_index_before_its_first_request(member_c
         log = logging.getLogger("gunicorn.error")
 
     conf["post_worker_init"](Worker())
+    assert gc.get_freeze_count() > 0  # the index out of the collector's sight
+    gc.unfreeze()  # (this is the test process, not a worker)
     warmed = index_module._current
     assert warmed is not None and len(warmed.models) > 1000
     assert "search_index" in warmed.__dict__  # built, not left for a first search
