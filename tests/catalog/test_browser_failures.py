@@ -82,8 +82,10 @@ def test_a_failed_shortlist_add_says_so_in_the_control(page, live_server, curato
     outage = Outage(page)
     card = page.locator(".grid .card").first
     card.locator(".shortlist-toggle").click()
+    add = card.get_by_role("button", name="Product shots")
+    expect(add).to_be_visible()  # the menu's lists have loaded (they load when it opens)
     outage.mode = "503"
-    card.get_by_role("button", name="Product shots").click()
+    add.click()
     error = card.locator(".shortlist-error")
     expect(error).to_have_text("Not saved — fal catalog did not answer. Try again.")
     expect(card.locator(".shortlist-toggle")).to_contain_text("☆ Shortlist")
