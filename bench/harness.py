@@ -184,6 +184,30 @@ class Gunicorn:
             return []
         return [int(pid) for pid in children.split()]
 
+    def wait_until_idle(self, timeout: float = 300, quiet: float = 1.0) -> None:
+        """Until the workers have used (almost) no CPU for `quiet` seconds: each has loaded
+        and warmed its index (post_worker_init, seconds at 100,000 models), so what is
+        measured next does not share the cores with a worker still starting."""
+        window: list[tuple[float, int]] = []
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            now = time.monotonic()
+            window = [(t, ticks) for t, ticks in window if now - t <= quiet]
+            window.append((now, self._cpu_ticks()))
+            if now - window[0][0] >= quiet * 0.9 and window[-1][1] - window[0][1] <= 2:
+                return
+            time.sleep(0.1)
+        raise RuntimeError(f"gunicorn workers still busy after {timeout} s")
+
+    def _cpu_ticks(self) -> int:
+        """CPU time (clock ticks) the master and workers have used so far."""
+        total = 0
+        for pid in [self.proc.pid if self.proc else 0, *self.worker_pids()]:
+            with contextlib.suppress(OSError, IndexError, ValueError):
+                fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+                total += int(fields[11]) + int(fields[12])  # utime, stime
+        return total
+
     def rss_mb(self) -> dict[str, float]:
         """Resident memory of the master and each worker, in MB."""
         sizes = {}

@@ -172,6 +172,7 @@ def latency_phase(root: Path, static_env: dict[str, str]) -> dict:
               f"{synced['upstream_calls']} calls")  # fmt: skip
         counter.reset()
         with Gunicorn(site, workers=WORKERS) as server:
+            server.wait_until_idle()  # every worker warmed up: measure serving only
             status, _, first_ms = get(server, site.session_cookie, "/")
             # Every worker has loaded the index (the first page of each), then keystrokes
             # for prefixes never asked before: one client, one at a time.
@@ -214,6 +215,7 @@ def ratio_phase(site: Site, models: list[dict]) -> dict:
     static_root = Path(site.env["DJANGO_STATIC_ROOT"])
     sizes = {}
     with Gunicorn(site, workers=WORKERS) as server:
+        server.wait_until_idle()  # every worker warmed up: measure serving only
         for name, path in pages.items():
             status, body, _ = get(server, site.session_cookie, path)
             assert status == 200, (name, status)
@@ -223,6 +225,7 @@ def ratio_phase(site: Site, models: list[dict]) -> dict:
             sizes[name] = len(body)
     out: dict = {"bytes": sizes}
     with Gunicorn(site, workers=WORKERS) as server:
+        server.wait_until_idle()  # every worker warmed up: measure serving only
         for name, path in pages.items():
             static = f"/static/bench/{name}-copy.html"
             suites = [(name, [(path, {})]), (f"{name}_static", [(static, {})])]
@@ -255,6 +258,7 @@ def scale_point(root: Path, size: int, static_env: dict[str, str]) -> dict:
         again = sync(site, counter)
         counter.reset()
         with Gunicorn(site, workers=WORKERS) as server:
+            server.wait_until_idle()  # every worker warmed up: measure serving only
             status, _, first_ms = get(server, site.session_cookie, FILTERED, HX)
             warm(server.url, site.session_cookie, [(FILTERED, HX), ("/", {})], workers=WORKERS)
             result = load(
@@ -420,6 +424,7 @@ def main() -> int:
             print(f"  sync: {cold_sync['seconds']} s, {cold_sync['upstream_calls']} calls "
                   f"({cold_sync['summary']})")  # fmt: skip
             with Gunicorn(site, workers=WORKERS) as server:
+                server.wait_until_idle()  # every worker warmed up: measure serving only
                 walk = journey(server, site.session_cookie, counter, steps, typing)
             resync = sync(site, counter)
             print(f"  resync of the unchanged catalog: {resync['upstream_calls']} calls")
@@ -427,6 +432,7 @@ def main() -> int:
             ratios = ratio_phase(site, real)
             print("Chromium: facet clicks and typing until htmx:afterSettle")
             with Gunicorn(site, workers=WORKERS) as server:
+                server.wait_until_idle()  # every worker warmed up: measure serving only
                 warm(server.url, site.session_cookie, [("/", {})], workers=WORKERS)
                 in_browser = browser.measure(server.url, site.session_cookie)
             print(f"  facet p50 {in_browser['facet_ms_p50']} p95 {in_browser['facet_ms_p95']} ms; "
