@@ -62,6 +62,7 @@ def main() -> None:
     from django.core.management import call_command
     from django.db import connection
     from django.test import Client
+    from django.test.utils import CaptureQueriesContext
 
     from catalog.sync import sync_catalog
 
@@ -95,14 +96,9 @@ def main() -> None:
         for _ in range(args.requests):
             client.get(path)
         plain_ms = (time.perf_counter() - started) / args.requests * 1000
-        queries: list[str] = []  # (connection.queries is reset when a request starts)
-
-        def record(run, sql, *rest, queries=queries):
-            queries.append(sql)
-            return run(sql, *rest)
-
-        with connection.execute_wrapper(record):
+        with CaptureQueriesContext(connection) as captured:
             client.get(path)
+        queries = [query["sql"] for query in captured.captured_queries]
         started = time.perf_counter()
         profile.enable()
         for _ in range(args.requests):

@@ -7,6 +7,7 @@ from __future__ import annotations
 import pytest
 from django.contrib.auth.models import Group, Permission
 from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
 from catalog.models import Shortlist
 
@@ -23,15 +24,9 @@ def picks(db):
 
 def permission_queries(client, path: str = "/shortlists/picks/") -> tuple[int, int]:
     """(status, how many queries read auth_permission) of one GET."""
-    seen: list[str] = []
-
-    def record(run, sql, *rest):
-        seen.append(sql)
-        return run(sql, *rest)
-
-    with connection.execute_wrapper(record):
+    with CaptureQueriesContext(connection) as captured:
         status = client.get(path).status_code
-    return status, sum("auth_permission" in sql for sql in seen)
+    return status, sum("auth_permission" in query["sql"] for query in captured.captured_queries)
 
 
 def test_a_curators_permissions_are_read_once_then_from_the_cache(
