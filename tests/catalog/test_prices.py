@@ -170,6 +170,8 @@ def test_prices_are_kept_per_key_and_never_shared_between_keys(
 ):
     # This test reads the cache's keys, which only the local-memory cache can list.
     settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+    # Local-memory caches with one location share their store: start from an empty one.
+    cache.clear()
     live(list(recorded.values()), key=KEY)
     run = sync_catalog()
     assert run.state == "succeeded" and run.price_calls == 29
