@@ -64,6 +64,7 @@ def main() -> None:
     from django.test import Client
     from django.test.utils import CaptureQueriesContext
 
+    from catalog.index import warm_up
     from catalog.sync import sync_catalog
 
     call_command("migrate", verbosity=0)
@@ -77,7 +78,8 @@ def main() -> None:
 
     profile = cProfile.Profile()
     if args.once:
-        client.get("/")  # the index loaded
+        warm_up()  # as each gunicorn worker does: the index, its search and every card
+        client.get("/")  # and the templates, as the benchmark's warm-up request does
         for path in args.paths:
             started = time.perf_counter()
             if not args.plain:
