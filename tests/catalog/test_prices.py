@@ -328,6 +328,90 @@ def test_the_calculator_says_when_fal_fails(member_client, monkeypatch):
     assert "fal could not estimate the cost: Service temporarily unavailable" in body
 
 
+def estimate_calls(count_upstream) -> int:
+    return len([u for u in count_upstream if u.endswith("/models/pricing/estimate")])
+
+
+def shown_total(client, endpoint_id: str, quantity: str) -> str:
+    """The total the calculator shows, or its message when it shows none."""
+    page = html(client.get(f"/estimate/{endpoint_id}/?quantity={quantity}", headers=HTMX))
+    found = re.search(r"<strong>(.*?)</strong>", page)
+    return found.group(1) if found else re.sub(r"<[^>]+>|\s+", " ", page).strip()
+
+
+def fals_total(recorded, endpoint_id: str, quantity: str) -> str:
+    from fal.units import format_money
+
+    return format_money(Decimal(repr(recorded[endpoint_id]["unit_price"])) * Decimal(quantity))
+
+
+def test_each_model_and_quantity_has_its_own_estimate_and_a_repeat_asks_fal_once(
+    member_client, recorded, count_upstream
+):
+    megapixels = [i for i in recorded if parse_unit(recorded[i]["unit"]).cls.key == "megapixel"]
+    first = megapixels[0]
+    second = next(
+        i for i in megapixels if recorded[i]["unit_price"] != recorded[first]["unit_price"]
+    )
+    for endpoint_id, quantity in [(first, "2"), (first, "3"), (second, "2")]:
+        assert shown_total(member_client, endpoint_id, quantity) == fals_total(
+            recorded, endpoint_id, quantity
+        )
+    assert estimate_calls(count_upstream) == 3
+    # The same quantity typed again: fal's answer is kept, not asked for again.
+    assert shown_total(member_client, first, "2") == fals_total(recorded, first, "2")
+    assert estimate_calls(count_upstream) == 3
+
+
+class EstimateFailsFor:
+    """The emulator, but an estimate that names `endpoint_id` is a 503."""
+
+    def __init__(self, app, endpoint_id: str):
+        self.app, self.endpoint_id, self.failed = app, endpoint_id, 0
+
+    def __call__(self, environ, start_response):
+        if environ["PATH_INFO"].endswith("/pricing/estimate"):
+            body = environ["wsgi.input"].read(int(environ.get("CONTENT_LENGTH") or 0))
+            environ["wsgi.input"] = io.BytesIO(body)
+            if self.endpoint_id.encode() in body:
+                self.failed += 1
+                start_response("503 Service Unavailable", [("Content-Type", "application/json")])
+                return [b'{"error": {"type": "service_unavailable", "message": "busy"}}']
+        return self.app(environ, start_response)
+
+
+def test_a_failed_estimate_is_remembered_for_its_model_alone(
+    member_client, recorded, snapshot, monkeypatch
+):
+    megapixels = [i for i in recorded if parse_unit(recorded[i]["unit"]).cls.key == "megapixel"]
+    failing, working = megapixels[:2]
+    upstream_app = EstimateFailsFor(
+        Emulator(*copy.deepcopy(snapshot), list(recorded.values())), failing
+    )
+    monkeypatch.setattr(upstream, "offline_app", lambda: upstream_app)
+    assert "fal could not estimate the cost: busy" in shown_total(member_client, failing, "2")
+    asked = upstream_app.failed
+    assert asked >= 1
+    # Another model's estimate is asked for, and answers.
+    assert shown_total(member_client, working, "2") == fals_total(recorded, working, "2")
+    # The failure is kept a while: asking again shows it without asking fal again.
+    assert "fal could not estimate the cost: busy" in shown_total(member_client, failing, "2")
+    assert upstream_app.failed == asked
+
+
+def test_estimates_are_kept_per_key(live, recorded, count_upstream, member_client, settings):
+    endpoint_id = first_of_class(recorded, "megapixel")
+    live(list(recorded.values()), key=KEY)
+    sync_catalog()
+    assert shown_total(member_client, endpoint_id, "2") == fals_total(recorded, endpoint_id, "2")
+    assert estimate_calls(count_upstream) == 1
+    # Another key on the same fal asks fal itself: accounts' prices can differ.
+    settings.FAL_KEY = "another-team-key"
+    sync_catalog()
+    assert shown_total(member_client, endpoint_id, "2") == fals_total(recorded, endpoint_id, "2")
+    assert estimate_calls(count_upstream) == 2
+
+
 def test_the_calculator_of_an_unknown_model_is_404(member_client):
     assert member_client.get("/estimate/nobody/nothing/?quantity=1").status_code == 404
     assert member_client.get("/estimate/not an id/?quantity=1").status_code == 404
