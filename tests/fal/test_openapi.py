@@ -10,7 +10,7 @@ import random
 import pytest
 
 from fal.emulator import SNAPSHOT_DIR
-from fal.openapi import ModelSchema, SchemaField, model_schema
+from fal.openapi import RECONSTRUCTED_MARK, ModelSchema, SchemaField, model_schema
 
 SNAPSHOT = SNAPSHOT_DIR
 
@@ -254,3 +254,60 @@ def test_randomly_damaged_documents_never_raise(openapi):
             if key is not None:
                 parent[key] = rng.choice(garbage)
             assert isinstance(model_schema(doc), ModelSchema)
+
+
+def test_input_examples_take_the_first_of_examples_else_the_single_example():
+    from fal.openapi import input_examples
+
+    properties = {
+        "prompt": {"type": "string", "examples": ["a cat", "a dog"], "example": "ignored"},
+        "seed": {"type": "integer", "example": 42},
+        "steps": {"type": "integer", "examples": []},
+        "image_url": {"type": "string"},
+    }
+    document = {"components": {"schemas": {"XInput": {"properties": properties}}}}
+    assert input_examples(document) == {"prompt": "a cat", "seed": 42}
+
+
+@pytest.mark.parametrize(
+    ("document", "source"),
+    [
+        ({"info": {RECONSTRUCTED_MARK: {"source": "tanstack"}}}, "tanstack"),
+        ({"info": {RECONSTRUCTED_MARK: {"source": ""}}}, "unknown"),
+        ({"info": {RECONSTRUCTED_MARK: {"source": 7}}}, "unknown"),
+        ({"info": {RECONSTRUCTED_MARK: {}}}, "unknown"),
+        ({"info": {RECONSTRUCTED_MARK: "yes"}}, None),
+        ({"info": {"title": "a recorded document"}}, None),
+        ({"info": "nothing"}, None),
+        (["not", "a", "document"], None),
+        (None, None),
+    ],
+)
+def test_reconstructed_source_names_the_source_of_a_marked_document_only(document, source):
+    from fal.openapi import reconstructed_source
+
+    assert reconstructed_source(document) == source
+
+
+def test_named_type_fields_are_those_of_an_object_schema_with_its_references_resolved():
+    from fal.openapi import named_type_fields
+
+    schemas = {
+        "Image": {
+            "type": "object",
+            "properties": {
+                "url": {"type": "string"},
+                "size": {"$ref": "#/components/schemas/Size"},
+            },
+            "required": ["url"],
+        },
+        "Size": {"type": "object", "properties": {"width": {"type": "integer"}}},
+        "Name": {"type": "string"},
+    }
+    document = {"components": {"schemas": schemas}}
+    url, size = named_type_fields(document, "Image")
+    assert (url.name, url.type, url.required) == ("url", "string", True)
+    assert (size.name, size.unresolved_ref) == ("size", None)
+    assert named_type_fields(document, "Name") is None  # a string, not an object
+    assert named_type_fields(document, "Missing") is None
+    assert named_type_fields({"components": []}, "Image") is None
