@@ -118,7 +118,6 @@ class CuratorMenu:
             name = "catalog:shortlist_remove" if member else "catalog:shortlist_add"
             lists.append(
                 {
-                    "slug": slug,
                     "title": title,
                     "member": member,
                     "action": reverse(name, args=[slug]),

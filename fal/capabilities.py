@@ -171,10 +171,6 @@ _TEXT_OUTPUTS = (
 )  # fmt: skip
 
 
-def _words(name: str) -> list[str]:
-    return [w for w in re.split(r"[_\W]+", name.lower()) if w]
-
-
 def _has_word(name: str, words: tuple[str, ...]) -> bool:
     """Whether `name` contains one of `words` as a whole word or `_`-joined run of words."""
     lowered = f"_{name.lower()}_"

@@ -53,6 +53,17 @@ def test_a_model_the_index_lacks_is_asked_for_once_and_added(snapshot_ids, count
     assert services.catalog_model(endpoint_id) == model and len(count_upstream) == 1
 
 
+def test_a_model_added_on_demand_is_unchanged_to_the_next_sync(snapshot_ids, count_upstream):
+    endpoint_id = snapshot_ids[42]
+    drop_from_index(endpoint_id)
+    services.catalog_model(endpoint_id)
+    count_upstream.clear()
+    run = sync_catalog()
+    # Its entry's fingerprint is the sync's: no change recorded, no document fetched again.
+    assert run.state == "succeeded" and (run.added, run.changed) == (0, 0)
+    assert not [url for url in count_upstream if "expand=openapi" in url]
+
+
 def test_a_model_fal_does_not_know_is_none_and_not_asked_again_at_once(count_upstream):
     assert services.catalog_model("nope/unknown") is None
     assert services.catalog_model("nope/unknown") is None
