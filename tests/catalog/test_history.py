@@ -176,6 +176,13 @@ def test_a_sync_records_added_gone_back_renamed_and_schema_changes(snapshot):
     assert {c.seen_at for c in run.changes.all()} == {run.catalog_date}
     back = sync_catalog_from(snapshot[0], snapshot[1])
     assert set(back.changes.values_list("endpoint_id", "kind")) >= {(gone["endpoint_id"], "back")}
+    # Each row carries the model's category and license, which the change log filters on.
+    category, license_type = gone["metadata"]["category"], gone["metadata"]["license_type"]
+    rows = Change.objects.filter(endpoint_id=gone["endpoint_id"])
+    assert {(r.kind, r.category, r.license) for r in rows} == {
+        ("gone", category, license_type),
+        ("back", category, license_type),
+    }
     assert ("acme/new-model", "gone") in set(back.changes.values_list("endpoint_id", "kind"))
 
 

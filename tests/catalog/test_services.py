@@ -53,10 +53,20 @@ def test_a_model_the_index_lacks_is_asked_for_once_and_added(snapshot_ids, count
     assert services.catalog_model(endpoint_id) == model and len(count_upstream) == 1
 
 
-def test_a_model_added_on_demand_is_unchanged_to_the_next_sync(snapshot_ids, count_upstream):
-    endpoint_id = snapshot_ids[42]
+@pytest.mark.parametrize("documented", [True, False])
+def test_a_model_added_on_demand_is_stored_as_the_sync_stores_it(
+    snapshot_ids, count_upstream, documented
+):
+    documents = load_snapshot()[1]
+    endpoint_id = next(i for i in snapshot_ids[42:] if (i in documents) == documented)
+    stored = ("entry", "entry_fingerprint", "openapi", "openapi_fingerprint", "openapi_for")
+    synced = CatalogEntry.objects.values(*stored, "capabilities").get(endpoint_id=endpoint_id)
     drop_from_index(endpoint_id)
     services.catalog_model(endpoint_id)
+    added = CatalogEntry.objects.values(*stored, "capabilities").get(endpoint_id=endpoint_id)
+    assert added == synced
+    # Find mode does not say where it belongs in the API's order: after every listed model.
+    assert services.catalog_index().models[-1].endpoint_id == endpoint_id
     count_upstream.clear()
     run = sync_catalog()
     # Its entry's fingerprint is the sync's: no change recorded, no document fetched again.
