@@ -116,10 +116,14 @@ def test_a_breaking_change_after_the_entry_was_added_flags_it(member_client, sna
     (row,) = member_client.get("/shortlists/gen/").context["rows"]
     assert [(c.field, c.aspect) for c in row.watch.breaking] == [("input.seed", "required")]
     assert not row.watch.deprecated and row.watch.suggestions
+    # The only reason it needs attention, and the page's count says so.
+    assert not row.flag
+    assert "1 entry needs attention" in member_client.get("/shortlists/gen/").content.decode()
     # Added after that sync: the change is older than the entry, nothing to flag.
     ShortlistEntry.objects.filter(pk=entry.pk).update(added_at=timezone.now() + timedelta(1))
-    (row,) = member_client.get("/shortlists/gen/").context["rows"]
-    assert not row.watch.flagged
+    response = member_client.get("/shortlists/gen/")
+    (row,) = response.context["rows"]
+    assert not row.watch.flagged and "needs attention" not in response.content.decode()
 
 
 def test_the_index_tells_a_curator_what_changed_for_their_lists(client, curator, drafts, snapshot):

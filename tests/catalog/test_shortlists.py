@@ -11,7 +11,9 @@ from urllib.parse import parse_qs
 import pytest
 from django.contrib.admin.models import LogEntry
 from django.core.cache import cache
+from django.db import connection
 from django.test import Client
+from django.test.utils import CaptureQueriesContext
 
 from catalog.models import CatalogEntry, Shortlist, ShortlistEntry
 from catalog.shortlists import FLAG_DEPRECATED, FLAG_GONE, FLAG_MISSING
@@ -162,6 +164,40 @@ def test_compare_these_links_the_first_six_known_models(member_client, curator, 
     body = member_client.get("/shortlists/many/").content.decode()
     href = body.split('href="/compare/?', 1)[1].split('"', 1)[0].replace("&amp;", "&")
     assert parse_qs(href)["endpoint_id"] == snapshot_ids[:6]
+
+
+def test_a_list_without_a_model_fal_knows_has_no_compare_link(member_client, curator):
+    shortlist = Shortlist.objects.create(title="Only gone", slug="only-gone")
+    body = member_client.get("/shortlists/only-gone/").content.decode()
+    assert "/compare/" not in body
+    shortlist.entries.create(endpoint_id=GONE, position=1)
+    body = member_client.get("/shortlists/only-gone/").content.decode()
+    assert "/compare/" not in body and "1 entry needs attention" in body
+
+
+def test_on_the_list_page_a_curators_cards_say_they_are_shortlisted(curator_client, product_shots):
+    body = curator_client.get("/shortlists/product-shots/").content.decode()
+    cards = body.count('<article class="card')
+    assert cards == 2
+    assert body.count('<details class="shortlist-menu"') == cards
+    assert body.count("★ Shortlisted") == cards and "☆ Shortlist" not in body
+
+
+def test_a_lists_page_asks_the_database_the_same_whatever_its_length(
+    curator_client, curator, snapshot_ids
+):
+    def queries_for(length: int) -> int:
+        shortlist = Shortlist.objects.create(title=f"Of {length}", slug=f"of-{length}")
+        ShortlistEntry.objects.bulk_create(
+            ShortlistEntry(shortlist=shortlist, endpoint_id=i, position=n, added_by=curator)
+            for n, i in enumerate(snapshot_ids[:length])
+        )
+        curator_client.get(f"/shortlists/of-{length}/")  # warm: the session and the index
+        with CaptureQueriesContext(connection) as captured:
+            assert curator_client.get(f"/shortlists/of-{length}/").status_code == 200
+        return len(captured)
+
+    assert queries_for(3) == queries_for(30)
 
 
 def test_unknown_shortlist_is_404(member_client):
