@@ -30,6 +30,9 @@ def curator_client(client, curator):
     return client
 
 
+NOT_ON_LIST = "That model is not on this list."
+
+
 def order(shortlist) -> list[str]:
     return list(shortlist.entries.order_by("position", "pk").values_list("endpoint_id", flat=True))
 
@@ -126,19 +129,24 @@ def test_moving_renumbers_tied_positions(curator_client, product_shots):
 
 
 @pytest.mark.parametrize(
-    "data",
+    ("data", "problem"),
     [
-        {"endpoint_id": FLUX, "direction": "sideways"},
-        {"endpoint_id": FLUX},
-        {"endpoint_id": "fal-ai/not-on-the-list", "direction": "up"},
-        {"endpoint_id": "\x00../x", "direction": "down"},
-        {"endpoint_id": "x" * 5000, "direction": "up"},
+        ({"endpoint_id": FLUX, "direction": "sideways"}, "Move an entry “up” or “down”."),
+        ({"endpoint_id": FLUX}, "Move an entry “up” or “down”."),
+        ({"endpoint_id": "fal-ai/not-on-the-list", "direction": "up"}, NOT_ON_LIST),
+        ({"endpoint_id": "\x00../x", "direction": "down"}, NOT_ON_LIST),
+        ({"endpoint_id": "x" * 5000, "direction": "up"}, NOT_ON_LIST),
     ],
 )
-def test_a_bad_move_is_a_400_and_changes_nothing(curator_client, product_shots, data):
+def test_a_bad_move_is_a_400_and_changes_nothing(curator_client, product_shots, data, problem):
     response = curator_client.post("/shortlists/product-shots/move/", data)
     assert response.status_code == 400
-    assert "Go back" in response.content.decode()
+    body = response.content.decode()
+    assert f'{problem} <a href="/shortlists/product-shots/">Go back</a>.' in body
+    # The lists page around it, as the curator sees it: their lists and the create form.
+    assert '<a href="/shortlists/product-shots/">Product shots</a>' in body
+    assert "<strong>3</strong> models" in body
+    assert 'class="new-shortlist-form"' in body and "Sign out cora" in body
     assert order(product_shots) == [FLUX, BANANA, VEO]
     assert not LogEntry.objects.exists()
 
