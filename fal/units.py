@@ -176,7 +176,7 @@ def price_text(unit_price: float, raw_unit: str, currency: str = "USD") -> tuple
     return f"{money} / {unit.noun}", tooltip
 
 
-def price_words(unit_price: float | Decimal, raw_unit: str, currency: str = "USD") -> str:
+def price_words(unit_price: float | Decimal, raw_unit: str, currency: str) -> str:
     """A price in a sentence: "$0.025 per image", "$0.5 per 5 s"; a vague unit keeps fal's
     figure with fal's own unit in quotes ("$1 per “units” (fal's unit)"), never "$1 per units"."""
     unit = parse_unit(raw_unit)

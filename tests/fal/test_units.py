@@ -267,6 +267,7 @@ def test_every_price_in_the_data_gets_a_job_unless_its_class_has_none():
         (0.025, "images", "USD", "$0.025 per image"),
         (0.5, "5 seconds", "USD", "$0.50 per 5 s"),
         (1, "units", "USD", "$1 per “units” (fal's unit)"),
+        (2, " gpu\t units ", "USD", "$2 per “gpu units” (fal's unit)"),
         (0.2, "", "USD", "$0.20 (fal names no unit)"),
     ],
 )
