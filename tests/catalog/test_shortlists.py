@@ -444,6 +444,24 @@ def test_curator_creates_a_shortlist_and_lands_on_it(curator_client, curator):
 # --- The card control elsewhere --------------------------------------------------------------
 
 
+@pytest.mark.parametrize(
+    ("referer", "back_to"),
+    [
+        ("http://testserver/?q=flux&license=commercial", "/?q=flux&amp;license=commercial"),
+        ("http://testserver/shortlists/product-shots/", "/shortlists/product-shots/"),
+        ("https://evil.example/?q=flux", f"/models/{FLUX}/"),
+        ("", f"/models/{FLUX}/"),
+    ],
+)
+def test_the_menu_page_without_javascript_goes_back_where_the_curator_came_from(
+    curator_client, product_shots, referer, back_to
+):
+    headers = {"Referer": referer} if referer else {}
+    page = curator_client.get("/shortlist-menu/", {"endpoint_id": FLUX}, headers=headers)
+    assert page.status_code == 200
+    assert f'<input type="hidden" name="next" value="{back_to}">' in page.content.decode()
+
+
 def test_grid_cards_carry_the_control_for_curators_only(
     curator_client, member_client, product_shots, django_assert_max_num_queries
 ):
