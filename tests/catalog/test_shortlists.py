@@ -303,10 +303,17 @@ def test_adding_an_unknown_model_says_so_and_changes_nothing(curator_client, pro
     assert response.status_code == 200
     assert "fal&#x27;s catalog has no model “fal-ai/made-up”." in response.content.decode()
     plain = curator_client.post(
-        "/shortlists/product-shots/add/", {"endpoint_id": "<script>", "next": "/"}
+        "/shortlists/product-shots/add/", {"endpoint_id": "<script>", "next": "/?q=flux"}
     )
     assert plain.status_code == 400
-    assert "That is not a fal endpoint id." in plain.content.decode()
+    # Without JavaScript: the curator's lists page, saying what is wrong and the way back.
+    body = plain.content.decode()
+    assert 'That is not a fal endpoint id. <a href="/?q=flux">Go back</a>.' in body
+    assert "Sign out cora" in body and 'class="new-shortlist-form"' in body
+    elsewhere = curator_client.post(
+        "/shortlists/product-shots/add/", {"endpoint_id": "<script>", "next": "//evil.example/"}
+    )
+    assert '<a href="/shortlists/product-shots/">Go back</a>' in elsewhere.content.decode()
     assert product_shots.entries.count() == 2
 
 
