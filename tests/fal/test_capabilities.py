@@ -483,3 +483,21 @@ def test_the_start_and_end_image_question(documents):
     assert "fal-ai/wan/v2.2-a14b/image-to-video/turbo" in hits
     # Kling 2.1 takes a tail image but has no seed.
     assert "fal-ai/kling-video/v2.1/pro/image-to-video" not in hits
+
+
+@pytest.mark.parametrize(
+    ("prop", "accepts_lora"),
+    [
+        ({"type": "array", "items": {"type": "object"}}, True),
+        ({"type": "string"}, True),
+        ({"type": "number"}, False),
+        ({"type": "integer"}, False),
+        ({"type": "boolean"}, False),
+    ],
+)
+def test_a_field_named_like_loras_takes_lora_weights_unless_a_number_or_a_switch(
+    prop, accepts_lora
+):
+    schema = {"type": "object", "properties": {"loras": prop}}
+    document = {"components": {"schemas": {"XInput": schema}}}
+    assert ("lora" in capabilities(document).accepts) == accepts_lora
