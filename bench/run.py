@@ -82,6 +82,15 @@ def emulator_server(size: int | None = None, *, latency: float = 0.0, documented
         server.shutdown()
 
 
+@contextlib.contextmanager
+def serving(site: Site):
+    """gunicorn on `site` once every worker has warmed up (post_worker_init): what a phase
+    measures next is serving, not a worker still loading its index beside it."""
+    with Gunicorn(site, workers=WORKERS) as server:
+        server.wait_until_idle()
+        yield server
+
+
 def sync(site: Site, counter: CountingApp) -> dict:
     """`manage.py catalog_sync` in its own process: seconds, upstream calls, its summary."""
     counter.reset()
@@ -171,8 +180,7 @@ def latency_phase(root: Path, static_env: dict[str, str]) -> dict:
         print(f"  sync behind {LATENCY * 1000:.0f} ms: {synced['seconds']} s, "
               f"{synced['upstream_calls']} calls")  # fmt: skip
         counter.reset()
-        with Gunicorn(site, workers=WORKERS) as server:
-            server.wait_until_idle()  # every worker warmed up: measure serving only
+        with serving(site) as server:
             status, _, first_ms = get(server, site.session_cookie, "/")
             # Every worker has loaded the index (the first page of each), then keystrokes
             # for prefixes never asked before: one client, one at a time.
@@ -214,8 +222,7 @@ def ratio_phase(site: Site, models: list[dict]) -> dict:
     }
     static_root = Path(site.env["DJANGO_STATIC_ROOT"])
     sizes = {}
-    with Gunicorn(site, workers=WORKERS) as server:
-        server.wait_until_idle()  # every worker warmed up: measure serving only
+    with serving(site) as server:
         for name, path in pages.items():
             status, body, _ = get(server, site.session_cookie, path)
             assert status == 200, (name, status)
@@ -224,8 +231,7 @@ def ratio_phase(site: Site, models: list[dict]) -> dict:
             copy.write_bytes(body)  # whitenoise reads STATIC_ROOT when gunicorn starts
             sizes[name] = len(body)
     out: dict = {"bytes": sizes}
-    with Gunicorn(site, workers=WORKERS) as server:
-        server.wait_until_idle()  # every worker warmed up: measure serving only
+    with serving(site) as server:
         for name, path in pages.items():
             static = f"/static/bench/{name}-copy.html"
             suites = [(name, [(path, {})]), (f"{name}_static", [(static, {})])]
@@ -257,8 +263,7 @@ def scale_point(root: Path, size: int, static_env: dict[str, str]) -> dict:
         first = sync(site, counter)
         again = sync(site, counter)
         counter.reset()
-        with Gunicorn(site, workers=WORKERS) as server:
-            server.wait_until_idle()  # every worker warmed up: measure serving only
+        with serving(site) as server:
             status, _, first_ms = get(server, site.session_cookie, FILTERED, HX)
             warm(server.url, site.session_cookie, [(FILTERED, HX), ("/", {})], workers=WORKERS)
             result = load(
@@ -423,16 +428,14 @@ def main() -> int:
             cold_sync = sync(site, counter)
             print(f"  sync: {cold_sync['seconds']} s, {cold_sync['upstream_calls']} calls "
                   f"({cold_sync['summary']})")  # fmt: skip
-            with Gunicorn(site, workers=WORKERS) as server:
-                server.wait_until_idle()  # every worker warmed up: measure serving only
+            with serving(site) as server:
                 walk = journey(server, site.session_cookie, counter, steps, typing)
             resync = sync(site, counter)
             print(f"  resync of the unchanged catalog: {resync['upstream_calls']} calls")
             print(f"Warm pages vs static files of their size, {CLIENTS} clients:")
             ratios = ratio_phase(site, real)
             print("Chromium: facet clicks and typing until htmx:afterSettle")
-            with Gunicorn(site, workers=WORKERS) as server:
-                server.wait_until_idle()  # every worker warmed up: measure serving only
+            with serving(site) as server:
                 warm(server.url, site.session_cookie, [("/", {})], workers=WORKERS)
                 in_browser = browser.measure(server.url, site.session_cookie)
             print(f"  facet p50 {in_browser['facet_ms_p50']} p95 {in_browser['facet_ms_p95']} ms; "
