@@ -23,7 +23,7 @@ from catalog.models import PriceRecord, Shortlist, SyncRun
 from catalog.prices import NEEDS_KEY, card_price, key_fingerprint
 from catalog.sync import sync_catalog
 from fal.emulator import Emulator, load_prices, load_snapshot, serve
-from fal.units import UNIT_CLASSES, parse_unit
+from fal.units import UNIT_CLASSES, format_money, parse_unit
 
 pytestmark = pytest.mark.django_db
 HTMX = {"HX-Request": "true"}
@@ -41,9 +41,13 @@ def recorded():
     return {p["endpoint_id"]: p for p in load_prices()}
 
 
+def of_class(recorded, key: str) -> list[str]:
+    """The recorded endpoints whose unit is of class `key`."""
+    return [i for i, p in recorded.items() if parse_unit(p["unit"]).cls.key == key]
+
+
 def first_of_class(recorded, key: str) -> str:
-    """The first recorded endpoint whose unit is of class `key`."""
-    return next(i for i, p in recorded.items() if parse_unit(p["unit"]).cls.key == key)
+    return of_class(recorded, key)[0]
 
 
 @pytest.fixture
@@ -273,8 +277,6 @@ def test_the_calculator_shows_fals_estimate(member_client, recorded, count_upstr
     fragment = html(response)
     assert fragment.lstrip().startswith('<div id="estimate"')
     total = Decimal(repr(price["unit_price"])) * Decimal("12.5")
-    from fal.units import format_money
-
     assert f"<strong>{format_money(total)}</strong> for 12.5 megapixels" in fragment
     assert [u for u in count_upstream if u.endswith("/models/pricing/estimate")]  # fal was asked
     # Without JavaScript the model page comes back with the estimate in it.
@@ -291,8 +293,6 @@ def test_the_calculator_converts_to_fals_unit(member_client, recorded):
     )
     price = recorded[endpoint_id]
     fragment = html(member_client.get(f"/estimate/{endpoint_id}/?quantity=12", headers=HTMX))
-    from fal.units import format_money
-
     expected = format_money(Decimal(repr(price["unit_price"])) * Decimal("2.4"))
     assert f"<strong>{expected}</strong> for 12 seconds" in fragment
 
@@ -340,15 +340,13 @@ def shown_total(client, endpoint_id: str, quantity: str) -> str:
 
 
 def fals_total(recorded, endpoint_id: str, quantity: str) -> str:
-    from fal.units import format_money
-
     return format_money(Decimal(repr(recorded[endpoint_id]["unit_price"])) * Decimal(quantity))
 
 
 def test_each_model_and_quantity_has_its_own_estimate_and_a_repeat_asks_fal_once(
     member_client, recorded, count_upstream
 ):
-    megapixels = [i for i in recorded if parse_unit(recorded[i]["unit"]).cls.key == "megapixel"]
+    megapixels = of_class(recorded, "megapixel")
     first = megapixels[0]
     second = next(
         i for i in megapixels if recorded[i]["unit_price"] != recorded[first]["unit_price"]
@@ -383,7 +381,7 @@ class EstimateFailsFor:
 def test_a_failed_estimate_is_remembered_for_its_model_alone(
     member_client, recorded, snapshot, monkeypatch
 ):
-    megapixels = [i for i in recorded if parse_unit(recorded[i]["unit"]).cls.key == "megapixel"]
+    megapixels = of_class(recorded, "megapixel")
     failing, working = megapixels[:2]
     upstream_app = EstimateFailsFor(
         Emulator(*copy.deepcopy(snapshot), list(recorded.values())), failing
@@ -418,7 +416,7 @@ def test_the_calculator_of_an_unknown_model_is_404(member_client):
 
 
 def test_compare_has_a_price_row_and_tints_the_cheapest_of_a_class(member_client, recorded):
-    images = [i for i, p in recorded.items() if parse_unit(p["unit"]).cls.key == "image"]
+    images = of_class(recorded, "image")
     by_price = sorted(images, key=lambda i: recorded[i]["unit_price"])
     cheap, dear = by_price[0], by_price[-1]
     other = first_of_class(recorded, "second")
