@@ -23,6 +23,7 @@ keepalive = 5
 max_requests = int(os.environ.get("GUNICORN_MAX_REQUESTS") or 0)
 max_requests_jitter = max_requests // 10
 accesslog = os.environ.get("GUNICORN_ACCESS_LOG") or None
+logger_class = "config.access_log.RedactingLogger"  # no feed token in the access log
 errorlog = "-"
 loglevel = os.environ.get("GUNICORN_LOG_LEVEL", "info")
 # Behind a TLS-terminating proxy on the same machine (DJANGO_PRODUCTION trusts its header).

@@ -30,9 +30,11 @@ SIGNED_IN = re.compile(r"Sign out (\w+)</button>")
 _MEMBER_SCRIPT = """
 from django.contrib.auth import get_user_model
 from django.test import Client
+from catalog.feeds import feed_token
 client = Client()
-client.force_login(get_user_model().objects.create_user("max", password="x"))
-print("MEMBER-SESSION " + client.cookies["sessionid"].value)
+user = get_user_model().objects.create_user("max", password="x")
+client.force_login(user)
+print("MEMBER-SESSION " + client.cookies["sessionid"].value + " " + feed_token(user))
 """
 
 
@@ -56,6 +58,13 @@ def page(server: Gunicorn, path: str, cookie: str, htmx: bool = False) -> dict:
         "cards": CARD.findall(html),
         "errors": html.count("banner-error") + html.count("Traceback"),
     }
+
+
+def feed(server: Gunicorn, token: str) -> str:
+    """The changes feed as a feed reader gets it: no session, the subscription token."""
+    status, _, body = request(server.url, f"/changes/feed/?token={token}", timeout=60)
+    assert status == 200
+    return body.decode()
 
 
 def burst(server: Gunicorn, members: dict[str, str], rounds: int = 3) -> list[tuple]:
@@ -87,10 +96,11 @@ def check(answers: list[tuple], expected: dict[str, tuple[int, list[str]]]) -> N
             assert (shown["count"], shown["cards"]) == expected[path], where
 
 
-def members_of(site: Site) -> dict[str, str]:
+def second_member(site: Site) -> tuple[str, str]:
+    """Another member's session cookie and feed subscription token."""
     out = site.manage("shell", "-c", _MEMBER_SCRIPT)
-    other = next(x for x in out.splitlines() if x.startswith("MEMBER-SESSION")).split()[1]
-    return {"bench": site.session_cookie, "max": other}
+    _, session, token = next(x for x in out.splitlines() if x.startswith("MEMBER-SESSION")).split()
+    return session, token
 
 
 @pytest.mark.parametrize("cache", ["file", pytest.param("redis", marks=pytest.mark.redis)])
@@ -101,10 +111,11 @@ def test_two_threaded_workers_serve_two_members_and_follow_a_sync(tmp_path, requ
             tmp_path,
             fal_api_url=server.url,
             redis_url=redis_url,
-            extra_env={"CATALOG_SYNC_MAX_RPS": "0"},
+            extra_env={"CATALOG_SYNC_MAX_RPS": "0", "GUNICORN_ACCESS_LOG": "-"},
         )
         assert f"{SIZE} models" in site.manage("catalog_sync", "--quiet")
-        members = members_of(site)
+        session, feed_token = second_member(site)
+        members = {"bench": site.session_cookie, "max": session}
         with Gunicorn(site, workers=2, threads=4) as gunicorn:
             assert len(gunicorn.worker_pids()) == 2
             expected = {
@@ -127,5 +138,9 @@ def test_two_threaded_workers_serve_two_members_and_follow_a_sync(tmp_path, requ
             assert rocket["count"] == 1 and rocket["cards"] == ["acme/rocket"]
             expected = {"/": (after["count"], after["cards"]), "/?q=rocket": (1, ["acme/rocket"])}
             check(burst(gunicorn, members), expected)
+
+            # A feed reader's subscription link: served, and its token is not logged.
+            assert "acme/rocket" in feed(gunicorn, feed_token)
         log = gunicorn.log.read_text()
         assert "Traceback" not in log and " 500 " not in log
+        assert "GET /changes/feed/?token=[redacted] HTTP/1.1" in log and feed_token not in log
