@@ -256,6 +256,14 @@ def test_deprecated_status_filters_the_index_and_dims_cards(member_client, sync_
     assert card_ids(everything)[0] == old and count_of(everything) == len(catalog)
 
 
+def test_the_folded_rail_says_how_many_filters_are_on(member_client):
+    # On a phone the rail folds into "Filters"; its summary counts the active filters.
+    assert "<summary>Filters</summary>" in member_client.get("/").content.decode()
+    query = {"q": "flux", "category": "text-to-image", "license": "commercial"}
+    html = member_client.get("/", query).content.decode()
+    assert "<summary>Filters (3 active)</summary>" in html
+
+
 def test_compare_picks_live_in_the_url_and_fill_the_tray(member_client, catalog):
     a, b = catalog[0].endpoint_id, catalog[1].endpoint_id
     html = member_client.get("/", {"compare": [a, b], "q": "banana"}).content.decode()

@@ -541,6 +541,8 @@ def test_live_without_a_key_says_so_and_invents_nothing(live, recorded, member_c
     for url in (f"/?q={endpoint_id}", f"/models/{endpoint_id}/"):
         body = html(member_client.get(url))
         assert NEEDS_KEY in body and offline.text not in body, url
+    # The rail's price facet says why it has no options.
+    assert f'<li class="muted">{NEEDS_KEY}</li>' in html(member_client.get("/"))
     card = card_of(html(member_client.get(f"/?q={endpoint_id}")), endpoint_id)
     assert "$" not in card
     page = html(
