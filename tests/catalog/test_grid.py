@@ -264,6 +264,17 @@ def test_the_folded_rail_says_how_many_filters_are_on(member_client):
     assert "<summary>Filters (3 active)</summary>" in html
 
 
+def test_the_rail_of_an_added_window_follows_the_windows_start(catalog):
+    # Rendered once per index, query and window start: a later start is a new rail.
+    index = services.catalog_index()
+    query = parse_grid_query(QueryDict("added=30"))
+    first, second = catalog[0].endpoint_id, catalog[1].endpoint_id
+    active = re.compile(r'id="status-active" checked> active <span class="count">(\d+)<')
+    earlier = index.rail_html(query, frozenset([first, second]), "2026-10-01T00:00:00+00:00")
+    later = index.rail_html(query, frozenset([second]), "2026-10-02T00:00:00+00:00")
+    assert active.findall(earlier) == ["2"] and active.findall(later) == ["1"]
+
+
 def test_compare_picks_live_in_the_url_and_fill_the_tray(member_client, catalog):
     a, b = catalog[0].endpoint_id, catalog[1].endpoint_id
     html = member_client.get("/", {"compare": [a, b], "q": "banana"}).content.decode()

@@ -521,6 +521,17 @@ def test_max_price_keeps_comparable_prices_at_most_that(member_client):
     assert vague.total == 0  # "price varies" cannot be held to a maximum
 
 
+def test_the_rail_keeps_the_max_price_and_says_when_results_have_no_price(member_client):
+    page = html(member_client.get("/", {"max_price": "0.050", "unit": "image"}))
+    assert (
+        'name="max_price" type="text" inputmode="decimal" placeholder="e.g. 0.05" value="0.05"'
+        in page
+    )
+    # Prices are known, only not for these results: the price facet says that, not why.
+    nothing = html(member_client.get("/", {"q": "no-model-is-called-this"}))
+    assert '<li class="muted">No prices in these results</li>' in nothing
+
+
 def test_price_filters_stay_in_the_url_in_canonical_order():
     query = parse_grid_query(
         {"sort": "price", "max_price": "$0.050", "unit": "image", "q": "flux", "kind": "inference"}
