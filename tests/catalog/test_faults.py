@@ -31,6 +31,8 @@ from tests.conftest import restore_index
 pytestmark = [pytest.mark.django_db, pytest.mark.postgres]
 
 TIMEOUT = 0.5
+WAITING_MODES = {"timeout", "slow"}  # the client gives up on these after TIMEOUT
+ANSWERED_TIMEOUT = 5.0
 RETRIES = 1
 SYNC_RETRIES = 1
 # Rendering, the backoff before the last retry and a loaded 2-core CI machine.
@@ -156,14 +158,23 @@ def picks(member):
 
 
 @pytest.fixture
-def live(settings, upstream):
-    """Live mode against the loopback upstream; the test sets its mode."""
+def live(settings, upstream, monkeypatch):
+    """Live mode against the loopback upstream; the test sets its mode, and with it the
+    client's timeout: TIMEOUT for the modes that make the client wait, ANSWERED_TIMEOUT for
+    those that answer at once (so a busy machine cannot turn their answer into a timeout)."""
     settings.FAL_API_URL = upstream.url
     for name, value in LIVE.items():
         setattr(settings, name, value)
+    set_mode = upstream.set_mode
+
+    def set_mode_and_timeout(mode: str) -> None:
+        settings.FAL_API_TIMEOUT = TIMEOUT if mode in WAITING_MODES else ANSWERED_TIMEOUT
+        set_mode(mode)
+
+    monkeypatch.setattr(upstream, "set_mode", set_mode_and_timeout)
     upstream.set_mode("healthy")
     yield upstream
-    upstream.set_mode("healthy")
+    set_mode("healthy")
 
 
 @pytest.fixture
