@@ -8,6 +8,7 @@ import re
 
 from gunicorn.glogging import Logger
 
+# `token=` at the start or after a separator (?, &, ;, a space), up to the next one.
 SECRET_PARAMETER = re.compile(r"(?<![^?&;\s])(token=)[^&;\s]*", re.IGNORECASE)
 REDACTED = r"\1[redacted]"
 LOGGED_URLS = ("r", "q", "f")  # the request line, the query string, the referer

@@ -157,18 +157,23 @@ def picks(member):
     return shortlist
 
 
+def client_timeout(mode: str) -> float:
+    """TIMEOUT for the modes that make the client wait, ANSWERED_TIMEOUT for those that
+    answer at once (so a busy machine cannot turn their answer into a timeout)."""
+    return TIMEOUT if mode in WAITING_MODES else ANSWERED_TIMEOUT
+
+
 @pytest.fixture
 def live(settings, upstream, monkeypatch):
     """Live mode against the loopback upstream; the test sets its mode, and with it the
-    client's timeout: TIMEOUT for the modes that make the client wait, ANSWERED_TIMEOUT for
-    those that answer at once (so a busy machine cannot turn their answer into a timeout)."""
+    client's timeout (client_timeout)."""
     settings.FAL_API_URL = upstream.url
     for name, value in LIVE.items():
         setattr(settings, name, value)
     set_mode = upstream.set_mode
 
     def set_mode_and_timeout(mode: str) -> None:
-        settings.FAL_API_TIMEOUT = TIMEOUT if mode in WAITING_MODES else ANSWERED_TIMEOUT
+        settings.FAL_API_TIMEOUT = client_timeout(mode)
         set_mode(mode)
 
     monkeypatch.setattr(upstream, "set_mode", set_mode_and_timeout)
@@ -221,7 +226,7 @@ def assert_graceful(response, elapsed: float, budget: float = BUDGET) -> str:
 @pytest.mark.parametrize("mode", FAILING)
 def test_the_client_raises_a_typed_error_within_its_budget(live, mode):
     live.set_mode(mode)
-    client = FalModelsClient(base_url=live.url, timeout=TIMEOUT, max_retries=RETRIES)
+    client = FalModelsClient(base_url=live.url, timeout=client_timeout(mode), max_retries=RETRIES)
     started = time.monotonic()
     with pytest.raises(FalAPIError) as raised:
         client.get_page(ModelsQuery(q="flux"))
