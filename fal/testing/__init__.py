@@ -5,7 +5,7 @@ from __future__ import annotations
 from fal.emulator import load_snapshot
 from fal.testing import hostile
 from fal.testing.counting import CountingApp, counting_emulator, synthetic_catalog
-from fal.testing.faults import FAILURE_MODES, MARKER, MODES, TRACEBACK, FaultUpstream
+from fal.testing.faults import FAILURE_MODES, MARKER, MODES, TRACEBACK, WAITING_MODES, FaultUpstream
 from fal.testing.hostile import hostile_emulator
 from fal.testing.loopback import HOST, free_port, request
 
@@ -15,6 +15,7 @@ __all__ = [
     "MARKER",
     "MODES",
     "TRACEBACK",
+    "WAITING_MODES",
     "CountingApp",
     "FaultUpstream",
     "counting_emulator",

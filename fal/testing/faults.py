@@ -42,6 +42,9 @@ FAILURE_MODES = {
     "find404": "404 not_found for every find-mode request (list and search stay healthy)",
 }
 MODES = ("healthy", *FAILURE_MODES)
+# The modes that never finish answering: the client waits for its timeout. The rest answer
+# at once, so a test can give the client a long timeout for them without slowing down.
+WAITING_MODES = frozenset({"timeout", "slow"})
 
 _HTML_403 = (
     "<!DOCTYPE html><html><head><title>Just a moment...</title>"

@@ -24,14 +24,13 @@ from catalog.models import CatalogEntry, IndexState, Shortlist, SyncRun
 from catalog.sync import sync_catalog
 from fal.client import FalModelsClient
 from fal.errors import FalAPIError
-from fal.testing import FAILURE_MODES, MARKER, FaultUpstream
+from fal.testing import FAILURE_MODES, MARKER, WAITING_MODES, FaultUpstream
 from fal.types import ModelsQuery
 from tests.conftest import restore_index
 
 pytestmark = [pytest.mark.django_db, pytest.mark.postgres]
 
 TIMEOUT = 0.5
-WAITING_MODES = {"timeout", "slow"}  # the client gives up on these after TIMEOUT
 ANSWERED_TIMEOUT = 5.0
 RETRIES = 1
 SYNC_RETRIES = 1
