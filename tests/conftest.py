@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import gzip
 import json
 import os
@@ -153,6 +154,26 @@ def count_upstream(monkeypatch):
 
     monkeypatch.setattr(requests.Session, "send", counting_send)
     return calls
+
+
+FRESH = "acme/fresh-model"  # in fal's catalog (fal_with_fresh_model), not in the index
+
+
+@pytest.fixture
+def fal_with_fresh_model(settings):
+    """fal live on loopback, knowing one model more than the index: FRESH, named
+    "Fresh Model" (a copy of fal-ai/flux/schnell). Returns the server, to see what was asked."""
+    from fal.emulator import Emulator, load_snapshot
+    from fal.testing import FaultUpstream
+
+    models, documents = load_snapshot()
+    fresh = copy.deepcopy(next(m for m in models if m["endpoint_id"] == "fal-ai/flux/schnell"))
+    fresh["endpoint_id"] = FRESH
+    fresh["metadata"]["display_name"] = "Fresh Model"
+    settings.FAL_API_MAX_RETRIES = 0
+    with FaultUpstream(Emulator([*models, fresh], documents), stall_seconds=2) as server:
+        settings.FAL_API_URL = server.url
+        yield server
 
 
 @pytest.fixture

@@ -61,7 +61,8 @@ def render_model_page(request: HttpRequest, endpoint_id: str, extra: dict) -> Ht
         return render(request, "catalog/model.html", context, status=503)
     if model is None:
         return _not_found(request, endpoint_id, "The catalog has no model with this id.")
-    catalog = services.catalog_index()  # it may have just been added
+    if catalog.get(endpoint_id) is None:
+        catalog = services.catalog_index()  # catalog_model has just added it
     card = catalog.card(model)
     context = {
         "card": card,

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import copy
 import csv
 import io
 import json
@@ -19,7 +18,7 @@ from catalog.models import CatalogEntry, Shortlist, ShortlistEntry
 from catalog.shortlists import FLAG_DEPRECATED, FLAG_GONE, FLAG_MISSING
 from catalog.sync import bump_index_version
 from fal.emulator import SNAPSHOT_DIR, Emulator, load_prices, load_snapshot
-from fal.testing import FaultUpstream
+from tests.conftest import FRESH
 
 pytestmark = [pytest.mark.django_db, pytest.mark.postgres]
 
@@ -27,7 +26,6 @@ SNAPSHOT = SNAPSHOT_DIR
 FLUX = "fal-ai/flux/schnell"
 BANANA = "fal-ai/nano-banana-2"
 GONE = "fal-ai/retired-model"  # never in fal's catalog
-FRESH = "acme/fresh-model"  # in fal's catalog, not yet in the index
 HTMX = {"HX-Request": "true"}
 
 
@@ -41,19 +39,6 @@ def change_entry(endpoint_id: str, **metadata) -> None:
     row.entry = {**row.entry, "metadata": {**row.entry["metadata"], **metadata}}
     row.save(update_fields=["entry"])
     bump_index_version()
-
-
-@pytest.fixture
-def fal_with_fresh_model(settings):
-    """fal live on loopback, knowing one model more than the index: FRESH."""
-    models, documents = load_snapshot()
-    fresh = copy.deepcopy(next(m for m in models if m["endpoint_id"] == FLUX))
-    fresh["endpoint_id"] = FRESH
-    fresh["metadata"]["display_name"] = "Fresh Model"
-    settings.FAL_API_MAX_RETRIES = 0
-    with FaultUpstream(Emulator([*models, fresh], documents), stall_seconds=2) as server:
-        settings.FAL_API_URL = server.url
-        yield server
 
 
 @pytest.fixture
