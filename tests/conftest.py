@@ -74,6 +74,12 @@ def django_db_setup(django_db_setup, django_db_blocker):
     # bin/mutation runs a test session per mutant: the first, unmutated sessions keep the
     # synced tables in this file and the rest load them (7 s a mutant, most of its time).
     saved = os.environ.get("MUTATION_INDEX_TABLES")
+    if saved:
+        import catalog.index
+
+        # Each mutant's session is forked from mutmut's process, which has run the tests
+        # unmutated: its loaded index (rendered cards, grids) would hide the mutant's code.
+        catalog.index._current = None
     with django_db_blocker.unblock(), override_settings(FAL_API_URL="", CACHES=LOCMEM):
         if saved and os.path.exists(saved):
             with open(saved, "rb") as f:
