@@ -291,6 +291,15 @@ def test_compare_picks_live_in_the_url_and_fill_the_tray(member_client, catalog)
     ]
 
 
+def test_only_the_picked_cards_have_their_compare_box_ticked(member_client, catalog):
+    picked, other = catalog[0].endpoint_id, catalog[1].endpoint_id
+    box = '<input type="checkbox" name="compare" value="{}" form="filters"{}>'
+    for _ in range(2):  # drawn, then from the index's rendered cards
+        html = member_client.get("/", {"compare": picked}).content.decode()
+        assert box.format(picked, " checked") in html
+        assert box.format(other, "") in html
+
+
 def test_a_failed_sync_keeps_the_grid_serving_and_tells_staff_only(
     settings, member_client, staff_client, catalog
 ):
