@@ -376,10 +376,17 @@ def test_no_query_string_makes_any_view_fail(group, clients):
 
 @pytest.mark.postgres
 def test_post_only_views_answer_a_get_with_405(clients):
-    for name, view in VIEWS.items():
-        if view.post_only:
-            path = view.paths.example()
+    post_only = [name for name, view in VIEWS.items() if view.post_only]
+
+    @settings(max_examples=5, deadline=None, database=None, suppress_health_check=list(HealthCheck))
+    @given(data=st.data())
+    def check(data: st.DataObject) -> None:
+        for name in post_only:
+            path = data.draw(VIEWS[name].paths, label=name)
             assert clients[0].get(path + "?next=/&endpoint_id=x").status_code == 405, name
+
+    assert post_only
+    check()
 
 
 # --- The POST sweep: the shortlist changes, as a curator -----------------------------------------
