@@ -275,6 +275,24 @@ def test_the_rail_of_an_added_window_follows_the_windows_start(catalog):
     assert active.findall(earlier) == ["2"] and active.findall(later) == ["1"]
 
 
+def test_the_index_keeps_its_most_recently_used_derived_values(monkeypatch):
+    monkeypatch.setattr("catalog.index.DERIVED_KEPT", 3)
+    index = CatalogIndex(None, [], {})
+    built = []
+
+    def value(name: str) -> str:
+        return index.derived(("test", name), lambda: built.append(name) or name)
+
+    for name in ["a", "b", "c", "a", "d"]:  # "a" used again, so "b" is the one to go
+        assert value(name) == name
+    assert built == ["a", "b", "c", "d"]
+    for name in ["a", "c", "d"]:
+        value(name)
+    assert built == ["a", "b", "c", "d"]  # all three kept
+    value("b")
+    assert built == ["a", "b", "c", "d", "b"]  # built again
+
+
 def test_compare_picks_live_in_the_url_and_fill_the_tray(member_client, catalog):
     a, b = catalog[0].endpoint_id, catalog[1].endpoint_id
     html = member_client.get("/", {"compare": [a, b], "q": "banana"}).content.decode()
