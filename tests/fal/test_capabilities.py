@@ -501,3 +501,15 @@ def test_a_field_named_like_loras_takes_lora_weights_unless_a_number_or_a_switch
     schema = {"type": "object", "properties": {"loras": prop}}
     document = {"components": {"schemas": {"XInput": schema}}}
     assert ("lora" in capabilities(document).accepts) == accepts_lora
+
+
+def test_a_field_whose_schema_names_an_image_is_an_image_upload_whatever_its_name():
+    def document(ref: str) -> dict:
+        schemas = {
+            "SubjectInput": {"properties": {"subject": {"$ref": f"#/components/schemas/{ref}"}}},
+            ref: {"properties": {"url": {"type": "string"}}},
+        }
+        return {"openapi": "3.0.4", "paths": {}, "components": {"schemas": schemas}}
+
+    assert capabilities(document("ImageFile")).accepts == {"image"}
+    assert capabilities(document("File")).accepts == set()  # a file, but of no known kind
