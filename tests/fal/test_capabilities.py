@@ -513,3 +513,23 @@ def test_a_field_whose_schema_names_an_image_is_an_image_upload_whatever_its_nam
 
     assert capabilities(document("ImageFile")).accepts == {"image"}
     assert capabilities(document("File")).accepts == set()  # a file, but of no known kind
+
+
+@pytest.mark.parametrize(
+    ("prop", "accepts"),
+    [
+        ({"type": "string", "x-fal": {"max_fps": 60}}, {"video"}),
+        ({"type": "string", "x-fal": {"min_fps": 1}}, {"video"}),
+        ({"type": "string", "x-fal": {"min_width": 256}}, {"image"}),
+        ({"type": "string", "x-fal": {"max_aspect_ratio": 2.5}}, {"image"}),
+        ({"anyOf": [{"type": "string", "x-fal": {"max_fps": 30}}, {"type": "null"}]}, {"video"}),
+        ({"type": "string", "x-fal": {"max_file_size": 10_000_000}}, set()),
+        ({"type": "string"}, set()),
+    ],
+)
+def test_an_upload_named_for_no_kind_takes_its_kind_from_fals_limits(prop, accepts):
+    # fal's x-fal limits say what a file is when its name does not: frame rates for a
+    # video, a width or an aspect ratio for an image.
+    schema = {"properties": {"source_url": prop}}
+    document = {"openapi": "3.0.4", "paths": {}, "components": {"schemas": {"XInput": schema}}}
+    assert capabilities(document).accepts == accepts
