@@ -82,3 +82,22 @@ def test_an_unmade_superuser_loses_every_permission(django_user_model):
     django_user_model.objects.filter(username="boss").update(is_superuser=False)
     # No group or permission changed, no signal: the key names the superuser flag.
     assert backend.get_all_permissions(django_user_model.objects.get(username="boss")) == set()
+
+
+def test_a_revoked_permission_stays_revoked_when_the_cache_drops_the_generation(
+    client, member, picks, cache_backend
+):
+    # The file cache culls a third of its entries when full, Redis may evict under memory
+    # pressure: losing the generation key must not bring back sets cached before a change.
+    from django.core.cache import cache
+
+    from config.permissions import GENERATION_KEY
+
+    add_entry = Permission.objects.get(codename="add_shortlistentry")
+    member.user_permissions.add(add_entry)
+    client.force_login(member)
+    cache.delete(GENERATION_KEY)  # dropped before the set is cached, and again after the change
+    assert client.post(ADD, BODY).status_code == 302
+    member.user_permissions.remove(add_entry)
+    cache.delete(GENERATION_KEY)
+    assert client.post(ADD, {"endpoint_id": "fal-ai/flux/dev"}).status_code == 403
