@@ -101,3 +101,18 @@ def test_a_revoked_permission_stays_revoked_when_the_cache_drops_the_generation(
     member.user_permissions.remove(add_entry)
     cache.delete(GENERATION_KEY)
     assert client.post(ADD, {"endpoint_id": "fal-ai/flux/dev"}).status_code == 403
+
+
+def test_a_question_about_one_object_gets_djangos_answer_none(member, picks, django_user_model):
+    # ModelBackend grants nothing per object; a cached set must not answer for one either.
+    from config.permissions import CachedPermissionsBackend
+
+    member.user_permissions.add(Permission.objects.get(codename="add_shortlistentry"))
+    member.groups.add(Group.objects.get(name="curator"))
+    user = django_user_model.objects.get(pk=member.pk)
+    backend = CachedPermissionsBackend()
+    assert "catalog.add_shortlistentry" in backend.get_user_permissions(user)
+    assert "catalog.delete_shortlistentry" in backend.get_group_permissions(user)
+    assert backend.get_user_permissions(user, obj=picks) == set()
+    assert backend.get_group_permissions(user, obj=picks) == set()
+    assert not user.has_perm("catalog.add_shortlistentry", picks)
