@@ -116,3 +116,16 @@ def test_a_question_about_one_object_gets_djangos_answer_none(member, picks, dja
     assert backend.get_user_permissions(user, obj=picks) == set()
     assert backend.get_group_permissions(user, obj=picks) == set()
     assert not user.has_perm("catalog.add_shortlistentry", picks)
+
+
+def test_a_curator_made_inactive_then_active_again_has_their_permissions_back(
+    curator, django_user_model
+):
+    # An inactive user has none (ModelBackend); that empty set must not be cached for them.
+    # has_perm() refuses an inactive user before asking; User.get_group_permissions() asks.
+    django_user_model.objects.filter(pk=curator.pk).update(is_active=False)
+    assert django_user_model.objects.get(pk=curator.pk).get_group_permissions() == set()
+    django_user_model.objects.filter(pk=curator.pk).update(is_active=True)
+    user = django_user_model.objects.get(pk=curator.pk)
+    assert "catalog.add_shortlistentry" in user.get_group_permissions()
+    assert user.has_perm("catalog.add_shortlistentry")
