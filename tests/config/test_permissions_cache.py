@@ -113,6 +113,9 @@ def test_a_question_about_one_object_gets_djangos_answer_none(member, picks, dja
     backend = CachedPermissionsBackend()
     assert "catalog.add_shortlistentry" in backend.get_user_permissions(user)
     assert "catalog.delete_shortlistentry" in backend.get_group_permissions(user)
+    # Asked again in the same request: the sets this user object already holds.
+    assert backend.get_user_permissions(user) == {"catalog.add_shortlistentry"}
+    assert "catalog.delete_shortlistentry" in backend.get_group_permissions(user)
     assert backend.get_user_permissions(user, obj=picks) == set()
     assert backend.get_group_permissions(user, obj=picks) == set()
     assert not user.has_perm("catalog.add_shortlistentry", picks)
