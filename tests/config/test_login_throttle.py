@@ -10,6 +10,7 @@ from datetime import timedelta
 import pytest
 from axes.models import AccessAttempt
 from django.contrib.auth.hashers import MD5PasswordHasher
+from django.db import connections
 from django.test import Client
 from django.utils import timezone
 
@@ -140,6 +141,10 @@ def test_parallel_attempts_check_no_more_passwords_than_the_limit(member, monkey
             statuses.append(sign_in(client, "mia", "wrong password").status_code)
         except Exception as error:  # noqa: BLE001 - shown by the assertion below
             statuses.append(repr(error))
+        finally:
+            # The test client keeps a thread's connection open; left open, PostgreSQL
+            # refuses to drop the test database at the end of the run.
+            connections.close_all()
 
     threads = [threading.Thread(target=attempt) for _ in range(16)]
     for thread in threads:
