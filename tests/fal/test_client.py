@@ -291,6 +291,18 @@ def test_html_challenge_page_is_a_permission_error_without_its_body(client, no_i
 
 
 @pytest.mark.parametrize(
+    "body", ['{"detail": "Not Found"}', '{"error": "gone"}', "[1, 2]", "null", '"down"']
+)
+def test_an_error_answer_without_fals_envelope_is_typed_by_its_status(no_internet, body):
+    # Proxies and gateways answer in JSON of their own: the status still says what failed.
+    no_internet.get(URL, status=404, body=body, content_type="application/json")
+    client = FalModelsClient(base_url=BASE, max_retries=0)
+    with pytest.raises(FalNotFoundError) as raised:
+        client.get_page(ModelsQuery())
+    assert (raised.value.message, raised.value.type) == ("The fal API answered HTTP 404", None)
+
+
+@pytest.mark.parametrize(
     "body",
     [
         "<html>not json</html>",
