@@ -503,3 +503,13 @@ def test_retryable_is_the_transient_failures_worth_trying_again_at_once(
 ):
     assert error.transient is transient
     assert error.retryable is retryable
+
+
+@pytest.mark.parametrize(("sent", "shown"), [("x" * 300, "x" * 300), ("y" * 5000, "y" * 299 + "…")])
+def test_an_error_message_is_cut_to_300_characters_for_the_page(no_internet, sent, shown):
+    # fal's message is shown to users: a page's worth of it would be a page, not a message.
+    no_internet.get(URL, status=400, json=envelope("validation_error", sent))
+    client = FalModelsClient(base_url=BASE, max_retries=0)
+    with pytest.raises(FalBadRequestError) as raised:
+        client.get_page(ModelsQuery())
+    assert raised.value.message == shown
