@@ -17,6 +17,7 @@ from fal.errors import (
     FalAuthenticationError,
     FalBadRequestError,
     FalConnectionError,
+    FalHTTPError,
     FalInvalidResponseError,
     FalNotFoundError,
     FalPermissionDeniedError,
@@ -513,3 +514,13 @@ def test_an_error_message_is_cut_to_300_characters_for_the_page(no_internet, sen
     with pytest.raises(FalBadRequestError) as raised:
         client.get_page(ModelsQuery())
     assert raised.value.message == shown
+
+
+@pytest.mark.parametrize("status", [409, 418, 422])
+def test_an_error_status_with_no_class_of_its_own_is_a_plain_http_error(no_internet, status):
+    no_internet.get(URL, status=status, json=envelope("conflict", "Try again later"))
+    client = FalModelsClient(base_url=BASE, max_retries=0)
+    with pytest.raises(FalHTTPError) as raised:
+        client.get_page(ModelsQuery())
+    assert type(raised.value) is FalHTTPError
+    assert (raised.value.status, raised.value.message) == (status, "Try again later")
