@@ -264,17 +264,15 @@ def quickest_first(items, mutants_dir: Path) -> None:
             return 2
         return 1 if marker or "db" in names else 0
 
-    def file_of(item) -> str:
-        return item.nodeid.split("::")[0]
-
-    per_file = Counter()
-    for item in items:
-        per_file[database_use(item), file_of(item)] += seconds.get(item.nodeid, 0)
+    part = {item.nodeid: (database_use(item), item.nodeid.split("::")[0]) for item in items}
+    seconds_per_part = Counter()
+    for nodeid, key in part.items():
+        seconds_per_part[key] += seconds.get(nodeid, 0)
     items.sort(
         key=lambda item: (
-            database_use(item),
-            per_file[database_use(item), file_of(item)],
-            file_of(item),
+            part[item.nodeid][0],
+            seconds_per_part[part[item.nodeid]],
+            part[item.nodeid][1],
         )
     )
 

@@ -294,10 +294,9 @@ def test_html_challenge_page_is_a_permission_error_without_its_body(client, no_i
 @pytest.mark.parametrize(
     "body", ['{"detail": "Not Found"}', '{"error": "gone"}', "[1, 2]", "null", '"down"']
 )
-def test_an_error_answer_without_fals_envelope_is_typed_by_its_status(no_internet, body):
+def test_an_error_answer_without_fals_envelope_is_typed_by_its_status(client, no_internet, body):
     # Proxies and gateways answer in JSON of their own: the status still says what failed.
     no_internet.get(URL, status=404, body=body, content_type="application/json")
-    client = FalModelsClient(base_url=BASE, max_retries=0)
     with pytest.raises(FalNotFoundError) as raised:
         client.get_page(ModelsQuery())
     assert (raised.value.message, raised.value.type) == ("The fal API answered HTTP 404", None)
@@ -507,19 +506,19 @@ def test_retryable_is_the_transient_failures_worth_trying_again_at_once(
 
 
 @pytest.mark.parametrize(("sent", "shown"), [("x" * 300, "x" * 300), ("y" * 5000, "y" * 299 + "…")])
-def test_an_error_message_is_cut_to_300_characters_for_the_page(no_internet, sent, shown):
+def test_an_error_message_is_cut_to_300_characters_for_the_page(client, no_internet, sent, shown):
     # fal's message is shown to users: a page's worth of it would be a page, not a message.
     no_internet.get(URL, status=400, json=envelope("validation_error", sent))
-    client = FalModelsClient(base_url=BASE, max_retries=0)
     with pytest.raises(FalBadRequestError) as raised:
         client.get_page(ModelsQuery())
     assert raised.value.message == shown
 
 
 @pytest.mark.parametrize("status", [409, 418, 422])
-def test_an_error_status_with_no_class_of_its_own_is_a_plain_http_error(no_internet, status):
+def test_an_error_status_with_no_class_of_its_own_is_a_plain_http_error(
+    client, no_internet, status
+):
     no_internet.get(URL, status=status, json=envelope("conflict", "Try again later"))
-    client = FalModelsClient(base_url=BASE, max_retries=0)
     with pytest.raises(FalHTTPError) as raised:
         client.get_page(ModelsQuery())
     assert type(raised.value) is FalHTTPError
