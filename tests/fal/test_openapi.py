@@ -311,3 +311,183 @@ def test_named_type_fields_are_those_of_an_object_schema_with_its_references_res
     assert named_type_fields(document, "Name") is None  # a string, not an object
     assert named_type_fields(document, "Missing") is None
     assert named_type_fields({"components": []}, "Image") is None
+
+
+# --- What mutation testing found untested (bin/mutation) -------------------------------------
+
+REF = "#/components/schemas/"
+
+
+def one_field(prop: dict, **schemas: object) -> SchemaField:
+    """The only input field of a document whose input is {"x": prop}, beside `schemas`."""
+    doc = {"components": {"schemas": {"XInput": {"properties": {"x": prop}}, **schemas}}}
+    (field,) = model_schema(doc).inputs
+    return field
+
+
+def body(name: str) -> dict:
+    return {"content": {"application/json": {"schema": {"$ref": REF + name}}}}
+
+
+def test_the_input_and_output_are_the_endpoints_own_paths_before_any_schema_named_so():
+    from fal.openapi import raw_properties
+
+    text = {"properties": {"text": {"type": "string"}}}
+    doc = {
+        "info": {"x-fal-metadata": {"endpointId": "a/b"}},
+        "paths": {
+            "/a/b/stream": {"post": {"requestBody": body("StreamInput")}},
+            "/a/b": {"post": {"requestBody": body("RealInput")}},
+            "/a/b/requests/{request_id}": {"get": {"responses": {"200": body("RealOutput")}}},
+        },
+        "components": {
+            "schemas": {
+                "DecoyInput": text,
+                "DecoyOutput": text,
+                "StreamInput": text,
+                "RealInput": {"properties": {"prompt": {"type": "string"}, "broken": 5}},
+                "RealOutput": {"properties": {"video": {"type": "string"}}},
+            }
+        },
+    }
+    schema = model_schema(doc)
+    assert [f.name for f in schema.inputs] == ["prompt", "broken"]
+    assert [f.name for f in schema.outputs] == ["video"]
+    inputs, outputs = raw_properties(doc)
+    assert (list(inputs), list(outputs)) == (["prompt"], ["video"])  # 5 is not a property
+
+
+def test_a_default_inside_a_referenced_schema_counts_unless_the_field_has_its_own():
+    steps = {"type": "integer", "default": 28}
+    inherited = one_field({"allOf": [{"$ref": REF + "Steps"}]}, Steps=steps)
+    assert (inherited.type, inherited.default, inherited.has_default) == ("integer", 28, True)
+    own = one_field({"default": 4, "allOf": [{"$ref": REF + "Steps"}]}, Steps=steps)
+    assert (own.default, own.has_default) == (4, True)
+
+
+def test_a_field_without_a_description_takes_its_object_types_description():
+    image = {"type": "object", "description": "An image file", "properties": {"url": {}}}
+    assert one_field({"$ref": REF + "Image"}, Image=image).description == "An image file"
+    own = one_field({"description": "The first frame", "$ref": REF + "Image"}, Image=image)
+    assert own.description == "The first frame"
+
+
+def test_exclusive_bounds_on_both_sides_are_kept_and_flagged():
+    field = one_field({"type": "number", "exclusiveMinimum": 0, "exclusiveMaximum": 1})
+    assert (field.minimum, field.exclusive_minimum) == (0, True)
+    assert (field.maximum, field.exclusive_maximum) == (1, True)
+
+
+def test_bounds_that_are_not_numbers_are_left_out():
+    field = one_field({"type": "integer", "minimum": "5", "maximum": True, "maxLength": "9"})
+    assert (field.minimum, field.maximum, field.max_length) == (None, None, None)
+
+
+@pytest.mark.parametrize(
+    ("prop", "schemas", "label"),
+    [
+        ({"type": "null"}, {}, "null"),
+        ({}, {}, "unknown"),
+        ({"description": "no type at all"}, {}, "unknown"),
+        ({"enum": ["a", "b"]}, {}, "enum"),
+        ({"type": ["integer", "string"]}, {}, "integer | string"),  # OpenAPI 3.1 style
+        ({"oneOf": [{"type": "integer"}, {"type": "string"}]}, {}, "integer | string"),
+        ({"properties": {"a": {}}}, {}, "object"),
+        ({"type": "array"}, {}, "array<any>"),
+        ({"type": "array", "items": {}}, {}, "array<any>"),
+        ({"type": "string", "anyOf": "junk"}, {}, "string"),
+        ({"type": "string", "allOf": "junk"}, {}, "string"),
+        ({"type": "string", "enum": "junk"}, {}, "string"),
+        # A ref to an object schema is named, with or without `type: object`.
+        ({"$ref": REF + "Loose"}, {"Loose": {"properties": {"a": {}}}}, "Loose"),
+        ({"$ref": REF + "Bag"}, {"Bag": {"type": "object"}}, "Bag"),
+        # A ref to anything else is followed to what it is.
+        ({"$ref": REF + "Size"}, {"Size": {"type": "string", "enum": ["s", "m"]}}, "string"),
+        ({"$ref": REF + "Pick"}, {"Pick": {"type": "object", "enum": [{"w": 1}]}}, "object"),
+        # Only local refs to a schema object resolve.
+        ({"$ref": "Image"}, {"Image": {"type": "string"}}, "unknown"),
+        ({"$ref": REF + "Five"}, {"Five": 5}, "unknown"),
+    ],
+)
+def test_type_labels(prop, schemas, label):
+    assert one_field(prop, **schemas).type == label
+
+
+def test_an_enum_through_a_ref_keeps_its_values_and_malformed_enums_give_none():
+    size = {"type": "string", "enum": ["s", "m"]}
+    assert one_field({"$ref": REF + "Size"}, Size=size).enum == ("s", "m")
+    assert one_field({"type": "string", "enum": "sm"}).enum == ()
+    pick = {"type": "object", "enum": [{"w": 1}, {"w": 2}]}
+    assert one_field({"$ref": REF + "Pick"}, Pick=pick).enum == ((("w", 1),), (("w", 2),))
+
+
+def test_enum_values_that_are_lists_or_objects_are_frozen_whole():
+    field = one_field({"enum": [[1, [2]], {"b": 1, "a": [3]}]})
+    assert field.enum == ((1, (2,)), (("a", (3,)), ("b", 1)))
+
+
+def test_unresolved_refs_name_the_ref_as_written():
+    field = one_field({"$ref": "Image"}, Image={"type": "string"})
+    assert field.unresolved_ref == "Image"
+
+
+def nested(kind: str, depth: int, leaf: dict) -> tuple[dict, dict]:
+    """`leaf` wrapped `depth` times in anyOf, allOf, items or a chain of ref aliases."""
+    schemas: dict = {}
+    for level in range(depth):
+        if kind == "ref":
+            schemas[f"Alias{level}"] = leaf
+            leaf = {"$ref": f"{REF}Alias{level}"}
+        elif kind == "items":
+            leaf = {"type": "array", "items": leaf}
+        else:
+            leaf = {kind: [leaf]}
+    return leaf, schemas
+
+
+@pytest.mark.parametrize("kind", ["anyOf", "allOf", "ref"])
+def test_a_type_is_found_as_deep_as_the_depth_limit_and_no_deeper(kind):
+    from fal.openapi import MAX_DEPTH
+
+    prop, schemas = nested(kind, MAX_DEPTH, {"type": "integer"})
+    assert one_field(prop, **schemas).type == "integer"
+    prop, schemas = nested(kind, MAX_DEPTH + 1, {"type": "integer"})
+    assert one_field(prop, **schemas).type == "unknown"
+
+
+def test_array_items_count_towards_the_depth_limit():
+    from fal.openapi import MAX_DEPTH
+
+    items, schemas = nested("anyOf", MAX_DEPTH - 1, {"type": "integer"})
+    assert one_field({"type": "array", "items": items}, **schemas).type == "array<integer>"
+    items, schemas = nested("anyOf", MAX_DEPTH, {"type": "integer"})
+    assert one_field({"type": "array", "items": items}, **schemas).type == "array<unknown>"
+
+
+def test_referenced_names_follow_unions_aliases_and_items_but_not_into_objects():
+    from fal.openapi import referenced_names
+
+    schemas = {
+        "ImageOrUrl": {"oneOf": [{"$ref": REF + "Image"}, {"type": "string"}]},
+        "Image": {"type": "object", "properties": {"file": {"$ref": REF + "File"}}},
+        "File": {"type": "object", "properties": {"url": {"type": "string"}}},
+    }
+    doc = {"components": {"schemas": schemas}}
+    prop = {"anyOf": [{"$ref": REF + "ImageOrUrl"}, {"type": "null"}]}
+    assert referenced_names(prop, doc) == ("ImageOrUrl", "Image")
+    assert referenced_names({"type": "array", "items": {"$ref": REF + "Image"}}, doc) == ("Image",)
+    assert referenced_names({"oneOf": [{"$ref": REF + "File"}]}, doc) == ("File",)
+
+
+@pytest.mark.parametrize("kind", ["anyOf", "allOf", "oneOf", "items", "ref"])
+def test_referenced_names_look_as_deep_as_the_depth_limit_and_no_deeper(kind):
+    from fal.openapi import MAX_DEPTH, referenced_names
+
+    image = {"Image": {"type": "object", "properties": {}}}
+    # An alias chain names every alias on the way, so look for Image alone at the bottom.
+    prop, schemas = nested(kind, MAX_DEPTH, {"$ref": REF + "Image"})
+    doc = {"components": {"schemas": {**schemas, **image}}}
+    assert "Image" in referenced_names(prop, doc)
+    prop, schemas = nested(kind, MAX_DEPTH + 1, {"$ref": REF + "Image"})
+    doc = {"components": {"schemas": {**schemas, **image}}}
+    assert "Image" not in referenced_names(prop, doc)

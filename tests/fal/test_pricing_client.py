@@ -144,7 +144,9 @@ def test_a_paged_answer_is_followed_to_its_end(client, no_internet):
     assert cursors == [None, "Mg"]  # the repeated cursor is not followed again
 
 
-def test_entries_without_a_usable_price_are_skipped_and_odd_fields_tolerated(client, no_internet):
+def test_entries_without_a_usable_price_are_skipped_and_odd_fields_tolerated(
+    client, no_internet, caplog
+):
     body = prices_body(
         price_entry("a/1", unit_price=-1),
         {"endpoint_id": "b/2", "unit_price": "0.1", "unit": "images", "currency": "USD"},
@@ -155,13 +157,28 @@ def test_entries_without_a_usable_price_are_skipped_and_odd_fields_tolerated(cli
     )
     no_internet.get(PRICES_URL, json=body)
     assert client.prices(["a/1", "b/2", "c/3", "d/4"]) == [Price("d/4", 3.0, "", "")]
+    skipped = [r.getMessage() for r in caplog.records if r.name == "fal.types"]
+    assert skipped == ["Skipped a price entry without a usable endpoint_id or unit_price"] * 5
 
 
-@pytest.mark.parametrize("body", ['{"price": []}', "[]", "<html>hi</html>", ""])
-def test_a_body_of_the_wrong_shape_is_an_invalid_response(client, no_internet, body):
+def test_a_free_endpoint_keeps_its_price_of_zero(client, no_internet):
+    no_internet.get(PRICES_URL, json=prices_body(price_entry("a/1", unit_price=0)))
+    assert [(p.endpoint_id, p.unit_price) for p in client.prices(["a/1"])] == [("a/1", 0.0)]
+
+
+SHAPE = "The API answered with JSON of an unexpected shape"
+NOT_JSON = "The API answered with something that is not JSON"
+
+
+@pytest.mark.parametrize(
+    ("body", "message"),
+    [('{"price": []}', SHAPE), ("[]", SHAPE), ("<html>hi</html>", NOT_JSON), ("", NOT_JSON)],
+)
+def test_a_body_of_the_wrong_shape_is_an_invalid_response(client, no_internet, body, message):
     no_internet.get(PRICES_URL, body=body, content_type="application/json")
-    with pytest.raises(FalInvalidResponseError):
+    with pytest.raises(FalInvalidResponseError) as raised:
         client.prices(["a/1"])
+    assert raised.value.message == message  # what the price panel shows
 
 
 # --- errors: the same taxonomy as /models ---------------------------------------------------
