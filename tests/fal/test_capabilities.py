@@ -533,3 +533,95 @@ def test_an_upload_named_for_no_kind_takes_its_kind_from_fals_limits(prop, accep
     schema = {"properties": {"source_url": prop}}
     document = {"openapi": "3.0.4", "paths": {}, "components": {"schemas": {"XInput": schema}}}
     assert capabilities(document).accepts == accepts
+
+
+# --- What mutation testing found untested ------------------------------------------------------
+
+
+def document(inputs: dict | None = None, outputs: dict | None = None, **schemas: dict) -> dict:
+    """A queue document whose XInput and XOutput schemas have these properties."""
+    components = {"XInput": {"properties": inputs or {}}, "XOutput": {"properties": outputs or {}}}
+    return {"openapi": "3.0.4", "paths": {}, "components": {"schemas": {**components, **schemas}}}
+
+
+def ref(name: str) -> dict:
+    return {"$ref": f"#/components/schemas/{name}"}
+
+
+def test_a_property_that_is_not_a_schema_is_skipped_not_a_crash():
+    found = capabilities(document({"prompt": "junk", "image_url": {"type": "string"}}))
+    assert found.accepts == {"image"}
+
+
+def test_a_lora_or_an_image_behind_an_alias_schema_still_counts():
+    # Adapters and Results are arrays of LoraWeight and Image: the kind is one $ref further.
+    lora_weight = {"properties": {"path": {"type": "string"}}}
+    found = capabilities(
+        document(
+            {"adapter": ref("Adapters")},
+            {"result": ref("Results")},
+            Adapters={"type": "array", "items": ref("LoraWeight")},
+            LoraWeight=lora_weight,
+            Results={"type": "array", "items": ref("Image")},
+            Image={"properties": {"url": {"type": "string"}}},
+        )
+    )
+    assert found.accepts == {"lora"}
+    assert found.outputs == {"image"}
+
+
+def test_a_lora_schema_counts_whatever_the_field_is_called_unless_it_is_a_controlnet():
+    weights = {"properties": {"path": {"type": "string"}}}
+    adapters = {"adapters": {"type": "array", "items": ref("LoraWeight")}}
+    assert capabilities(document(adapters, LoraWeight=weights)).accepts == {"lora"}
+    both = {"adapters": {"anyOf": [ref("LoraWeight"), ref("ControlLoraWeight")]}}
+    found = capabilities(document(both, LoraWeight=weights, ControlLoraWeight=weights))
+    assert found.accepts == {"control"}
+
+
+@pytest.mark.parametrize(
+    ("inputs", "accepts"),
+    [
+        # The fields after a ControlNet or a LoRA field still count.
+        ({"control_image_url": {"type": "string"}, "image_url": {"type": "string"}},
+         {"control", "image"}),
+        ({"loras": {"type": "array", "items": {"type": "object"}}, "mask_url": {"type": "string"}},
+         {"lora", "mask"}),
+        # A URL name alone is not enough: it must hold a string or a list of them.
+        ({"image_url": {"type": "integer"}}, set()),
+        # A text field that mentions images is not an upload.
+        ({"image_description": {"type": "string"}}, set()),
+        # Without a URL-like name, the format or fal's media hints say it is a file.
+        ({"start_image": {"type": "string", "format": "uri"}}, {"image"}),
+        ({"audio": {"type": "string", "format": "binary"}}, {"audio"}),
+        ({"start_frame": {"type": "string", "x-fal": {"max_file_size": 10_000_000}}}, {"image"}),
+        ({"start_frame": {"type": "string", "format": "date-time"}}, set()),
+    ],
+)  # fmt: skip
+def test_which_fields_are_uploads_of_which_kind(inputs, accepts):
+    assert capabilities(document(inputs)).accepts == accepts
+
+
+def test_a_knob_is_a_scalar_or_a_choice_never_an_object_or_a_list():
+    number_or_integer = {"anyOf": [{"type": "number"}, {"type": "integer"}]}
+    assert capabilities(document({"seed": number_or_integer})).has == {"seed"}
+    assert capabilities(document({"seed": {"type": "object"}})).has == set()
+    assert capabilities(document({"seed": {"type": "array", "items": {}}})).has == set()
+
+
+def test_a_switch_among_the_choices_is_not_a_number():
+    found = capabilities(document({"num_images": {"enum": [True, 2, 4]}}))
+    assert found.max_outputs == 4
+
+
+@pytest.mark.parametrize(
+    ("outputs", "found"),
+    [
+        ({"images": {"type": "array", "items": {"type": "string"}}}, {"image"}),
+        ({"video": {"type": "string"}}, {"video"}),
+        ({"video": {"type": "integer"}}, set()),  # a number named video is not one
+        ({"results": {"type": "array", "items": {"type": "string"}}}, {"text"}),
+    ],
+)
+def test_an_output_is_named_for_its_kind_and_holds_urls(outputs, found):
+    assert capabilities(document(outputs=outputs)).outputs == found
