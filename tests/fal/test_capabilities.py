@@ -625,3 +625,11 @@ def test_a_switch_among_the_choices_is_not_a_number():
 )
 def test_an_output_is_named_for_its_kind_and_holds_urls(outputs, found):
     assert capabilities(document(outputs=outputs)).outputs == found
+
+
+def test_stored_limits_round_trip_and_stored_junk_reads_as_nothing():
+    found = Capabilities(accepts=frozenset({"image"}), max_outputs=4, max_duration=10.0)
+    assert Capabilities.from_json(found.to_json()) == found
+    junk = {"version": RULES_VERSION, "accepts": "image", "max_outputs": "4", "max_duration": True}
+    assert Capabilities.from_json(junk) == Capabilities()
+    assert Capabilities.from_json({"version": RULES_VERSION}) == Capabilities()

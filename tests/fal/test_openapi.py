@@ -491,3 +491,12 @@ def test_referenced_names_look_as_deep_as_the_depth_limit_and_no_deeper(kind):
     prop, schemas = nested(kind, MAX_DEPTH + 1, {"$ref": REF + "Image"})
     doc = {"components": {"schemas": {**schemas, **image}}}
     assert "Image" not in referenced_names(prop, doc)
+
+
+def test_an_arrays_length_limits_are_its_item_counts_not_a_strings_length():
+    field = one_field(
+        {"type": "array", "items": {"type": "string"}, "minItems": 1, "maxItems": 4, "minLength": 9}
+    )
+    assert (field.min_length, field.max_length) == (1, 4)
+    text = one_field({"type": "string", "minLength": 2, "maxLength": 8, "minItems": 5})
+    assert (text.min_length, text.max_length) == (2, 8)
