@@ -183,10 +183,7 @@ class _Facts:
 
 def _field(name: str, prop: Any, required: bool, schemas: dict) -> SchemaField:
     facts = _Facts(labels=[], enum=[])
-    prop = _dict(prop)
-    if "default" in prop:
-        facts.default, facts.has_default = prop["default"], True
-    _walk(prop, schemas, facts, frozenset(), 0)
+    _walk(_dict(prop), schemas, facts, frozenset(), 0)
     return SchemaField(
         name=name,
         type=_type_label(facts.labels),
