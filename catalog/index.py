@@ -270,7 +270,7 @@ def load_prices(price_key: str | None) -> dict[str, CardPrice]:
     }
 
 
-def load_index(version: int | None, price_key: str | None = "") -> CatalogIndex:
+def load_index(version: int | None, price_key: str | None) -> CatalogIndex:
     """Build a CatalogIndex from the database (documents stay there: see `documents`)."""
     models: list[Model] = []
     shared = Shared()

@@ -256,3 +256,16 @@ def test_the_index_keeps_one_copy_of_each_value_models_repeat(db):
     tag_sets = [r.tags for r in index.rows if r.tags]
     for values in (categories, tags, tag_sets):
         assert len({id(v) for v in values}) == len(set(values)) < len(values)
+
+
+def test_rows_an_older_parser_stored_are_left_out_until_the_next_sync_rewrites_them(db):
+    from catalog.index import current_version, load_index
+
+    first, second, third = CatalogEntry.objects.order_by("position", "pk")[:3]
+    CatalogEntry.objects.filter(pk=first.pk).update(entry={"endpoint_id": 5})  # unreadable
+    CatalogEntry.objects.filter(pk=second.pk).update(entry=third.entry)  # another model's
+    index = load_index(current_version(), "")
+    ids = [m.endpoint_id for m in index.models]
+    assert ids[0] == third.endpoint_id
+    assert first.endpoint_id not in ids and second.endpoint_id not in ids
+    assert len(ids) == CatalogEntry.objects.count() - 2
