@@ -500,3 +500,7 @@ def test_an_arrays_length_limits_are_its_item_counts_not_a_strings_length():
     assert (field.min_length, field.max_length) == (1, 4)
     text = one_field({"type": "string", "minLength": 2, "maxLength": 8, "minItems": 5})
     assert (text.min_length, text.max_length) == (2, 8)
+
+
+def test_an_enum_with_a_type_that_is_not_a_name_is_labelled_enum():
+    assert one_field({"enum": ["a", "b"], "type": 5}).type == "enum"
