@@ -273,3 +273,75 @@ def test_every_price_in_the_data_gets_a_job_unless_its_class_has_none():
 )
 def test_price_words_name_the_unit_or_fals_own(price, unit, currency, words):
     assert price_words(price, unit, currency) == words
+
+
+# --- What mutation testing found untested ---------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("raw", "cls", "multiplier"),
+    [
+        ("5 s", SECOND, 5),
+        ("10 secs", SECOND, 10),
+        ("mins", SECOND, 60),
+        ("2 min", SECOND, 120),
+        ("mp", MEGAPIXEL, 1),
+        ("input secs", SECOND, 1),
+        ("compute secs", COMPUTE_SECOND, 1),
+        ("processed mp", MEGAPIXEL, 1),
+    ],
+)
+def test_short_spellings_read_as_the_full_noun_even_after_another_word(raw, cls, multiplier):
+    unit = parse_unit(raw)
+    assert (unit.cls, unit.multiplier, unit.known) == (cls, Decimal(multiplier), True)
+
+
+def test_a_three_letter_word_ending_in_s_is_not_taken_for_a_plural():
+    """Only words of four letters or more lose an "s": "mps" is not "mp" (megapixels)."""
+    unit = parse_unit("mps")
+    assert unit.cls is VAGUE and not unit.known
+
+
+@pytest.mark.parametrize(
+    ("raw", "cls", "multiplier", "text"),
+    [
+        ("1,000 characters", CHARACTERS, 1, "$0.06 / 1,000 characters"),
+        ("1,000 tokens", TOKEN, 1000, "$0.06 / 1,000 tokens"),
+    ],
+)
+def test_a_count_written_with_a_thousands_comma_is_the_count(raw, cls, multiplier, text):
+    unit = parse_unit(raw)
+    assert (unit.cls, unit.multiplier) == (cls, Decimal(multiplier))
+    assert price_text(0.06, raw)[0] == text
+
+
+@pytest.mark.parametrize(
+    ("raw", "count"), [("16 frames", 16), ("units", 1), ("1000 credits", 1000)]
+)
+def test_a_vague_unit_keeps_fals_count_and_has_no_noun(raw, count):
+    unit = parse_unit(raw)
+    assert (unit.cls, unit.multiplier, unit.noun) == (VAGUE, Decimal(count), "")
+
+
+def test_an_integer_price_is_read_exactly_not_through_a_float():
+    big = 2**53 + 1  # the first integer a float cannot hold
+    assert parse_unit("images").per_class_price(big) == Decimal(big)
+
+
+@pytest.mark.parametrize(("value", "text"), [(0.125, "$0.13"), (0.145, "$0.15")])
+def test_an_approximation_rounds_half_a_cent_up(value, text):
+    assert approximate_money(value) == text
+
+
+def test_money_with_no_currency_is_a_bare_number():
+    assert format_money(0.5, "") == "0.50"
+    assert format_money(1234.5, "") == "1,234.50"
+
+
+def test_a_price_in_another_currency_names_it_in_every_text():
+    assert approximate_money(0.7, "EUR") == "0.70 EUR"
+    assert price_text(0.5, "images", "EUR") == (
+        "0.50 EUR / image",
+        "0.50 EUR per images (fal's unit)",
+    )
+    assert reference_job("images", 0.04, "EUR") == "≈ 0.04 EUR for one image"
