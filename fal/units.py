@@ -143,7 +143,7 @@ def format_money(value: float | int | Decimal, currency: str = "USD") -> str:
     """Every significant digit, no float artefacts: $1, $0.50, $0.0376, $0.00006944444."""
     amount = _SHOWN.plus(_decimal(value))
     if amount == amount.to_integral_value():
-        text = f"{amount.to_integral_value():,}"
+        text = f"{amount.to_integral_value():,f}"  # f: never 0E+3 or 1E+3
     else:
         amount = amount.normalize()
         if -amount.as_tuple().exponent < 2:

@@ -345,3 +345,12 @@ def test_a_price_in_another_currency_names_it_in_every_text():
         "0.50 EUR per images (fal's unit)",
     )
     assert reference_job("images", 0.04, "EUR") == "≈ 0.04 EUR for one image"
+
+
+@pytest.mark.parametrize(
+    ("amount", "shown"), [(Decimal("0E+3"), "$0"), (Decimal("1E+3"), "$1,000"), (0, "$0")]
+)
+def test_a_whole_amount_is_written_out_never_in_scientific_notation(amount, shown):
+    # A price divided by a unit below 1 (0 / 0.001) is a Decimal with a positive exponent.
+    assert format_money(amount) == shown
+    assert approximate_money(amount) == shown
