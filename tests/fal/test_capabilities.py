@@ -36,6 +36,16 @@ def documents(snapshot):
     return snapshot[1]
 
 
+def document(inputs: dict | None = None, outputs: dict | None = None, **schemas: dict) -> dict:
+    """A queue document whose XInput and XOutput schemas have these properties."""
+    components = {"XInput": {"properties": inputs or {}}, "XOutput": {"properties": outputs or {}}}
+    return {"openapi": "3.0.4", "paths": {}, "components": {"schemas": {**components, **schemas}}}
+
+
+def ref(name: str) -> dict:
+    return {"$ref": f"#/components/schemas/{name}"}
+
+
 # (endpoint id, accepts, has, outputs, most outputs per call, longest duration in seconds)
 TABLE = [
     # 3d-to-3d
@@ -498,9 +508,7 @@ def test_the_start_and_end_image_question(documents):
 def test_a_field_named_like_loras_takes_lora_weights_unless_a_number_or_a_switch(
     prop, accepts_lora
 ):
-    schema = {"type": "object", "properties": {"loras": prop}}
-    document = {"components": {"schemas": {"XInput": schema}}}
-    assert ("lora" in capabilities(document).accepts) == accepts_lora
+    assert ("lora" in capabilities(document({"loras": prop})).accepts) == accepts_lora
 
 
 def test_a_field_whose_schema_names_an_image_is_an_image_upload_whatever_its_name():
@@ -530,22 +538,10 @@ def test_a_field_whose_schema_names_an_image_is_an_image_upload_whatever_its_nam
 def test_an_upload_named_for_no_kind_takes_its_kind_from_fals_limits(prop, accepts):
     # fal's x-fal limits say what a file is when its name does not: frame rates for a
     # video, a width or an aspect ratio for an image.
-    schema = {"properties": {"source_url": prop}}
-    document = {"openapi": "3.0.4", "paths": {}, "components": {"schemas": {"XInput": schema}}}
-    assert capabilities(document).accepts == accepts
+    assert capabilities(document({"source_url": prop})).accepts == accepts
 
 
 # --- What mutation testing found untested ------------------------------------------------------
-
-
-def document(inputs: dict | None = None, outputs: dict | None = None, **schemas: dict) -> dict:
-    """A queue document whose XInput and XOutput schemas have these properties."""
-    components = {"XInput": {"properties": inputs or {}}, "XOutput": {"properties": outputs or {}}}
-    return {"openapi": "3.0.4", "paths": {}, "components": {"schemas": {**components, **schemas}}}
-
-
-def ref(name: str) -> dict:
-    return {"$ref": f"#/components/schemas/{name}"}
 
 
 def test_a_property_that_is_not_a_schema_is_skipped_not_a_crash():
