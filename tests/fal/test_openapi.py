@@ -337,6 +337,7 @@ def test_the_input_and_output_are_the_endpoints_own_paths_before_any_schema_name
         "info": {"x-fal-metadata": {"endpointId": "a/b"}},
         "paths": {
             "/a/b/stream": {"post": {"requestBody": body("StreamInput")}},
+            "/a/b/x/requests/{request_id}": {"get": {"responses": {"200": body("DecoyOutput")}}},
             "/a/b": {"post": {"requestBody": body("RealInput")}},
             "/a/b/requests/{request_id}": {"get": {"responses": {"200": body("RealOutput")}}},
         },
@@ -355,6 +356,39 @@ def test_the_input_and_output_are_the_endpoints_own_paths_before_any_schema_name
     assert [f.name for f in schema.outputs] == ["video"]
     inputs, outputs = raw_properties(doc)
     assert (list(inputs), list(outputs)) == (["prompt"], ["video"])  # 5 is not a property
+
+
+def test_without_an_endpoint_id_the_input_is_a_post_outside_requests_and_the_output_its_result():
+    # fal's own path order: status and cancel come before the endpoint and its result.
+    doc = {
+        "paths": {
+            "/a/b/requests/{request_id}/status": {"get": {"responses": {"200": body("Queue")}}},
+            "/a/b/requests/{request_id}/retry": {"post": {"requestBody": body("Retry")}},
+            "/a/b": {"post": {"requestBody": body("Prompt")}},
+            "/a/b/requests/{request_id}": {"get": {"responses": {"200": body("Video")}}},
+        },
+        "components": {
+            "schemas": {
+                "Queue": {"properties": {"status": {"type": "string"}}},
+                "Retry": {"properties": {"reason": {"type": "string"}}},
+                "Prompt": {"properties": {"prompt": {"type": "string"}}},
+                "Video": {"properties": {"video": {"type": "string"}}},
+            }
+        },
+    }
+    schema = model_schema(doc)
+    assert [f.name for f in schema.inputs] == ["prompt"]
+    assert [f.name for f in schema.outputs] == ["video"]
+
+
+def test_an_input_wrapped_in_allof_is_its_first_entry_unless_it_has_properties_of_its_own():
+    prompt = {"properties": {"prompt": {"type": "string"}}}
+    doc = {"components": {"schemas": {"XInput": {"allOf": [{"$ref": REF + "Prompt"}]}}}}
+    doc["components"]["schemas"]["Prompt"] = prompt
+    assert [f.name for f in model_schema(doc).inputs] == ["prompt"]
+    own = {"properties": {"seed": {"type": "integer"}}, "allOf": [{"$ref": REF + "Prompt"}]}
+    doc["components"]["schemas"]["XInput"] = own
+    assert [f.name for f in model_schema(doc).inputs] == ["seed"]
 
 
 def test_a_default_inside_a_referenced_schema_counts_unless_the_field_has_its_own():
