@@ -375,11 +375,8 @@ def id_batches(endpoint_ids: Sequence[str]) -> list[tuple[str, ...]]:
     ]
 
 
-def find_queries(
-    endpoint_ids: Sequence[str], *, expand: Sequence[str] = (), **search: str
-) -> list[ModelsQuery]:
+def find_queries(endpoint_ids: Sequence[str], *, expand: Sequence[str] = ()) -> list[ModelsQuery]:
     """Find-mode queries for any number of ids: distinct ids, 50 per request, order kept."""
     return [
-        ModelsQuery(endpoint_ids=batch, expand=tuple(expand), **search)
-        for batch in id_batches(endpoint_ids)
+        ModelsQuery(endpoint_ids=batch, expand=tuple(expand)) for batch in id_batches(endpoint_ids)
     ]

@@ -2,15 +2,21 @@
 
 from __future__ import annotations
 
+import gzip
+import io
 import json
+import threading
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qsl, urlsplit
 
 import pytest
 import requests
 import responses
+from requests.adapters import BaseAdapter
 
+import fal.client
 from fal.client import FalModelsClient
 from fal.errors import (
     FalAPIError,
@@ -303,20 +309,88 @@ def test_an_error_answer_without_fals_envelope_is_typed_by_its_status(client, no
 
 
 @pytest.mark.parametrize(
-    "body",
+    ("body", "told"),
     [
-        "<html>not json</html>",
-        "",
-        '{"models": "nope"}',
-        "[1, 2]",
-        '{"models": [1], "has_more": 1',
-        "null",
+        ("<html>not json</html>", "The API answered with something that is not JSON"),
+        ("", "The API answered with something that is not JSON"),
+        ('{"models": "nope"}', "The API answered with JSON of an unexpected shape"),
+        ("[1, 2]", "The API answered with JSON of an unexpected shape"),
+        ('{"models": [1], "has_more": 1', "The API answered with something that is not JSON"),
+        ("null", "The API answered with JSON of an unexpected shape"),
     ],
 )
-def test_invalid_200_bodies_raise_invalid_response(client, no_internet, body):
+def test_invalid_200_bodies_raise_invalid_response(client, no_internet, body, told):
     no_internet.get(URL, status=200, body=body, content_type="application/json")
-    with pytest.raises(FalInvalidResponseError):
+    with pytest.raises(FalInvalidResponseError) as raised:
         client.get_page(ModelsQuery())
+    assert raised.value.message == told
+
+
+def test_a_base_url_with_a_trailing_slash_asks_the_same_path(no_internet):
+    no_internet.get(URL, json=page_body(["a/b"]))
+    page = FalModelsClient(base_url=BASE + "/").get_page(ModelsQuery())
+    assert [m.endpoint_id for m in page.models] == ["a/b"]
+    assert no_internet.calls[0].request.url == URL
+
+
+class GzipHandler(BaseHTTPRequestHandler):
+    def do_GET(self):
+        body = gzip.compress(json.dumps(page_body(["a/b"])).encode())
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Encoding", "gzip")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, format, *args):
+        pass
+
+
+def test_a_gzipped_answer_over_real_http_is_read_decompressed():
+    # Over a real socket, not `responses`: requests leaves decoding to whoever reads the
+    # stream, and a mocked answer decodes itself.
+    with ThreadingHTTPServer(("127.0.0.1", 0), GzipHandler) as server:
+        threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True).start()
+        try:
+            client = FalModelsClient(base_url=f"http://127.0.0.1:{server.server_port}/v1")
+            assert [m.endpoint_id for m in client.get_page(ModelsQuery()).models] == ["a/b"]
+        finally:
+            server.shutdown()
+
+
+def test_an_answer_up_to_the_size_limit_is_read_and_one_byte_more_is_refused(
+    client, no_internet, monkeypatch
+):
+    body = json.dumps(page_body(["a/b"])).encode()
+    no_internet.get(URL, body=body, content_type="application/json")
+    monkeypatch.setattr(fal.client, "_READ_CHUNK", 7)  # the limit counts every read, not one
+    monkeypatch.setattr(fal.client, "MAX_BODY_BYTES", len(body))
+    assert [m.endpoint_id for m in client.get_page(ModelsQuery()).models] == ["a/b"]
+    monkeypatch.setattr(fal.client, "MAX_BODY_BYTES", len(body) - 1)
+    with pytest.raises(FalInvalidResponseError) as raised:
+        client.get_page(ModelsQuery())
+    assert raised.value.message == "The fal API answer was too large to read"
+
+
+class InMemoryTransport(BaseAdapter):
+    """A transport that answers with the body already read, as an in-process app does,
+    and a plain file object as its `raw`."""
+
+    def send(self, request, **kwargs):
+        response = requests.Response()
+        response.status_code = 200
+        response._content = json.dumps(page_body(["a/b"])).encode()
+        response.raw = io.BytesIO(b"")
+        return response
+
+    def close(self):
+        pass
+
+
+def test_an_answer_already_in_memory_is_not_read_again():
+    client = FalModelsClient(base_url=BASE, transport=InMemoryTransport())
+    assert [m.endpoint_id for m in client.get_page(ModelsQuery()).models] == ["a/b"]
 
 
 def test_connection_error_is_retried_then_raised(client, no_internet, sleeps):
