@@ -13,7 +13,7 @@ from django.utils import timezone
 
 from catalog import services
 from catalog.browse import PAGE_SIZE, browse, parse_grid_query, row_for
-from catalog.index import CatalogIndex, Presence
+from catalog.index import CatalogIndex, Presence, Shared
 from catalog.models import SyncRun
 from catalog.search import tokens
 from catalog.sync import sync_catalog
@@ -401,6 +401,17 @@ def test_a_models_family_is_the_rest_of_its_group_whatever_the_keys_case():
     assert index.family(kling_pro) == (kling,)
     assert index.family(alone) == index.family(keyless) == index.family(bare) == ()
     assert index.family(last_of_its_family) == ()
+
+
+def test_an_indexs_rows_hold_one_copy_of_equal_tag_sets_in_the_shared_table_given():
+    models = [model("a/1", tags=("New", "Fast")), model("a/2", tags=("fast", "new"))]
+    now = timezone.now()
+    presence = {m.endpoint_id: Presence(first_seen=now, gone_at=None) for m in models}
+    first, second = CatalogIndex(None, models, presence).rows
+    assert first.tags is second.tags  # without a table given, the index keeps its own
+    shared = Shared()  # what load_index passes: the table its models were read through
+    first, second = CatalogIndex(None, models, presence, shared=shared).rows
+    assert first.tags is second.tags is shared[frozenset({"new", "fast"})]
 
 
 def test_models_without_metadata_are_shown_as_unknown_license():
