@@ -6,6 +6,7 @@ import gzip
 import io
 import json
 import threading
+import time
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -18,6 +19,7 @@ from requests.adapters import BaseAdapter
 
 import fal.client
 from fal.client import FalModelsClient
+from fal.emulator import Emulator
 from fal.errors import (
     FalAPIError,
     FalAuthenticationError,
@@ -31,6 +33,7 @@ from fal.errors import (
     FalServerError,
     FalTimeoutError,
 )
+from fal.testing import FaultUpstream
 from fal.types import ExpansionError, ModelsQuery
 
 BASE = "https://api.fal.test/v1"
@@ -334,8 +337,12 @@ def test_a_base_url_with_a_trailing_slash_asks_the_same_path(no_internet):
 
 
 class GzipHandler(BaseHTTPRequestHandler):
+    """fal's answer gzipped, or (under /broken/) bytes that only claim to be gzip."""
+
     def do_GET(self):
         body = gzip.compress(json.dumps(page_body(["a/b"])).encode())
+        if self.path.startswith("/broken/"):
+            body = b"not gzip at all"
         self.send_response(200)
         self.send_header("Content-Type", "application/json")
         self.send_header("Content-Encoding", "gzip")
@@ -347,16 +354,55 @@ class GzipHandler(BaseHTTPRequestHandler):
         pass
 
 
-def test_a_gzipped_answer_over_real_http_is_read_decompressed():
-    # Over a real socket, not `responses`: requests leaves decoding to whoever reads the
-    # stream, and a mocked answer decodes itself.
+@pytest.fixture(scope="module")
+def gzip_server():
     with ThreadingHTTPServer(("127.0.0.1", 0), GzipHandler) as server:
         threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True).start()
-        try:
-            client = FalModelsClient(base_url=f"http://127.0.0.1:{server.server_port}/v1")
-            assert [m.endpoint_id for m in client.get_page(ModelsQuery()).models] == ["a/b"]
-        finally:
-            server.shutdown()
+        yield f"http://127.0.0.1:{server.server_port}"
+        server.shutdown()
+
+
+def test_a_gzipped_answer_over_real_http_is_read_decompressed(gzip_server):
+    # Over a real socket, not `responses`: requests leaves decoding to whoever reads the
+    # stream, and a mocked answer decodes itself.
+    client = FalModelsClient(base_url=f"{gzip_server}/v1")
+    assert [m.endpoint_id for m in client.get_page(ModelsQuery()).models] == ["a/b"]
+
+
+def test_an_answer_that_cannot_be_decompressed_says_why(gzip_server):
+    client = FalModelsClient(base_url=f"{gzip_server}/broken/v1", max_retries=0)
+    with pytest.raises(FalInvalidResponseError) as raised:
+        client.get_page(ModelsQuery())
+    assert raised.value.message == "The fal API answer could not be read (DecodeError)"
+
+
+@pytest.fixture(scope="module")
+def fault_upstream():
+    with FaultUpstream(Emulator([model_entry("a/b")], {}), stall_seconds=3) as upstream:
+        yield upstream
+
+
+@pytest.mark.parametrize(
+    ("mode", "interval", "error", "told"),
+    [
+        # Each piece within the read timeout, the whole past the call's deadline.
+        ("slow", 0.05, FalTimeoutError, "The fal API answer did not arrive in time"),
+        # A gap longer than the read timeout, in the middle of the body.
+        ("slow", 2.0, FalTimeoutError, "The fal API answer did not arrive in time"),
+        ("truncated", 0.05, FalConnectionError, "The connection to the fal API broke mid-answer"),
+    ],
+)
+def test_a_body_that_stalls_trickles_or_stops_short_is_a_typed_error_in_time(
+    fault_upstream, monkeypatch, mode, interval, error, told
+):
+    fault_upstream.set_mode(mode)
+    monkeypatch.setattr(fault_upstream, "trickle_interval", interval)
+    client = FalModelsClient(base_url=fault_upstream.url, timeout=0.5, max_retries=0)
+    started = time.monotonic()
+    with pytest.raises(error) as raised:
+        client.get_page(ModelsQuery())
+    assert raised.value.message == told
+    assert time.monotonic() - started < 1.5
 
 
 def test_an_answer_up_to_the_size_limit_is_read_and_one_byte_more_is_refused(
