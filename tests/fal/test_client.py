@@ -138,6 +138,14 @@ def test_find_and_search_combined(client, no_internet):
 # --- Headers and the key ----------------------------------------------------------------------
 
 
+def test_every_request_asks_for_json_and_names_the_dashboard(client, no_internet):
+    no_internet.get(URL, json=page_body([]))
+    client.get_page(ModelsQuery())
+    headers = no_internet.calls[0].request.headers
+    assert headers["Accept"] == "application/json"
+    assert headers["User-Agent"] == "fal-catalog-dashboard/0.1"
+
+
 def test_no_authorization_header_without_a_key(client, no_internet):
     no_internet.get(URL, json=page_body([]))
     client.get_page(ModelsQuery())
