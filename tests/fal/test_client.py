@@ -5,6 +5,7 @@ from __future__ import annotations
 import gzip
 import io
 import json
+import logging
 import threading
 import time
 from datetime import UTC, datetime, timedelta
@@ -166,6 +167,31 @@ def test_key_is_not_in_repr_or_logs(no_internet, caplog):
     assert "sekrit-123" not in repr(client)
     assert "sekrit-123" not in caplog.text
     assert "FalServerError" in caplog.text
+
+
+def test_a_failed_call_is_one_warning_with_what_fal_said_and_a_404_is_only_for_debugging(
+    no_internet, caplog
+):
+    caplog.set_level(logging.DEBUG, logger="fal.client")
+    client = FalModelsClient(base_url=BASE, max_retries=0)
+    no_internet.get(URL, status=400, json=envelope("validation_error", "Bad q", request_id="r-1"))
+    with pytest.raises(FalBadRequestError):
+        client.get_page(ModelsQuery())
+    no_internet.get(URL, status=404, json=envelope("not_found", "No such model"))
+    with pytest.raises(FalNotFoundError):
+        client.get_page(ModelsQuery())
+    assert [(r.levelno, r.getMessage()) for r in caplog.records] == [
+        (
+            logging.WARNING,
+            "fal API request failed: GET /models: FalBadRequestError Bad q"
+            " (status=400, request_id=r-1)",
+        ),
+        (
+            logging.DEBUG,
+            "fal API request failed: GET /models: FalNotFoundError No such model"
+            " (status=404, request_id=None)",
+        ),
+    ]
 
 
 def test_repr_says_whether_a_key_is_set_and_nothing_more():
@@ -335,6 +361,8 @@ def test_invalid_200_bodies_raise_invalid_response(client, no_internet, body, to
     with pytest.raises(FalInvalidResponseError) as raised:
         client.get_page(ModelsQuery())
     assert raised.value.message == told
+    # An answer that is not JSON keeps its status: the 200 of a proxy's page, say.
+    assert raised.value.status == (200 if told.endswith("not JSON") else None)
 
 
 def test_a_base_url_with_a_trailing_slash_asks_the_same_path(no_internet):
@@ -453,6 +481,18 @@ def test_connection_error_is_retried_then_raised(client, no_internet, sleeps):
         client.get_page(ModelsQuery())
     assert len(no_internet.calls) == 3  # one try plus two retries
     assert sleeps == [0.25, 0.5]
+
+
+def test_no_retry_is_made_whose_wait_would_end_past_the_calls_budget(no_internet, sleeps):
+    # The budget is timeout × (retries + 1) = 3 s: waiting 1.6 s fits, a further 3.2 s does not.
+    no_internet.get(URL, body=requests.ConnectionError("reset"))
+    client = FalModelsClient(
+        base_url=BASE, timeout=1, max_retries=2, backoff=1.6, sleep=sleeps.append
+    )
+    with pytest.raises(FalConnectionError):
+        client.get_page(ModelsQuery())
+    assert sleeps == [1.6]
+    assert len(no_internet.calls) == 2
 
 
 def test_timeout_is_retried_then_raised(client, no_internet):
