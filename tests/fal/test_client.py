@@ -477,8 +477,9 @@ def test_an_answer_already_in_memory_is_not_read_again():
 
 def test_connection_error_is_retried_then_raised(client, no_internet, sleeps):
     no_internet.get(URL, body=requests.ConnectionError("reset"))
-    with pytest.raises(FalConnectionError):
+    with pytest.raises(FalConnectionError) as raised:
         client.get_page(ModelsQuery())
+    assert raised.value.message == "The fal API could not be reached"
     assert len(no_internet.calls) == 3  # one try plus two retries
     assert sleeps == [0.25, 0.5]
 
@@ -495,11 +496,63 @@ def test_no_retry_is_made_whose_wait_would_end_past_the_calls_budget(no_internet
     assert len(no_internet.calls) == 2
 
 
-def test_timeout_is_retried_then_raised(client, no_internet):
-    no_internet.get(URL, body=requests.ReadTimeout("slow"))
+class FakeClock:
+    """fal.client's `time` for one test: it moves only when a request stalls or a wait ends."""
+
+    def __init__(self):
+        self.now = 1000.0
+
+    def monotonic(self):
+        return self.now
+
+    def sleep(self, seconds):
+        self.now += seconds
+
+
+@pytest.mark.parametrize(
+    ("backoff", "timeouts"),
+    [
+        (0.8, [1.0, 0.2]),  # the retry gets what is left of the 2 s budget
+        (1.0, [1.0]),  # a wait that would end exactly at the deadline is not made
+    ],
+)
+def test_each_attempt_waits_only_for_what_is_left_of_the_calls_budget(
+    no_internet, monkeypatch, backoff, timeouts
+):
+    clock = FakeClock()
+    monkeypatch.setattr(fal.client, "time", clock)
+    sent = []
+
+    def stall(request):
+        sent.append(request.req_kwargs["timeout"])
+        clock.now += sent[-1]
+        raise requests.ReadTimeout("stalled")
+
+    no_internet.add_callback(responses.GET, URL, callback=stall)
+    client = FalModelsClient(
+        base_url=BASE, timeout=1, max_retries=1, backoff=backoff, sleep=clock.sleep
+    )
     with pytest.raises(FalTimeoutError):
         client.get_page(ModelsQuery())
+    assert sent == pytest.approx(timeouts)
+
+
+def test_timeout_is_retried_then_raised(client, no_internet):
+    no_internet.get(URL, body=requests.ReadTimeout("slow"))
+    with pytest.raises(FalTimeoutError) as raised:
+        client.get_page(ModelsQuery())
+    assert raised.value.message == "The fal API did not answer within 3 s"
     assert len(no_internet.calls) == 3
+
+
+def test_a_request_that_fails_some_other_way_names_the_failure_and_is_not_retried(
+    client, no_internet
+):
+    no_internet.get(URL, body=requests.exceptions.ChunkedEncodingError("bad chunk"))
+    with pytest.raises(FalInvalidResponseError) as raised:
+        client.get_page(ModelsQuery())
+    assert raised.value.message == "The fal API answer could not be read (ChunkedEncodingError)"
+    assert len(no_internet.calls) == 1
 
 
 def test_every_request_has_a_timeout(no_internet, monkeypatch):
@@ -570,6 +623,24 @@ def test_429_with_retry_after_beyond_the_cap_is_raised_at_once(client, no_intern
         client.get_page(ModelsQuery())
     assert raised.value.retry_after == 120.0
     assert sleeps == [] and len(no_internet.calls) == 1
+
+
+@pytest.mark.parametrize(("retry_after", "waits"), [("5", [5.0]), ("6", [])])
+def test_429_waits_as_long_as_the_cap_and_no_longer_even_within_the_budget(
+    no_internet, sleeps, retry_after, waits
+):
+    no_internet.get(
+        URL, status=429, headers={"Retry-After": retry_after}, json=envelope("rate_limited", "x")
+    )
+    no_internet.get(URL, json=page_body(["a/b"]))
+    # A budget of 30 s, with room for either wait: the cap (5 s) alone decides.
+    client = FalModelsClient(base_url=BASE, timeout=10, retry_after_cap=5, sleep=sleeps.append)
+    if waits:
+        client.get_page(ModelsQuery())
+    else:
+        with pytest.raises(FalRateLimitError):
+            client.get_page(ModelsQuery())
+    assert sleeps == waits
 
 
 def test_429_retries_are_bounded(client, no_internet, sleeps):
