@@ -101,3 +101,13 @@ def test_an_expansion_error_without_a_code_is_unknown():
 
     model = parse_model({"endpoint_id": "a/b", "openapi": {"error": {"message": "boom"}}})
     assert model.openapi.code == "unknown" and model.openapi.message == "boom"
+
+
+def test_training_and_inference_ids_keep_only_the_usable_ones_in_order():
+    from fal.types import parse_metadata
+
+    longest, too_long = "y" * 1000, "z" * 1001  # MAX_USABLE_ID_LENGTH
+    ids = ["fal-ai/flux-lora-fast-training", "a/b\nc", 5, "", "x", "not an id", longest, too_long]
+    meta = parse_metadata({"training_endpoint_ids": ids, "inference_endpoint_ids": ids[::-1]})
+    assert meta.training_endpoint_ids == ("fal-ai/flux-lora-fast-training", "x", longest)
+    assert meta.inference_endpoint_ids == (longest, "x", "fal-ai/flux-lora-fast-training")
