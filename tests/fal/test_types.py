@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from fal.types import Page, is_endpoint_id, next_cursor, parse_page
+from fal.types import Group, Page, is_endpoint_id, next_cursor, parse_page
 
 
 @pytest.mark.parametrize(
@@ -111,3 +111,46 @@ def test_training_and_inference_ids_keep_only_the_usable_ones_in_order():
     meta = parse_metadata({"training_endpoint_ids": ids, "inference_endpoint_ids": ids[::-1]})
     assert meta.training_endpoint_ids == ("fal-ai/flux-lora-fast-training", "x", longest)
     assert meta.inference_endpoint_ids == (longest, "x", "fal-ai/flux-lora-fast-training")
+
+
+def test_every_metadata_field_is_read_from_the_name_fal_gives_it():
+    from fal.types import ModelMetadata, parse_metadata
+
+    texts = ["display_name", "category", "description", "status", "updated_at", "date"]
+    texts += ["thumbnail_url", "thumbnail_animated_url", "model_url", "github_url", "stream_url"]
+    texts += ["license_type", "kind"]
+    sent = {name: f"the {name}" for name in texts}
+    sent |= {"tags": ["new", 5, "fast"], "group": {"key": "flux", "label": "FLUX"}}
+    sent |= {"training_endpoint_ids": ["a/t"], "inference_endpoint_ids": ["a/i"]}
+    sent |= {"duration_estimate": 12, "is_favorited": True}
+    assert parse_metadata(sent) == ModelMetadata(
+        **{name: f"the {name}" for name in texts},
+        tags=("new", "fast"),
+        group=Group(key="flux", label="FLUX"),
+        training_endpoint_ids=("a/t",),
+        inference_endpoint_ids=("a/i",),
+        duration_estimate=12.0,
+        is_favorited=True,
+    )
+
+
+@pytest.mark.parametrize(
+    ("sent", "field", "read"),
+    [
+        ({"is_favorited": "yes"}, "is_favorited", None),
+        ({"is_favorited": False}, "is_favorited", False),
+        ({"duration_estimate": True}, "duration_estimate", None),
+        ({"duration_estimate": "12"}, "duration_estimate", None),
+        ({"duration_estimate": 2.5}, "duration_estimate", 2.5),
+        ({"group": {"key": "", "label": ""}}, "group", None),
+        ({"group": {"label": "FLUX"}}, "group", Group(key="", label="FLUX")),
+        ({"group": {"key": "flux"}}, "group", Group(key="flux", label="")),
+        ({"group": "flux"}, "group", None),
+        ({"tags": "new"}, "tags", ()),
+        ({"display_name": 5}, "display_name", ""),
+    ],
+)
+def test_a_metadata_field_of_the_wrong_type_is_left_empty(sent, field, read):
+    from fal.types import parse_metadata
+
+    assert getattr(parse_metadata(sent), field) == read
