@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from fal.types import Group, Page, is_endpoint_id, next_cursor, parse_page
@@ -154,3 +156,52 @@ def test_a_metadata_field_of_the_wrong_type_is_left_empty(sent, field, read):
     from fal.types import parse_metadata
 
     assert getattr(parse_metadata(sent), field) == read
+
+
+NO_DOCUMENT = ("invalid_response", "The API sent no usable OpenAPI document")
+NO_STATUS = ("invalid_response", "The API sent no usable enterprise status")
+
+
+@pytest.mark.parametrize(
+    ("expanded", "openapi", "enterprise_status"),
+    [
+        ({}, None, None),  # not asked for: not there
+        ({"openapi": {"openapi": "3.0.4"}, "enterprise_status": "approved"},
+         {"openapi": "3.0.4"}, "approved"),
+        ({"openapi": {"error": {"code": "timeout", "message": "too slow"}},
+          "enterprise_status": {"error": {"code": "forbidden", "message": "no"}}},
+         ("timeout", "too slow"), ("forbidden", "no")),
+        ({"openapi": "3.0.4", "enterprise_status": 5}, NO_DOCUMENT, NO_STATUS),
+        ({"openapi": None, "enterprise_status": None}, NO_DOCUMENT, NO_STATUS),
+    ],
+)  # fmt: skip
+def test_an_expanded_field_is_its_value_fals_error_or_an_error_of_our_own(
+    expanded, openapi, enterprise_status
+):
+    from fal.types import ExpansionError, parse_model
+
+    def read(value):
+        return (value.code, value.message) if isinstance(value, ExpansionError) else value
+
+    model = parse_model({"endpoint_id": "a/b", "metadata": {"display_name": "B"}, **expanded})
+    assert (model.endpoint_id, model.metadata.display_name) == ("a/b", "B")
+    assert (read(model.openapi), read(model.enterprise_status)) == (openapi, enterprise_status)
+
+
+@pytest.mark.parametrize("entry", [None, [], "a/b", {"endpoint_id": 5}, {"endpoint_id": "a b"}])
+def test_an_entry_without_a_usable_endpoint_id_is_no_model(entry):
+    from fal.types import parse_model
+
+    assert parse_model(entry) is None
+
+
+def test_a_models_repeated_strings_go_through_the_share_function_given():
+    from fal.types import parse_model
+
+    entry = '{"endpoint_id": "a/1", "metadata": {"category": "text-to-image"}}'
+    first, second = json.loads(entry), json.loads(entry)  # equal strings, two copies
+    assert first["metadata"]["category"] is not second["metadata"]["category"]
+    shared = {}
+    one = parse_model(first, shared.setdefault)
+    other = parse_model(second, shared.setdefault)
+    assert other.metadata.category is one.metadata.category
