@@ -1,4 +1,4 @@
-"""fal.types without the network: endpoint-id shape and the one rule for following cursors."""
+"""fal.types without the network: endpoint-id shape, following cursors, parsing entries."""
 
 from __future__ import annotations
 
