@@ -6,7 +6,17 @@ import json
 
 import pytest
 
-from fal.types import Group, Page, is_endpoint_id, next_cursor, parse_page
+from fal.types import (
+    ExpansionError,
+    Group,
+    ModelMetadata,
+    Page,
+    is_endpoint_id,
+    next_cursor,
+    parse_metadata,
+    parse_model,
+    parse_page,
+)
 
 
 @pytest.mark.parametrize(
@@ -99,15 +109,11 @@ def test_the_cursor_and_has_more_of_a_page(body, cursor, has_more):
 
 
 def test_an_expansion_error_without_a_code_is_unknown():
-    from fal.types import parse_model
-
     model = parse_model({"endpoint_id": "a/b", "openapi": {"error": {"message": "boom"}}})
     assert model.openapi.code == "unknown" and model.openapi.message == "boom"
 
 
 def test_training_and_inference_ids_keep_only_the_usable_ones_in_order():
-    from fal.types import parse_metadata
-
     longest, too_long = "y" * 1000, "z" * 1001  # MAX_USABLE_ID_LENGTH
     ids = ["fal-ai/flux-lora-fast-training", "a/b\nc", 5, "", "x", "not an id", longest, too_long]
     meta = parse_metadata({"training_endpoint_ids": ids, "inference_endpoint_ids": ids[::-1]})
@@ -116,8 +122,6 @@ def test_training_and_inference_ids_keep_only_the_usable_ones_in_order():
 
 
 def test_every_metadata_field_is_read_from_the_name_fal_gives_it():
-    from fal.types import ModelMetadata, parse_metadata
-
     texts = ["display_name", "category", "description", "status", "updated_at", "date"]
     texts += ["thumbnail_url", "thumbnail_animated_url", "model_url", "github_url", "stream_url"]
     texts += ["license_type", "kind"]
@@ -153,8 +157,6 @@ def test_every_metadata_field_is_read_from_the_name_fal_gives_it():
     ],
 )
 def test_a_metadata_field_of_the_wrong_type_is_left_empty(sent, field, read):
-    from fal.types import parse_metadata
-
     assert getattr(parse_metadata(sent), field) == read
 
 
@@ -178,8 +180,6 @@ NO_STATUS = ("invalid_response", "The API sent no usable enterprise status")
 def test_an_expanded_field_is_its_value_fals_error_or_an_error_of_our_own(
     expanded, openapi, enterprise_status
 ):
-    from fal.types import ExpansionError, parse_model
-
     def read(value):
         return (value.code, value.message) if isinstance(value, ExpansionError) else value
 
@@ -190,14 +190,10 @@ def test_an_expanded_field_is_its_value_fals_error_or_an_error_of_our_own(
 
 @pytest.mark.parametrize("entry", [None, [], "a/b", {"endpoint_id": 5}, {"endpoint_id": "a b"}])
 def test_an_entry_without_a_usable_endpoint_id_is_no_model(entry):
-    from fal.types import parse_model
-
     assert parse_model(entry) is None
 
 
 def test_a_models_repeated_strings_go_through_the_share_function_given():
-    from fal.types import parse_model
-
     entry = '{"endpoint_id": "a/1", "metadata": {"category": "text-to-image"}}'
     first, second = json.loads(entry), json.loads(entry)  # equal strings, two copies
     assert first["metadata"]["category"] is not second["metadata"]["category"]
