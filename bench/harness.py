@@ -2,7 +2,7 @@
 
 A site is a SQLite database, a file cache, collected static files and a signed-in session;
 gunicorn processes are always stopped. The Django-free doubles (the counting emulator, the
-fault upstream, loopback requests) live in `fal.testing`. Every address is 127.0.0.1;
+fault upstream, loopback requests) live in `fal_emulator.testing`. Every address is 127.0.0.1;
 every loop is bounded in count or time.
 """
 
@@ -23,7 +23,7 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from fal.testing.loopback import HOST, free_port, request  # noqa: E402
+from fal_emulator.testing.loopback import HOST, free_port, request  # noqa: E402
 
 PYTHON = sys.executable
 

@@ -8,7 +8,7 @@ import threading
 import time
 from collections import Counter
 
-from fal.testing import request
+from fal_emulator.testing import request
 
 HX = {"HX-Request": "true"}
 

@@ -25,10 +25,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from bench import browser  # noqa: E402
 from bench.harness import Gunicorn, Site, make_site  # noqa: E402
 from bench.loadgen import HX, fmt, load, warm  # noqa: E402
-from fal.emulator import Emulator, load_snapshot, serve  # noqa: E402
-from fal.emulator.server import with_latency  # noqa: E402
-from fal.testing import CountingApp, request, synthetic_catalog  # noqa: E402
-from fal.testing.loopback import HOST  # noqa: E402
+from fal_emulator import Emulator, load_snapshot, serve  # noqa: E402
+from fal_emulator.server import with_latency  # noqa: E402
+from fal_emulator.testing import CountingApp, request, synthetic_catalog  # noqa: E402
+from fal_emulator.testing.loopback import HOST  # noqa: E402
 
 RESULTS = Path(__file__).resolve().parent / "results.json"
 QUICK = os.environ.get("BENCH_QUICK") == "1"  # a smoke run while editing: fewer, smaller

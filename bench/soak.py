@@ -2,7 +2,7 @@
 
     .venv/bin/python bench/soak.py [--seconds 45] [--clients 16] [--flip 3] [--workers 3]
 
-Everything is on loopback: a fault-injecting upstream (fal/testing/faults.py) in this
+Everything is on loopback: a fault-injecting upstream (fal_emulator/testing/faults.py) in this
 process, gunicorn with the production settings module on a throw-away site
 (bench/harness.py) whose index is synced once while fal is healthy, and client threads
 with keep-alive connections browsing it. The upstream then flips every few seconds
@@ -40,7 +40,7 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 from bench.harness import PYTHON, Gunicorn, Site, make_site  # noqa: E402
-from fal.testing import FAILURE_MODES, HOST, FaultUpstream  # noqa: E402
+from fal_emulator.testing import FAILURE_MODES, HOST, FaultUpstream  # noqa: E402
 
 RESULTS = ROOT / "bench" / "soak-results.json"
 SHORTLIST_IDS = ["fal-ai/flux/dev", "fal-ai/flux/schnell", "fal-ai/nano-banana-2/edit"]

@@ -1,7 +1,7 @@
 """The catalog's real history on a fresh offline install: the bundled dated crawls, synced in
 date order, so the first /changes/ a newcomer opens shows what really changed.
 
-The bundled crawls (fal/emulator/snapshot/history/, provenance in the README there) are
+The bundled crawls (fal_emulator/data/history/, provenance in the README there) are
 per-category crawls that lack image-to-image (and, in January, image-to-text and
 workflow; in June, text-to-text): each sync is told which categories its crawl covered, so
 an endpoint missing from a crawl that did not list its category is not taken for gone.
@@ -17,7 +17,7 @@ from datetime import datetime
 from catalog import upstream
 from catalog.models import CatalogEntry, SyncRun
 from catalog.sync import CrawlFacts, sync_catalog
-from fal.emulator import dated_emulator, history_dates, load_state
+from fal_emulator import dated_emulator, history_dates, load_state
 
 
 def is_fresh_offline_install() -> bool:

@@ -34,9 +34,9 @@ from django.core.cache import cache, caches
 from django.core.cache.backends.filebased import FileBasedCache
 
 from fal.client import FalModelsClient
-from fal.emulator import OFFLINE_KEY, WSGITransport, snapshot_emulator
 from fal.errors import FalAPIError
 from fal.types import Estimate, ModelsQuery, Price
+from fal_emulator import OFFLINE_KEY, WSGITransport, snapshot_emulator
 
 # The in-process emulator answers at this address; `.invalid` can never reach a network.
 OFFLINE_BASE_URL = "http://fal-emulator.invalid/v1"

@@ -1,1 +1,1 @@
-"""Pure-Python client and offline emulator for fal's Platform API (`GET /v1/models`); no Django."""
+"""Pure-Python client for fal's Platform API (`GET /v1/models`, pricing); no Django."""

@@ -3,7 +3,7 @@ time budget for every call.
 
 No Django here: the client is configured by its caller (see `catalog/services.py`) and
 returns frozen dataclasses (`fal.types`), never raw dicts; it raises `fal.errors`. A
-`transport` (e.g. `fal.emulator.WSGITransport`) lets the same code path reach an
+`transport` (e.g. `fal_emulator.WSGITransport`) lets the same code path reach an
 in-process WSGI app (the offline emulator) instead of the network.
 """
 

@@ -15,7 +15,7 @@ from typing import Any
 
 REF_PREFIX = "#/components/schemas/"
 # Where a reconstructed document says so (the offline emulator adds it; see
-# fal/emulator/snapshot/README.md): an `info` extension that fal itself never sends.
+# fal_emulator/data/README.md): an `info` extension that fal itself never sends.
 RECONSTRUCTED_MARK = "x-catalog-reconstructed"
 UNKNOWN = "unknown"
 # How deep `$ref` / `allOf` / `anyOf` / `items` chains are followed before giving up.

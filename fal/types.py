@@ -24,6 +24,8 @@ ESTIMATE_QUANTITY_FIELDS = {
     ESTIMATE_UNIT_PRICE: "unit_quantity",
     ESTIMATE_HISTORICAL: "call_quantity",
 }
+# The smallest quantity an estimate takes (fal answers 400 below it).
+MIN_UNIT_QUANTITY = 0.000001
 # What fal endpoint ids look like: owner/model[/variant…] (e.g. fal-ai/flux/dev). `\A…\Z`,
 # not `^…$`, which would let a trailing newline through; a segment that is only `.` or
 # `..` would make fal.run/<id> name another path.

@@ -15,7 +15,7 @@ import pytest
 import requests
 import responses
 
-from fal.emulator import DEFAULT_MODELS_PATH
+from fal_emulator import DEFAULT_MODELS_PATH
 
 # pytest-django's live_server + Playwright's sync API run in one thread with an event loop.
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
@@ -171,8 +171,8 @@ FRESH = "acme/fresh-model"  # in fal's catalog (fal_with_fresh_model), not in th
 def fal_with_fresh_model(settings):
     """fal live on loopback, knowing one model more than the index: FRESH, named
     "Fresh Model" (a copy of fal-ai/flux/schnell). Returns the server, to see what was asked."""
-    from fal.emulator import Emulator, load_snapshot
-    from fal.testing import FaultUpstream
+    from fal_emulator import Emulator, load_snapshot
+    from fal_emulator.testing import FaultUpstream
 
     models, documents = load_snapshot()
     fresh = copy.deepcopy(next(m for m in models if m["endpoint_id"] == "fal-ai/flux/schnell"))

@@ -19,9 +19,8 @@ from django.views.decorators.vary import vary_on_headers
 from catalog import services
 from catalog.browse import clean_text
 from catalog.views.model_pages import render_model_page
-from fal.emulator.pricing import MIN_UNIT_QUANTITY
 from fal.errors import FalAPIError
-from fal.types import is_endpoint_id
+from fal.types import MIN_UNIT_QUANTITY, is_endpoint_id
 from fal.units import format_money
 
 MAX_QUANTITY = Decimal(1_000_000_000)

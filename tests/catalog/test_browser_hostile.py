@@ -1,6 +1,6 @@
 """A hostile catalog in a real browser: no script runs, no dialog opens, the layout holds.
 
-The catalog of fal/testing/hostile.py is served over loopback and every page that shows
+The catalog of fal_emulator/testing/hostile.py is served over loopback and every page that shows
 it is opened (and hovered, focused, and its lazy parts loaded) in headless Chromium.
 """
 
@@ -11,8 +11,8 @@ from urllib.parse import quote
 import pytest
 
 from catalog.models import Shortlist
-from fal.emulator import serve
-from fal.testing.hostile import FORMULA_ID, LONG_ID, VALID_IDS, XSS_ID, hostile_emulator
+from fal_emulator import serve
+from fal_emulator.testing.hostile import FORMULA_ID, LONG_ID, VALID_IDS, XSS_ID, hostile_emulator
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 

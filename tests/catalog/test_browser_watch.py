@@ -14,7 +14,7 @@ from playwright.sync_api import expect
 from catalog import upstream
 from catalog.models import Shortlist, ShortlistEntry
 from catalog.sync import CrawlFacts, sync_catalog
-from fal.emulator import Emulator, load_snapshot
+from fal_emulator import Emulator, load_snapshot
 from tests.conftest import sign_in
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]

@@ -15,8 +15,8 @@ from catalog.browse import parse_grid_query
 from catalog.models import CatalogEntry
 from catalog.sync import bump_index_version, sync_catalog
 from fal.capabilities import RULES_VERSION, capabilities
-from fal.emulator import Emulator, load_snapshot
 from fal.openapi import reconstructed_source
+from fal_emulator import Emulator, load_snapshot
 
 pytestmark = pytest.mark.django_db
 HTMX = {"HX-Request": "true"}

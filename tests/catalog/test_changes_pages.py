@@ -19,7 +19,7 @@ from catalog import upstream
 from catalog.feeds import FEED_SALT, feed_token, feed_user
 from catalog.models import Change
 from catalog.sync import CrawlFacts, sync_catalog
-from fal.emulator import Emulator, load_snapshot
+from fal_emulator import Emulator, load_snapshot
 
 pytestmark = pytest.mark.django_db
 FLUX = "fal-ai/flux/dev"

@@ -12,8 +12,8 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from catalog.compare import build_matrix, markdown, overview_rows
-from fal.emulator import SNAPSHOT_DIR, Emulator, load_snapshot
 from fal.openapi import SchemaField
+from fal_emulator import SNAPSHOT_DIR, Emulator, load_snapshot
 
 SNAPSHOT = SNAPSHOT_DIR
 KLING_PRO = "fal-ai/kling-video/v3/pro/image-to-video"

@@ -1,8 +1,8 @@
 """Upstream faults over real HTTP: the sync fails and says so, every page keeps serving the index.
 
-A fault-injecting upstream (fal/testing/faults.py) on loopback stands in for fal. Pages read
-the catalog index, so with fal failing in any mode a sync fails (recorded on its run, with
-its error, shown to staff) and every page still answers 200 from the index, in time, and
+A fault-injecting upstream (fal_emulator/testing/faults.py) on loopback stands in for fal.
+Pages read the catalog index, so with fal failing in any mode a sync fails (recorded on its
+run, with its error, shown to staff) and every page still answers 200 from the index, in time, and
 without asking fal. Only an endpoint id the index lacks sends a page to fal (find mode):
 then the page says clearly that fal could not be asked, within timeout × (retries + 1) plus
 a margin. Nothing shows a traceback, an upstream body or the key.
@@ -24,8 +24,8 @@ from catalog.models import CatalogEntry, IndexState, Shortlist, SyncRun
 from catalog.sync import sync_catalog
 from fal.client import FalModelsClient
 from fal.errors import FalAPIError
-from fal.testing import FAILURE_MODES, MARKER, WAITING_MODES, FaultUpstream
 from fal.types import ModelsQuery
+from fal_emulator.testing import FAILURE_MODES, MARKER, WAITING_MODES, FaultUpstream
 from tests.conftest import restore_index
 
 pytestmark = [pytest.mark.django_db, pytest.mark.postgres]

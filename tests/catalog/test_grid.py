@@ -17,10 +17,10 @@ from catalog.index import CatalogIndex, Presence, Shared
 from catalog.models import SyncRun
 from catalog.search import tokens
 from catalog.sync import sync_catalog
-from fal.emulator import Emulator, load_snapshot
-from fal.testing import FaultUpstream
-from fal.testing.faults import MARKER
 from fal.types import Group, Model, ModelMetadata
+from fal_emulator import Emulator, load_snapshot
+from fal_emulator.testing import FaultUpstream
+from fal_emulator.testing.faults import MARKER
 
 pytestmark = pytest.mark.django_db
 HTMX = {"HX-Request": "true"}

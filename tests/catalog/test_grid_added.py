@@ -11,7 +11,7 @@ from django.utils import timezone
 from catalog import upstream
 from catalog.models import CatalogVisit
 from catalog.sync import CrawlFacts, sync_catalog
-from fal.emulator import Emulator, load_snapshot
+from fal_emulator import Emulator, load_snapshot
 
 pytestmark = pytest.mark.django_db
 

@@ -14,8 +14,8 @@ import threading
 import pytest
 
 from bench.harness import Gunicorn, Site, make_site
-from fal.emulator import Emulator, load_snapshot
-from fal.testing import counting_emulator, request
+from fal_emulator import Emulator, load_snapshot
+from fal_emulator.testing import counting_emulator, request
 
 SIZE = 120
 ADDED = {

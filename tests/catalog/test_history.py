@@ -1,6 +1,6 @@
 """The catalog history (catalog.history, and the sync recording it): each kind of change,
 the breaking rule, category coverage, undated documents, and the replay of the real
-bundled crawls against the counts in fal/emulator/snapshot/README.md."""
+bundled crawls against the counts in fal_emulator/data/README.md."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ from catalog import upstream
 from catalog.history import diff_documents, diff_entry
 from catalog.models import CatalogEntry, Change, SyncRun
 from catalog.sync import CrawlFacts, sync_catalog
-from fal.emulator import Emulator, history_dates, load_snapshot, load_state
+from fal_emulator import Emulator, history_dates, load_snapshot, load_state
 
 FLUX = "fal-ai/flux/dev"
 
@@ -309,10 +309,10 @@ def test_catalog_sync_on_a_fresh_offline_install_replays_the_history(monkeypatch
 
 
 def test_the_emulator_serves_a_bundled_date_over_http():
-    """`python -m fal.emulator --as-of 2026-06-05`: that crawl's catalog, not the snapshot."""
+    """`python -m fal_emulator --as-of 2026-06-05`: that crawl's catalog, not the snapshot."""
     import requests
 
-    from fal.emulator.server import start
+    from fal_emulator.cli import start
 
     url, stop = start(port=0, as_of="2026-06-05")
     try:

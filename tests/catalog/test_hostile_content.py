@@ -1,5 +1,5 @@
 """Hostile upstream content: whatever fal's API sends, every page escapes it, links and shows
-only http(s) URLs, and still renders (see fal/testing/hostile.py for what is sent).
+only http(s) URLs, and still renders (see fal_emulator/testing/hostile.py for what is sent).
 
 Each page is parsed: no inline script, no event-handler or style attribute, no URL
 attribute outside http(s) and the site's own paths, no payload as markup, and the
@@ -17,7 +17,7 @@ from urllib.parse import quote, urlsplit
 import pytest
 
 from catalog.models import CatalogEntry, Shortlist
-from fal.testing.hostile import (
+from fal_emulator.testing.hostile import (
     FORMULA_ID,
     LONG_ID,
     RAW_MARKERS,

@@ -22,7 +22,7 @@ from django.test import Client
 from catalog.models import CatalogEntry, Shortlist, SyncRun
 from catalog.sync import bump_index_version
 from fal.client import FalModelsClient
-from fal.testing import FAILURE_MODES, FaultUpstream
+from fal_emulator.testing import FAILURE_MODES, FaultUpstream
 
 pytestmark = pytest.mark.django_db
 KEY = f"fal-key-LEAKCHECK-{secrets.token_hex(8)}"

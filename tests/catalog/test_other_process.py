@@ -19,8 +19,8 @@ from django.test import Client
 from bench.harness import make_site
 from catalog import index as index_module
 from catalog.index import catalog_index
-from fal.emulator import Emulator, load_snapshot
-from fal.testing import counting_emulator
+from fal_emulator import Emulator, load_snapshot
+from fal_emulator.testing import counting_emulator
 
 SIZE = 40
 ADDED = {

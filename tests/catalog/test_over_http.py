@@ -13,11 +13,11 @@ from catalog.management.commands.catalog_snapshot import openapi_path_for
 from catalog.models import SyncRun
 from catalog.sync import sync_catalog
 from fal.client import FalModelsClient
-from fal.emulator import Emulator, serve, snapshot_emulator
 from fal.errors import FalBadRequestError, FalNotFoundError
 from fal.openapi import reconstructed_source
-from fal.testing import counting_emulator
 from fal.types import ModelsQuery
+from fal_emulator import Emulator, serve, snapshot_emulator
+from fal_emulator.testing import counting_emulator
 
 
 @pytest.fixture(scope="module")

@@ -11,7 +11,7 @@ import pytest
 
 from catalog.changes import describe
 from catalog.models import Change, PriceRecord
-from fal.emulator import Emulator, load_prices, load_snapshot
+from fal_emulator import Emulator, load_prices, load_snapshot
 
 pytestmark = pytest.mark.django_db
 FLUX = "fal-ai/flux/dev"  # $0.025 per megapixel in the recorded prices

@@ -22,8 +22,8 @@ from catalog.index import catalog_index
 from catalog.models import PriceRecord, Shortlist, SyncRun
 from catalog.prices import NEEDS_KEY, card_price, key_fingerprint
 from catalog.sync import sync_catalog
-from fal.emulator import Emulator, load_prices, load_snapshot, serve
 from fal.units import UNIT_CLASSES, format_money, parse_unit
+from fal_emulator import Emulator, load_prices, load_snapshot, serve
 
 pytestmark = pytest.mark.django_db
 HTMX = {"HX-Request": "true"}

@@ -26,8 +26,8 @@ from urllib.parse import urlencode, urlsplit, urlunsplit
 import pytest
 
 from bench.harness import Gunicorn, Site, make_site  # a Django site: stays with the benchmark
-from fal.emulator import Emulator, load_snapshot
-from fal.testing import HOST, counting_emulator, request
+from fal_emulator import Emulator, load_snapshot
+from fal_emulator.testing import HOST, counting_emulator, request
 
 pytestmark = pytest.mark.redis
 

@@ -12,8 +12,8 @@ import time
 import pytest
 
 from catalog.search import SearchIndex, _edit_distance, tokens
-from fal.emulator import DEFAULT_MODELS_PATH
 from fal.types import Group, Model, ModelMetadata, parse_model
+from fal_emulator import DEFAULT_MODELS_PATH
 
 
 def model(endpoint_id: str, name: str = "", **metadata) -> Model:

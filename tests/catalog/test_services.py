@@ -15,10 +15,10 @@ from django.utils.html import strip_tags
 from catalog import services
 from catalog.models import CatalogEntry, SyncRun
 from catalog.sync import bump_index_version, sync_catalog
-from fal.emulator import load_snapshot
-from fal.emulator.app import OPENAPI_UNAVAILABLE
 from fal.errors import FalServerError
-from fal.testing import FaultUpstream
+from fal_emulator import load_snapshot
+from fal_emulator.app import OPENAPI_UNAVAILABLE
+from fal_emulator.testing import FaultUpstream
 
 pytestmark = pytest.mark.django_db
 

@@ -17,7 +17,7 @@ from catalog import upstream
 from catalog.models import CatalogVisit, Shortlist, ShortlistEntry
 from catalog.sync import CrawlFacts, sync_catalog
 from catalog.watch import id_stem
-from fal.emulator import Emulator, load_snapshot
+from fal_emulator import Emulator, load_snapshot
 
 pytestmark = pytest.mark.django_db
 SCHNELL, DEV = "fal-ai/flux/schnell", "fal-ai/flux/dev"

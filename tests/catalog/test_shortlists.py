@@ -17,7 +17,7 @@ from django.test.utils import CaptureQueriesContext
 from catalog.models import CatalogEntry, Shortlist, ShortlistEntry
 from catalog.shortlists import FLAG_DEPRECATED, FLAG_GONE, FLAG_MISSING
 from catalog.sync import bump_index_version
-from fal.emulator import SNAPSHOT_DIR, Emulator, load_prices, load_snapshot
+from fal_emulator import SNAPSHOT_DIR, Emulator, load_prices, load_snapshot
 from tests.conftest import FRESH
 
 pytestmark = [pytest.mark.django_db, pytest.mark.postgres]

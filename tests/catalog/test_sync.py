@@ -26,10 +26,10 @@ from catalog import upstream
 from catalog.index import catalog_index
 from catalog.models import CatalogEntry, IndexState, SyncRun
 from catalog.sync import LEASE_SECONDS, LIST_PAGE_SIZE, SyncBusy, sync_catalog
-from fal.emulator import Emulator, encode_cursor, error_response, serve, snapshot_emulator
-from fal.emulator.app import MAX_LIMIT_WITH_OPENAPI, OPENAPI_UNAVAILABLE
-from fal.testing import FAILURE_MODES, MARKER, TRACEBACK, FaultUpstream, load_snapshot
 from fal.types import find_queries
+from fal_emulator import Emulator, encode_cursor, error_response, serve, snapshot_emulator
+from fal_emulator.app import MAX_LIMIT_WITH_OPENAPI, OPENAPI_UNAVAILABLE
+from fal_emulator.testing import FAILURE_MODES, MARKER, TRACEBACK, FaultUpstream, load_snapshot
 
 ROOT = Path(__file__).resolve().parent.parent.parent
 SUCCEEDED, FAILED, RUNNING = SyncRun.State.SUCCEEDED, SyncRun.State.FAILED, SyncRun.State.RUNNING

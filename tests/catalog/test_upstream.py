@@ -16,10 +16,10 @@ import pytest
 import requests
 
 from catalog import upstream
-from fal.emulator import OFFLINE_KEY, encode_cursor
 from fal.errors import FalServerError
-from fal.testing import counting_emulator
 from fal.types import ModelsQuery
+from fal_emulator import OFFLINE_KEY, encode_cursor
+from fal_emulator.testing import counting_emulator
 
 ROOT = Path(__file__).resolve().parent.parent.parent
 LIST = ModelsQuery(limit=100)

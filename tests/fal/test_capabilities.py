@@ -22,8 +22,8 @@ from fal.capabilities import (
     capabilities_json,
     is_current,
 )
-from fal.emulator import load_snapshot
 from fal.openapi import reconstructed_source
+from fal_emulator import load_snapshot
 
 
 @pytest.fixture(scope="module")

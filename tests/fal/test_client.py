@@ -20,7 +20,6 @@ from requests.adapters import BaseAdapter
 
 import fal.client
 from fal.client import FalModelsClient
-from fal.emulator import Emulator
 from fal.errors import (
     FalAPIError,
     FalAuthenticationError,
@@ -34,8 +33,9 @@ from fal.errors import (
     FalServerError,
     FalTimeoutError,
 )
-from fal.testing import FaultUpstream
 from fal.types import ExpansionError, ModelsQuery
+from fal_emulator import Emulator
+from fal_emulator.testing import FaultUpstream
 
 BASE = "https://api.fal.test/v1"
 URL = f"{BASE}/models"

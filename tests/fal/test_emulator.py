@@ -13,7 +13,8 @@ from urllib.parse import urlencode
 
 import pytest
 
-from fal.emulator import (
+from fal.openapi import reconstructed_source
+from fal_emulator import (
     DEFAULT_MODELS_PATH,
     DEFAULT_OPENAPI_PATH,
     DEFAULT_RECONSTRUCTED_PATH,
@@ -21,8 +22,7 @@ from fal.emulator import (
     serve,
     snapshot_emulator,
 )
-from fal.emulator.snapshot import load_reconstructed
-from fal.openapi import reconstructed_source
+from fal_emulator.snapshot import load_reconstructed
 
 Query = list[tuple[str, str]]
 

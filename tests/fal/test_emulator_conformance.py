@@ -11,7 +11,7 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 
-from fal.emulator import SPEC_PATH, serve, snapshot_emulator
+from fal_emulator import SPEC_PATH, serve, snapshot_emulator
 
 SPEC = SPEC_PATH
 CHECKS = [

@@ -1,4 +1,4 @@
-"""`python -m fal.emulator` on loopback: the snapshot over HTTP, slowed by --latency, or faulty."""
+"""`python -m fal_emulator` on loopback: the snapshot over HTTP, slowed by --latency, or faulty."""
 
 from __future__ import annotations
 
@@ -12,17 +12,17 @@ from pathlib import Path
 import pytest
 import requests
 
-from fal.emulator import snapshot_emulator, with_latency
-from fal.emulator.transport import WSGITransport
+from fal_emulator import snapshot_emulator, with_latency
+from fal_emulator.transport import WSGITransport
 
 ROOT = Path(__file__).resolve().parent.parent.parent
 
 
 @contextmanager
 def emulator_process(*args: str) -> Iterator[str]:
-    """Run `python -m fal.emulator --port 0 ARGS`; yields the base URL it announces."""
+    """Run `python -m fal_emulator --port 0 ARGS`; yields the base URL it announces."""
     proc = subprocess.Popen(
-        [sys.executable, "-m", "fal.emulator", "--port", "0", *args],
+        [sys.executable, "-m", "fal_emulator", "--port", "0", *args],
         cwd=ROOT,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
@@ -69,7 +69,7 @@ def test_fault_find404_fails_find_mode_only():
 
 def test_the_cli_refuses_a_host_that_is_not_loopback():
     done = subprocess.run(
-        [sys.executable, "-m", "fal.emulator", "--port", "0", "--host", "0.0.0.0"],  # noqa: S104
+        [sys.executable, "-m", "fal_emulator", "--port", "0", "--host", "0.0.0.0"],  # noqa: S104
         cwd=ROOT,
         capture_output=True,
         text=True,
@@ -90,7 +90,7 @@ def test_the_cli_refuses_a_host_that_is_not_loopback():
 )
 def test_the_cli_refuses_options_it_cannot_honour(args, message):
     done = subprocess.run(
-        [sys.executable, "-m", "fal.emulator", "--port", "0", *args],
+        [sys.executable, "-m", "fal_emulator", "--port", "0", *args],
         cwd=ROOT,
         capture_output=True,
         text=True,

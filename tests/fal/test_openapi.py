@@ -9,8 +9,8 @@ import random
 
 import pytest
 
-from fal.emulator import SNAPSHOT_DIR
 from fal.openapi import RECONSTRUCTED_MARK, ModelSchema, SchemaField, model_schema
+from fal_emulator import SNAPSHOT_DIR
 
 SNAPSHOT = SNAPSHOT_DIR
 

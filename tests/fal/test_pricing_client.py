@@ -11,7 +11,6 @@ import requests
 import responses
 
 from fal.client import FalModelsClient
-from fal.emulator import OFFLINE_KEY, WSGITransport, load_prices, snapshot_emulator
 from fal.errors import (
     FalAPIError,
     FalAuthenticationError,
@@ -23,6 +22,7 @@ from fal.errors import (
     FalServerError,
 )
 from fal.types import Estimate, Price
+from fal_emulator import OFFLINE_KEY, WSGITransport, load_prices, snapshot_emulator
 
 BASE = "https://api.fal.test/v1"
 PRICES_URL = f"{BASE}/models/pricing"

@@ -13,7 +13,7 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 
-from fal.emulator import PRICING_SPEC_PATH, snapshot_emulator
+from fal_emulator import PRICING_SPEC_PATH, snapshot_emulator
 from tests.profile import examples
 
 # The team's read-only copy the bundled contract was taken from (absent on other machines).

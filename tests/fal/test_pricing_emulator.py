@@ -11,7 +11,7 @@ from urllib.parse import urlencode
 
 import pytest
 
-from fal.emulator import Emulator, load_prices, serve, snapshot_emulator
+from fal_emulator import Emulator, load_prices, serve, snapshot_emulator
 
 KEY = "Key test-key-1"
 PRICES = "/v1/models/pricing"

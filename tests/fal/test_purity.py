@@ -1,4 +1,5 @@
-"""fal stays pure Python: no module of it imports Django, and only fal imports requests."""
+"""fal and its emulator stay pure Python: no module of them imports Django, and only they
+import requests (import-linter holds the layers between our packages: pyproject.toml)."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent.parent
 FAL = ROOT / "fal"
+PURE = (FAL, ROOT / "fal_emulator")
 NO_DJANGO = (
     "import sys; assert not any(m == 'django' or m.startswith('django.') for m in sys.modules), "
     "sorted(m for m in sys.modules if m.split('.')[0] == 'django')"
@@ -23,8 +25,9 @@ def module_name(path: Path) -> str:
     return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
 
 
-# `__main__` runs the server when imported; its one import is fal.emulator.server.
-FAL_MODULES = sorted(module_name(p) for p in FAL.rglob("*.py") if p.name != "__main__.py")
+# `__main__` runs the server when imported; its one import is fal_emulator.cli.
+PURE_FILES = sorted(p for package in PURE for p in package.rglob("*.py"))
+FAL_MODULES = sorted(module_name(p) for p in PURE_FILES if p.name != "__main__.py")
 
 
 def imported_modules(path: Path) -> set[str]:
@@ -43,8 +46,8 @@ def top_level(names: set[str]) -> set[str]:
 
 def test_the_package_has_the_modules_this_test_checks():
     expected = {
-        "fal", "fal.capabilities", "fal.client", "fal.errors", "fal.openapi", "fal.testing",
-        "fal.types", "fal.units",
+        "fal", "fal.capabilities", "fal.client", "fal.errors", "fal.openapi", "fal.types",
+        "fal.units", "fal_emulator", "fal_emulator.app", "fal_emulator.cli", "fal_emulator.testing",
     }  # fmt: skip
     assert expected <= set(FAL_MODULES)
 
@@ -63,7 +66,7 @@ def test_importing_a_fal_module_imports_no_django(module):
     assert done.returncode == 0, done.stderr[-2000:]
 
 
-@pytest.mark.parametrize("path", sorted(FAL.rglob("*.py")), ids=lambda p: str(p.relative_to(ROOT)))
+@pytest.mark.parametrize("path", PURE_FILES, ids=lambda p: str(p.relative_to(ROOT)))
 def test_no_fal_source_file_imports_django(path):
     assert "django" not in top_level(imported_modules(path))
 

@@ -8,7 +8,6 @@ from decimal import Decimal
 
 import pytest
 
-from fal.emulator import load_prices
 from fal.units import (
     CALL,
     CHARACTERS,
@@ -27,6 +26,7 @@ from fal.units import (
     price_words,
     reference_job,
 )
+from fal_emulator import load_prices
 
 PRICES = load_prices()
 SPELLINGS = sorted({p["unit"] for p in PRICES})

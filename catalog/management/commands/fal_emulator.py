@@ -7,14 +7,14 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from fal.emulator.server import add_arguments, start, wait_until_interrupted
+from fal_emulator.cli import add_arguments, start, wait_until_interrupted
 
 
 class Command(BaseCommand):
     help = "Serve fal's GET /v1/models from the bundled offline snapshot on a loopback address."
 
     def add_arguments(self, parser: CommandParser) -> None:
-        add_arguments(parser)  # the options of `python -m fal.emulator`
+        add_arguments(parser)  # the options of `python -m fal_emulator`
 
     def handle(
         self,

@@ -2,9 +2,15 @@
 
 from __future__ import annotations
 
-from fal.emulator.app import Emulator, encode_cursor, error_response
-from fal.emulator.server import EmulatorServer, is_loopback, serve, with_latency
-from fal.emulator.snapshot import (
+from fal_emulator.app import (
+    Emulator,
+    dated_emulator,
+    encode_cursor,
+    error_response,
+    snapshot_emulator,
+)
+from fal_emulator.server import EmulatorServer, is_loopback, serve, with_latency
+from fal_emulator.snapshot import (
     DEFAULT_MODELS_PATH,
     DEFAULT_OPENAPI_PATH,
     DEFAULT_PRICING_PATH,
@@ -15,14 +21,12 @@ from fal.emulator.snapshot import (
     SNAPSHOT_DIR,
     SPEC_PATH,
     CrawlState,
-    dated_emulator,
     history_dates,
     load_prices,
     load_snapshot,
     load_state,
-    snapshot_emulator,
 )
-from fal.emulator.transport import WSGITransport
+from fal_emulator.transport import WSGITransport
 
 # The key an in-process client of the emulator sends, so that offline pages get prices (the
 # pricing paths need `Authorization: Key …`, and the emulator checks only that one is sent).

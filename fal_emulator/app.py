@@ -1,9 +1,9 @@
 """Offline emulator of fal's Platform API ``GET /v1/models`` over the bundled snapshot (WSGI).
 
 Pure Python: no Django and no ``requests``, so tests, the benchmark, ``python -m
-fal.emulator`` and the ``fal_emulator`` management command can all use it. The data is
-the real recorded catalog in ``fal/emulator/snapshot/`` (see the README there; loaded by
-``fal.emulator.snapshot``); behaviour follows ``fal/emulator/snapshot/models-openapi.yaml``
+fal_emulator`` and the ``fal_emulator`` management command can all use it. The data is
+the real recorded catalog in ``fal_emulator/data/`` (see the README there; loaded by
+``fal_emulator.snapshot``); behaviour follows ``fal_emulator/data/models-openapi.yaml``
 and the facts recorded in that README.
 Where the real API's behaviour is not known, these are the choices made:
 
@@ -11,7 +11,7 @@ Paths and methods
   Any path ending in ``/models`` is the endpoint (so ``/v1/models`` and, under
   schemathesis's ``--url``, ``/models``). Paths ending in ``/models/pricing`` and
   ``/models/pricing/estimate`` are the pricing endpoints, whose choices are listed in
-  ``fal.emulator.pricing``. ``/models/`` and anything else is 404 ``not_found``. GET is
+  ``fal_emulator.pricing``. ``/models/`` and anything else is 404 ``not_found``. GET is
   served; HEAD is GET without the body. Any other method is 405 with ``Allow: GET, HEAD``
   and type ``validation_error``: a wrong method is the caller's mistake (a 4xx the caller
   fixes by changing the request), whereas ``not_implemented`` is the 501 family, which a
@@ -82,13 +82,14 @@ from __future__ import annotations
 import base64
 import binascii
 import re
+import threading
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from itertools import islice
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl
 
-from fal.emulator.envelope import (
+from fal_emulator.envelope import (
     ApiError,
     Response,
     error_response,
@@ -96,13 +97,15 @@ from fal.emulator.envelope import (
     json_headers,
     json_response,
 )
-from fal.emulator.pricing import MAX_ESTIMATE_BODY_BYTES, PriceBook, require_key
-from fal.emulator.snapshot import (
+from fal_emulator.pricing import MAX_ESTIMATE_BODY_BYTES, PriceBook, require_key
+from fal_emulator.snapshot import (
     DEFAULT_MODELS_PATH,
     DEFAULT_OPENAPI_PATH,
     DEFAULT_PRICING_PATH,
+    SNAPSHOT_DATE,
     load_prices,
     load_snapshot,
+    load_state,
 )
 
 PRICING_SUFFIX = "/models/pricing"
@@ -428,3 +431,25 @@ _REASONS = {
     405: "Method Not Allowed",
     500: "Internal Server Error",
 }
+
+
+_singleton: Emulator | None = None
+_singleton_lock = threading.Lock()
+
+
+def dated_emulator(date: str) -> Emulator:
+    """An emulator serving the catalog of one bundled date (`--as-of DATE`)."""
+    if date == SNAPSHOT_DATE:
+        return snapshot_emulator()
+    state = load_state(date)
+    return Emulator(state.models, state.openapi)
+
+
+def snapshot_emulator() -> Emulator:
+    """The process-wide emulator over the bundled snapshot, built on first use."""
+    global _singleton
+    if _singleton is None:
+        with _singleton_lock:
+            if _singleton is None:
+                _singleton = Emulator.from_snapshot()
+    return _singleton

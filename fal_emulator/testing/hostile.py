@@ -10,7 +10,7 @@ neither ever happens and that no payload reaches the page unescaped.
 
 from __future__ import annotations
 
-from fal.emulator import Emulator
+from fal_emulator.app import Emulator
 
 SCRIPT = "<script>window.__xss=1;alert('script')</script>"
 IMG = '"><img src=x onerror="window.__xss=1;alert(\'img\')">'

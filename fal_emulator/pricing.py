@@ -1,8 +1,8 @@
 """Emulated ``GET /v1/models/pricing`` and ``POST /v1/models/pricing/estimate`` over real prices.
 
-The prices are the recorded answers in ``fal/emulator/snapshot/fal-pricing-*.json.gz``
+The prices are the recorded answers in ``fal_emulator/data/fal-pricing-*.json.gz``
 (1,433 endpoints, all USD; entries verbatim). The contract is
-``fal/emulator/snapshot/pricing-openapi.json``. Where it is silent, these are the choices:
+``fal_emulator/data/pricing-openapi.json``. Where it is silent, these are the choices:
 
 Authentication
   Both paths need ``Authorization: Key <non-empty>``; the scheme is matched
@@ -62,11 +62,11 @@ from collections.abc import Iterable, Sequence
 from decimal import Decimal, localcontext
 from typing import Any
 
-from fal.emulator.envelope import ApiError
+from fal.types import MIN_UNIT_QUANTITY
+from fal_emulator.envelope import ApiError
 
 MAX_PRICING_IDS = 50
 MAX_ESTIMATE_BODY_BYTES = 1024 * 1024
-MIN_UNIT_QUANTITY = 0.000001
 QUANTITY_FIELD = {"unit_price": "unit_quantity", "historical_api_price": "call_quantity"}
 _NAMED_IDS = 10  # ids named in one error message; the rest are counted
 

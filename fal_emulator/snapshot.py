@@ -5,17 +5,13 @@ from __future__ import annotations
 
 import gzip
 import json
-import threading
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from fal.openapi import RECONSTRUCTED_MARK
 
-if TYPE_CHECKING:
-    from fal.emulator.app import Emulator
-
-SNAPSHOT_DIR = Path(__file__).parent / "snapshot"
+SNAPSHOT_DIR = Path(__file__).parent / "data"
 DEFAULT_MODELS_PATH = SNAPSHOT_DIR / "fal-models-2026-08-10.json.gz"
 DEFAULT_OPENAPI_PATH = SNAPSHOT_DIR / "fal-openapi-2026-08-10.json.gz"
 DEFAULT_RECONSTRUCTED_PATH = SNAPSHOT_DIR / "fal-openapi-reconstructed.json.gz"
@@ -110,29 +106,3 @@ def load_prices(pricing_path: Path = DEFAULT_PRICING_PATH) -> list[dict]:
     """The recorded `prices` entries (`{endpoint_id, unit_price, unit, currency}`)."""
     with gzip.open(pricing_path, "rt", encoding="utf-8") as fh:
         return json.load(fh)["prices"]
-
-
-_singleton: Emulator | None = None
-_singleton_lock = threading.Lock()
-
-
-def dated_emulator(date: str) -> Emulator:
-    """An emulator serving the catalog of one bundled date (`--as-of DATE`)."""
-    from fal.emulator.app import Emulator
-
-    if date == SNAPSHOT_DATE:
-        return snapshot_emulator()
-    state = load_state(date)
-    return Emulator(state.models, state.openapi)
-
-
-def snapshot_emulator() -> Emulator:
-    """The process-wide emulator over the bundled snapshot, built on first use."""
-    from fal.emulator.app import Emulator  # app imports this module's paths
-
-    global _singleton
-    if _singleton is None:
-        with _singleton_lock:
-            if _singleton is None:
-                _singleton = Emulator.from_snapshot()
-    return _singleton

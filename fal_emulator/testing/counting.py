@@ -9,8 +9,10 @@ from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
-from fal.emulator import Emulator, EmulatorServer, load_snapshot, serve
-from fal.testing.loopback import HOST
+from fal_emulator.app import Emulator
+from fal_emulator.server import EmulatorServer, serve
+from fal_emulator.snapshot import load_snapshot
+from fal_emulator.testing.loopback import HOST
 
 
 class CountingApp:

@@ -1,11 +1,11 @@
 """A fault-injecting fal upstream over real HTTP on loopback: the emulator, or one failure mode.
 
 `FaultUpstream` is a small threaded HTTP/1.1 server (raw sockets, so it can stall, trickle,
-truncate and reset) in front of `fal.emulator.Emulator`. A test flips `mode` at any
+truncate and reset) in front of `fal_emulator.Emulator`. A test flips `mode` at any
 time; every later request gets that behaviour. Every failing body carries `MARKER`, which
 must never reach a page, and a fake traceback, which must never reach one either. Used by
 tests/catalog/test_faults.py, tests/catalog/test_key_never_leaks.py, bench/soak.py and
-`python -m fal.emulator --fault MODE`; pure Python, no Django.
+`python -m fal_emulator --fault MODE`; pure Python, no Django.
 """
 
 from __future__ import annotations
@@ -21,7 +21,8 @@ from http.server import BaseHTTPRequestHandler
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
-from fal.emulator import Emulator, is_loopback, snapshot_emulator
+from fal_emulator.app import Emulator, snapshot_emulator
+from fal_emulator.server import is_loopback
 
 MARKER = "UPSTREAM-BODY-MARKER-7f3c"
 TRACEBACK = 'Traceback (most recent call last):\n  File "/srv/fal/api.py", line 42, in models'

@@ -1,101 +1,24 @@
-"""Serving an emulator over real HTTP on loopback: `serve()`, `with_latency()` and the CLI.
+"""The emulator's command line: `python -m fal_emulator` and `manage.py fal_emulator`.
 
-`python -m fal.emulator --port N [--host 127.0.0.1] [--latency SECONDS] [--fault MODE]`
+`python -m fal_emulator --port N [--host 127.0.0.1] [--latency SECONDS] [--fault MODE]`
 serves the bundled snapshot at `http://HOST:N/v1` until interrupted; `--latency` delays
-every answer, `--fault` answers through `fal.testing.FaultUpstream` in that mode.
+every answer, `--fault` answers through `fal_emulator.testing.FaultUpstream` in that mode.
 """
 
 from __future__ import annotations
 
 import argparse
 import contextlib
-import ipaddress
 import math
-import socket
-import socketserver
 import sys
-import threading
 import time
-from collections.abc import Callable, Iterable, Sequence
-from typing import Any, TextIO
-from wsgiref.simple_server import WSGIRequestHandler, WSGIServer
+from collections.abc import Callable, Sequence
+from typing import TextIO
 
-from fal.emulator.snapshot import dated_emulator, history_dates, snapshot_emulator
-
-
-def is_loopback(host: str) -> bool:
-    """True for "localhost" and loopback IP literals; names are never resolved."""
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
-
-
-class _QuietHandler(WSGIRequestHandler):
-    def log_message(self, format: str, *args: Any) -> None:
-        pass
-
-
-class EmulatorServer(socketserver.ThreadingMixIn, WSGIServer):
-    """A threaded wsgiref server; ``url`` is its ``/v1`` base, ``shutdown()`` stops and closes."""
-
-    daemon_threads = True
-    thread: threading.Thread
-
-    @property
-    def port(self) -> int:
-        return self.server_address[1]
-
-    @property
-    def url(self) -> str:
-        host = self.server_address[0]
-        host = f"[{host}]" if ":" in host else host
-        return f"http://{host}:{self.port}/v1"
-
-    def server_bind(self) -> None:
-        # HTTPServer.server_bind would call socket.getfqdn(), a DNS lookup; skip it.
-        socketserver.TCPServer.server_bind(self)
-        self.server_name, self.server_port = self.server_address[:2]
-        self.setup_environ()
-
-    def handle_error(self, request: Any, client_address: Any) -> None:
-        pass  # a client hanging up mid-response is not worth a traceback
-
-    def shutdown(self) -> None:
-        super().shutdown()
-        self.server_close()
-
-
-class _EmulatorServer6(EmulatorServer):
-    address_family = socket.AF_INET6
-
-
-def serve(app: Callable[..., Any], host: str = "127.0.0.1", port: int = 0) -> EmulatorServer:
-    """Serve ``app`` on a loopback address from a daemon thread; port 0 picks a free one."""
-    if not is_loopback(host):
-        raise ValueError(f"Refusing to serve on {host!r}: loopback addresses only")
-    server_class = _EmulatorServer6 if ":" in host else EmulatorServer
-    server = server_class((host, port), _QuietHandler)
-    server.set_app(app)
-    server.thread = threading.Thread(
-        target=server.serve_forever, name=f"fal-emulator-{server.port}", daemon=True
-    )
-    server.thread.start()
-    return server
-
-
-def with_latency(app: Callable[..., Iterable[bytes]], seconds: float) -> Callable[..., Any]:
-    """`app`, answering every request `seconds` later (WSGI middleware); 0 returns `app`."""
-    if seconds <= 0:
-        return app
-
-    def delayed(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
-        time.sleep(seconds)
-        return app(environ, start_response)
-
-    return delayed
+from fal_emulator.app import dated_emulator, snapshot_emulator
+from fal_emulator.server import is_loopback, serve, with_latency
+from fal_emulator.snapshot import history_dates
+from fal_emulator.testing.faults import MODES, FaultUpstream
 
 
 def start(
@@ -123,8 +46,6 @@ def start(
         return server.url, server.shutdown
     if latency:
         raise ValueError("--latency and --fault do not combine: the fault server has no WSGI")
-    from fal.testing.faults import FaultUpstream  # it imports this package
-
     upstream = FaultUpstream(app, host=host, port=port)
     upstream.set_mode(fault)
     upstream.start()
@@ -140,7 +61,7 @@ def wait_until_interrupted() -> None:
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="python -m fal.emulator",
+        prog="python -m fal_emulator",
         description="Serve fal's GET /v1/models from the bundled offline snapshot on loopback.",
     )
     add_arguments(parser)
@@ -149,8 +70,6 @@ def _parser() -> argparse.ArgumentParser:
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """The CLI's options, shared with `manage.py fal_emulator`."""
-    from fal.testing.faults import MODES  # it imports this package
-
     parser.add_argument("--port", type=int, required=True, help="TCP port (0: any free one)")
     parser.add_argument("--host", default="127.0.0.1", help="loopback address to bind")
     parser.add_argument(
@@ -165,7 +84,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def main(argv: Sequence[str] | None = None, stdout: TextIO | None = None) -> int:
-    """The `python -m fal.emulator` command; returns the exit status."""
+    """The `python -m fal_emulator` command; returns the exit status."""
     parser = _parser()
     args = parser.parse_args(argv)
     out = stdout or sys.stdout
