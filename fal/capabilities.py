@@ -17,7 +17,13 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from fal.openapi import SchemaField, model_schema, raw_properties, referenced_names
+from fal.openapi import (
+    JSONObject,
+    SchemaField,
+    model_schema,
+    raw_properties,
+    referenced_names,
+)
 
 RULES_VERSION = 1
 
@@ -75,7 +81,7 @@ class Capabilities:
         if not is_current(data) or data.get("unknown"):
             return None
 
-        def values(key: str, known: dict) -> frozenset[str]:
+        def values(key: str, known: dict[str, str]) -> frozenset[str]:
             raw = data.get(key)
             return frozenset(v for v in raw if v in known) if isinstance(raw, list) else frozenset()
 
@@ -181,7 +187,7 @@ def _is_scalar(field: SchemaField) -> bool:
     return bool(field.enum) or field.type in _SCALARS or field.type == "number | integer"
 
 
-def _hints(prop: dict) -> dict:
+def _hints(prop: JSONObject) -> JSONObject:
     hints = prop.get("x-fal")
     for branch in prop.get("anyOf") or ():
         if isinstance(branch, dict) and isinstance(branch.get("x-fal"), dict):
@@ -189,7 +195,7 @@ def _hints(prop: dict) -> dict:
     return hints if isinstance(hints, dict) else {}
 
 
-def _is_upload(field: SchemaField, prop: dict, refs: tuple[str, ...]) -> bool:
+def _is_upload(field: SchemaField, prop: JSONObject, refs: tuple[str, ...]) -> bool:
     if field.enum:
         return False
     name = field.name.lower()
@@ -200,7 +206,7 @@ def _is_upload(field: SchemaField, prop: dict, refs: tuple[str, ...]) -> bool:
     return prop.get("format") in ("uri", "binary") or bool(_hints(prop))
 
 
-def _upload_kinds(field: SchemaField, prop: dict, refs: tuple[str, ...]) -> set[str]:
+def _upload_kinds(field: SchemaField, prop: JSONObject, refs: tuple[str, ...]) -> set[str]:
     name = field.name
     kinds: set[str] = set()
     if _has_word(name, _MASK_WORDS):
@@ -228,7 +234,9 @@ def _upload_kinds(field: SchemaField, prop: dict, refs: tuple[str, ...]) -> set[
     return kinds
 
 
-def _accepts(inputs: tuple[SchemaField, ...], props: dict, openapi: Any) -> set[str]:
+def _accepts(
+    inputs: tuple[SchemaField, ...], props: dict[str, JSONObject], openapi: Any
+) -> set[str]:
     accepts: set[str] = set()
     for field in inputs:
         prop = props.get(field.name, {})
@@ -261,7 +269,9 @@ def _has(inputs: tuple[SchemaField, ...]) -> set[str]:
     return {cap for cap, fields in HAS_RULES.items() if any(n in names for n in fields)}
 
 
-def _outputs(outputs: tuple[SchemaField, ...], props: dict, openapi: Any) -> set[str]:
+def _outputs(
+    outputs: tuple[SchemaField, ...], props: dict[str, JSONObject], openapi: Any
+) -> set[str]:
     found: set[str] = set()
     for field in outputs:
         name = field.name.lower()

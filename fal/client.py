@@ -206,13 +206,14 @@ class FalModelsClient:
         """A 2xx answer's JSON object (checked to be one), lone surrogates replaced."""
         response = self._request(method, path, params=params, json=json)
         try:
-            data = response.json()
+            decoded = response.json()
         except ValueError:
             raise FalInvalidResponseError(
                 "The API answered with something that is not JSON", status=response.status_code
             ) from None
-        if not isinstance(data, dict):
+        if not isinstance(decoded, dict):
             raise FalInvalidResponseError("The API answered with JSON of an unexpected shape")
+        data: dict[str, Any] = decoded  # a JSON object: its keys are strings
         if _LONE_SURROGATE_ESCAPE.search(response.content):
             data = _without_lone_surrogates(data)
         return data
@@ -230,6 +231,7 @@ class FalModelsClient:
         # trickling upstream holds the caller for at most timeout × (retries + 1).
         deadline = time.monotonic() + self.timeout * (self.max_retries + 1)
         attempt = 0
+        error: FalAPIError
         while True:
             try:
                 response = self._session.request(
@@ -291,7 +293,9 @@ def _without_lone_surrogates(value: Any) -> Any:
 def _read_body(response: requests.Response, deadline: float) -> None:
     """Read a streamed body by `deadline`: per-read timeouts alone let a trickle run forever."""
     raw = response.raw
-    if response._content is not False or not hasattr(raw, "read1"):
+    # requests keeps `_content = False` until the body is read; its stubs type the attribute
+    # as `bytes | None` only, so the check looks impossible to mypy.
+    if response._content is not False or not hasattr(raw, "read1"):  # type: ignore[comparison-overlap]
         return  # already in memory (the in-process transport)
     chunks: list[bytes] = []
     size = 0

@@ -18,6 +18,8 @@ REF_PREFIX = "#/components/schemas/"
 # fal_emulator/data/README.md): an `info` extension that fal itself never sends.
 RECONSTRUCTED_MARK = "x-catalog-reconstructed"
 UNKNOWN = "unknown"
+# A JSON object as decoded (the document and each of its schemas).
+JSONObject = dict[str, Any]
 # How deep `$ref` / `allOf` / `anyOf` / `items` chains are followed before giving up.
 MAX_DEPTH = 12
 
@@ -34,7 +36,7 @@ class SchemaField:
     required: bool = False
     default: Any | None = None
     has_default: bool = False
-    enum: tuple = ()
+    enum: tuple[Any, ...] = ()
     minimum: float | int | None = None
     maximum: float | int | None = None
     min_length: int | None = None
@@ -69,11 +71,11 @@ def model_schema(openapi: Any) -> ModelSchema:
 # --- Finding the input and output schemas -------------------------------------------------
 
 
-def _dict(value: Any) -> dict:
+def _dict(value: Any) -> JSONObject:
     return value if isinstance(value, dict) else {}
 
 
-def _endpoint_id(openapi: dict) -> str:
+def _endpoint_id(openapi: JSONObject) -> str:
     metadata = _dict(_dict(openapi.get("info")).get("x-fal-metadata"))
     endpoint_id = metadata.get("endpointId")
     return endpoint_id if isinstance(endpoint_id, str) else ""
@@ -83,7 +85,7 @@ def _json_schema(holder: Any) -> Any:
     return _dict(_dict(_dict(holder).get("content")).get("application/json")).get("schema")
 
 
-def _input_schema(openapi: dict, schemas: dict, endpoint_id: str) -> Any:
+def _input_schema(openapi: JSONObject, schemas: JSONObject, endpoint_id: str) -> Any:
     paths = _dict(openapi.get("paths"))
     candidates = [f"/{endpoint_id}"] if endpoint_id else []
     # Without the metadata, the POST path is the one that is not under /requests/.
@@ -95,7 +97,7 @@ def _input_schema(openapi: dict, schemas: dict, endpoint_id: str) -> Any:
     return _named_schema(schemas, "Input")
 
 
-def _output_schema(openapi: dict, schemas: dict, endpoint_id: str) -> Any:
+def _output_schema(openapi: JSONObject, schemas: JSONObject, endpoint_id: str) -> Any:
     paths = _dict(openapi.get("paths"))
     candidates = [f"/{endpoint_id}/requests/{{request_id}}"] if endpoint_id else []
     candidates += [p for p in paths if isinstance(p, str) and p.endswith("/{request_id}")]
@@ -107,7 +109,7 @@ def _output_schema(openapi: dict, schemas: dict, endpoint_id: str) -> Any:
     return _named_schema(schemas, "Output")
 
 
-def _named_schema(schemas: dict, suffix: str) -> Any:
+def _named_schema(schemas: JSONObject, suffix: str) -> Any:
     for name, schema in schemas.items():
         if isinstance(name, str) and name.endswith(suffix) and isinstance(schema, dict):
             return schema
@@ -121,7 +123,7 @@ def _ref_name(ref: str) -> str:
     return ref.removeprefix(REF_PREFIX) if ref.startswith(REF_PREFIX) else ref
 
 
-def _target(ref: Any, schemas: dict) -> dict | None:
+def _target(ref: Any, schemas: JSONObject) -> JSONObject | None:
     """The schema a local `$ref` points to, or None when the document does not define it."""
     if not isinstance(ref, str) or not ref.startswith(REF_PREFIX):
         return None
@@ -129,7 +131,9 @@ def _target(ref: Any, schemas: dict) -> dict | None:
     return target if isinstance(target, dict) else None
 
 
-def _object_schema(schema: Any, schemas: dict, seen: frozenset = frozenset()) -> dict | None:
+def _object_schema(
+    schema: Any, schemas: JSONObject, seen: frozenset[str] = frozenset()
+) -> JSONObject | None:
     """Follow `$ref` and single-entry `allOf` down to a schema with `properties`."""
     for _ in range(MAX_DEPTH):
         if not isinstance(schema, dict):
@@ -149,7 +153,7 @@ def _object_schema(schema: Any, schemas: dict, seen: frozenset = frozenset()) ->
     return None
 
 
-def _fields(schema: Any, schemas: dict) -> tuple[SchemaField, ...]:
+def _fields(schema: Any, schemas: JSONObject) -> tuple[SchemaField, ...]:
     resolved = _object_schema(schema, schemas)
     if resolved is None:
         return ()
@@ -181,7 +185,7 @@ class _Facts:
     unresolved_ref: str | None = None
 
 
-def _field(name: str, prop: Any, required: bool, schemas: dict) -> SchemaField:
+def _field(name: str, prop: Any, required: bool, schemas: JSONObject) -> SchemaField:
     facts = _Facts(labels=[], enum=[])
     _walk(_dict(prop), schemas, facts, frozenset(), 0)
     return SchemaField(
@@ -231,7 +235,9 @@ def _number(value: Any) -> int | float | None:
     return value
 
 
-def _walk(schema: Any, schemas: dict, facts: _Facts, seen: frozenset, depth: int) -> None:
+def _walk(
+    schema: Any, schemas: JSONObject, facts: _Facts, seen: frozenset[str], depth: int
+) -> None:
     """Collect type labels and constraints of one property, through refs and unions."""
     if not isinstance(schema, dict) or depth > MAX_DEPTH:
         return
@@ -289,7 +295,7 @@ def _walk(schema: Any, schemas: dict, facts: _Facts, seen: frozenset, depth: int
         facts.labels.append("object")
 
 
-def _constraints(schema: dict, facts: _Facts) -> None:
+def _constraints(schema: JSONObject, facts: _Facts) -> None:
     if facts.minimum is None:
         if (value := _number(schema.get("minimum"))) is not None:
             facts.minimum = value
@@ -307,11 +313,11 @@ def _constraints(schema: dict, facts: _Facts) -> None:
         facts.max_length = _number(schema.get("maxItems" if is_array else "maxLength"))
 
 
-def _is_object(schema: dict) -> bool:
+def _is_object(schema: JSONObject) -> bool:
     return "properties" in schema or (schema.get("type") == "object" and "enum" not in schema)
 
 
-def _item_label(items: Any, schemas: dict, facts: _Facts, seen: frozenset) -> str:
+def _item_label(items: Any, schemas: JSONObject, facts: _Facts, seen: frozenset[str]) -> str:
     """The label of an array's items; item enums count as the field's enum values."""
     inner = _Facts(labels=[], enum=[])
     _walk(items, schemas, inner, seen, 1)
@@ -325,7 +331,7 @@ def _item_label(items: Any, schemas: dict, facts: _Facts, seen: frozenset) -> st
 # --- Raw properties, named types and examples (capabilities, model page, snippets) -----------
 
 
-def _io_properties(openapi: Any, which: str) -> dict[str, dict]:
+def _io_properties(openapi: Any, which: str) -> dict[str, JSONObject]:
     schemas = _dict(_dict(_dict(openapi).get("components")).get("schemas"))
     endpoint_id = _endpoint_id(openapi)
     find = _input_schema if which == "input" else _output_schema
@@ -334,7 +340,7 @@ def _io_properties(openapi: Any, which: str) -> dict[str, dict]:
     return {k: v for k, v in properties.items() if isinstance(k, str) and isinstance(v, dict)}
 
 
-def raw_properties(openapi: Any) -> tuple[dict[str, dict], dict[str, dict]]:
+def raw_properties(openapi: Any) -> tuple[dict[str, JSONObject], dict[str, JSONObject]]:
     """The top-level input and output properties as the document writes them (unresolved):
     for what `SchemaField` does not carry, such as `format`, `x-fal` hints and `examples`.
     Never raises; a malformed document gives empty dicts."""

@@ -7,7 +7,7 @@ import math
 import re
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeGuard
 
 from fal.errors import FalInvalidResponseError
 
@@ -144,7 +144,7 @@ def _texts(value: Any, share: Callable[[str], str] = _same) -> tuple[str, ...]:
     return tuple(share(item) for item in value if isinstance(item, str))
 
 
-def _usable_id(value: Any) -> bool:
+def _usable_id(value: Any) -> TypeGuard[str]:
     return (
         isinstance(value, str)
         and 0 < len(value) <= MAX_USABLE_ID_LENGTH
@@ -328,7 +328,7 @@ def next_cursor(page: Page | Mapping[str, Any], seen: set[str]) -> str | None:
     return cursor
 
 
-def follow_cursors(fetch: Callable[[str | None], Mapping[str, Any]]) -> Iterator[Mapping[str, Any]]:
+def follow_cursors[P: Mapping[str, Any]](fetch: Callable[[str | None], P]) -> Iterator[P]:
     """Every page `fetch(cursor)` returns, from the first, by the rule of `next_cursor`."""
     cursor: str | None = None
     seen: set[str] = set()

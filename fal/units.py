@@ -146,7 +146,10 @@ def format_money(value: float | int | Decimal, currency: str = "USD") -> str:
         text = f"{amount.to_integral_value():,f}"  # f: never 0E+3 or 1E+3
     else:
         amount = amount.normalize()
-        if -amount.as_tuple().exponent < 2:
+        exponent = amount.as_tuple().exponent
+        if not isinstance(exponent, int):  # NaN (infinity is integral, above): no money
+            raise TypeError(f"Not an amount of money: {value!r}")
+        if -exponent < 2:
             amount = amount.quantize(Decimal("0.01"))
         text = f"{amount:,f}"
     if currency in ("USD", ""):
