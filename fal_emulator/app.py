@@ -86,9 +86,10 @@ import threading
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from itertools import islice
 from pathlib import Path
-from typing import Any
+from typing import Any, Final
 from urllib.parse import parse_qsl
 
+from fal.openapi import JSONObject
 from fal_emulator.envelope import (
     ApiError,
     Response,
@@ -133,10 +134,10 @@ ENTERPRISE_UNAVAILABLE = {
 
 _DIGITS = re.compile(r"[0-9]+")
 _BASE64 = re.compile(r"[A-Za-z0-9_\-+/]+={0,2}")
-_MAX_DIGITS = 18  # any longer number is past every catalog; avoids int() on huge strings
+_MAX_DIGITS: Final = 18  # any longer number is past every catalog; avoids int() on huge strings
 
 
-def _search_fields(model: dict) -> tuple[str, str, str | None]:
+def _search_fields(model: JSONObject) -> tuple[str, str, str | None]:
     """(casefolded search text, casefolded category, status) of one model.
 
     Without metadata all three are empty, and a search filter is never empty (tokens,
@@ -203,18 +204,23 @@ def _read_body(environ: dict[str, Any]) -> bytes:
         length = 0
     if length <= 0:
         return b""
-    return environ["wsgi.input"].read(min(length, MAX_ESTIMATE_BODY_BYTES + 1))
+    body: bytes = environ["wsgi.input"].read(min(length, MAX_ESTIMATE_BODY_BYTES + 1))
+    return body
 
 
 class Emulator:
     """``GET /v1/models`` (and pricing) over a fixed catalog; immutable, so thread-safe."""
 
     def __init__(
-        self, models: list[dict], openapi_docs: dict[str, dict], prices: list[dict] | None = None
+        self,
+        models: list[JSONObject],
+        openapi_docs: dict[str, JSONObject],
+        prices: list[JSONObject] | None = None,
     ) -> None:
         self._models = models
         self._openapi = openapi_docs
-        self._index: dict[str, int] = {}
+        # By the entries' own `endpoint_id`, whatever it holds (a hostile entry's may be None).
+        self._index: dict[object, int] = {}
         for position, model in enumerate(models):
             self._index.setdefault(model.get("endpoint_id"), position)
         # Parallel lists rather than tuples: each filter pass reads one list, quickly.
@@ -403,19 +409,21 @@ class Emulator:
             matches = _equal(matches, self._statuses, status)
         return matches
 
-    def _render(self, model: dict, expand: list[str]) -> dict:
+    def _render(self, model: JSONObject, expand: list[str]) -> JSONObject:
         if not expand:
             return model
         rendered = dict(model)
         if EXPAND_OPENAPI in expand:
-            rendered["openapi"] = self._openapi.get(model.get("endpoint_id"), OPENAPI_UNAVAILABLE)
+            endpoint_id = model.get("endpoint_id")
+            document = self._openapi.get(endpoint_id) if isinstance(endpoint_id, str) else None
+            rendered["openapi"] = OPENAPI_UNAVAILABLE if document is None else document
         if EXPAND_ENTERPRISE in expand:
             rendered["enterprise_status"] = ENTERPRISE_UNAVAILABLE
         return rendered
 
 
 # Each helper binds its value now; a generator expression in a loop would see only the last.
-def _equal(positions: Iterator[int], column: list, value: str) -> Iterator[int]:
+def _equal(positions: Iterator[int], column: Sequence[str | None], value: str) -> Iterator[int]:
     return (p for p in positions if column[p] == value)
 
 

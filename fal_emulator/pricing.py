@@ -62,6 +62,7 @@ from collections.abc import Iterable, Sequence
 from decimal import Decimal, localcontext
 from typing import Any
 
+from fal.openapi import JSONObject
 from fal.types import MIN_UNIT_QUANTITY
 from fal_emulator.envelope import ApiError
 
@@ -120,8 +121,8 @@ def _quantity(value: Any, estimate_type: str, endpoint_id: str) -> int | float:
 class PriceBook:
     """The recorded prices by endpoint id; immutable after construction, so thread-safe."""
 
-    def __init__(self, prices: Iterable[dict], catalog_ids: Iterable[str] = ()) -> None:
-        self._prices: dict[str, dict] = {}
+    def __init__(self, prices: Iterable[JSONObject], catalog_ids: Iterable[object] = ()) -> None:
+        self._prices: dict[str, JSONObject] = {}
         for entry in prices:
             if isinstance(entry, dict) and isinstance(entry.get("endpoint_id"), str):
                 self._prices.setdefault(entry["endpoint_id"], entry)

@@ -41,15 +41,21 @@ class EmulatorServer(socketserver.ThreadingMixIn, WSGIServer):
         return self.server_address[1]
 
     @property
-    def url(self) -> str:
+    def _host(self) -> str:
+        # An AF_INET/AF_INET6 server's host is a str; typeshed's address type allows bytes too.
         host = self.server_address[0]
+        return host if isinstance(host, str) else host.decode()
+
+    @property
+    def url(self) -> str:
+        host = self._host
         host = f"[{host}]" if ":" in host else host
         return f"http://{host}:{self.port}/v1"
 
     def server_bind(self) -> None:
         # HTTPServer.server_bind would call socket.getfqdn(), a DNS lookup; skip it.
         socketserver.TCPServer.server_bind(self)
-        self.server_name, self.server_port = self.server_address[:2]
+        self.server_name, self.server_port = self._host, self.port
         self.setup_environ()
 
     def handle_error(self, request: Any, client_address: Any) -> None:

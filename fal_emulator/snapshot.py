@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from fal.openapi import RECONSTRUCTED_MARK
+from fal.openapi import RECONSTRUCTED_MARK, JSONObject
 
 SNAPSHOT_DIR = Path(__file__).parent / "data"
 DEFAULT_MODELS_PATH = SNAPSHOT_DIR / "fal-models-2026-08-10.json.gz"
@@ -32,7 +32,7 @@ class CrawlState:
     """
 
     date: str
-    models: list[dict]
+    models: list[JSONObject]
     openapi: dict[str, Any]
     categories: frozenset[str] | None
     documents_dated: bool
@@ -68,7 +68,7 @@ def load_snapshot(
     models_path: Path = DEFAULT_MODELS_PATH,
     openapi_path: Path = DEFAULT_OPENAPI_PATH,
     reconstructed_path: Path | None = DEFAULT_RECONSTRUCTED_PATH,
-) -> tuple[list[dict], dict[str, dict]]:
+) -> tuple[list[JSONObject], dict[str, JSONObject]]:
     """(the `models` entries in the API's order, {endpoint_id: OpenAPI document}).
 
     The recorded documents, plus (unless `reconstructed_path` is None) the reconstructed
@@ -85,7 +85,7 @@ def load_snapshot(
     return models, openapi_docs
 
 
-def load_reconstructed(path: Path = DEFAULT_RECONSTRUCTED_PATH) -> dict[str, dict]:
+def load_reconstructed(path: Path = DEFAULT_RECONSTRUCTED_PATH) -> dict[str, JSONObject]:
     """{endpoint_id: reconstructed document, marked with its source}."""
     with gzip.open(path, "rt", encoding="utf-8") as fh:
         bundle = json.load(fh)
@@ -102,7 +102,8 @@ def load_reconstructed(path: Path = DEFAULT_RECONSTRUCTED_PATH) -> dict[str, dic
     return marked
 
 
-def load_prices(pricing_path: Path = DEFAULT_PRICING_PATH) -> list[dict]:
+def load_prices(pricing_path: Path = DEFAULT_PRICING_PATH) -> list[JSONObject]:
     """The recorded `prices` entries (`{endpoint_id, unit_price, unit, currency}`)."""
     with gzip.open(pricing_path, "rt", encoding="utf-8") as fh:
-        return json.load(fh)["prices"]
+        prices: list[JSONObject] = json.load(fh)["prices"]
+    return prices

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import io
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -19,7 +19,16 @@ class WSGITransport(BaseAdapter):
         super().__init__()
         self.app = app
 
-    def send(self, request: requests.PreparedRequest, **kwargs: Any) -> requests.Response:
+    def send(
+        self,
+        request: requests.PreparedRequest,
+        stream: bool = False,
+        timeout: float | tuple[float, float] | tuple[float, None] | None = None,
+        verify: bool | str = True,
+        cert: bytes | str | tuple[bytes | str, bytes | str] | None = None,
+        proxies: Mapping[str, str] | None = None,
+    ) -> requests.Response:
+        """`BaseAdapter.send`'s signature; the options are for the network and unused here."""
         url = urlsplit(request.url or "")
         body = request.body or b""
         if isinstance(body, str):
@@ -45,7 +54,9 @@ class WSGITransport(BaseAdapter):
             environ["HTTP_" + name.upper().replace("-", "_")] = value
         started: dict[str, Any] = {}
 
-        def start_response(status: str, headers: list[tuple[str, str]], exc_info: Any = None):
+        def start_response(
+            status: str, headers: list[tuple[str, str]], exc_info: Any = None
+        ) -> None:
             started["status"], started["headers"] = status, headers
 
         chunks = self.app(environ, start_response)

@@ -9,6 +9,7 @@ from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
+from fal.openapi import JSONObject
 from fal_emulator.app import Emulator
 from fal_emulator.server import EmulatorServer, serve
 from fal_emulator.snapshot import load_snapshot
@@ -18,13 +19,15 @@ from fal_emulator.testing.loopback import HOST
 class CountingApp:
     """Wraps a WSGI app; records every request's query string; optionally sleeps first."""
 
-    def __init__(self, app: Callable[..., Any], delay: float = 0.0) -> None:
+    def __init__(self, app: Callable[..., Iterable[bytes]], delay: float = 0.0) -> None:
         self.app = app
         self.delay = delay
         self._lock = threading.Lock()
         self.calls: list[str] = []
 
-    def __call__(self, environ: dict, start_response: Callable[..., Any]) -> Iterable[bytes]:
+    def __call__(
+        self, environ: dict[str, Any], start_response: Callable[..., Any]
+    ) -> Iterable[bytes]:
         with self._lock:
             self.calls.append(environ.get("QUERY_STRING", ""))
         if self.delay:
@@ -46,7 +49,7 @@ class CountingApp:
             self.calls.clear()
 
 
-def synthetic_catalog(size: int) -> tuple[list[dict], dict[str, dict]]:
+def synthetic_catalog(size: int) -> tuple[list[JSONObject], dict[str, JSONObject]]:
     """The real catalog, then copies of its entries under new endpoint ids up to `size`.
 
     Copy k of `owner/name` is `owner/name-k<k>` with display name "… k<k>": same shape,

@@ -22,6 +22,7 @@ from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
 from fal_emulator.app import Emulator, snapshot_emulator
+from fal_emulator.envelope import Response
 from fal_emulator.server import is_loopback
 
 MARKER = "UPSTREAM-BODY-MARKER-7f3c"
@@ -141,8 +142,10 @@ class _Handler(BaseHTTPRequestHandler):
         self.close_connection = True
 
 
-def _envelope(status: int, kind: str, message: str, extra: str) -> tuple[int, list, bytes]:
-    payload = {"error": {"type": kind, "message": message, "request_id": "req-fault"}}
+def _envelope(status: int, kind: str, message: str, extra: str) -> Response:
+    payload: dict[str, object] = {
+        "error": {"type": kind, "message": message, "request_id": "req-fault"}
+    }
     payload["debug"] = f"{extra}\n{TRACEBACK}"  # not part of fal's envelope: never shown
     return status, [("Content-Type", "application/json")], json.dumps(payload).encode()
 
@@ -196,7 +199,14 @@ class FaultUpstream:
             raise ValueError(f"unknown mode {mode!r}; one of {', '.join(MODES)}")
         self.mode = mode
 
-    def record(self, mode: str, method: str, path: str, query: list, headers: dict) -> None:
+    def record(
+        self,
+        mode: str,
+        method: str,
+        path: str,
+        query: list[tuple[str, str]],
+        headers: dict[str, str],
+    ) -> None:
         with self._lock:
             self.requests.append(
                 {"mode": mode, "method": method, "path": path, "query": query, "headers": headers}

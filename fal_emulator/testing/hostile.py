@@ -10,6 +10,7 @@ neither ever happens and that no payload reaches the page unescaped.
 
 from __future__ import annotations
 
+from fal.openapi import JSONObject
 from fal_emulator.app import Emulator
 
 SCRIPT = "<script>window.__xss=1;alert('script')</script>"
@@ -54,7 +55,7 @@ LONG_ID = "evil/long"
 VALID_IDS = (XSS_ID, FORMULA_ID, LONG_ID, "evil/rtl", "evil/no-metadata", "evil/wrong-types")
 
 
-def _everything(endpoint_id: str, value: str, url: str) -> dict:
+def _everything(endpoint_id: str, value: str, url: str) -> JSONObject:
     """An entry whose every string field is `value` and every URL field is `url`."""
     return {
         "endpoint_id": endpoint_id,
@@ -84,7 +85,7 @@ def _everything(endpoint_id: str, value: str, url: str) -> dict:
     }
 
 
-def hostile_models() -> list[dict]:
+def hostile_models() -> list[JSONObject]:
     models = [_everything(XSS_ID, f"{SCRIPT}{IMG}", BAD_URLS[0])]
     models += [
         _everything(f"evil/url-{n}", f"URL case {n} {ATTR}", url)
@@ -163,7 +164,7 @@ def hostile_models() -> list[dict]:
     return models
 
 
-def hostile_openapi() -> dict[str, dict]:
+def hostile_openapi() -> dict[str, JSONObject]:
     """An OpenAPI document whose names, descriptions, enums and defaults are payloads."""
     schema = {
         "type": "object",
