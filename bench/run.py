@@ -17,6 +17,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Sequence
 from pathlib import Path
 from urllib.parse import urlencode
 
@@ -52,7 +53,7 @@ FACETS = [("category", "image-to-video"), ("license", "commercial"), ("kind", "i
 FILTERED = f"/?{urlencode({'category': 'text-to-image', 'license': 'commercial'})}"
 
 
-def keystroke(prefix: str, filters: list[tuple[str, str]] = ()) -> tuple[str, dict[str, str]]:
+def keystroke(prefix: str, filters: Sequence[tuple[str, str]] = ()) -> tuple[str, dict[str, str]]:
     """The htmx request of the search box after a keystroke (trigger `q`, target results)."""
     path = "/?" + urlencode([("q", prefix), *filters])
     return path, {**HX, "HX-Trigger-Name": "q", "HX-Target": "results"}
@@ -234,7 +235,10 @@ def ratio_phase(site: Site, models: list[dict]) -> dict:
     with serving(site) as server:
         for name, path in pages.items():
             static = f"/static/bench/{name}-copy.html"
-            suites = [(name, [(path, {})]), (f"{name}_static", [(static, {})])]
+            suites: list[tuple[str, list[tuple[str, dict[str, str]]]]] = [
+                (name, [(path, {})]),
+                (f"{name}_static", [(static, {})]),
+            ]
             for label, paths in suites:
                 warm(server.url, site.session_cookie, paths, workers=WORKERS)
                 result = load(
