@@ -7,32 +7,27 @@ the key's fingerprint, never the key. Every upstream page is
 cached under a key made of the API base URL, the query, the cursor and a generation: a
 sync passes a generation of its own, so it never reuses a page fetched before it started.
 
-**Single flight.** One caller per cold page asks fal; the others wait for its answer.
-Threads of a process wait on a lock; processes of a machine on an `flock` lock file next
-to the file cache (its `add` is not atomic); with Redis (or any cache whose `add` is
-atomic) on a lock key set with `add`, which spans machines. A failure is remembered for
-`ERROR_TTL` seconds so that waiters do not all retry it at once.
+**Single flight.** One caller per cold page asks fal; the others wait for its answer on
+a lock key (core.locks: atomic on the file cache and on Redis, where it spans machines).
+A failure is remembered for `ERROR_TTL` seconds so that waiters do not all retry it at
+once.
 """
 
 from __future__ import annotations
 
 import contextlib
-import fcntl
 import hashlib
 import json
-import os
 import threading
 import time
-import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 from django.conf import settings
-from django.core.cache import cache, caches
-from django.core.cache.backends.filebased import FileBasedCache
+from django.core.cache import cache
 
+from core.locks import cache_lock
 from fal.client import FalModelsClient
 from fal.errors import FalAPIError
 from fal.types import Estimate, ModelsQuery, Price
@@ -43,8 +38,6 @@ OFFLINE_BASE_URL = "http://fal-emulator.invalid/v1"
 # Bump when the shape of cached values changes: old entries are then never read.
 CACHE_VERSION = 3
 ERROR_TTL = 5
-LOCK_STRIPES = 256
-POLL_SECONDS = 0.01
 _KEY_PREFIX = "catalog"
 
 
@@ -167,12 +160,6 @@ def _time_generation() -> str:
 
 # --- Single flight ---------------------------------------------------------------------------
 
-_thread_stripes = [threading.Lock() for _ in range(LOCK_STRIPES)]
-
-
-def _stripe(key: str) -> int:
-    return int(hashlib.blake2b(key.encode(), digest_size=4).hexdigest(), 16) % LOCK_STRIPES
-
 
 def _wait_seconds() -> float:
     """Longest a fetch can take (timeouts and retries), so the longest worth waiting for one."""
@@ -180,69 +167,15 @@ def _wait_seconds() -> float:
 
 
 @contextlib.contextmanager
-def _file_lock(directory: str, stripe: int, deadline: float) -> Iterator[bool]:
-    """An exclusive `flock` on one of the lock files next to the file cache."""
-    lock_dir = Path(directory) / "locks"
-    lock_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
-    fd = os.open(lock_dir / f"{stripe:03d}.lock", os.O_CREAT | os.O_RDWR, 0o600)
-    held = False
-    try:
-        while True:
-            try:
-                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                held = True
-                break
-            except BlockingIOError:
-                if time.monotonic() >= deadline:
-                    break
-                time.sleep(POLL_SECONDS)
-        yield held
-    finally:
-        if held:
-            fcntl.flock(fd, fcntl.LOCK_UN)
-        os.close(fd)
-
-
-@contextlib.contextmanager
-def _shared_lock(key: str, done: Callable[[], bool], deadline: float) -> Iterator[bool]:
-    """A lock key set with `add` (atomic in Redis: SET NX). Yields False once `done()`."""
-    lock_key = f"{key}:lock"
-    token = uuid.uuid4().hex
-    ttl = int(_wait_seconds()) + 1
-    held = False
-    while True:
-        if cache.add(lock_key, token, timeout=ttl):
-            held = True
-            break
-        if done() or time.monotonic() >= deadline:
-            break
-        time.sleep(POLL_SECONDS)
-    try:
-        yield held
-    finally:
-        # Django's cache has no compare-and-delete; the lock outlives any fetch (ttl), so
-        # it is ours unless it expired, and then the check below spares the new owner.
-        if held and cache.get(lock_key) == token:
-            cache.delete(lock_key)
-
-
-@contextlib.contextmanager
 def single_flight(key: str, done: Callable[[], bool]) -> Iterator[bool]:
     """Hold the fetch lock for `key` across threads and processes (and machines on Redis).
 
-    Yields whether the lock is held; False means the wait ran out (or, with a lock key,
-    that `done()` became true), and the caller should check the cache before fetching.
+    Yields whether the lock is held; False means the wait ran out (or `done()` became
+    true), and the caller should check the cache before fetching.
     """
-    deadline = time.monotonic() + _wait_seconds()
-    stripe = _stripe(key)
-    backend = caches["default"]
-    with _thread_stripes[stripe]:
-        if isinstance(backend, FileBasedCache):
-            with _file_lock(backend._dir, stripe, deadline) as held:
-                yield held
-        else:
-            with _shared_lock(key, done, deadline) as held:
-                yield held
+    wait = _wait_seconds()
+    with cache_lock(f"{key}:lock", ttl=int(wait) + 1, wait=wait, done=done) as held:
+        yield held
 
 
 # --- Pages ------------------------------------------------------------------------------------

@@ -15,7 +15,7 @@ check before any is counted; `SerializedSignInMixin` makes them take turns per a
 from __future__ import annotations
 
 import math
-import time
+from collections.abc import Iterator
 from contextlib import contextmanager
 
 from axes.handlers.database import AxesDatabaseHandler
@@ -23,13 +23,12 @@ from axes.helpers import get_cool_off
 from django.conf import settings
 from django.contrib.admin.forms import AdminAuthenticationForm
 from django.contrib.auth.forms import AuthenticationForm
-from django.core.cache import cache
 from django.db.models import Max, Sum
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils import timezone
 
-from config.atomic_cache import atomic_add, atomic_count
+from core.locks import atomic_count, cache_lock
 
 ACCOUNT_LIMIT = 5  # failures for one username from one address (AXES_FAILURE_LIMIT)
 ADDRESS_LIMIT = 20  # failures from one address, any usernames
@@ -119,23 +118,15 @@ WAIT_SECONDS = 15
 
 
 @contextmanager
-def one_at_a_time(request: HttpRequest):
+def one_at_a_time(request: HttpRequest) -> Iterator[None]:
     """Attempts from one address take turns, so each sees the failures counted before it.
 
-    The turn is an atomic add (config/atomic_cache.py: on the file cache, the default, a
-    plain `cache.add` checks then writes, and parallel attempts then counted at once and
-    failed on SQLite with "database table is locked").
+    Without turns, parallel attempts were counted at once, and on SQLite failed with
+    "database table is locked". A stuck holder's turn ends after LOCK_SECONDS; a wait
+    longer than WAIT_SECONDS goes ahead rather than refuse the sign-in.
     """
-    key = "signin-turn:v1:" + client_ip(request)
-    deadline = time.monotonic() + WAIT_SECONDS
-    while not atomic_add(key, 1, timeout=LOCK_SECONDS):
-        if time.monotonic() > deadline:
-            break  # a stuck holder: go ahead rather than refuse the sign-in
-        time.sleep(0.05)
-    try:
+    with cache_lock("signin-turn:v1:" + client_ip(request), ttl=LOCK_SECONDS, wait=WAIT_SECONDS):
         yield
-    finally:
-        cache.delete(key)
 
 
 class SerializedSignInMixin:
@@ -162,6 +153,6 @@ RESET_WINDOW_SECONDS = 60 * 60
 
 def reset_request_allowed(request: HttpRequest) -> bool:
     """Counts this request; False once the address has made RESET_LIMIT within the hour."""
-    # v2: the file cache's count is stored with the end of its window (config/atomic_cache.py).
+    # v2: the file cache's count is stored with the end of its window (core.locks).
     count = atomic_count("reset-requests:v2:" + client_ip(request), RESET_WINDOW_SECONDS)
     return count <= RESET_LIMIT

@@ -44,7 +44,7 @@ from catalog.shortlists import (
 )
 from catalog.views.compare import compare_url
 from catalog.views.history import shortlist_index_watch, shortlist_rows_watched
-from config.atomic_cache import atomic_add
+from core.locks import atomic_add
 from fal.types import is_endpoint_id
 
 EXPORT_FIELDS = [
@@ -155,7 +155,7 @@ def _create_once(request: HttpRequest, form: ShortlistForm) -> Shortlist:
     """Creates the list, unless this curator created one with this title seconds ago.
 
     A double-clicked "Create" sends two posts at once: the first takes a marker in the cache
-    (an atomic add on every backend, config/atomic_cache.py), the second waits for the list
+    (an atomic add on every backend, core/locks.py), the second waits for the list
     it names.
     Not a unique constraint: two lists may share a title on purpose (their slugs differ).
     """

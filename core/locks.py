@@ -1,10 +1,12 @@
-"""`cache.add` and a windowed counter that are atomic on every cache backend the site runs on.
+"""The one lock helper: an atomic `cache.add`, a windowed counter, and a lock held with them.
 
 Redis (SET NX) and the local-memory cache add atomically; Django's file cache checks for
 the file, then writes it, so two threads or processes can both "add" the same key. Here
 an add on the file cache holds an exclusive `flock` on a lock file next to the cache (one
 of 64 stripes by key), which makes its check-then-write one step for every process that
-shares the directory. The kernel frees the lock if its holder dies.
+shares the directory. The kernel frees that flock if its holder dies. `cache_lock` builds
+every longer-held lock of the site (a sign-in's turn, one fetch of a page from fal) on
+that add, so each backend's rule is written once.
 """
 
 from __future__ import annotations
@@ -13,6 +15,8 @@ import fcntl
 import hashlib
 import os
 import time
+import uuid
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -21,10 +25,11 @@ from django.core.cache import caches
 from django.core.cache.backends.filebased import FileBasedCache
 
 STRIPES = 64
+POLL_SECONDS = 0.01
 
 
 @contextmanager
-def _flock(directory: str, key: str):
+def _flock(directory: str, key: str) -> Iterator[None]:
     stripe = int(hashlib.blake2b(key.encode(), digest_size=2).hexdigest(), 16) % STRIPES
     lock_dir = Path(directory) / "locks"
     lock_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
@@ -68,3 +73,32 @@ def atomic_count(key: str, window: float) -> int:
     except ValueError:  # expired between add and incr: this event starts a new window
         cache.set(key, 1, timeout=window)
         return 1
+
+
+@contextmanager
+def cache_lock(
+    key: str, *, ttl: float, wait: float, done: Callable[[], bool] = lambda: False
+) -> Iterator[bool]:
+    """Hold `key` across threads, processes and (on Redis) machines; yields whether it is held.
+
+    Polls until the lock is taken, `done()` says waiting is pointless, or `wait` seconds
+    pass. `ttl` frees the lock of a holder that died; it must outlast the work it guards.
+    """
+    token = uuid.uuid4().hex
+    deadline = time.monotonic() + wait
+    held = False
+    while True:
+        if atomic_add(key, token, timeout=ttl):
+            held = True
+            break
+        if done() or time.monotonic() >= deadline:
+            break
+        time.sleep(POLL_SECONDS)
+    try:
+        yield held
+    finally:
+        # Django's cache has no compare-and-delete; the lock outlives the work (ttl), so
+        # it is ours unless it expired, and then this check spares the new owner.
+        cache = caches["default"]
+        if held and cache.get(key) == token:
+            cache.delete(key)
