@@ -39,6 +39,3 @@ class CatalogConfig(AppConfig):
     def ready(self) -> None:
         # Runs after auth's own post_migrate handler, which creates the permissions.
         post_migrate.connect(ensure_curator_group, sender=self)
-        from config.permissions import connect_signals
-
-        connect_signals()

@@ -58,6 +58,7 @@ INSTALLED_APPS = [
     "django_tasks_db",
     "crontask",
     "axes",
+    "accounts",
     "catalog",
 ]
 
@@ -72,8 +73,8 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     # Every page needs a signed-in team member; views opt out with @login_not_required.
-    # (htmx requests without a session get HX-Redirect to sign-in: config/login_required.py)
-    "config.login_required.SignInRequiredMiddleware",
+    # (htmx requests without a session get HX-Redirect to sign-in: accounts/middleware.py)
+    "accounts.middleware.SignInRequiredMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django.middleware.csp.ContentSecurityPolicyMiddleware",
@@ -169,11 +170,11 @@ CATALOG_HEALTH_MAX_SYNC_AGE = int(os.environ.get("CATALOG_HEALTH_MAX_SYNC_AGE") 
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "catalog:index"
 LOGOUT_REDIRECT_URL = "login"
-# django-axes refuses a locked-out client before the password is checked (config/throttle.py).
+# django-axes refuses a locked-out client before the password is checked (accounts/throttle.py).
 AUTHENTICATION_BACKENDS = [
     "axes.backends.AxesStandaloneBackend",
     # ModelBackend with the permission sets cached across requests (see the module).
-    "config.permissions.CachedPermissionsBackend",
+    "accounts.permissions.CachedPermissionsBackend",
 ]
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
@@ -222,7 +223,7 @@ if EMAIL_URL:
 
 # --- Sign-in throttling (django-axes; the database handler works on SQLite and PostgreSQL) --
 
-AXES_HANDLER = "config.throttle.SignInHandler"
+AXES_HANDLER = "accounts.throttle.SignInHandler"
 # Five failures for a username from one address; twenty from one address (SignInHandler).
 AXES_FAILURE_LIMIT = 5
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"], "ip_address"]
@@ -230,9 +231,9 @@ AXES_COOLOFF_TIME = timedelta(minutes=15)
 AXES_RESET_ON_SUCCESS = True
 # Attempts during a lock are refused but do not restart it: "15 minutes" stays true.
 AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
-AXES_USERNAME_CALLABLE = "config.throttle.username_key"
-AXES_CLIENT_IP_CALLABLE = "config.throttle.client_ip"
-AXES_LOCKOUT_CALLABLE = "config.throttle.lockout_response"
+AXES_USERNAME_CALLABLE = "accounts.throttle.username_key"
+AXES_CLIENT_IP_CALLABLE = "accounts.throttle.client_ip"
+AXES_LOCKOUT_CALLABLE = "accounts.throttle.lockout_response"
 # Lockouts are lifted with `manage.py axes_reset` (or axes_reset_username); axes' admin
 # pages are off, which keeps every admin route one the hostile query-string sweep covers.
 AXES_ENABLE_ADMIN = False

@@ -21,8 +21,6 @@ from contextlib import contextmanager
 from axes.handlers.database import AxesDatabaseHandler
 from axes.helpers import get_cool_off
 from django.conf import settings
-from django.contrib.admin.forms import AdminAuthenticationForm
-from django.contrib.auth.forms import AuthenticationForm
 from django.db.models import Max, Sum
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
@@ -127,22 +125,6 @@ def one_at_a_time(request: HttpRequest) -> Iterator[None]:
     """
     with cache_lock("signin-turn:v1:" + client_ip(request), ttl=LOCK_SECONDS, wait=WAIT_SECONDS):
         yield
-
-
-class SerializedSignInMixin:
-    """For AuthenticationForm and its subclasses: the check, password and count in one turn."""
-
-    def clean(self):
-        with one_at_a_time(self.request):
-            return super().clean()
-
-
-class SignInForm(SerializedSignInMixin, AuthenticationForm):
-    pass
-
-
-class AdminSignInForm(SerializedSignInMixin, AdminAuthenticationForm):
-    pass
 
 
 # --- Password reset requests -------------------------------------------------------------------

@@ -14,7 +14,7 @@ from django.db import connections
 from django.test import Client
 from django.utils import timezone
 
-from config import throttle
+from accounts import throttle
 
 pytestmark = pytest.mark.django_db
 PASSWORD = "member-pass-1234"

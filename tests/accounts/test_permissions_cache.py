@@ -1,4 +1,4 @@
-"""Permission sets cached across requests (config/permissions.py): read from the cache, not
+"""Permission sets cached across requests (accounts/permissions.py): read from the cache, not
 the database, and gone the moment who has what changes: a group left, a permission taken
 away, a superuser unmade. On each production cache backend."""
 
@@ -72,7 +72,7 @@ def test_a_permission_taken_from_the_group_or_the_user_is_gone_at_once(
 
 
 def test_an_unmade_superuser_loses_every_permission(django_user_model):
-    from config.permissions import CachedPermissionsBackend
+    from accounts.permissions import CachedPermissionsBackend
 
     backend = CachedPermissionsBackend()
     django_user_model.objects.create_user("boss", is_superuser=True)
@@ -91,7 +91,7 @@ def test_a_revoked_permission_stays_revoked_when_the_cache_drops_the_generation(
     # pressure: losing the generation key must not bring back sets cached before a change.
     from django.core.cache import cache
 
-    from config.permissions import GENERATION_KEY
+    from accounts.permissions import GENERATION_KEY
 
     add_entry = Permission.objects.get(codename="add_shortlistentry")
     member.user_permissions.add(add_entry)
@@ -105,7 +105,7 @@ def test_a_revoked_permission_stays_revoked_when_the_cache_drops_the_generation(
 
 def test_a_question_about_one_object_gets_djangos_answer_none(member, picks, django_user_model):
     # ModelBackend grants nothing per object; a cached set must not answer for one either.
-    from config.permissions import CachedPermissionsBackend
+    from accounts.permissions import CachedPermissionsBackend
 
     member.user_permissions.add(Permission.objects.get(codename="add_shortlistentry"))
     member.groups.add(Group.objects.get(name="curator"))

@@ -2,7 +2,7 @@
 
 Without EMAIL_URL the reset pages are 404s and the sign-in page says to ask an admin:
 offering a reset that cannot send mail would say "sent" and send nothing. With mail,
-reset requests are limited per address (config/throttle.py), since each one sends a
+reset requests are limited per address (accounts/throttle.py), since each one sends a
 mail to an address of the requester's choosing among the accounts.
 """
 
@@ -16,7 +16,8 @@ from django.shortcuts import render
 from django.urls import reverse_lazy
 from django.utils.decorators import method_decorator
 
-from config.throttle import RESET_LIMIT, SignInForm, reset_request_allowed
+from accounts.forms import SignInForm
+from accounts.throttle import RESET_LIMIT, reset_request_allowed
 
 
 class SignInView(auth_views.LoginView):

@@ -120,7 +120,7 @@ def test_email_url_is_read_into_djangos_mail_settings(url, expected):
 
 def _reset_counts(n: int) -> list[bool]:
     """`n` reset requests from one address at once, each in its own thread."""
-    from config.throttle import reset_request_allowed
+    from accounts.throttle import reset_request_allowed
 
     barrier = threading.Barrier(n)
     request = RequestFactory().post("/accounts/password_reset/", REMOTE_ADDR="10.0.0.9")
@@ -142,7 +142,7 @@ def test_parallel_reset_requests_are_each_counted_on_the_file_cache():
 
 
 def test_the_reset_window_lasts_the_hour_not_the_caches_default_timeout(monkeypatch):
-    from config.throttle import RESET_LIMIT, reset_request_allowed
+    from accounts.throttle import RESET_LIMIT, reset_request_allowed
 
     request = RequestFactory().post("/accounts/password_reset/", REMOTE_ADDR="10.0.0.8")
     start = time.time()

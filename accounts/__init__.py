@@ -1,0 +1,1 @@
+"""The accounts app: sign-in, its throttling, password reset, and the permission backend."""
