@@ -14,20 +14,20 @@ from urllib.parse import urlencode
 
 from django.db.models import Count, Q, QuerySet
 
-from catalog import history
+from catalog import diff
 from catalog.browse import clean_text
 from catalog.models import Change
 from fal.units import price_words
 
 # The kinds the `kind` filter offers; "back" is shown in the timeline but filtered with "added".
 FILTER_KINDS = (
-    history.ADDED,
-    history.GONE,
-    history.DEPRECATED,
-    history.RENAMED,
-    history.SCHEMA,
-    history.PRICE,
-    history.METADATA,
+    diff.ADDED,
+    diff.GONE,
+    diff.DEPRECATED,
+    diff.RENAMED,
+    diff.SCHEMA,
+    diff.PRICE,
+    diff.METADATA,
 )
 MAX_TEXT = 200
 
@@ -101,8 +101,8 @@ def _day_start(day: date) -> datetime:
 
 def filtered_changes(query: ChangeQuery) -> QuerySet[Change]:
     changes = Change.objects.select_related("sync")
-    if query.kind == history.ADDED:
-        changes = changes.filter(kind__in=(history.ADDED, history.BACK))
+    if query.kind == diff.ADDED:
+        changes = changes.filter(kind__in=(diff.ADDED, diff.BACK))
     elif query.kind:
         changes = changes.filter(kind=query.kind)
     if query.breaking:
@@ -171,7 +171,7 @@ def _json_text(value: Any) -> str | None:
 
 
 def _price(value: Any) -> str:
-    """A stored price (history.price_state) in words, as fal.units words every price."""
+    """A stored price (diff.price_state) in words, as fal.units words every price."""
     try:
         amount = Decimal(value["unit_price"])
         return price_words(amount, str(value["unit"]), str(value["currency"]))
@@ -182,24 +182,24 @@ def _price(value: Any) -> str:
 def describe(change: Change) -> str:
     """One plain sentence (escaped by the template like any upstream text)."""
     kind = change.kind
-    if kind == history.ADDED:
+    if kind == diff.ADDED:
         return "Added to fal's catalog."
-    if kind == history.GONE:
+    if kind == diff.GONE:
         return "No longer in fal's catalog."
-    if kind == history.BACK:
+    if kind == diff.BACK:
         return "Back in fal's catalog."
-    if kind == history.DEPRECATED:
+    if kind == diff.DEPRECATED:
         return "Deprecated."
-    if kind == history.RENAMED:
+    if kind == diff.RENAMED:
         return f"Renamed from “{_text(change.before)}” to “{_text(change.after)}”."
-    if kind == history.PRICE:
+    if kind == diff.PRICE:
         before, after = _price(change.before), _price(change.after)
         if change.before is None:
             return f"fal now gives a price: {after}."
         if change.after is None:
             return f"fal no longer gives a price (it was {before})."
         return f"Price changed from {before} to {after}."
-    if kind == history.SCHEMA:
+    if kind == diff.SCHEMA:
         side, _, name = change.field.partition(".")
         what = f"{side} field {name}"
         if change.aspect == "added":
@@ -252,10 +252,8 @@ def grid_visit(user, now: datetime) -> datetime | None:
 
 def added_since(since: datetime) -> frozenset[str]:
     """Endpoints added to (or back in) fal's catalog by the syncs since `since`."""
-    rows = Change.objects.filter(
-        kind__in=(history.ADDED, history.BACK), seen_at__gt=since
-    ).values_list("endpoint_id", flat=True)
-    return frozenset(rows)
+    found = Change.objects.filter(kind__in=(diff.ADDED, diff.BACK), seen_at__gt=since)
+    return frozenset(found.values_list("endpoint_id", flat=True))
 
 
 def added_window(added: str, now: datetime, last_visit: datetime | None) -> datetime | None:

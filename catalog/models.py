@@ -126,7 +126,7 @@ class SyncRun(models.Model):
         blank=True, help_text="Why prices were not fetched (they stay as last synced)."
     )
 
-    # What the crawl covered, for the history (catalog.history): the categories crawled
+    # What the crawl covered, for the history (catalog.diff): the categories crawled
     # (null: all of them), whether its documents are its own (the offline snapshot's are
     # older crawls'), and the date of the catalog state (a replayed crawl's, else the run's).
     categories = models.JSONField(null=True, blank=True)
@@ -249,7 +249,7 @@ class PriceRecord(models.Model):
 
 class Change(models.Model):
     """One change of fal's catalog seen by a sync: an endpoint added, gone, back, deprecated,
-    renamed, or its metadata, schema (one field) or price changed. See catalog.history."""
+    renamed, or its metadata, schema (one field) or price changed. See catalog.diff."""
 
     endpoint_id = models.CharField(max_length=1000)
     kind = models.CharField(max_length=12)

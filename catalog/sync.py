@@ -34,7 +34,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import Max
 from django.utils import timezone
 
-from catalog import history, upstream
+from catalog import diff, upstream
 from catalog.models import CatalogEntry, Change, IndexState, PriceRecord, SyncRun
 from catalog.prices import as_decimal
 from fal.capabilities import capabilities_json, is_current
@@ -311,9 +311,9 @@ def _apply_prices(
             first_sync = entry.first_seen_sync_id if entry is not None else None
             if last_priced is None or first_sync is None or first_sync > last_priced:
                 return  # not asked for a price before: nothing to compare with
-        before = history.price_state(row.unit_price, row.unit, row.currency) if row else None
+        before = diff.price_state(row.unit_price, row.unit, row.currency) if row else None
         after = (
-            history.price_state(as_decimal(price.unit_price), price.unit, price.currency)
+            diff.price_state(as_decimal(price.unit_price), price.unit, price.currency)
             if price is not None
             else None
         )
@@ -522,7 +522,7 @@ def _gone(crawl: _Crawl, existing: dict[str, CatalogEntry], recorder: _Recorder 
     for start in range(0, len(missing), 500):
         rows = CatalogEntry.objects.filter(pk__in=missing[start : start + 500])
         for pk, endpoint_id, entry in rows.values_list("pk", "endpoint_id", "entry"):
-            if covered is not None and history.entry_category(entry) not in covered:
+            if covered is not None and diff.entry_category(entry) not in covered:
                 continue
             gone.append(pk)
             if recorder:
@@ -541,7 +541,7 @@ class _Recorder:
         self.previously_covered = previous.categories if previous else None
         self.rows: list[Change] = []
 
-    def _keep(self, changes: list[history.Change], entry: Any) -> None:
+    def _keep(self, changes: list[diff.Difference], entry: Any) -> None:
         metadata = entry.get("metadata") if isinstance(entry, dict) else None
         metadata = metadata if isinstance(metadata, dict) else {}
         license_type = metadata.get("license_type")
@@ -555,7 +555,7 @@ class _Recorder:
                     before=change.before,
                     after=change.after,
                     breaking=change.breaking,
-                    category=history.entry_category(entry)[:200],
+                    category=diff.entry_category(entry)[:200],
                     license=license_type[:200] if isinstance(license_type, str) else "",
                     sync=self.run,
                     seen_at=self.seen_at,
@@ -564,26 +564,26 @@ class _Recorder:
 
     def added(self, endpoint_id: str, entry: dict) -> None:
         covered = self.previously_covered
-        if covered is not None and history.entry_category(entry) not in covered:
+        if covered is not None and diff.entry_category(entry) not in covered:
             return  # first seen, but its category was not crawled before
-        self._keep([history.Change(endpoint_id, history.ADDED)], entry)
+        self._keep([diff.Difference(endpoint_id, diff.ADDED)], entry)
 
     def back(self, endpoint_id: str, entry: dict) -> None:
-        self._keep([history.Change(endpoint_id, history.BACK)], entry)
+        self._keep([diff.Difference(endpoint_id, diff.BACK)], entry)
 
     def gone(self, endpoint_id: str, entry: dict) -> None:
-        self._keep([history.Change(endpoint_id, history.GONE)], entry)
+        self._keep([diff.Difference(endpoint_id, diff.GONE)], entry)
 
     def changed(
         self, endpoint_id: str, old_entry: Any, entry: dict, old_document: Any, document: Any
     ) -> None:
-        changes = history.diff_entry(endpoint_id, old_entry, entry)
+        changes = diff.diff_entry(endpoint_id, old_entry, entry)
         if document is not _NO_DOCUMENT and self.facts.documents_dated:
-            changes += history.diff_documents(endpoint_id, old_document, document)
+            changes += diff.diff_documents(endpoint_id, old_document, document)
         self._keep(changes, entry)
 
     def prices(self, endpoint_id: str, before: Any, after: Any, entry: dict) -> None:
-        self._keep(history.diff_price(endpoint_id, before, after), entry)
+        self._keep(diff.diff_price(endpoint_id, before, after), entry)
 
     def save(self) -> int:
         Change.objects.bulk_create(self.rows, batch_size=500)

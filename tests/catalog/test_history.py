@@ -1,4 +1,4 @@
-"""The catalog history (catalog.history, and the sync recording it): each kind of change,
+"""The catalog history (catalog.diff, and the sync recording it): each kind of change,
 the breaking rule, category coverage, undated documents, and the replay of the real
 bundled crawls against the counts in fal_emulator/data/README.md."""
 
@@ -11,7 +11,7 @@ from collections import Counter
 import pytest
 
 from catalog import upstream
-from catalog.history import diff_documents, diff_entry
+from catalog.diff import diff_documents, diff_entry
 from catalog.models import CatalogEntry, Change, SyncRun
 from catalog.sync import CrawlFacts, sync_catalog
 from fal_emulator import Emulator, history_dates, load_snapshot, load_state

@@ -6,7 +6,7 @@ from django.core.management.base import BaseCommand, CommandError
 from tqdm import tqdm
 
 from catalog.changes import kind_counts
-from catalog.history import KINDS
+from catalog.diff import KINDS
 from catalog.models import SyncRun
 from catalog.replay import is_fresh_offline_install, replay_history
 from catalog.sync import SyncBusy, sync_catalog

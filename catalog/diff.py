@@ -2,8 +2,8 @@
 
 `diff_entry` compares two `models` entries (metadata: status, display name, description,
 category, license, kind, group, tags, thumbnail); `diff_documents` compares two OpenAPI
-documents field by field (through `fal.openapi.model_schema`). Both return `Change`s, and
-the sync stores them (`catalog.models.Change`); `diff_price` compares two prices of one
+documents field by field (through `fal.openapi.model_schema`). Both return `Difference`s,
+which the sync stores as `catalog.models.Change` rows; `diff_price` compares two prices of one
 endpoint (changed, appeared, gone away). A document that is missing or an
 expansion error is *unknown*, never "every field removed": no schema diff is read out of it.
 
@@ -43,7 +43,7 @@ LIMITS = ("minimum", "maximum", "min_length", "max_length", "exclusive_minimum",
 
 
 @dataclass(frozen=True)
-class Change:
+class Difference:
     """One change of one endpoint. For schema changes `field` is "input.<name>" or
     "output.<name>" and `aspect` one of SCHEMA_ASPECTS; for metadata `field` is the key."""
 
@@ -66,18 +66,18 @@ def entry_category(entry: Any) -> str:
     return category if isinstance(category, str) else ""
 
 
-def diff_entry(endpoint_id: str, before: Any, after: Any) -> list[Change]:
+def diff_entry(endpoint_id: str, before: Any, after: Any) -> list[Difference]:
     """Status, name and metadata changes between two entries of one endpoint."""
     old, new = _metadata(before), _metadata(after)
-    changes: list[Change] = []
+    changes: list[Difference] = []
     if old.get("status") != new.get("status"):
         kind = DEPRECATED if new.get("status") == "deprecated" else METADATA
         changes.append(
-            Change(endpoint_id, kind, "status", "", old.get("status"), new.get("status"))
+            Difference(endpoint_id, kind, "status", "", old.get("status"), new.get("status"))
         )
     if old.get("display_name") != new.get("display_name"):
         changes.append(
-            Change(
+            Difference(
                 endpoint_id,
                 RENAMED,
                 "display_name",
@@ -92,7 +92,7 @@ def diff_entry(endpoint_id: str, before: Any, after: Any) -> list[Change]:
         if tag_lists and sorted(map(str, a)) == sorted(map(str, b)):  # reordered: no change
             continue
         if a != b:
-            changes.append(Change(endpoint_id, METADATA, name, "", a, b))
+            changes.append(Difference(endpoint_id, METADATA, name, "", a, b))
     return changes
 
 
@@ -148,14 +148,14 @@ def _limits_narrowed(before: dict, after: dict) -> bool:
 
 def _diff_fields(
     endpoint_id: str, side: str, before: tuple[SchemaField, ...], after: tuple[SchemaField, ...]
-) -> list[Change]:
+) -> list[Difference]:
     inputs = side == "input"
     old = {f.name: f for f in before}
     new = {f.name: f for f in after}
-    changes: list[Change] = []
+    changes: list[Difference] = []
 
     def change(name: str, aspect: str, a: Any, b: Any, breaking: bool = False) -> None:
-        changes.append(Change(endpoint_id, SCHEMA, f"{side}.{name}", aspect, a, b, breaking))
+        changes.append(Difference(endpoint_id, SCHEMA, f"{side}.{name}", aspect, a, b, breaking))
 
     for name, field in new.items():
         if name not in old:
@@ -194,7 +194,7 @@ def _diff_fields(
     return changes
 
 
-def diff_documents(endpoint_id: str, before: Any, after: Any) -> list[Change]:
+def diff_documents(endpoint_id: str, before: Any, after: Any) -> list[Difference]:
     """Field-level changes between two OpenAPI documents; none when either is unknown."""
     if not (is_document(before) and is_document(after)) or before == after:
         return []
@@ -211,10 +211,10 @@ def price_state(unit_price: Decimal, unit: str, currency: str) -> dict:
     return {"unit_price": f"{unit_price.normalize():f}", "unit": unit, "currency": currency}
 
 
-def diff_price(endpoint_id: str, before: dict | None, after: dict | None) -> list[Change]:
+def diff_price(endpoint_id: str, before: dict | None, after: dict | None) -> list[Difference]:
     """A price change: `before`/`after` are `price_state`s, or None (no price: one appeared
     or went away). Never breaking: a caller's call still works, it costs something else.
     Whether a missing `before` means "appeared" or "not known yet" is the sync's to say."""
     if before == after or (before is None and after is None):
         return []
-    return [Change(endpoint_id, PRICE, "price", "", before, after)]
+    return [Difference(endpoint_id, PRICE, "price", "", before, after)]
