@@ -62,7 +62,7 @@ class ShortlistEntryFormSet(forms.BaseInlineFormSet):
             unknown = []
             for endpoint_id in to_check:
                 try:
-                    model = services.catalog_model(endpoint_id, index=catalog)
+                    model = services.catalog_model_find_or_add(endpoint_id, index=catalog)
                 except FalAPIError as error:
                     raise forms.ValidationError(
                         "The endpoint ids could not be checked because fal's API failed "

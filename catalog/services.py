@@ -2,7 +2,7 @@
 
 Views read the catalog index through here and never reach fal themselves: typing and
 filtering cost fal nothing. fal is asked only for an endpoint the index lacks
-(`catalog_model`), once, and by the sync, which runs as a background task.
+(`catalog_model_find_or_add`), once, and by the sync, which runs as a background task.
 """
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ __all__ = [
     "catalog_estimate",
     "catalog_freshness",
     "catalog_index",
-    "catalog_model",
+    "catalog_model_find_or_add",
     "catalog_sync_request",
     "catalog_sync_running",
     "data_source",
@@ -38,9 +38,12 @@ def catalog_index() -> CatalogIndex:
     return catalog_index_module.catalog_index()
 
 
-def catalog_model(endpoint_id: str, *, index: CatalogIndex | None = None) -> Model | None:
-    """One model from the index; for an id the index lacks, find mode is asked once and
-    the model added. Raises FalAPIError when fal cannot answer that question."""
+def catalog_model_find_or_add(
+    endpoint_id: str, *, index: CatalogIndex | None = None
+) -> Model | None:
+    """One model from the index; for an id the index lacks, fal's find mode is asked once
+    and the model it finds is written to the index (one row, as the sync writes it).
+    Raises FalAPIError when fal cannot answer that question."""
     from catalog.sync import sync_endpoint
 
     index = index or catalog_index()

@@ -75,7 +75,7 @@ def endpoint_problem(endpoint_id: str) -> str:
     if not is_endpoint_id(endpoint_id):
         return "That is not a fal endpoint id."
     try:
-        model = services.catalog_model(endpoint_id)
+        model = services.catalog_model_find_or_add(endpoint_id)
     except FalAPIError as error:
         return f"fal's API failed ({error.message}), so the model could not be checked. Try again."
     if model is None or services.catalog_index().is_gone(endpoint_id):

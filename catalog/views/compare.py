@@ -207,7 +207,7 @@ def compare(request: HttpRequest) -> HttpResponse:
         models = []
         try:
             for endpoint_id in ids:
-                model = services.catalog_model(endpoint_id, index=catalog)
+                model = services.catalog_model_find_or_add(endpoint_id, index=catalog)
                 if model is not None:
                     models.append(model)
         except FalAPIError as error:

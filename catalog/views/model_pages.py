@@ -55,14 +55,14 @@ def render_model_page(request: HttpRequest, endpoint_id: str, extra: dict) -> Ht
     if catalog.empty:
         return syncing(request)
     try:
-        model = services.catalog_model(endpoint_id, index=catalog)
+        model = services.catalog_model_find_or_add(endpoint_id, index=catalog)
     except FalAPIError as error:
         context = {"error": error, "endpoint_id": endpoint_id}
         return render(request, "catalog/model.html", context, status=503)
     if model is None:
         return _not_found(request, endpoint_id, "The catalog has no model with this id.")
     if catalog.get(endpoint_id) is None:
-        catalog = services.catalog_index()  # catalog_model has just added it
+        catalog = services.catalog_index()  # catalog_model_find_or_add has just added it
     card = catalog.card(model)
     context = {
         "card": card,

@@ -32,7 +32,7 @@ def drop_from_index(endpoint_id: str) -> None:
 
 
 def test_a_model_in_the_index_costs_fal_nothing(snapshot_ids, count_upstream):
-    model = services.catalog_model(snapshot_ids[0])
+    model = services.catalog_model_find_or_add(snapshot_ids[0])
     assert model is not None and model.endpoint_id == snapshot_ids[0]
     assert count_upstream == []
 
@@ -42,7 +42,7 @@ def test_a_model_the_index_lacks_is_asked_for_once_and_added(snapshot_ids, count
     drop_from_index(endpoint_id)
     assert services.catalog_index().get(endpoint_id) is None
 
-    model = services.catalog_model(endpoint_id)
+    model = services.catalog_model_find_or_add(endpoint_id)
 
     assert model is not None and model.endpoint_id == endpoint_id
     (url,) = count_upstream
@@ -50,7 +50,7 @@ def test_a_model_the_index_lacks_is_asked_for_once_and_added(snapshot_ids, count
     assert query["endpoint_id"] == [endpoint_id] and query["expand"] == ["openapi-3.0"]
     entry = CatalogEntry.objects.get(endpoint_id=endpoint_id)
     assert entry.openapi == load_snapshot()[1].get(endpoint_id, OPENAPI_UNAVAILABLE)
-    assert services.catalog_model(endpoint_id) == model and len(count_upstream) == 1
+    assert services.catalog_model_find_or_add(endpoint_id) == model and len(count_upstream) == 1
 
 
 @pytest.mark.parametrize("documented", [True, False])
@@ -62,7 +62,7 @@ def test_a_model_added_on_demand_is_stored_as_the_sync_stores_it(
     stored = ("entry", "entry_fingerprint", "openapi", "openapi_fingerprint", "openapi_for")
     synced = CatalogEntry.objects.values(*stored, "capabilities").get(endpoint_id=endpoint_id)
     drop_from_index(endpoint_id)
-    services.catalog_model(endpoint_id)
+    services.catalog_model_find_or_add(endpoint_id)
     added = CatalogEntry.objects.values(*stored, "capabilities").get(endpoint_id=endpoint_id)
     assert added == synced
     # Find mode does not say where it belongs in the API's order: after every listed model.
@@ -75,8 +75,8 @@ def test_a_model_added_on_demand_is_stored_as_the_sync_stores_it(
 
 
 def test_a_model_fal_does_not_know_is_none_and_not_asked_again_at_once(count_upstream):
-    assert services.catalog_model("nope/unknown") is None
-    assert services.catalog_model("nope/unknown") is None
+    assert services.catalog_model_find_or_add("nope/unknown") is None
+    assert services.catalog_model_find_or_add("nope/unknown") is None
     assert len(count_upstream) == 1  # the 404 is remembered for a few seconds
     assert not CatalogEntry.objects.filter(endpoint_id="nope/unknown").exists()
 
@@ -84,7 +84,7 @@ def test_a_model_fal_does_not_know_is_none_and_not_asked_again_at_once(count_ups
 def test_an_empty_index_asks_fal_for_nothing(count_upstream):
     CatalogEntry.objects.all().delete()
     bump_index_version()
-    assert services.catalog_model("fal-ai/flux/dev") is None
+    assert services.catalog_model_find_or_add("fal-ai/flux/dev") is None
     assert count_upstream == []
 
 
@@ -95,7 +95,7 @@ def test_when_fal_fails_for_a_model_the_index_lacks_the_error_is_raised(settings
     settings.FAL_API_MAX_RETRIES = 0
     try:
         with pytest.raises(FalServerError):
-            services.catalog_model("new/model")
+            services.catalog_model_find_or_add("new/model")
         # One find-mode request (with its document), no retry: max retries is 0 here.
         assert [r["query"] for r in upstream.requests] == [
             [("endpoint_id", "new/model"), ("expand", "openapi-3.0")]
