@@ -48,7 +48,8 @@ def atomic_add(key: str, value: Any, timeout: float | None) -> bool:
     """`cache.add(key, value, timeout)`, atomic on the default cache whatever its backend."""
     cache = caches["default"]
     if isinstance(cache, FileBasedCache):
-        with _flock(cache._dir, key):
+        # `_dir` is the file cache's directory: Django's private attribute, not in its stubs.
+        with _flock(cache._dir, key):  # type: ignore[attr-defined]
             return cache.add(key, value, timeout=timeout)
     return cache.add(key, value, timeout=timeout)
 
@@ -62,7 +63,7 @@ def atomic_count(key: str, window: float) -> int:
     """
     cache = caches["default"]
     if isinstance(cache, FileBasedCache):
-        with _flock(cache._dir, key):
+        with _flock(cache._dir, key):  # type: ignore[attr-defined]  # as in atomic_add
             now = time.time()
             count, ends = cache.get(key, (0, now + window))
             cache.set(key, (count + 1, ends), timeout=max(ends - now, 1))
