@@ -7,6 +7,7 @@ next request, on every server."""
 from __future__ import annotations
 
 import uuid
+from typing import cast
 
 from django.contrib.auth.backends import ModelBackend
 from django.contrib.auth.models import Group, Permission
@@ -19,7 +20,8 @@ KEPT_SECONDS = 24 * 3600  # an idle user's sets expire; a change replaces them a
 
 
 def generation() -> str:
-    return cache.get_or_set(GENERATION_KEY, lambda: uuid.uuid4().hex, None)
+    # The stored value, or the one just set: a str, never the None the stubs allow for.
+    return cast(str, cache.get_or_set(GENERATION_KEY, lambda: uuid.uuid4().hex, None))
 
 
 def forget_permissions() -> None:

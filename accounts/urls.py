@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from django.contrib.auth import urls as auth_urls
-from django.urls import path
+from django.urls import URLPattern, path
 
 from accounts import views
 
@@ -28,5 +28,9 @@ urlpatterns = [
         views.PasswordResetCompleteView.as_view(),
         name="password_reset_complete",
     ),
-    *(pattern for pattern in auth_urls.urlpatterns if pattern.name not in OURS),
+    *(
+        pattern
+        for pattern in auth_urls.urlpatterns
+        if isinstance(pattern, URLPattern) and pattern.name not in OURS  # all are patterns
+    ),
 ]
