@@ -239,15 +239,9 @@ def parse_model(data: Any, share: Callable[[str], str] = _same) -> Model | None:
 
 def parse_page(data: Any) -> Page:
     """A whole 200 answer; a body of the wrong shape raises FalInvalidResponseError."""
-    if not isinstance(data, dict) or not isinstance(data.get("models"), list):
-        raise FalInvalidResponseError("The API answered with JSON of an unexpected shape")
-    models = []
-    for raw in data["models"]:
-        model = parse_model(raw)
-        if model is None:
-            logger.warning("Skipped a model entry without a usable endpoint_id")
-            continue
-        models.append(model)
+    models = _parse_entries(
+        data, "models", parse_model, "a model entry without a usable endpoint_id"
+    )
     next_cursor = data.get("next_cursor")
     if not isinstance(next_cursor, str) or not next_cursor:
         next_cursor = None
@@ -288,16 +282,26 @@ def parse_price(data: Any) -> Price | None:
 
 def parse_prices(data: Any) -> list[Price]:
     """The prices of one 200 answer; a body of the wrong shape raises FalInvalidResponseError."""
-    if not isinstance(data, dict) or not isinstance(data.get("prices"), list):
+    return _parse_entries(
+        data, "prices", parse_price, "a price entry without a usable endpoint_id or unit_price"
+    )
+
+
+def _parse_entries[T](
+    data: Any, key: str, parse: Callable[[Any], T | None], unusable: str
+) -> list[T]:
+    """The entries of the list `data[key]` that `parse` can use; each other one is logged
+    and skipped. A body without that list raises FalInvalidResponseError."""
+    if not isinstance(data, dict) or not isinstance(data.get(key), list):
         raise FalInvalidResponseError("The API answered with JSON of an unexpected shape")
-    prices = []
-    for raw in data["prices"]:
-        price = parse_price(raw)
-        if price is None:
-            logger.warning("Skipped a price entry without a usable endpoint_id or unit_price")
+    entries = []
+    for raw in data[key]:
+        entry = parse(raw)
+        if entry is None:
+            logger.warning("Skipped %s", unusable)
             continue
-        prices.append(price)
-    return prices
+        entries.append(entry)
+    return entries
 
 
 def parse_estimate(data: Any) -> Estimate:
