@@ -9,19 +9,10 @@ exclude Playwright's own round trips.
 
 from __future__ import annotations
 
-import os
 from urllib.parse import urlsplit
 
-CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
-ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-dev-shm-usage",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
+from tests.helpers import CHROMIUM, CHROMIUM_ARGS  # launched as the browser tests launch it
+
 DEBOUNCE_MS = 300  # the search box's `delay:300ms` (templates/catalog/index.html)
 # Successive facet clicks: each toggles a filter on or off, so every click changes the grid.
 FACETS = [
@@ -61,7 +52,7 @@ def measure(url: str, cookie: str, *, samples: int = 20) -> dict:
     host = urlsplit(url).hostname
     out: dict = {"facet_ms": [], "keystroke_after_debounce_ms": [], "errors": []}
     with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=ARGS)
+        browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
         try:
             context = browser.new_context()
             cookies = [{"name": "sessionid", "value": cookie, "domain": host, "path": "/"}]

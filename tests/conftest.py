@@ -1,12 +1,13 @@
-"""Fixtures for every test: no internet, a fresh cache, the offline catalog, signed-in users."""
+"""Fixtures for every package's tests: no internet, a fresh cache, the synced index, people,
+Redis; and the collection order (sweeps first, browser tests last, bin/mutation's order).
+
+Fixtures that one package's tests use live in that package's conftest.py (tests/catalog/);
+helpers that test modules and bench/ import live in tests/helpers.py."""
 
 from __future__ import annotations
 
-import copy
-import gzip
 import json
 import os
-import pickle
 import re
 from collections import Counter
 from pathlib import Path
@@ -15,10 +16,7 @@ import pytest
 import requests
 import responses
 
-from fal_emulator import DEFAULT_MODELS_PATH
-
-# pytest-django's live_server + Playwright's sync API run in one thread with an event loop.
-os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+from tests.helpers import dump_index, load_index, restore_index, save_index
 
 LOOPBACK = re.compile(r"^https?://(127\.\d+\.\d+\.\d+|localhost|\[::1\])(:\d+)?/")
 UNMATCHED = "Connection refused by Responses"
@@ -61,7 +59,6 @@ def offline_settings(settings, tmp_path):
 
 # --- The catalog index: synced once per session from the offline snapshot --------------------
 
-_INDEX_TABLES: dict[str, list[dict]] = {}
 LOCMEM = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 
 
@@ -70,7 +67,6 @@ def django_db_setup(django_db_setup, django_db_blocker):
     """The test database with the index synced from the bundled snapshot, as bin/serve does."""
     from django.test import override_settings
 
-    from catalog.models import CatalogEntry, IndexState, PriceRecord, SyncRun
     from catalog.sync import sync_catalog
 
     # bin/mutation runs a test session per mutant: the first, unmutated sessions keep the
@@ -84,33 +80,14 @@ def django_db_setup(django_db_setup, django_db_blocker):
         catalog.index._current = None
     with django_db_blocker.unblock(), override_settings(FAL_API_URL="", CACHES=LOCMEM):
         if saved and os.path.exists(saved):
-            with open(saved, "rb") as f:
-                _INDEX_TABLES.update(pickle.load(f))  # noqa: S301 - written by this run
+            load_index(saved)
             restore_index()
             return
         run = sync_catalog(trigger="tests")
         assert run.state == "succeeded", run.error
-        _INDEX_TABLES["runs"] = list(SyncRun.objects.values())
-        _INDEX_TABLES["entries"] = list(CatalogEntry.objects.values())
-        _INDEX_TABLES["state"] = list(IndexState.objects.values())
-        _INDEX_TABLES["prices"] = list(PriceRecord.objects.values())
+        save_index()
     if saved and os.environ.get("MUTANT_UNDER_TEST") in ("stats", ""):  # unmutated code only
-        with open(saved, "wb") as f:
-            pickle.dump(_INDEX_TABLES, f)
-
-
-def restore_index() -> None:
-    """Put the session's index back (after a transactional test flushed every table)."""
-    from catalog.models import CatalogEntry, IndexState, PriceRecord, SyncRun
-
-    SyncRun.objects.bulk_create([SyncRun(**row) for row in _INDEX_TABLES["runs"]])
-    CatalogEntry.objects.bulk_create(
-        [CatalogEntry(**row) for row in _INDEX_TABLES["entries"]], batch_size=200
-    )
-    IndexState.objects.bulk_create([IndexState(**row) for row in _INDEX_TABLES["state"]])
-    PriceRecord.objects.bulk_create(
-        [PriceRecord(**row) for row in _INDEX_TABLES["prices"]], batch_size=500
-    )
+        dump_index(saved)
 
 
 @pytest.fixture(autouse=True)
@@ -130,27 +107,6 @@ def filled_index(request, django_db_blocker):
 
 
 @pytest.fixture
-def sync_from(monkeypatch):
-    """`sync_from(app)`: sync the index (in this test's transaction) from an in-process WSGI
-    app standing in for fal offline, e.g. a hostile or changed catalog; returns the run."""
-    from catalog import upstream
-    from catalog.sync import sync_catalog
-
-    def sync(app):
-        monkeypatch.setattr(upstream, "offline_app", lambda: app)
-        return sync_catalog(trigger="test")
-
-    return sync
-
-
-@pytest.fixture(scope="session")
-def snapshot_ids() -> list[str]:
-    """Every endpoint id of the bundled snapshot, in the API's order."""
-    with gzip.open(DEFAULT_MODELS_PATH) as f:
-        return [m["endpoint_id"] for m in json.load(f)["models"]]
-
-
-@pytest.fixture
 def count_upstream(monkeypatch):
     """URLs of the requests that reach a transport (cache misses), live or in process."""
     calls: list[str] = []
@@ -164,40 +120,7 @@ def count_upstream(monkeypatch):
     return calls
 
 
-FRESH = "acme/fresh-model"  # in fal's catalog (fal_with_fresh_model), not in the index
-
-
-@pytest.fixture
-def fal_with_fresh_model(settings):
-    """fal live on loopback, knowing one model more than the index: FRESH, named
-    "Fresh Model" (a copy of fal-ai/flux/schnell). Returns the server, to see what was asked."""
-    from fal_emulator import Emulator, load_snapshot
-    from fal_emulator.testing import FaultUpstream
-
-    models, documents = load_snapshot()
-    fresh = copy.deepcopy(next(m for m in models if m["endpoint_id"] == "fal-ai/flux/schnell"))
-    fresh["endpoint_id"] = FRESH
-    fresh["metadata"]["display_name"] = "Fresh Model"
-    settings.FAL_API_MAX_RETRIES = 0
-    with FaultUpstream(Emulator([*models, fresh], documents), stall_seconds=2) as server:
-        settings.FAL_API_URL = server.url
-        yield server
-
-
-@pytest.fixture
-def fal_down(settings, no_internet):
-    """The live API configured, answering every request with a 503 and a request id; the
-    mock is returned, so a test can see what was asked."""
-    settings.FAL_API_URL = "https://api.fal.test/v1"
-    settings.FAL_API_MAX_RETRIES = 0
-    no_internet.add(
-        responses.GET,
-        re.compile(r"https://api\.fal\.test/v1/models.*"),
-        status=503,
-        json={"error": {"type": "server_error", "message": "upstream is down"}},
-        headers={"x-request-id": "req-1"},
-    )
-    return no_internet
+# --- People: a member and a curator, used by the tests of several packages ------------------
 
 
 @pytest.fixture
@@ -321,84 +244,3 @@ def cache_backend(request, settings):
             }
         }
     return request.param
-
-
-# --- Browser tests: Debian's Chromium driven by Playwright against live_server ----------------
-
-
-@pytest.fixture(scope="session")
-def browser_type_launch_args(browser_type_launch_args):
-    path = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
-    if not os.path.exists(path):
-        pytest.fail(f"Chromium not found at {path}: run bin/test, which installs it", pytrace=False)
-    return {
-        **browser_type_launch_args,
-        "executable_path": path,
-        "headless": True,
-        "args": [
-            "--no-sandbox",
-            "--disable-gpu",
-            "--disable-background-networking",
-            "--disable-component-update",
-            "--disable-sync",
-            "--no-first-run",
-        ],
-    }
-
-
-def record_errors(page, errors: list[str]) -> list[str]:
-    """Collect the page's console errors and uncaught exceptions into `errors`, except
-    images that cannot load without internet (net::ERR_*)."""
-
-    def record(message):
-        if message.type == "error" and "net::ERR" not in message.text:
-            errors.append(message.text)
-
-    page.on("console", record)
-    page.on("pageerror", lambda error: errors.append(str(error)))
-    return errors
-
-
-@pytest.fixture
-def console_errors(page):
-    """Console errors of the page, except images that cannot load without internet."""
-    return record_errors(page, [])
-
-
-@pytest.fixture
-def new_page(browser):
-    """`new_page(**context_options)`: a page in a fresh browser context (a sign-in of its
-    own), the network beyond loopback closed; `new_page.errors` collects the console errors
-    of them all. The contexts close before the server stops."""
-    contexts = []
-    errors: list[str] = []
-
-    def open_page(**context_options):
-        context_options.setdefault("viewport", {"width": 1400, "height": 900})
-        context = browser.new_context(**context_options)
-        contexts.append(context)
-        # The network is closed anyway; failing fal's thumbnails at once keeps the test fast.
-        context.route(re.compile(r"^https?://(?!localhost|127\.0\.0\.1)"), lambda r: r.abort())
-        page = context.new_page()
-        record_errors(page, errors)
-        return page
-
-    open_page.errors = errors
-    yield open_page
-    for context in contexts:
-        context.close()
-
-
-def sign_in(page, live_server, username: str, password: str, next_path: str = "/") -> None:
-    page.goto(f"{live_server.url}/accounts/login/?next={next_path}")
-    page.fill("#id_username", username)
-    page.fill("#id_password", password)
-    page.click("form button[type=submit]")
-    page.wait_for_load_state("networkidle")
-
-
-@pytest.fixture
-def member_page(page, live_server, member, console_errors):
-    """A browser page signed in as a member; uses the on-disk cache of this test only."""
-    sign_in(page, live_server, "mia", "member-pass-1234")
-    return page

@@ -13,7 +13,7 @@ from django.contrib.auth.models import Group
 from playwright.sync_api import expect
 
 from catalog.models import Shortlist
-from tests.conftest import sign_in
+from tests.helpers import sign_in
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 ARTIFACTS = Path(__file__).resolve().parent.parent.parent / "test-artifacts"

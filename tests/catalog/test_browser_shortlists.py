@@ -8,7 +8,7 @@ import pytest
 from playwright.sync_api import expect
 
 from catalog.models import Shortlist
-from tests.conftest import sign_in
+from tests.helpers import sign_in
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 GONE = "fal-ai/retired-model"

@@ -15,7 +15,7 @@ from catalog import upstream
 from catalog.models import Shortlist, ShortlistEntry
 from catalog.sync import CrawlFacts, sync_catalog
 from fal_emulator import Emulator, load_snapshot
-from tests.conftest import sign_in
+from tests.helpers import sign_in
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 SCHNELL, DEV = "fal-ai/flux/schnell", "fal-ai/flux/dev"

@@ -26,7 +26,7 @@ from fal.client import FalModelsClient
 from fal.errors import FalAPIError
 from fal.types import ModelsQuery
 from fal_emulator.testing import FAILURE_MODES, MARKER, WAITING_MODES, FaultUpstream
-from tests.conftest import restore_index
+from tests.helpers import restore_index
 
 pytestmark = [pytest.mark.django_db, pytest.mark.postgres]
 

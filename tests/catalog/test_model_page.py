@@ -7,7 +7,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from tests.conftest import FRESH
+from tests.helpers import FRESH
 
 pytestmark = [pytest.mark.django_db, pytest.mark.postgres]
 

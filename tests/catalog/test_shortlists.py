@@ -18,7 +18,7 @@ from catalog.models import CatalogEntry, Shortlist, ShortlistEntry
 from catalog.shortlists import FLAG_DEPRECATED, FLAG_GONE, FLAG_MISSING
 from catalog.sync import bump_index_version
 from fal_emulator import SNAPSHOT_DIR, Emulator, load_prices, load_snapshot
-from tests.conftest import FRESH
+from tests.helpers import FRESH
 
 pytestmark = [pytest.mark.django_db, pytest.mark.postgres]
 
