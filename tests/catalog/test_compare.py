@@ -31,12 +31,6 @@ def compare_path(*ids: str, **params: str) -> str:
     return "/compare/?" + urlencode([("endpoint_id", i) for i in ids] + list(params.items()))
 
 
-@pytest.fixture
-def member(django_user_model):
-    """Signed in with force_login only, so skip the deliberately slow password hashing."""
-    return django_user_model.objects.create(username="mia")
-
-
 def rows_by_name(matrix):
     return {row.name: row for row in matrix.rows}
 

@@ -19,16 +19,10 @@ ADD_URL = "/admin/catalog/shortlist/add/"
 
 
 @pytest.fixture
-def curator(django_user_model):
-    user = django_user_model.objects.create_user(
-        username="cora", password="curator-pass-1234", is_staff=True
-    )
-    user.groups.add(Group.objects.get(name="curator"))
-    return user
-
-
-@pytest.fixture
 def curator_client(client, curator):
+    """The curator, made staff: the admin is only for staff."""
+    curator.is_staff = True
+    curator.save(update_fields=["is_staff"])
     client.force_login(curator)
     return client
 
