@@ -1,9 +1,10 @@
-"""Write mutation-results.json from mutmut's results: counts, score, and the survivors with
-the note each has in bin/mutation_notes.json (a missing test added since, or why the
+"""Write .cache/mutation/results.json from mutmut's results: counts, score, and the survivors
+with the note each has in tests/mutation/notes.json (a missing test added since, or why the
 mutant is equivalent); a survivor without a note is marked as not reviewed."""
 
 from __future__ import annotations
 
+import argparse
 import fnmatch
 import json
 import subprocess
@@ -11,11 +12,14 @@ import sys
 from collections import Counter
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
+from mutation_state import MUTATION_DIR, ROOT
+
+NOTES = ROOT / "tests" / "mutation" / "notes.json"  # written by people: in git
+RESULTS = MUTATION_DIR / "results.json"  # generated: not in git
 
 
-def main(patterns: list[str]) -> None:
-    out = subprocess.run(
+def main(patterns: list[str], out: Path = RESULTS) -> None:
+    listing = subprocess.run(
         [sys.executable, "-m", "mutmut", "results", "--all", "true"],
         cwd=ROOT,
         capture_output=True,
@@ -23,13 +27,13 @@ def main(patterns: list[str]) -> None:
         check=True,
     ).stdout
     status = {}
-    for line in out.splitlines():
+    for line in listing.splitlines():
         name, sep, state = line.strip().rpartition(": ")
         wanted = not patterns or any(fnmatch.fnmatch(name, p) for p in patterns)
         if sep and "__mutmut_" in name and wanted:
             status[name] = state
     counts = Counter(status.values())
-    notes = json.loads((ROOT / "bin" / "mutation_notes.json").read_text())
+    notes = json.loads(NOTES.read_text())
     killed, timeout = counts["killed"], counts["timeout"]
     # A mutant no test runs is as much a gap as one that survives them.
     survived = counts["survived"] + counts["no tests"]
@@ -48,9 +52,17 @@ def main(patterns: list[str]) -> None:
         "score": round((killed + timeout) / checked, 3) if checked else None,
         "survivors": survivors,
     }
-    (ROOT / "mutation-results.json").write_text(json.dumps(result, indent=2) + "\n")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(result, indent=2) + "\n")
     print(f"killed {killed}, survived {survived}, timeout {timeout}, score {result['score']}")
+    print(f"wrote {out}")
 
 
 if __name__ == "__main__":
-    main(sys.argv[1:])
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("patterns", nargs="*", help="mutant name globs (default: every mutant)")
+    parser.add_argument("--out", type=Path, default=RESULTS, help=f"default: {RESULTS}")
+    args = parser.parse_args()
+    main(args.patterns, args.out)

@@ -1,21 +1,25 @@
-"""Keep mutmut's verdicts in git so a mutation run resumes on a fresh clone.
+"""Keep mutmut's verdicts outside mutants/, so a run resumes after mutants/ is gone.
 
 mutmut records each mutant's verdict in mutants/<file>.meta, beside a hash of every mutated
-function, and keeps a verdict only while its function's hash is unchanged. mutants/ is not
-committed, and a run takes longer than a session, so bin/mutation saves those two maps to
-bin/mutation_state.json after each run (`save`) and writes them back as meta files before
-the next (`restore`); mutmut then regenerates the mutants and drops the verdicts of every
-function that has changed since, just as it does between runs in one checkout.
+function, and keeps a verdict only while its function's hash is unchanged. A run takes
+longer than a session, so bin/mutation saves those two maps to .cache/mutation/state.json
+after each run (`save`) and writes them back as meta files before the next (`restore`);
+mutmut then regenerates the mutants and drops the verdicts of every function that has
+changed since, just as it does between runs in one checkout. The state is generated, not
+source: it is not in git (copy the file to resume in another checkout). MUTATION_STATE
+names another file.
 """
 
 from __future__ import annotations
 
+import argparse
 import json
-import sys
+import os
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-STATE = ROOT / "bin" / "mutation_state.json"
+MUTATION_DIR = ROOT / ".cache" / "mutation"  # generated: verdicts and results (ignored)
+STATE = Path(os.environ.get("MUTATION_STATE") or MUTATION_DIR / "state.json")
 MUTANTS = ROOT / "mutants"
 
 
@@ -28,6 +32,7 @@ def save() -> None:
             "function_hashes": dict(sorted(meta["hash_by_function_name"].items())),
             "exit_codes": verdicts,
         }
+    STATE.parent.mkdir(parents=True, exist_ok=True)
     STATE.write_text(json.dumps(state, indent=1) + "\n")
     print(f"saved {sum(len(s['exit_codes']) for s in state.values())} verdicts to {STATE.name}")
 
@@ -55,4 +60,8 @@ def restore() -> None:
 
 
 if __name__ == "__main__":
-    {"save": save, "restore": restore}[sys.argv[1]]()
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("action", choices=["save", "restore"], help=f"to or from {STATE}")
+    {"save": save, "restore": restore}[parser.parse_args().action]()
