@@ -3,11 +3,12 @@
 `.venv/bin/python bench/run.py` needs no arguments: it serves the emulator over HTTP on
 loopback (behind a request counter), builds throw-away sites, syncs them with
 `manage.py catalog_sync`, runs gunicorn on loopback, prints what it measures and writes
-`bench/results.json`. See bench/README.md for what each number means.
+`.cache/bench/results.json` (or `--out PATH`). docs/benchmarks.md says what each number means.
 """
 
 from __future__ import annotations
 
+import argparse
 import contextlib
 import datetime
 import json
@@ -23,7 +24,7 @@ from urllib.parse import urlencode
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench import browser  # noqa: E402
+from bench import RESULTS_DIR, browser  # noqa: E402
 from bench.harness import Gunicorn, Site, make_site  # noqa: E402
 from bench.loadgen import HX, fmt, load, warm  # noqa: E402
 from fal_emulator import Emulator, load_snapshot, serve  # noqa: E402
@@ -31,7 +32,7 @@ from fal_emulator.server import with_latency  # noqa: E402
 from fal_emulator.testing import CountingApp, request, synthetic_catalog  # noqa: E402
 from fal_emulator.testing.loopback import HOST  # noqa: E402
 
-RESULTS = Path(__file__).resolve().parent / "results.json"
+RESULTS = RESULTS_DIR / "results.json"
 QUICK = os.environ.get("BENCH_QUICK") == "1"  # a smoke run while editing: fewer, smaller
 CLIENTS = 16
 # Sync workers and 2 cores: the pages are CPU-bound (the index is in memory), so more
@@ -409,7 +410,10 @@ def targets(r: dict) -> dict[str, dict]:
     }
 
 
-def main() -> int:
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--out", type=Path, default=RESULTS, help=f"default: {RESULTS}")
+    out = parser.parse_args(argv).out
     started = time.perf_counter()
     results: dict = {
         "when": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
@@ -507,12 +511,13 @@ def main() -> int:
     for name, t in results["targets"].items():
         print(f"  [{'met' if t['met'] else 'MISSED'}] {name}: {t['value']} (target {t['target']})")
     if QUICK:
-        print("BENCH_QUICK=1: a smoke run; bench/results.json left alone.")
+        print(f"BENCH_QUICK=1: a smoke run; {out} left alone.")
         return 0
-    tmp_path = RESULTS.with_suffix(".json.tmp")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp_path = out.with_suffix(".json.tmp")
     tmp_path.write_text(json.dumps(results, indent=2) + "\n")
-    tmp_path.replace(RESULTS)
-    print(f"Wrote bench/results.json in {results['seconds']} s")
+    tmp_path.replace(out)
+    print(f"Wrote {out} in {results['seconds']} s")
     return 0
 
 

@@ -12,7 +12,7 @@ index, so they must keep serving every page, with the whole catalog, whatever fa
 a sync that meets a failure must fail on its own run row and leave the index as it was;
 and once fal is healthy again a sync must succeed. Bounded in time (the load stops at the
 deadline, each request and each sync times out) and in count (--max-requests). Prints a
-summary and writes bench/soak-results.json: requests, status counts, server errors
+summary and writes .cache/bench/soak-results.json (or --out): requests, status counts, server errors
 (target 0), latency percentiles overall and while failing, the syncs (succeeded, failed
 and why, timed out), the grid's model count before and after, upstream requests per
 mode, and the servers' resident memory sampled each second.
@@ -39,10 +39,11 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
+from bench import RESULTS_DIR  # noqa: E402
 from bench.harness import PYTHON, Gunicorn, Site, make_site  # noqa: E402
 from fal_emulator.testing import FAILURE_MODES, HOST, FaultUpstream  # noqa: E402
 
-RESULTS = ROOT / "bench" / "soak-results.json"
+RESULTS = RESULTS_DIR / "soak-results.json"
 SHORTLIST_IDS = ["fal-ai/flux/dev", "fal-ai/flux/schnell", "fal-ai/nano-banana-2/edit"]
 HTMX = {"HX-Request": "true"}
 # What a team browsing the dashboard asks for; each page gets a warm copy before the load.
@@ -333,9 +334,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--flip", type=float, default=3, help="seconds between upstream flips")
     parser.add_argument("--timeout", type=float, default=1.0, help="FAL_API_TIMEOUT")
     parser.add_argument("--max-requests", type=int, default=1_000_000)
-    parser.add_argument("--out", type=Path, default=RESULTS)
+    parser.add_argument("--out", type=Path, default=RESULTS, help=f"default: {RESULTS}")
     args = parser.parse_args(argv)
     results = soak(args)
+    args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(results, indent=2) + "\n")
     rss = results["rss_mb"]
     latency = results["latency_ms"]
