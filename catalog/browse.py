@@ -1,32 +1,33 @@
 """The grid's view state: parse the URL, filter, count facets and sort the models.
 
-Every filter, facet count and sort happens here, over the rows of the catalog index (the
-search in catalog.search narrows and ranks them first when there is a `q`). Pure
-functions: no I/O and no Django, so they are easy to test and fast. A model without a
-status counts as active.
+The filters are the facets of catalog.facets (`FACETS`); this module reads the URL with
+them, runs their tests over the rows of the catalog index (the search in catalog.search
+narrows and ranks them first when there is a `q`), counts and sorts. Pure functions: no
+I/O and no Django, so they are easy to test and fast. A model without a status counts as
+active.
 """
 
 from __future__ import annotations
 
 import unicodedata
-from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field
 from decimal import Decimal
+from functools import cached_property
+from itertools import compress
+from operator import attrgetter
 from typing import Any
 from urllib.parse import urlencode
 
 from catalog.cards import license_of, model_tags
 from catalog.compare import MAX_MODELS as MAX_COMPARE
-from catalog.prices import NO_PRICE_RANK, UNIT_KEYS, UNIT_LABELS, CardPrice, parse_max_price
-from fal.capabilities import ACCEPTS, HAS, OUTPUTS, Capabilities
+from catalog.facets import FACETS, FACETS_BY_NAME, OTHERS, Context, Facet, FacetOption, Test
+from catalog.prices import NO_PRICE_RANK, CardPrice
+from fal.capabilities import Capabilities
 from fal.types import Model, is_endpoint_id
 
 PAGE_SIZE = 48
-MAX_TAGS = 60  # the rail lists the most common tags (selected ones always)
-MAX_Q_LENGTH = 200
 MAX_PAGE = 10_000
-STATUSES = ("active", "deprecated", "all")
 # "default" is fal's own order, or the best match first when there is a search (see
 # `sort_options`).
 SORTS = {
@@ -36,21 +37,21 @@ SORTS = {
     "name": "Name",
     "price": "Price (cheapest first)",
 }
-LICENSES = ("commercial", "research", "private", "unknown")
-KINDS = ("inference", "training")
-# `added`: models added in the last 7 or 30 days, or since the member's last visit.
-ADDED = {"7": "added in the last 7 days", "30": "added in the last 30 days",
-         "new": "new since your last visit"}  # fmt: skip
 # Long enough for any real value; guards the page against pathological input.
 MAX_VALUE_LENGTH = 200
 MAX_REPEATS = 20
-# The capability facets: URL name → (its values and labels, the Capabilities attribute).
-CAPABILITY_FACETS = {"accepts": ACCEPTS, "has": HAS, "outputs": OUTPUTS}
-# Range filters on the limits a schema states: URL name → (label, unit, largest accepted).
-LIMIT_FILTERS = {
-    "max_duration": ("Longest duration at least", "s", 100_000),
-    "max_outputs": ("Outputs per call at least", "", 1_000),
-}
+# The view state besides the facets (`GridQuery`'s other fields).
+STATE = ("q", "sort", "page", "compare")
+# Messages about the URL come in the order the grid has always read it in (names not here,
+# such as a new facet's, come last).
+MESSAGE_ORDER = {
+    name: n
+    for n, name in enumerate(
+        ("q", "status", "sort", "kind", "added", "license", "unit", "max_price", "page",
+         "accepts", "has", "outputs", "max_duration", "max_outputs", "compare", "category",
+         "tag", "group")
+    )
+}  # fmt: skip
 
 
 def clean_text(value: str) -> str:
@@ -60,185 +61,118 @@ def clean_text(value: str) -> str:
 
 @dataclass(frozen=True)
 class GridQuery:
-    """The whole view state of the grid, as it appears in the URL."""
+    """The whole view state of the grid, as it appears in the URL.
+
+    A facet's value is `value(name)` (or the attribute of its name: `query.license`);
+    `filters` holds those that differ from the facet's default, in `FACETS` order.
+    """
 
     q: str = ""
-    category: str = ""
-    status: str = "active"
-    licenses: tuple[str, ...] = ()
-    tags: tuple[str, ...] = ()
-    group: str = ""
-    kind: str = ""
-    units: tuple[str, ...] = ()  # unit classes (fal.units), e.g. "image", "second"
-    max_price: Decimal | None = None  # dollars per one of the unit class
-    added: str = ""
+    filters: tuple[tuple[str, Any], ...] = ()
     sort: str = "default"
     page: int = 1
     compare: tuple[str, ...] = ()
-    accepts: tuple[str, ...] = ()
-    has: tuple[str, ...] = ()
-    outputs: tuple[str, ...] = ()
-    max_duration: float | None = None  # models whose longest duration is at least this
-    max_outputs: int | None = None  # models that can make at least this many per call
     messages: tuple[str, ...] = field(default=(), compare=False)
+
+    @cached_property
+    def values(self) -> dict[str, Any]:
+        return dict(self.filters)
+
+    def value(self, name: str) -> Any:
+        """A facet's value (its default when the URL does not set it)."""
+        values = self.values
+        return values[name] if name in values else FACETS_BY_NAME[name].default
+
+    def __getattr__(self, name: str) -> Any:
+        if name in FACETS_BY_NAME:
+            return self.value(name)
+        raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
 
     @property
     def has_filters(self) -> bool:
-        return bool(
-            self.q or self.category or self.licenses or self.tags or self.group or self.kind
-            or self.units or self.max_price is not None or self.added or self.status != "active"
-            or self.has_capability_filters
-        )  # fmt: skip
+        return bool(self.q or self.filters)
 
     @property
     def has_capability_filters(self) -> bool:
-        return bool(
-            self.accepts or self.has or self.outputs
-            or self.max_duration is not None or self.max_outputs is not None
-        )  # fmt: skip
+        """Whether a filter on what the schema states is on (models without one fail it)."""
+        return any(FACETS_BY_NAME[name].schema for name, _ in self.filters)
 
     def clear_url(self) -> str:
         """This view without any filter (sort and compare picks kept)."""
-        return self.url(
-            q="", category="", status="active", licenses=(), tags=(), group="", kind="",
-            units=(), max_price=None, accepts=(), has=(), outputs=(), max_duration=None,
-            max_outputs=None, added="",
-        )  # fmt: skip
+        return self.url(q="", **{facet.name: facet.default for facet in FACETS})
 
-    def params(self, **changes) -> list[tuple[str, str]]:
+    def params(self, **changes: Any) -> list[tuple[str, str]]:
         """Query pairs in canonical order, defaults left out."""
-        # A view of this state with `changes` applied, without building a new GridQuery:
-        # the facet rail asks for a URL per option (hundreds per page).
-        state = _Changed(self, changes) if changes else self
-        pairs: list[tuple[str, str]] = []
-        if state.q:
-            pairs.append(("q", state.q))
-        if state.category:
-            pairs.append(("category", state.category))
-        if state.status != "active":
-            pairs.append(("status", state.status))
-        pairs += [("license", v) for v in state.licenses]
-        pairs += [("tag", v) for v in state.tags]
-        if state.group:
-            pairs.append(("group", state.group))
-        if state.kind:
-            pairs.append(("kind", state.kind))
-        pairs += [("unit", v) for v in state.units]
-        if state.max_price is not None:
-            pairs.append(("max_price", price_param(state.max_price)))
-        for name in CAPABILITY_FACETS:
-            pairs += [(name, v) for v in getattr(state, name)]
-        for name in LIMIT_FILTERS:
-            if (value := getattr(state, name)) is not None:
-                pairs.append((name, _number_text(value)))
-        if state.added:
-            pairs.append(("added", state.added))
-        if state.sort != "default":
-            pairs.append(("sort", state.sort))
-        if state.page != 1:
-            pairs.append(("page", str(state.page)))
-        pairs += [("compare", v) for v in state.compare]
+        if unknown := changes.keys() - FACETS_BY_NAME.keys() - set(STATE):
+            raise TypeError(f"GridQuery has no field {sorted(unknown)[0]!r}")
+        values = {**self.values, **changes} if changes else self.values
+        q = changes.get("q", self.q)
+        pairs: list[tuple[str, str]] = [("q", q)] if q else []
+        for facet in FACETS:
+            name = facet.name
+            if name in values and (value := values[name]) != facet.default:
+                pairs += facet.pairs(value)
+        if (sort := changes.get("sort", self.sort)) != "default":
+            pairs.append(("sort", sort))
+        if (page := changes.get("page", self.page)) != 1:
+            pairs.append(("page", str(page)))
+        pairs += [("compare", v) for v in changes.get("compare", self.compare)]
         return pairs
 
-    def url(self, **changes) -> str:
+    def url(self, **changes: Any) -> str:
         """`?…` for this state with `changes` applied; paging restarts unless `page` is given."""
         changes.setdefault("page", 1)
         query = urlencode(self.params(**changes))
         return f"?{query}" if query else "?"
 
 
-GRID_FIELDS = frozenset(f.name for f in fields(GridQuery))
+class Reader:
+    """GET parameters read the grid's way: control characters dropped, long values cut and
+    repeats capped, each with a message."""
 
+    def __init__(self, data: Mapping) -> None:
+        self.data = data
+        self.messages: list[tuple[str, str]] = []  # (parameter, message)
 
-class _Changed:
-    """A GridQuery's fields with some replaced (unknown names are an error, as in replace)."""
+    def warn(self, name: str, message: str) -> None:
+        self.messages.append((name, message))
 
-    __slots__ = ("_changes", "_query")
+    def _values(self, name: str) -> list[str]:
+        data = self.data
+        getlist = getattr(data, "getlist", None)
+        raw = getlist(name) if getlist else ([data[name]] if name in data else [])
+        return [clean_text(v) for v in raw if isinstance(v, str)]
 
-    def __init__(self, query: GridQuery, changes: dict) -> None:
-        if unknown := changes.keys() - GRID_FIELDS:
-            raise TypeError(f"GridQuery has no field {sorted(unknown)[0]!r}")
-        self._query, self._changes = query, changes
+    def single(self, name: str) -> str:
+        values = [v for v in self._values(name) if v]
+        if len(values) > 1:
+            self.warn(name, f"Only one “{name}” is used at a time; kept the first.")
+        value = values[0] if values else ""
+        if len(value) > MAX_VALUE_LENGTH:
+            self.warn(name, f"“{name}” was longer than {MAX_VALUE_LENGTH} characters and was cut.")
+            value = value[:MAX_VALUE_LENGTH]
+        return value
 
-    def __getattr__(self, name: str):
-        changes = self._changes
-        return changes[name] if name in changes else getattr(self._query, name)
-
-
-def _number_text(value: float) -> str:
-    return f"{value:g}" if isinstance(value, float) else str(value)
-
-
-def price_param(value: Decimal) -> str:
-    """A max price as the URL writes it: 0.05, 1, 0 (never 5E-2 or 1.00)."""
-    text = f"{value.normalize():f}"
-    return text
-
-
-def _values(data: Mapping, name: str) -> list[str]:
-    getlist = getattr(data, "getlist", None)
-    raw = getlist(name) if getlist else ([data[name]] if name in data else [])
-    return [clean_text(v) for v in raw if isinstance(v, str)]
+    def repeated(self, name: str) -> list[str]:
+        values = list(dict.fromkeys(v[:MAX_VALUE_LENGTH] for v in self._values(name) if v))
+        if len(values) > MAX_REPEATS:
+            self.warn(name, f"At most {MAX_REPEATS} “{name}” values are used.")
+        return values[:MAX_REPEATS]
 
 
 def parse_grid_query(data: Mapping) -> GridQuery:
     """Read GET parameters; invalid values are dropped with a message, never an error."""
-    messages: list[str] = []
-
-    def single(name: str) -> str:
-        values = [v for v in _values(data, name) if v]
-        if len(values) > 1:
-            messages.append(f"Only one “{name}” is used at a time; kept the first.")
-        value = values[0] if values else ""
-        if len(value) > MAX_VALUE_LENGTH:
-            messages.append(f"“{name}” was longer than {MAX_VALUE_LENGTH} characters and was cut.")
-            value = value[:MAX_VALUE_LENGTH]
-        return value
-
-    def repeated(name: str) -> list[str]:
-        values = list(dict.fromkeys(v[:MAX_VALUE_LENGTH] for v in _values(data, name) if v))
-        if len(values) > MAX_REPEATS:
-            messages.append(f"At most {MAX_REPEATS} “{name}” values are used.")
-        return values[:MAX_REPEATS]
-
-    q = single("q")
-    status = single("status") or "active"
-    if status not in STATUSES:
-        messages.append(f"Unknown status “{status}”: showing active models.")
-        status = "active"
-    sort = single("sort") or "default"
+    read = Reader(data)
+    q = read.single("q")
+    filters = []
+    for facet in FACETS:
+        if (value := facet.parse(read)) != facet.default:
+            filters.append((facet.name, value))
+    sort = read.single("sort") or "default"
     if sort not in SORTS:
-        messages.append(f"Unknown sort “{sort}”: showing the API's order.")
+        read.warn("sort", f"Unknown sort “{sort}”: showing the API's order.")
         sort = "default"
-    kind = single("kind")
-    if kind and kind not in KINDS:
-        messages.append(f"Unknown kind “{kind}”: choose inference or training.")
-        kind = ""
-    added = single("added")
-    if added and added not in ADDED:
-        messages.append(f"Unknown “added” value “{added}”: choose 7, 30 or new.")
-        added = ""
-    licenses = []
-    for value in repeated("license"):
-        if value in LICENSES:
-            licenses.append(value)
-        else:
-            messages.append(f"Unknown license “{value}” was ignored.")
-    units = []
-    for value in repeated("unit"):
-        if value in UNIT_KEYS:
-            units.append(value)
-        else:
-            messages.append(
-                f"Unknown unit “{value}” was ignored: choose one of {', '.join(UNIT_KEYS)}."
-            )
-    max_price_text = single("max_price")
-    max_price = parse_max_price(max_price_text) if max_price_text else None
-    if max_price_text and max_price is None:
-        messages.append(
-            f"“{max_price_text}” was ignored: max_price must be a non-negative number of dollars."
-        )
-    page_text = single("page") or "1"
+    page_text = read.single("page") or "1"
     # isdecimal() alone would let "²" or "٣" through to int().
     page = (
         int(page_text)
@@ -246,71 +180,35 @@ def parse_grid_query(data: Mapping) -> GridQuery:
         else 0
     )
     if not 1 <= page <= MAX_PAGE:
-        messages.append(f"“{page_text}” is not a page number: showing the first page.")
+        read.warn("page", f"“{page_text}” is not a page number: showing the first page.")
         page = 1
-    capability_values: dict[str, tuple[str, ...]] = {}
-    for name, known in CAPABILITY_FACETS.items():
-        kept = []
-        for value in repeated(name):
-            if value in known:
-                kept.append(value)
-            else:
-                messages.append(f"Unknown “{name}” value “{value}” was ignored.")
-        capability_values[name] = tuple(kept)
-    limits: dict[str, float | int | None] = {}
-    for name, (_, _unit, largest) in LIMIT_FILTERS.items():
-        text = single(name)
-        limits[name] = None
-        if not text:
-            continue
-        number = _positive_number(text, largest, whole=name == "max_outputs")
-        if number is None:
-            kind = "a whole number" if name == "max_outputs" else "a number of seconds"
-            messages.append(f"“{name}” must be {kind} from 1 to {largest:,}; “{text}” was ignored.")
-        limits[name] = number
-    compare = []
-    for value in repeated("compare"):
+    compare: list[str] = []
+    for value in read.repeated("compare"):
         if not is_endpoint_id(value):
-            messages.append(f"“{value}” is not an endpoint id and was left out of the comparison.")
+            read.warn(
+                "compare", f"“{value}” is not an endpoint id and was left out of the comparison."
+            )
         elif len(compare) < MAX_COMPARE:
             compare.append(value)
         else:
-            messages.append(f"Compare takes at most {MAX_COMPARE} models; “{value}” was left out.")
+            read.warn(
+                "compare", f"Compare takes at most {MAX_COMPARE} models; “{value}” was left out."
+            )
+    last = len(MESSAGE_ORDER)
+    messages = sorted(read.messages, key=lambda m: MESSAGE_ORDER.get(m[0], last))
     return GridQuery(
         q=q,
-        category=single("category"),
-        status=status,
-        licenses=tuple(licenses),
-        tags=tuple(repeated("tag")),
-        group=single("group"),
-        kind=kind,
-        units=tuple(units),
-        max_price=max_price,
-        added=added,
+        filters=tuple(filters),
         sort=sort,
         page=page,
         compare=tuple(compare),
-        **capability_values,
-        max_duration=limits["max_duration"],
-        max_outputs=limits["max_outputs"],
-        messages=tuple(messages),
+        messages=tuple(text for _, text in messages),
     )
 
 
-def _positive_number(text: str, largest: int, *, whole: bool) -> float | int | None:
-    """A number in 1..largest written in ASCII digits (one decimal point unless `whole`)."""
-    if not text.isascii() or len(text) > 12:
-        return None
-    integer, _, fraction = text.partition(".")
-    if not integer.isdecimal() or (fraction and (whole or not fraction.isdecimal())):
-        return None
-    value = float(text) if fraction else int(integer)
-    if not 1 <= value <= largest:
-        return None
-    return value if not fraction else (int(value) if value.is_integer() else value)
-
-
 # --- Filtering, facets, sorting ----------------------------------------------------------
+
+NOTHING_STATED = Capabilities()  # a Row's capabilities when its schema is unknown
 
 
 @dataclass(frozen=True, slots=True)
@@ -325,11 +223,13 @@ class Row:
     group_name: str  # the key as written: the family's name (the label names the role in it)
     kind: str
     category: str
-    deprecated: bool
+    category_key: str  # case-folded
+    status: str  # "active" or "deprecated"
     date: str
     updated: str
     name: str
-    capabilities: Capabilities | None = None  # None: schema unknown
+    capabilities: Capabilities = NOTHING_STATED  # what the schema states
+    schema_known: bool = False  # False: no schema, and `capabilities` states nothing
     # The unit class's place in fal.units' order: vague, then unpriced, last.
     price_rank: int = NO_PRICE_RANK
     unit_class: str = ""  # "" when unpriced
@@ -350,10 +250,14 @@ def row_for(
         if price is not None
         else {}
     )
+    stated = (
+        {"capabilities": capabilities, "schema_known": True} if capabilities is not None else {}
+    )
     if meta is None:
         return Row(
-            model, "unknown", frozenset(), (), "", "", "", "", False, "", "",
-            model.endpoint_id.casefold(), capabilities, **priced,
+            model, license="unknown", tags=frozenset(), tag_pairs=(), group_key="",
+            group_name="", kind="", category="", category_key="", status="active", date="",
+            updated="", name=model.endpoint_id.casefold(), **stated, **priced,
         )  # fmt: skip
     labels = model_tags(meta)  # the cards' rule: the facet offers the tags cards show
     folded = [share(t.casefold()) for t in labels]
@@ -366,55 +270,32 @@ def row_for(
         group_name=meta.group.key if meta.group else "",
         kind=meta.kind or "inference",
         category=meta.category,
-        deprecated=meta.status == "deprecated",
+        category_key=share(meta.category.casefold()),
+        status="deprecated" if meta.status == "deprecated" else "active",
         date=meta.date,
         updated=meta.updated_at,
         name=(meta.display_name or model.endpoint_id).casefold(),
-        capabilities=capabilities,
+        **stated,
         **priced,
     )
-
-
-@dataclass(frozen=True)
-class FacetOption:
-    value: str
-    label: str
-    count: int
-    selected: bool
-
-
-@dataclass(frozen=True)
-class LimitFilter:
-    """A range filter on a stated limit, with what the current view holds."""
-
-    name: str
-    label: str
-    unit: str
-    value: float | int | None
-    largest: float | int | None  # the largest limit among the models shown
-    stated: int  # how many models shown state this limit
-    clear_url: str
 
 
 @dataclass
 class GridResult:
     models: list[Model]  # every match, sorted
     total: int
-    facets: dict[str, list[FacetOption]]
-    groups: list[FacetOption]
-    schema_unknown: int = 0  # models matching every other filter that have no schema
-    limits: list[LimitFilter] = field(default_factory=list)
+    # Facet name → what the rail shows of it: its options (a list of FacetOption), or what
+    # the matches state of a limit (catalog.facets.Stated). Facets without counts are absent.
+    facets: dict[str, Any]
+    schema_unknown: int = 0  # models matching every filter but the schema's that have none
 
     @property
-    def capability_facets(self) -> list[tuple[str, str, list[FacetOption], bool]]:
-        """(URL name, title, options, whether it starts open) for the rail: "Has" is long
-        and folded unless one of its options is chosen."""
-        return [
-            (name, name.capitalize(), self.facets[name],
-             name != "has" or any(o.selected for o in self.facets[name]))
-            for name in CAPABILITY_FACETS
-            if name in self.facets
-        ]  # fmt: skip
+    def groups(self) -> list[FacetOption]:
+        return self.facets["group"]
+
+
+_MODEL = attrgetter("model")
+_SCHEMA_KNOWN = attrgetter("schema_known")
 
 
 def browse(
@@ -422,165 +303,54 @@ def browse(
 ) -> GridResult:
     """Filter, count and sort `rows` (already narrowed and ranked by the search, if any).
 
-    Facets are disjunctive: each option's count is what selecting it would show. With
+    A facet counts the rows that pass every other facet (its options' counts are what
+    choosing each would show) or the matches (see catalog.facets.Facet.counts). With
     `query.added`, `added_ids` are the endpoints added in that window (the caller reads
     them from the history): only those are shown and counted.
     """
-    if query.added:
-        wanted = added_ids or frozenset()
-        rows = [row for row in rows if row.model.endpoint_id in wanted]
-    want_licenses = set(query.licenses)
-    want_tags = {t.casefold() for t in query.tags}
-    want_group = query.group.casefold()
-    want_kind = query.kind
-    want_category = query.category.casefold()
-    want_units = set(query.units)
-    max_price = query.max_price
-    by_unit, by_price = bool(want_units), max_price is not None
-    active_only = query.status == "active"
-    deprecated_only = query.status == "deprecated"
-    by_license, by_tags, by_group, by_kind, by_category = (
-        bool(want_licenses), bool(want_tags), bool(want_group), bool(want_kind),
-        bool(want_category),
-    )  # fmt: skip
-    want_accepts, want_has, want_outputs = (
-        frozenset(query.accepts), frozenset(query.has), frozenset(query.outputs),
-    )  # fmt: skip
-    by_capability = query.has_capability_filters
-    min_duration, min_outputs = query.max_duration, query.max_outputs
-
-    licenses: Counter[str] = Counter()
-    tags: Counter[str] = Counter()
-    tag_labels: dict[str, str] = {}
-    groups: Counter[str] = Counter()
-    group_labels: dict[str, str] = {}
-    kinds: Counter[str] = Counter()
-    statuses: Counter[str] = Counter()
-    categories: Counter[str] = Counter()
-    category_labels: dict[str, str] = {}
-    capability_counts = {name: Counter() for name in CAPABILITY_FACETS}
-    schema_unknown = 0
-    limit_seen = {name: [] for name in LIMIT_FILTERS}
-    units: Counter[str] = Counter()
-    matched: list[Row] = []
-    # The hot loop over every model of the index: checks inlined on purpose.
-    for row in rows:
-        status_fail = (active_only and row.deprecated) or (deprecated_only and not row.deprecated)
-        license_fail = by_license and row.license not in want_licenses
-        tag_fail = by_tags and not want_tags <= row.tags
-        group_fail = by_group and row.group_key != want_group
-        kind_fail = by_kind and row.kind != want_kind
-        category_fail = by_category and row.category.casefold() != want_category
-        unit_fail = by_unit and row.unit_class not in want_units
-        # A vague or missing price cannot be held to a maximum: it fails one.
-        price_fail = by_price and (row.per_class is None or row.per_class > max_price)
-        caps = row.capabilities
-        capability_fail = by_capability and (
-            caps is None
-            or not want_accepts <= caps.accepts
-            or not want_has <= caps.has
-            or not want_outputs <= caps.outputs
-            or (min_duration is not None and (caps.max_duration or 0) < min_duration)
-            or (min_outputs is not None and (caps.max_outputs or 0) < min_outputs)
-        )
-        not_capability = (
-            license_fail + tag_fail + group_fail + kind_fail + category_fail + unit_fail
-            + price_fail
-        )  # fmt: skip
-        others = not_capability + capability_fail
-        if not others:
-            statuses["deprecated" if row.deprecated else "active"] += 1
-        if not not_capability and not status_fail and caps is None:
-            schema_unknown += 1
-        if not others and not status_fail:
-            matched.append(row)
-            for tag_key, tag in row.tag_pairs:
-                tags[tag_key] += 1
-                if tag_key not in tag_labels:
-                    tag_labels[tag_key] = tag
-            if caps is not None:
-                capability_counts["accepts"].update(caps.accepts)
-                capability_counts["has"].update(caps.has)
-                capability_counts["outputs"].update(caps.outputs)
-                if caps.max_duration is not None:
-                    limit_seen["max_duration"].append(caps.max_duration)
-                if caps.max_outputs is not None:
-                    limit_seen["max_outputs"].append(caps.max_outputs)
-        failed = status_fail + others
-        if failed - license_fail == 0:
-            licenses[row.license] += 1
-        if failed - group_fail == 0 and row.group_key:
-            groups[row.group_key] += 1
-            if row.group_key not in group_labels:
-                group_labels[row.group_key] = row.group_name
-        if failed - kind_fail == 0:
-            kinds[row.kind] += 1
-        if failed - unit_fail == 0 and row.unit_class:
-            units[row.unit_class] += 1
-        if failed - category_fail == 0 and row.category:
-            folded = row.category.casefold()
-            categories[folded] += 1
-            if folded not in category_labels:
-                category_labels[folded] = row.category
-    if want_category and want_category not in categories:
-        categories[want_category] = 0
-        category_labels[want_category] = query.category
-
-    _sort(matched, query.sort)
-
-    facets = {
-        "category": [
-            FacetOption(category_labels[c], category_labels[c], n, c == want_category)
-            for c, n in sorted(categories.items(), key=lambda kv: (-kv[1], kv[0]))
-        ],
-        "license": [FacetOption(v, v, licenses[v], v in want_licenses) for v in LICENSES],
-        "kind": [FacetOption(v, v, kinds[v], v == query.kind) for v in KINDS],
-        "unit": [
-            FacetOption(v, UNIT_LABELS[v], units[v], v in want_units)
-            for v in UNIT_KEYS
-            if units[v] or v in want_units
-        ],
-        "status": [
-            FacetOption(v, v, statuses[v], v == query.status) for v in ("active", "deprecated")
-        ],
-        "tag": [
-            FacetOption(tag_labels[k], tag_labels[k], n, k in want_tags)
-            # Selected tags first, so that a shortened list never drops one.
-            for k, n in sorted(tags.items(), key=lambda kv: (kv[0] not in want_tags, -kv[1], kv[0]))
-        ][:MAX_TAGS],
-    }
-    for wanted in query.tags:  # a selected tag stays visible (and removable) at count 0
-        if wanted.casefold() not in tags:
-            facets["tag"].insert(0, FacetOption(wanted, wanted, 0, True))
-    # Capabilities combine with AND: a count is what adding the option would show.
-    for name, known in CAPABILITY_FACETS.items():
-        chosen = getattr(query, name)
-        facets[name] = [
-            FacetOption(v, label, capability_counts[name][v], v in chosen)
-            for v, label in known.items()
-        ]
-    limits = [
-        LimitFilter(
-            name, label, unit, getattr(query, name),
-            max(limit_seen[name]) if limit_seen[name] else None,
-            len(limit_seen[name]), query.url(**{name: None}),
-        )
-        for name, (label, unit, _) in LIMIT_FILTERS.items()
-    ]  # fmt: skip
-    group_options = [
-        FacetOption(k, group_labels[k], n, k == want_group)
-        for k, n in sorted(groups.items(), key=lambda kv: (group_labels[kv[0]].casefold(), kv[0]))
+    context = Context(added_ids)
+    tests = [
+        (facet, test)
+        for facet in FACETS
+        if (test := facet.test(query.value(facet.name), context)) is not None
     ]
-    if want_group and want_group not in groups:
-        group_options.insert(0, FacetOption(query.group, query.group, 0, True))
+    # Each test narrows what the ones before it kept. The schema's tests go after the
+    # others, and the tests of facets that count the rows passing every other facet go
+    # last: what the tests before one kept is most of the way to the rows it counts.
+    tests.sort(key=lambda ft: (ft[0].counts == OTHERS, ft[0].schema))
+    kept = [rows]
+    for _, test in tests:
+        kept.append(_keep(kept[-1], test))
+
+    def passing(left_out: Callable[[Facet], bool]) -> Sequence[Row]:
+        """The rows that pass every test but those of the facets `left_out` names."""
+        first = next((i for i, (facet, _) in enumerate(tests) if left_out(facet)), len(tests))
+        found = kept[first]
+        for facet, test in tests[first + 1 :]:
+            if not left_out(facet):
+                found = _keep(found, test)
+        return found
+
+    matched = kept[-1]
+    facets: dict[str, Any] = {}
+    for facet in FACETS:
+        if facet.counts:
+            counted = matched if facet.counts != OTHERS else passing(lambda f: f is facet)  # noqa: B023
+            facets[facet.name] = facet.summary(query.value(facet.name), counted)
+    outside_schema = passing(attrgetter("schema"))
+    schema_unknown = len(outside_schema) - sum(map(_SCHEMA_KNOWN, outside_schema))
+    matched = list(matched)  # a copy to sort: `kept` may hold `rows` itself
+    _sort(matched, query.sort)
     return GridResult(
-        models=[row.model for row in matched],
+        models=list(map(_MODEL, matched)),
         total=len(matched),
         facets=facets,
-        groups=group_options,
         schema_unknown=schema_unknown,
-        limits=limits,
     )
+
+
+def _keep(rows: Sequence[Row], test: Test) -> list[Row]:
+    return list(compress(rows, test(rows)))
 
 
 def _sort(rows: list[Row], sort: str) -> None:
@@ -596,27 +366,6 @@ def _sort(rows: list[Row], sort: str) -> None:
         rows.sort(key=lambda r: (r.price_rank, r.per_class if r.per_class is not None else 0))
 
 
-def _toggle_url(query: GridQuery, name: str, value: str) -> str:
-    if name == "license":
-        values = tuple(v for v in query.licenses if v != value)
-        return query.url(licenses=values if value in query.licenses else (*query.licenses, value))
-    if name == "unit":
-        values = tuple(v for v in query.units if v != value)
-        return query.url(units=values if value in query.units else (*query.units, value))
-    if name in CAPABILITY_FACETS:
-        chosen = getattr(query, name)
-        kept = tuple(v for v in chosen if v != value)
-        return query.url(**{name: kept if len(kept) != len(chosen) else (*chosen, value)})
-    if name == "tag":
-        folded = value.casefold()
-        kept = tuple(v for v in query.tags if v.casefold() != folded)
-        return query.url(tags=kept if len(kept) != len(query.tags) else (*query.tags, value))
-    current = getattr(query, name)
-    if name == "status":
-        return query.url(status="active" if current == value else value)
-    return query.url(**{name: "" if current.casefold() == value.casefold() else value})
-
-
 def sort_options(query: GridQuery) -> list[tuple[str, str]]:
     """(value, label) of each sort, naming the default for what it is in this view."""
     return [(k, "Best match" if k == "default" and query.q else v) for k, v in SORTS.items()]
@@ -624,33 +373,7 @@ def sort_options(query: GridQuery) -> list[tuple[str, str]]:
 
 def active_filters(query: GridQuery) -> list[tuple[str, str]]:
     """(label, URL without it) for each active filter: the removable chips."""
-    chips = []
-    if query.q:
-        chips.append((f"“{query.q}”", query.url(q="")))
-    if query.category:
-        chips.append((query.category, query.url(category="")))
-    if query.status != "active":
-        chips.append((f"status: {query.status}", query.url(status="active")))
-    for value in query.licenses:
-        chips.append((f"license: {value}", _toggle_url(query, "license", value)))
-    for value in query.tags:
-        chips.append((f"tag: {value}", _toggle_url(query, "tag", value)))
-    if query.group:
-        chips.append((f"group: {query.group}", query.url(group="")))
-    if query.kind:
-        chips.append((f"kind: {query.kind}", query.url(kind="")))
-    for value in query.units:
-        chips.append((f"unit: {UNIT_LABELS[value]}", _toggle_url(query, "unit", value)))
-    if query.max_price is not None:
-        chips.append((f"at most ${price_param(query.max_price)}", query.url(max_price=None)))
-    for name, known in CAPABILITY_FACETS.items():
-        for value in getattr(query, name):
-            chips.append((f"{name}: {known[value]}", _toggle_url(query, name, value)))
-    for name, (label, unit, _) in LIMIT_FILTERS.items():
-        if (value := getattr(query, name)) is not None:
-            chips.append(
-                (f"{label.lower()} {_number_text(value)}{unit}", query.url(**{name: None}))
-            )
-    if query.added:
-        chips.append((ADDED[query.added], query.url(added="")))
+    chips = [(f"“{query.q}”", query.url(q=""))] if query.q else []
+    for name, value in query.filters:
+        chips += FACETS_BY_NAME[name].chips(query, value)
     return chips

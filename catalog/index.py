@@ -22,16 +22,9 @@ from typing import Any, TypeVar
 from django.template.loader import render_to_string
 
 from catalog import upstream
-from catalog.browse import (
-    GridQuery,
-    GridResult,
-    Row,
-    active_filters,
-    browse,
-    price_param,
-    row_for,
-)
+from catalog.browse import GridQuery, GridResult, Row, active_filters, browse, row_for
 from catalog.cards import Card, card_for
+from catalog.facets import rail
 from catalog.models import CatalogEntry, IndexState, PriceRecord
 from catalog.prices import NEEDS_KEY, NO_PRICE, CardPrice, card_price
 from catalog.search import SearchIndex
@@ -199,15 +192,10 @@ class CatalogIndex:
         controls), so rendered once per index and query, like the grid result it shows."""
 
         def build() -> str:
-            context = {
-                "query": query,
-                "grid": self.grid(query, added_ids, added_since),
-                "chips": active_filters(query),
-                "price_note": self.price_note if not self.prices else "",
-                "max_price_text": (
-                    price_param(query.max_price) if query.max_price is not None else ""
-                ),
-            }
+            grid = self.grid(query, added_ids, added_since)
+            # Without any price known, the price facet says why rather than "none here".
+            empty = {"unit": self.price_note} if not self.prices else {}
+            context = {"rail": rail(query, grid, empty), "chips": active_filters(query)}
             return render_to_string("catalog/index.html#rail", context)
 
         since = added_since if query.added else ""
