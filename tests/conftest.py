@@ -144,7 +144,7 @@ def curator(django_user_model):
     return user
 
 
-# --- Redis: tests marked `redis` need a real server (bin/test starts one) -----------------------
+# --- Collection order: global, so that xdist and bin/mutation see every package's tests -----
 
 
 @pytest.hookimpl(trylast=True)
@@ -198,6 +198,9 @@ def quickest_first(items, mutants_dir: Path) -> None:
             part[item.nodeid][1],
         )
     )
+
+
+# --- Redis: tests marked `redis` need a real server (bin/test starts one) -----------------------
 
 
 def pytest_runtest_setup(item):
