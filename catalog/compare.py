@@ -215,8 +215,8 @@ def build_matrix(columns: Sequence[Sequence[SchemaField] | None]) -> Matrix:
     available = tuple(fields is not None for fields in columns)
     by_column = [{f.name: f for f in fields} if fields is not None else {} for fields in columns]
     first_seen: dict[str, int] = {}
-    for fields in columns:
-        for field in fields or ():
+    for column in columns:
+        for field in column or ():
             first_seen.setdefault(field.name, len(first_seen))
     of = sum(available)
     counts = {name: sum(name in fields for fields in by_column) for name in first_seen}
@@ -413,10 +413,12 @@ def markdown(
     if url:
         lines += [f"Source: {url}", ""]
     lines += [header, rule, _md_row(["Endpoint", *(f"`{_md(c.endpoint_id)}`" for c in cards)])]
-    for row in overview:
-        if only_differences and not row.differs:
+    for overview_row in overview:
+        if only_differences and not overview_row.differs:
             continue
-        lines.append(_md_row([row.label, *(_md(cell.text) for cell in row.cells)]))
+        lines.append(
+            _md_row([overview_row.label, *(_md(cell.text) for cell in overview_row.cells)])
+        )
     for title, matrix in (("Inputs", inputs), ("Outputs", outputs)):
         rows = matrix.differing_rows if only_differences else matrix.rows
         counts = f"{matrix.shared} shared · {matrix.differ} differ · {matrix.unique} unique"

@@ -192,8 +192,8 @@ class SearchIndex:
         # Ascending, so each update overwrites lower scores: a C-speed max per position.
         levels.sort(key=lambda level: level[0])
         scores: dict[int, int] = {}
-        for score, positions in levels:
-            scores.update(dict.fromkeys(positions, score))
+        for score, at in levels:
+            scores.update(dict.fromkeys(at, score))
         return scores
 
     def _matches(self, word: str) -> list[tuple[int, str]]:
