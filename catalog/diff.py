@@ -88,9 +88,13 @@ def diff_entry(endpoint_id: str, before: Any, after: Any) -> list[Difference]:
         )
     for key, name in METADATA_FIELDS:
         a, b = old.get(key), new.get(key)
-        tag_lists = key == "tags" and isinstance(a, list) and isinstance(b, list)
-        if tag_lists and sorted(map(str, a)) == sorted(map(str, b)):  # reordered: no change
-            continue
+        if (
+            key == "tags"
+            and isinstance(a, list)
+            and isinstance(b, list)
+            and sorted(map(str, a)) == sorted(map(str, b))
+        ):
+            continue  # reordered: no change
         if a != b:
             changes.append(Difference(endpoint_id, METADATA, name, "", a, b))
     return changes
