@@ -263,6 +263,10 @@ class Change(models.Model):
     license = models.CharField(max_length=200, blank=True)
     sync = models.ForeignKey(SyncRun, on_delete=models.CASCADE, related_name="changes")
     seen_at = models.DateTimeField(help_text="The date of the catalog state that showed it.")
+    # Not stored: catalog.changes.timeline() sets them on the changes it shows.
+    text: str
+    before_text: str | None
+    after_text: str | None
 
     class Meta:
         ordering = ["-seen_at", "endpoint_id", "pk"]
