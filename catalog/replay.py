@@ -45,6 +45,7 @@ def replay_history(*, on_step: Callable[[str, SyncRun], None] | None = None) -> 
         )
         with upstream.offline_source(dated_emulator(date)):
             run = sync_catalog(trigger=f"history {date}", facts=facts)
+        assert run is not None  # None only with skip_if_synced_within
         runs.append(run)
         if on_step is not None:
             on_step(date, run)

@@ -325,12 +325,11 @@ def _apply_prices(
     for endpoint_id, price in crawl.prices.items():
         amount = as_decimal(price.unit_price)
         row = current.get(endpoint_id)
-        same = row is not None and (row.unit_price, row.unit, row.currency) == (
+        if row is not None and (row.unit_price, row.unit, row.currency) == (
             amount,
             price.unit,
             price.currency,
-        )
-        if same:
+        ):  # the same price
             kept.append(row.pk)
             continue
         if row is not None:

@@ -20,7 +20,7 @@ import hashlib
 import json
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -206,7 +206,7 @@ def fetch_page_json(
 
 
 def fetch_prices(
-    endpoint_ids: list[str],
+    endpoint_ids: Sequence[str],
     *,
     generation: str | None = None,
     client: FalModelsClient | None = None,

@@ -38,6 +38,7 @@ class Command(BaseCommand):
 
         try:
             run = sync_catalog(trigger="command", on_progress=on_progress)
+            assert run is not None  # None only with skip_if_synced_within
         except SyncBusy as error:
             raise CommandError(f"{error} Try again when it has finished.") from None
         finally:
