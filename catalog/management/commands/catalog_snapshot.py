@@ -55,7 +55,7 @@ class Command(BaseCommand):
 
     def _record_models(self, client, show: bool) -> list[dict]:
         entries: list[dict] = []
-        seen: set[str] = set()
+        seen: set[str | None] = set()  # an entry without an id counts once
         with tqdm(desc="models", unit=" models", disable=not show) as bar:
             for data in client.iter_pages_json(ModelsQuery(limit=100)):
                 for entry in data["models"]:
