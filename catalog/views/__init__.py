@@ -1,1 +1,13 @@
 """The catalog's views, one module per page or group of pages."""
+
+from __future__ import annotations
+
+from django.http import HttpRequest
+from django_htmx.middleware import HtmxDetails
+
+
+class HtmxHttpRequest(HttpRequest):
+    """The request of a view that reads `request.htmx` (set by django-htmx's middleware on
+    every request): django-htmx's recommended type, since Django's HttpRequest lacks it."""
+
+    htmx: HtmxDetails

@@ -24,6 +24,7 @@ from catalog.browse import GridQuery, clean_text, parse_grid_query
 from catalog.cards import Card, card_for
 from catalog.compare import MAX_MODELS, build_matrix, capability_rows, markdown, overview_rows
 from catalog.shortlists import curator_menu
+from catalog.views import HtmxHttpRequest
 from fal.errors import FalAPIError
 from fal.openapi import model_schema
 from fal.types import MAX_ENDPOINT_ID_LENGTH, ExpansionError, Model, is_endpoint_id
@@ -187,7 +188,7 @@ def _add(
 
 
 @vary_on_headers("HX-Request")
-def compare(request: HttpRequest) -> HttpResponse:
+def compare(request: HtmxHttpRequest) -> HttpResponse:
     only = request.GET.get("only") == "diff"
     ids, messages = parse_ids(request.GET.getlist(ID_PARAM))
     grid, grid_url = _grid_back(request, ids)

@@ -6,7 +6,7 @@ catalog.cards for what a card shows.
 
 from __future__ import annotations
 
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpResponse
 from django.shortcuts import render
 from django.views.decorators.vary import vary_on_headers
 
@@ -15,6 +15,7 @@ from catalog.browse import PAGE_SIZE, active_filters, parse_grid_query, sort_opt
 from catalog.cards import card_for
 from catalog.index import CatalogIndex
 from catalog.shortlists import shortlisted_ids
+from catalog.views import HtmxHttpRequest
 from catalog.views.compare import compare_url, grid_state
 from catalog.views.history import grid_added
 from catalog.views.sync import syncing
@@ -34,7 +35,7 @@ def grid_title(chips: list[tuple[str, str]]) -> str:
 
 
 @vary_on_headers("HX-Request")
-def index(request: HttpRequest) -> HttpResponse:
+def index(request: HtmxHttpRequest) -> HttpResponse:
     catalog = services.catalog_index()
     if catalog.empty:
         return syncing(request)

@@ -12,19 +12,20 @@ from django.views.decorators.vary import vary_on_headers
 from catalog import schema_display, services
 from catalog.changes import endpoint_history
 from catalog.shortlists import curator_menu
+from catalog.views import HtmxHttpRequest
 from catalog.views.compare import compare_url
 from catalog.views.sync import syncing
 from fal.errors import FalAPIError
 from fal.types import ExpansionError, is_endpoint_id
 
 
-def model_detail(request: HttpRequest, endpoint_id: str) -> HttpResponse:
+def model_detail(request: HtmxHttpRequest, endpoint_id: str) -> HttpResponse:
     schema_url = reverse("catalog:model_schema", args=[endpoint_id])
     return render_model_page(request, endpoint_id, {"schema_url": schema_url})
 
 
 @vary_on_headers("HX-Request")
-def model_schema(request: HttpRequest, endpoint_id: str) -> HttpResponse:
+def model_schema(request: HtmxHttpRequest, endpoint_id: str) -> HttpResponse:
     """Inputs, outputs and snippets from the stored OpenAPI document; loaded lazily by htmx."""
     if not is_endpoint_id(endpoint_id):
         return _not_found(request, endpoint_id, "That is not a fal endpoint id.")
@@ -48,7 +49,7 @@ def model_schema(request: HttpRequest, endpoint_id: str) -> HttpResponse:
     return render_model_page(request, endpoint_id, {**context, "schema_inline": True})
 
 
-def render_model_page(request: HttpRequest, endpoint_id: str, extra: dict) -> HttpResponse:
+def render_model_page(request: HtmxHttpRequest, endpoint_id: str, extra: dict) -> HttpResponse:
     if not is_endpoint_id(endpoint_id):
         return _not_found(request, endpoint_id, "That is not a fal endpoint id.")
     catalog = services.catalog_index()

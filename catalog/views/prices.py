@@ -11,13 +11,14 @@ from __future__ import annotations
 import re
 from decimal import Decimal
 
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpResponse
 from django.shortcuts import render
 from django.urls import reverse
 from django.views.decorators.vary import vary_on_headers
 
 from catalog import services
 from catalog.browse import clean_text
+from catalog.views import HtmxHttpRequest
 from catalog.views.model_pages import render_model_page
 from fal.errors import FalAPIError
 from fal.types import MIN_UNIT_QUANTITY, is_endpoint_id
@@ -43,7 +44,7 @@ def parse_quantity(text: str) -> tuple[Decimal | None, str]:
 
 
 @vary_on_headers("HX-Request")
-def model_estimate(request: HttpRequest, endpoint_id: str) -> HttpResponse:
+def model_estimate(request: HtmxHttpRequest, endpoint_id: str) -> HttpResponse:
     if not is_endpoint_id(endpoint_id):
         raise Http404("That is not a fal endpoint id.")
     catalog = services.catalog_index()
@@ -61,6 +62,7 @@ def model_estimate(request: HttpRequest, endpoint_id: str) -> HttpResponse:
         if units < Decimal(str(MIN_UNIT_QUANTITY)):
             problem = "That quantity is too small for fal to estimate."
     if not problem:
+        assert price is not None and quantity is not None  # no problem: both were read
         try:
             estimate = services.catalog_estimate(
                 endpoint_id=endpoint_id, unit_quantity=float(units)

@@ -12,9 +12,10 @@ from django.views.decorators.vary import vary_on_headers
 
 from catalog import services
 from catalog.models import SyncRun
+from catalog.views import HtmxHttpRequest
 
 
-def syncing(request: HttpRequest) -> HttpResponse:
+def syncing(request: HtmxHttpRequest) -> HttpResponse:
     """An empty index: say the catalog is being fetched, with progress, until it is there."""
     services.catalog_sync_request(trigger="first visit")
     context = {"run": services.catalog_sync_running(), "freshness": services.catalog_freshness()}
@@ -28,7 +29,7 @@ def syncing(request: HttpRequest) -> HttpResponse:
 
 
 @vary_on_headers("HX-Request")
-def sync_status(request: HttpRequest) -> HttpResponse:
+def sync_status(request: HtmxHttpRequest) -> HttpResponse:
     """Recent syncs and the running one's progress (polled by htmx while it runs)."""
     if not request.user.is_staff:
         raise PermissionDenied("Only staff can see the sync.")
