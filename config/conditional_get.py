@@ -16,9 +16,11 @@ from __future__ import annotations
 import hashlib
 import re
 
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, HttpResponseBase
 from django.middleware import http
-from django.middleware.csrf import _unmask_cipher_token
+
+# Private to Django (unmasking is what its CSRF check does) and so absent from django-stubs.
+from django.middleware.csrf import _unmask_cipher_token  # type: ignore[attr-defined]
 from django.utils.cache import patch_cache_control, patch_vary_headers
 from django.utils.http import quote_etag
 
@@ -45,7 +47,9 @@ def page_etag(request: HttpRequest, content: bytes) -> str:
 
 
 class ConditionalGetMiddleware(http.ConditionalGetMiddleware):
-    def process_response(self, request: HttpRequest, response: HttpResponse) -> HttpResponse:
+    def process_response(
+        self, request: HttpRequest, response: HttpResponseBase
+    ) -> HttpResponseBase:
         is_html = response.get("Content-Type", "").startswith("text/html")
         if is_html:
             patch_vary_headers(response, ("HX-Request",))
@@ -55,7 +59,7 @@ class ConditionalGetMiddleware(http.ConditionalGetMiddleware):
             is_html
             and request.method == "GET"
             and response.status_code == 200
-            and not response.streaming
+            and isinstance(response, HttpResponse)  # not streaming: the body is in .content
             and not response.has_header("ETag")
             and self.needs_etag(response)
         ):

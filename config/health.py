@@ -92,10 +92,11 @@ class CatalogSync(HealthCheck):
         except DatabaseError as error:
             raise ServiceUnavailable("sync runs unreachable") from error
         limit = max_sync_age()
-        self.details.update(last_success_seconds=_age(finished), max_age_seconds=limit)
-        if finished is None:
+        age = _age(finished)
+        self.details.update(last_success_seconds=age, max_age_seconds=limit)
+        if age is None:
             raise ServiceUnavailable("no successful sync yet")
-        if _age(finished) > limit:
+        if age > limit:
             raise ServiceUnavailable("last successful sync is older than the limit")
 
     async def run(self) -> None:

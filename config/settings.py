@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
@@ -131,6 +132,7 @@ CRONTASK = {"REDIS_URL": os.environ.get("REDIS_URL") or None}
 # --- Cache: shared by all processes of a machine; Redis for several machines -----------
 
 REDIS_URL = os.environ.get("REDIS_URL", "")
+CACHES: dict[str, dict[str, Any]]
 if REDIS_URL:
     CACHES = {
         "default": {
