@@ -177,7 +177,7 @@ class CatalogIndex:
 
         def build() -> GridResult:
             if query.q:
-                rows = [self.rows[i] for i in self.search_index.search(query.q)]
+                rows: Sequence[Row] = [self.rows[i] for i in self.search_index.search(query.q)]
             else:
                 rows = self.rows
             return browse(query, rows, added_ids)
