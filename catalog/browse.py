@@ -245,19 +245,17 @@ def row_for(
 ) -> Row:
     """`share` may return an equal value already in memory (see catalog.index.Shared)."""
     meta = model.metadata
-    priced = (
-        {"price_rank": price.rank, "unit_class": price.unit_class, "per_class": price.per_class}
-        if price is not None
-        else {}
-    )
-    stated = (
-        {"capabilities": capabilities, "schema_known": True} if capabilities is not None else {}
-    )
+    stated = capabilities if capabilities is not None else NOTHING_STATED
+    rank, unit_class, per_class = (NO_PRICE_RANK, "", None)
+    if price is not None:
+        rank, unit_class, per_class = price.rank, price.unit_class, price.per_class
     if meta is None:
         return Row(
             model, license="unknown", tags=frozenset(), tag_pairs=(), group_key="",
             group_name="", kind="", category="", category_key="", status="active", date="",
-            updated="", name=model.endpoint_id.casefold(), **stated, **priced,
+            updated="", name=model.endpoint_id.casefold(), capabilities=stated,
+            schema_known=capabilities is not None, price_rank=rank, unit_class=unit_class,
+            per_class=per_class,
         )  # fmt: skip
     labels = model_tags(meta)  # the cards' rule: the facet offers the tags cards show
     folded = [share(t.casefold()) for t in labels]
@@ -275,8 +273,11 @@ def row_for(
         date=meta.date,
         updated=meta.updated_at,
         name=(meta.display_name or model.endpoint_id).casefold(),
-        **stated,
-        **priced,
+        capabilities=stated,
+        schema_known=capabilities is not None,
+        price_rank=rank,
+        unit_class=unit_class,
+        per_class=per_class,
     )
 
 

@@ -8,15 +8,12 @@ from dataclasses import dataclass
 from decimal import Decimal
 from itertools import chain
 from operator import attrgetter, itemgetter
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import Any, Protocol
 
 from catalog.cards import LICENSES as KNOWN_LICENSES
 from catalog.prices import UNIT_KEYS, UNIT_LABELS, parse_max_price
 from catalog.rail import SCHEMA, Box, Control, Panel, RailOption, layout
 from fal.capabilities import ACCEPTS, HAS, OUTPUTS
-
-if TYPE_CHECKING:
-    from catalog.browse import GridQuery, GridResult, Row
 
 # What a facet's counts are taken over (`Facet.counts`): the rows that pass every other
 # facet (a choice that replaces or adds to this facet's values: each option's count is what
@@ -31,8 +28,10 @@ _TAGS = attrgetter("tags")
 _ENDPOINT_ID = attrgetter("model.endpoint_id")
 
 
-# A facet's test for one query: whether each of the rows passes.
-Test = Callable[[Sequence["Row"]], Iterable[bool]]
+# What catalog.browse hands the facets; described here, so that this module needs nothing
+# of that one. Rows are catalog.browse.Row: a facet reads them by attribute name (`key`).
+Rows = Sequence[Any]
+Test = Callable[[Rows], Iterable[bool]]  # a facet's test for one query: does each row pass
 
 
 class Reader(Protocol):
@@ -41,6 +40,22 @@ class Reader(Protocol):
     def single(self, name: str) -> str: ...
     def repeated(self, name: str) -> list[str]: ...
     def warn(self, name: str, message: str) -> None: ...
+
+
+class Query(Protocol):
+    """The grid's state (catalog.browse.GridQuery)."""
+
+    @property
+    def has_capability_filters(self) -> bool: ...
+    def value(self, name: str) -> Any: ...
+    def url(self, **changes: Any) -> str: ...
+
+
+class Counted(Protocol):
+    """A grid's counts (catalog.browse.GridResult)."""
+
+    facets: dict[str, Any]
+    schema_unknown: int
 
 
 @dataclass(frozen=True)
@@ -93,7 +108,7 @@ class Facet:
     def label(self, value: Any) -> str:
         return str(value)
 
-    def chips(self, query: GridQuery, value: Any) -> list[tuple[str, str]]:
+    def chips(self, query: Query, value: Any) -> list[tuple[str, str]]:
         """(label, URL without it) for a value other than the default."""
         label = self.chip.format(name=self.name, label=self.label(value))
         return [(label, query.url(**{self.name: self.default}))]
@@ -102,7 +117,7 @@ class Facet:
         """The test for this value, built once per query; None when it lets every row through."""
         raise NotImplementedError
 
-    def summary(self, value: Any, rows: Sequence[Row]) -> Any:
+    def summary(self, value: Any, rows: Rows) -> Any:
         """What the rail shows of this facet, from the rows it counts (`counts`)."""
         return None
 
@@ -149,7 +164,7 @@ class Pick(Facet):
         is_value, key = value.__eq__, self.key
         return lambda rows: map(is_value, map(key, rows))
 
-    def summary(self, value: str, rows: Sequence[Row]) -> list[FacetOption]:
+    def summary(self, value: str, rows: Rows) -> list[FacetOption]:
         counts = Counter(map(self.key, rows))
         return [
             FacetOption(v, label, counts[v], v == value)
@@ -211,7 +226,7 @@ class Among(Facet):
         is_value, key = value.casefold().__eq__, self.key
         return lambda rows: map(is_value, map(key, rows))
 
-    def summary(self, value: str, rows: Sequence[Row]) -> list[FacetOption]:
+    def summary(self, value: str, rows: Rows) -> list[FacetOption]:
         keys = list(map(self.key, rows))
         counts = Counter(keys)
         labels = dict(zip(reversed(keys), map(self.spelled, reversed(rows)), strict=True))
@@ -281,7 +296,7 @@ class AnyOf(Facet):
     def label(self, value: str) -> str:
         return self.choices[value]
 
-    def chips(self, query: GridQuery, value: tuple[str, ...]) -> list[tuple[str, str]]:
+    def chips(self, query: Query, value: tuple[str, ...]) -> list[tuple[str, str]]:
         return [
             (
                 self.chip.format(name=self.name, label=self.label(v)),
@@ -296,10 +311,10 @@ class AnyOf(Facet):
         is_one, key = frozenset(value).__contains__, self.key
         return lambda rows: map(is_one, map(key, rows))
 
-    def counter(self, rows: Sequence[Row]) -> Counter[str]:
+    def counter(self, rows: Rows) -> Counter[str]:
         return Counter(map(self.key, rows))
 
-    def summary(self, value: tuple[str, ...], rows: Sequence[Row]) -> list[FacetOption]:
+    def summary(self, value: tuple[str, ...], rows: Rows) -> list[FacetOption]:
         counts = self.counter(rows)
         return [
             FacetOption(v, label, counts[v], v in value)
@@ -337,7 +352,7 @@ class AllOf(AnyOf):
         has_all, stated = frozenset(value).issubset, self.key
         return lambda rows: map(has_all, map(stated, rows))
 
-    def counter(self, rows: Sequence[Row]) -> Counter[str]:
+    def counter(self, rows: Rows) -> Counter[str]:
         return Counter(chain.from_iterable(map(self.key, rows)))
 
 
@@ -353,7 +368,7 @@ class Tags(Facet):
     def pairs(self, value: tuple[str, ...]) -> list[tuple[str, str]]:
         return [(self.name, v) for v in value]
 
-    def chips(self, query: GridQuery, value: tuple[str, ...]) -> list[tuple[str, str]]:
+    def chips(self, query: Query, value: tuple[str, ...]) -> list[tuple[str, str]]:
         return [
             (
                 self.chip.format(name=self.name, label=v),
@@ -368,7 +383,7 @@ class Tags(Facet):
         has_all = frozenset(v.casefold() for v in value).issubset
         return lambda rows: map(has_all, map(_TAGS, rows))
 
-    def summary(self, value: tuple[str, ...], rows: Sequence[Row]) -> list[FacetOption]:
+    def summary(self, value: tuple[str, ...], rows: Rows) -> list[FacetOption]:
         pairs = list(chain.from_iterable(map(_TAG_PAIRS, rows)))
         counts = Counter(map(itemgetter(0), pairs))
         labels = dict(reversed(pairs))  # the first spelling of each
@@ -491,7 +506,7 @@ class AtLeast(Facet):
         stated = self.key
         return lambda rows: [n is not None and n >= value for n in map(stated, rows)]
 
-    def summary(self, value: Any, rows: Sequence[Row]) -> Stated:
+    def summary(self, value: Any, rows: Rows) -> Stated:
         found = [n for n in map(self.key, rows) if n is not None]
         return Stated(len(found), max(found) if found else None)
 
@@ -561,7 +576,7 @@ FACETS: tuple[Facet, ...] = (
 FACETS_BY_NAME = {facet.name: facet for facet in FACETS}
 
 
-def rail(query: GridQuery, grid: GridResult, empty: Mapping[str, str] | None = None) -> list[Panel]:
+def rail(query: Query, grid: Counted, empty: Mapping[str, str] | None = None) -> list[Panel]:
     """The rail for this query and its grid: every facet's control in its box, boxes in
     order; `empty` overrides what a facet without options says (name → text)."""
     empty = empty or {}
