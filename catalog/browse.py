@@ -13,9 +13,9 @@ import unicodedata
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
-from functools import cached_property
+from functools import cached_property, partial
 from itertools import compress
-from operator import attrgetter
+from operator import attrgetter, is_
 from typing import Any
 from urllib.parse import urlencode
 
@@ -336,7 +336,7 @@ def browse(
     facets: dict[str, Any] = {}
     for facet in FACETS:
         if facet.counts:
-            counted = matched if facet.counts != OTHERS else passing(lambda f: f is facet)  # noqa: B023
+            counted = matched if facet.counts != OTHERS else passing(partial(is_, facet))
             facets[facet.name] = facet.summary(query.value(facet.name), counted)
     outside_schema = passing(attrgetter("schema"))
     schema_unknown = len(outside_schema) - sum(map(_SCHEMA_KNOWN, outside_schema))
