@@ -7,8 +7,8 @@ from django.contrib import admin
 from django.db.models import Count
 
 from catalog import services
+from catalog.forms import description_field
 from catalog.models import Shortlist, ShortlistEntry
-from catalog.views.shortlists import description_field
 from fal.errors import FalAPIError
 
 

@@ -9,7 +9,6 @@ from dataclasses import dataclass, replace
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
-from django.db import transaction
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
@@ -32,7 +31,7 @@ from catalog.changes import (
 from catalog.feeds import feed_url
 from catalog.index import CatalogIndex
 from catalog.models import CatalogVisit, Change, Shortlist, ShortlistEntry, SyncRun
-from catalog.shortlists import EntryRow, can_curate, record_change
+from catalog.shortlists import EntryRow, can_curate, shortlist_entry_replace
 from catalog.watch import changes_for_lists, watch_entries
 from fal.types import is_endpoint_id
 
@@ -164,20 +163,6 @@ def shortlist_replace(request: HttpRequest, slug: str) -> HttpResponse:
     if successor not in {card.endpoint_id for card in watch.suggestions}:
         messages.error(request, f"{successor} is not a suggested replacement for {endpoint_id}.")
         return redirect(f"{shortlist.get_absolute_url()}#entry-{entry.pk}")
-    with transaction.atomic():
-        # The successor joins the list now: its watch counts changes from here on.
-        entry.endpoint_id, entry.added_at, entry.added_by = successor, timezone.now(), request.user
-        entry.save(update_fields=["endpoint_id", "added_at", "added_by"])
-        record_change(
-            request,
-            shortlist,
-            {
-                "changed": {
-                    "name": "shortlist entry",
-                    "object": f"{endpoint_id} → {successor}",
-                    "fields": ["Endpoint id"],
-                }
-            },
-        )
+    shortlist_entry_replace(entry=entry, user=request.user, successor=successor)
     messages.success(request, f"Replaced {endpoint_id} with {successor}; the note was kept.")
     return redirect(f"{shortlist.get_absolute_url()}#entry-{entry.pk}")

@@ -11,9 +11,9 @@ import pytest
 from django.core.cache import cache
 from django.test import Client
 
+from catalog import shortlists
 from catalog.models import Shortlist
 from catalog.shortlists import MAX_NOTE_LENGTH
-from catalog.views import shortlists as views
 from tests.catalog.test_shortlist_admin import ADD_URL, admin_form
 from tests.catalog.test_shortlists import FLUX, HTMX, curator_client, product_shots  # noqa: F401
 
@@ -114,7 +114,7 @@ def test_a_note_of_exactly_the_limit_is_kept_whole(curator_client, product_shots
 
 
 def marker_key(user, title: str) -> str:
-    """The cache marker of a create in progress (catalog.views.shortlists._create_once)."""
+    """The cache marker of a create in progress (catalog.shortlists.shortlist_create)."""
     return f"shortlist-create:v1:{user.pk}:" + hashlib.sha256(title.encode()).hexdigest()
 
 
@@ -154,13 +154,13 @@ def test_a_repeat_of_a_create_whose_list_was_deleted_makes_it_again(curator_clie
 
 def test_while_a_create_runs_its_marker_names_no_list_yet(curator_client, curator, monkeypatch):  # noqa: F811
     seen = []
-    unique_slug = views._unique_slug
+    unique_slug = shortlists._unique_slug
 
     def watched(title):
         seen.append(cache.get(marker_key(curator, "Lip sync")))
         return unique_slug(title)
 
-    monkeypatch.setattr(views, "_unique_slug", watched)
+    monkeypatch.setattr(shortlists, "_unique_slug", watched)
     curator_client.post("/shortlists/", {"title": "Lip sync"})
     assert seen == [""]  # a second post waits on "" and would open a list named by anything else
 
@@ -171,7 +171,7 @@ def test_the_same_title_makes_a_new_list_once_the_repeat_window_is_over(
 ):
     first = curator_client.post("/shortlists/", {"title": "Lip sync"})
     now = time.time()
-    monkeypatch.setattr(time, "time", lambda: now + views.REPEAT_CREATE_SECONDS + 1)
+    monkeypatch.setattr(time, "time", lambda: now + shortlists.REPEAT_CREATE_SECONDS + 1)
     second = curator_client.post("/shortlists/", {"title": "Lip sync"})
     assert first["Location"] == "/shortlists/lip-sync/"
     assert second["Location"] == "/shortlists/lip-sync-2/"  # two lists may share a title
