@@ -248,10 +248,8 @@ class Among(Facet):
 
     def control(self, value: str, summary: list[FacetOption], empty: str = "") -> Control:
         if self.box is not None and self.box.style == "field":
-            options = [RailOption("", self.any_label, "", False)] + [
-                RailOption(o.value, o.label, "", o.selected, o.count) for o in summary
-            ]
-            return Control(self.name, "select", options)
+            options = [RailOption(o.value, o.label, "", o.selected, o.count) for o in summary]
+            return Control(self.name, "select", options, any_label=self.any_label)
         options = [RailOption("", self.any_label, f"{self.name}-all", not value)] + [
             RailOption(o.value, o.label, f"{self.name}-{n}", o.selected, o.count)
             for n, o in enumerate(summary, 1)
@@ -330,7 +328,7 @@ class AnyOf(Facet):
             )
             for o in summary
         ]  # fmt: skip
-        return Control(self.name, "checkbox", options, empty=empty or self.empty)
+        return Control(self.name, "checkbox", options, empty=empty or self.empty, dots=self.dots)
 
 
 class AllOf(AnyOf):

@@ -39,8 +39,8 @@ class RailOption:
     label: str
     id: str
     selected: bool
-    count: int | None = None  # None: no count shown
-    dot: str = ""  # the class of a coloured dot before the label
+    count: int | None = None  # None: no count shown (a select's options all have one)
+    dot: str = ""  # the class of its coloured dot (see Control.dots)
 
 
 @dataclass(frozen=True)
@@ -54,6 +54,8 @@ class Control:
     more_label: str = ""
     more_class: str = ""
     empty: str = ""  # what a list without options says
+    dots: bool = False  # a coloured dot before each option's label (class: RailOption.dot)
+    any_label: str = ""  # a select's first option, which chooses nothing
     label: str = ""  # an input's label, class, placeholder and value
     css: str = ""
     placeholder: str = ""
@@ -61,6 +63,11 @@ class Control:
     unit: str = ""
     stating: int = 0  # a limit's: how many of the matches state one, and the largest
     largest: float | int | None = None
+
+    @property
+    def lists(self) -> list[Sequence[RailOption]]:
+        """The options shown, then those folded under `more_label` (if any)."""
+        return [self.options, self.more] if self.more else [self.options]
 
 
 @dataclass(frozen=True)
