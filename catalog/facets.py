@@ -12,7 +12,7 @@ from typing import Any, Protocol
 
 from catalog.cards import LICENSES as KNOWN_LICENSES
 from catalog.prices import UNIT_KEYS, UNIT_LABELS, parse_max_price
-from catalog.rail import SCHEMA, Box, Control, Panel, RailOption, layout
+from catalog.rail import SCHEMA, Box, Control, Panel, RailOption, layout, option
 from fal.capabilities import ACCEPTS, HAS, OUTPUTS
 
 # What a facet's counts are taken over (`Facet.counts`): the rows that pass every other
@@ -175,12 +175,12 @@ class Pick(Facet):
     def control(self, value: str, summary: Any, empty: str = "") -> Control:
         counts = {o.value: o.count for o in summary} if summary is not None else {}
         options = [
-            RailOption(v, label, f"{self.name}-{v}", v == value, counts.get(v))
+            option(v, label, f"{self.name}-{v}", v == value, counts.get(v))
             for v, label in self.choices.items()
         ]
         if not self.unfiltered:
             suffix, label = self.any_choice
-            options.insert(0, RailOption("", label, f"{self.name}-{suffix}", not value))
+            options.insert(0, option("", label, f"{self.name}-{suffix}", not value))
         return Control(self.name, "radio", options)
 
 
@@ -248,10 +248,10 @@ class Among(Facet):
 
     def control(self, value: str, summary: list[FacetOption], empty: str = "") -> Control:
         if self.box is not None and self.box.style == "field":
-            options = [RailOption(o.value, o.label, "", o.selected, o.count) for o in summary]
+            options = [option(o.value, o.label, "", o.selected, o.count) for o in summary]
             return Control(self.name, "select", options, any_label=self.any_label)
-        options = [RailOption("", self.any_label, f"{self.name}-all", not value)] + [
-            RailOption(o.value, o.label, f"{self.name}-{n}", o.selected, o.count)
+        options = [option("", self.any_label, f"{self.name}-all", not value)] + [
+            option(o.value, o.label, f"{self.name}-{n}", o.selected, o.count)
             for n, o in enumerate(summary, 1)
         ]
         return Control(self.name, "radio", options)
@@ -322,7 +322,7 @@ class AnyOf(Facet):
 
     def control(self, value: Any, summary: list[FacetOption], empty: str = "") -> Control:
         options = [
-            RailOption(
+            option(
                 o.value, o.label, f"{self.name}-{o.value}", o.selected, o.count,
                 f"{self.name}-{o.value}" if self.dots else "",
             )
@@ -397,7 +397,7 @@ class Tags(Facet):
     def control(self, value: Any, summary: list[FacetOption], empty: str = "") -> Control:
         def options(shown: list[FacetOption], prefix: str) -> list[RailOption]:
             return [
-                RailOption(o.value, o.label, f"{prefix}-{n}", o.selected, o.count)
+                option(o.value, o.label, f"{prefix}-{n}", o.selected, o.count)
                 for n, o in enumerate(shown, 1)
             ]
 
