@@ -1,5 +1,9 @@
-"""Reading the catalog history: the /changes/ filters (one query, in the URL), the timeline,
-an endpoint's history, and one sentence per change. The sync writes it (catalog.sync)."""
+"""Reading the catalog history, for /changes/, a model's page and the grid's "added" filter.
+
+The /changes/ filters (one query, in the URL), the timeline, an endpoint's history, one
+sentence per change, and the grid's "added" filter and "new since your last visit" chip
+(which records members' visits). The sync writes the history (catalog.sync).
+"""
 
 from __future__ import annotations
 
@@ -13,10 +17,14 @@ from typing import Any
 from urllib.parse import urlencode
 
 from django.db.models import Count, Q, QuerySet
+from django.http import HttpRequest
+from django.utils import timezone
+from django_htmx.middleware import HtmxDetails
 
 from catalog import diff
-from catalog.browse import clean_text
-from catalog.models import Change
+from catalog.browse import GridQuery, clean_text
+from catalog.index import CatalogIndex
+from catalog.models import CatalogVisit, Change
 from fal.units import price_words
 
 # The kinds the `kind` filter offers; "back" is shown in the timeline but filtered with "added".
@@ -234,8 +242,6 @@ VISIT_WRITE_EVERY = timedelta(minutes=5)
 def grid_visit(user, now: datetime) -> datetime | None:
     """Record a member's visit to the grid (one or two queries; a write at most every few
     minutes); returns when their previous visit began."""
-    from catalog.models import CatalogVisit
-
     # get_or_create: a member's first pages often arrive at once (several tabs, htmx), and
     # a second create would break the one-row-per-user rule with an IntegrityError.
     visit, created = CatalogVisit.objects.get_or_create(user=user, defaults={"grid_seen_at": now})
@@ -263,3 +269,36 @@ def added_window(added: str, now: datetime, last_visit: datetime | None) -> date
     if added in ("7", "30"):
         return now.replace(minute=0, second=0, microsecond=0) - timedelta(days=int(added))
     return None
+
+
+@dataclass(frozen=True)
+class GridAdded:
+    """What the grid needs from the history for one member's request."""
+
+    ids: frozenset[str] | None  # the endpoints of the `added` filter's window
+    since: str  # the window's start, the grid memo's key
+    new_count: int  # present models added since the member's previous visit
+    new_url: str  # the grid with `added=new`
+
+
+def grid_added(request: HttpRequest, query: GridQuery, catalog: CatalogIndex) -> GridAdded:
+    """Records a member's visit to the grid (full pages only: a write on GET, grid_visit)
+    and reads the `added` window's endpoints."""
+    now = timezone.now()
+    user = request.user
+    if not user.is_authenticated:
+        last_visit = None
+    elif HtmxDetails(request):  # what django-htmx's middleware sets as request.htmx
+        visit = CatalogVisit.objects.filter(user=user).first()
+        last_visit = visit.grid_previous if visit else None
+    else:
+        last_visit = grid_visit(user, now)
+    new_ids = added_since(last_visit) if last_visit else frozenset()
+    new_count = sum(1 for i in new_ids if catalog.get(i) and not catalog.is_gone(i))
+    start = added_window(query.added, now, last_visit)
+    return GridAdded(
+        ids=added_since(start) if start else (frozenset() if query.added else None),
+        since=start.isoformat() if start else "",
+        new_count=new_count,
+        new_url=query.url(added="new"),
+    )

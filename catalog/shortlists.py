@@ -1,5 +1,8 @@
-"""Shortlists' rules: entry rows from the index, endpoint checks, the curator's menu, and
-every write a curator makes on the site (each with its one entry in the admin history)."""
+"""Shortlists' rules: entry rows, endpoint checks, the curator's menu, and every write.
+
+Entry rows take their cards from the catalog index. Each write (`shortlist_…`) is one
+change a curator makes on the site, with its one entry in the admin history.
+"""
 
 from __future__ import annotations
 
@@ -16,7 +19,7 @@ from django.db import transaction
 from django.http import HttpRequest
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.text import capfirst, slugify
+from django.utils.text import slugify
 
 from catalog import services
 from catalog.cards import Card, card_for
@@ -27,7 +30,7 @@ from fal.errors import FalAPIError
 from fal.types import Model, is_endpoint_id
 
 if TYPE_CHECKING:
-    from django.contrib.auth.models import AbstractBaseUser
+    from django.contrib.auth.models import User
 
 MAX_NOTE_LENGTH = 2000
 FLAG_MISSING = "No longer in fal's catalog: the API does not know this endpoint id."
@@ -166,7 +169,7 @@ def curator_menu(request: HttpRequest) -> CuratorMenu | None:
 
 
 def _log(
-    user: AbstractBaseUser,
+    user: User,
     shortlist: Shortlist,
     action: str,
     *,
@@ -178,8 +181,9 @@ def _log(
 
     A change also bumps the list's `updated_at`, as a save in the admin does.
     """
-    if action == "deleted" and not entry:
-        flag, message = DELETION, ""
+    message: str | list[dict[str, Any]] = ""
+    if action == "deleted" and not entry:  # the list itself: a deletion, as in the admin
+        flag = DELETION
     else:
         detail: dict[str, Any] = {"name": "shortlist entry", "object": entry} if entry else {}
         if fields:
@@ -215,7 +219,7 @@ def _unique_slug(title: str) -> str:
     return slug
 
 
-def shortlist_create(*, user: AbstractBaseUser, title: str, description: str = "") -> Shortlist:
+def shortlist_create(*, user: User, title: str, description: str = "") -> Shortlist:
     """A new list curated by `user`, unless they created one with this title seconds ago:
     then that one (a double-clicked "Create" makes one list).
 
@@ -244,16 +248,14 @@ def shortlist_create(*, user: AbstractBaseUser, title: str, description: str = "
     return shortlist
 
 
-def shortlist_edit(
-    *, shortlist: Shortlist, user: AbstractBaseUser, title: str, description: str
-) -> list[str]:
+def shortlist_edit(*, shortlist: Shortlist, user: User, title: str, description: str) -> list[str]:
     """A new title and description (the slug stays: shared links keep working); the names
     of the fields that changed, none when nothing did (then nothing is written)."""
     new = {"title": title, "description": description}
     changed = [name for name, value in new.items() if getattr(shortlist, name) != value]
     if not changed:
         return []
-    labels = [capfirst(Shortlist._meta.get_field(name).verbose_name) for name in changed]
+    labels = [name.capitalize() for name in changed]  # as the admin's form labels them
     with transaction.atomic():
         # Logged first, so the history names the list as it was called when it was changed.
         _log(user, shortlist, "changed", fields=labels)
@@ -263,7 +265,7 @@ def shortlist_edit(
     return labels
 
 
-def shortlist_delete(*, shortlist: Shortlist, user: AbstractBaseUser) -> int:
+def shortlist_delete(*, shortlist: Shortlist, user: User) -> int:
     """Deletes the list and its entries; how many entries it had."""
     with transaction.atomic():
         count = shortlist.entries.count()
@@ -273,7 +275,7 @@ def shortlist_delete(*, shortlist: Shortlist, user: AbstractBaseUser) -> int:
 
 
 def shortlist_entry_add(
-    *, shortlist: Shortlist, user: AbstractBaseUser, endpoint_id: str, note: str = ""
+    *, shortlist: Shortlist, user: User, endpoint_id: str, note: str = ""
 ) -> ShortlistEntry:
     """The endpoint at the end of the list; one already on the list is left as it was."""
     entry, created = ShortlistEntry.objects.get_or_create(
@@ -286,9 +288,7 @@ def shortlist_entry_add(
     return entry
 
 
-def shortlist_entry_remove(
-    *, shortlist: Shortlist, user: AbstractBaseUser, endpoint_id: str
-) -> int | None:
+def shortlist_entry_remove(*, shortlist: Shortlist, user: User, endpoint_id: str) -> int | None:
     """Takes the endpoint off the list; the id its entry had (the page's `entry-<id>` row),
     None when the list did not hold it."""
     # A malformed id was never stored (and PostgreSQL refuses NUL even in a query).
@@ -303,7 +303,7 @@ def shortlist_entry_remove(
     return entry_pk
 
 
-def shortlist_entry_note(*, entry: ShortlistEntry, user: AbstractBaseUser, note: str) -> bool:
+def shortlist_entry_note(*, entry: ShortlistEntry, user: User, note: str) -> bool:
     """The curator's note on an entry; whether it changed (an unchanged note is not logged)."""
     if note == entry.note:
         return False
@@ -314,7 +314,7 @@ def shortlist_entry_note(*, entry: ShortlistEntry, user: AbstractBaseUser, note:
 
 
 def shortlist_entry_move(
-    *, shortlist: Shortlist, user: AbstractBaseUser, endpoint_id: str, step: int
+    *, shortlist: Shortlist, user: User, endpoint_id: str, step: int
 ) -> ShortlistEntry | None:
     """One entry a place up (`step` -1) or down (+1), positions renumbered 1…n (the admin
     may leave ties); at an end it stays. The moved entry, None when the list lacks it."""
@@ -334,9 +334,7 @@ def shortlist_entry_move(
     return moved
 
 
-def shortlist_entry_replace(
-    *, entry: ShortlistEntry, user: AbstractBaseUser, successor: str
-) -> ShortlistEntry:
+def shortlist_entry_replace(*, entry: ShortlistEntry, user: User, successor: str) -> ShortlistEntry:
     """The entry names `successor` from now on, its note and position kept."""
     replaced = entry.endpoint_id
     with transaction.atomic():

@@ -6,7 +6,7 @@ from django.contrib.auth.decorators import login_not_required
 from django.urls import path
 
 from catalog.feeds import ChangesFeed
-from catalog.views import compare, grid, history, model_pages, prices, shortlists, sync
+from catalog.views import changes, compare, grid, model_pages, prices, shortlists, sync
 
 app_name = "catalog"
 
@@ -37,8 +37,8 @@ urlpatterns = [
     path("shortlists/<slug:slug>/move/", shortlists.shortlist_entry_move, name="shortlist_move"),
     path("shortlists/<slug:slug>/edit/", shortlists.shortlist_edit, name="shortlist_edit"),
     path("shortlists/<slug:slug>/delete/", shortlists.shortlist_delete, name="shortlist_delete"),
-    path("shortlists/<slug:slug>/replace/", history.shortlist_replace, name="shortlist_replace"),
-    path("changes/", history.changes, name="changes"),
+    path("shortlists/<slug:slug>/replace/", shortlists.shortlist_replace, name="shortlist_replace"),
+    path("changes/", changes.changes, name="changes"),
     # A feed reader has no session: the feed checks a session or a subscription token itself.
     path("changes/feed/", login_not_required(ChangesFeed()), name="changes_feed"),
     path("catalog/sync/", sync.sync_status, name="sync"),

@@ -1,18 +1,29 @@
-"""The deprecation watch on shortlists: which entries need attention (their model is gone,
-deprecated, or had a breaking change since it was put on the list), which models could
-replace them, and what changed for a curator's lists since they last looked."""
+"""The deprecation watch on shortlists: which entries need attention, what could replace them.
+
+An entry needs attention when its model is gone, deprecated, or had a breaking change since
+it was put on the list; a curator also sees what changed for their lists since they last
+looked at the shortlists page (that look is recorded by `mark_shortlists_seen`).
+"""
 
 from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
+from typing import TYPE_CHECKING
+
+from django.utils import timezone
 
 from catalog.cards import Card, card_for
+from catalog.changes import NEW_VISIT_AFTER
 from catalog.index import CatalogIndex
-from catalog.models import Change, ShortlistEntry
+from catalog.models import CatalogVisit, Change, Shortlist, ShortlistEntry
+from catalog.shortlists import EntryRow
 from fal.types import Model
+
+if TYPE_CHECKING:
+    from django.contrib.auth.models import User
 
 MAX_SUGGESTIONS = 3
 # A trailing version in a model's name: "-v2", "-v1.5", "-2", "-1.0".
@@ -110,3 +121,42 @@ def changes_for_lists(endpoint_ids: set[str], since: datetime | None) -> list[Ch
         return []
     found = Change.objects.filter(endpoint_id__in=endpoint_ids, sync__started_at__gt=since)
     return list(found.select_related("sync")[:200])
+
+
+def shortlist_rows_watched(rows: list[EntryRow], catalog: CatalogIndex) -> list[EntryRow]:
+    """The shortlist page's rows, each with its Watch (reasons and successor suggestions)."""
+    watches = watch_entries([row.entry for row in rows], catalog)
+    return [replace(row, watch=watches[row.entry.pk]) for row in rows]
+
+
+def suggested_successors(entry: ShortlistEntry, catalog: CatalogIndex) -> frozenset[str]:
+    """The endpoint ids the watch suggests in place of this entry (none when it is fine)."""
+    watch = watch_entries(list(entry.shortlist.entries.all()), catalog)[entry.pk]
+    return frozenset(card.endpoint_id for card in watch.suggestions)
+
+
+def count_flagged(
+    shortlists: Sequence[Shortlist], entries: Sequence[ShortlistEntry], catalog: CatalogIndex
+) -> int:
+    """Sets each list's `watch_flagged` (its entries that need attention); the total."""
+    watches = watch_entries(entries, catalog, suggest=False)
+    flagged: dict[int, int] = {}
+    for entry in entries:
+        if watches[entry.pk].flagged:
+            flagged[entry.shortlist_id] = flagged.get(entry.shortlist_id, 0) + 1
+    for shortlist in shortlists:
+        shortlist.watch_flagged = flagged.get(shortlist.pk, 0)  # type: ignore[attr-defined]
+    return sum(flagged.values())
+
+
+def mark_shortlists_seen(user: User) -> datetime | None:
+    """Records a curator's look at the shortlists page, now (a write, on a GET), and returns
+    when their previous visit began: looks less than NEW_VISIT_AFTER apart are one visit."""
+    visit, _ = CatalogVisit.objects.get_or_create(user=user)
+    previous = visit.shortlists_seen_at
+    now = timezone.now()
+    if previous is None or now - previous > NEW_VISIT_AFTER:
+        visit.shortlists_previous = previous
+    visit.shortlists_seen_at = now
+    visit.save(update_fields=["shortlists_seen_at", "shortlists_previous"])
+    return visit.shortlists_previous

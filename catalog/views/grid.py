@@ -13,11 +13,11 @@ from django.views.decorators.vary import vary_on_headers
 from catalog import services
 from catalog.browse import PAGE_SIZE, active_filters, parse_grid_query, sort_options
 from catalog.cards import card_for
+from catalog.changes import grid_added
 from catalog.index import CatalogIndex
 from catalog.shortlists import shortlisted_ids
 from catalog.views import HtmxHttpRequest
 from catalog.views.compare import compare_url, grid_state
-from catalog.views.history import grid_added
 from catalog.views.sync import syncing
 
 # htmx requests aimed at this element append the next page of cards.

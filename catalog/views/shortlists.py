@@ -1,15 +1,16 @@
-"""Shortlist pages: the index, a list with cards from the catalog index, exports, and
-curators' entry changes.
+"""The shortlist pages (index, list, card menu, exports) and curators' changes to lists.
 
 Every change is a POST that checks the permission here (templates only hide buttons).
 With htmx the views answer with a fragment of catalog/shortlist.html; without it, a
-redirect back to a safe local `next`.
+redirect back to a safe local `next`. The writes themselves are catalog.shortlists'.
 """
 
 from __future__ import annotations
 
 import csv
 import io
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 from django.contrib import messages
@@ -25,6 +26,7 @@ from django.views.decorators.vary import vary_on_headers
 
 from catalog import services
 from catalog import shortlists as writes
+from catalog.changes import timeline
 from catalog.compare import MAX_MODELS
 from catalog.forms import ShortlistForm, note_problem
 from catalog.models import Shortlist, ShortlistEntry
@@ -35,9 +37,26 @@ from catalog.shortlists import (
     endpoint_problem,
     entry_rows,
 )
+from catalog.views import HtmxHttpRequest
 from catalog.views.compare import compare_url
-from catalog.views.history import shortlist_index_watch, shortlist_rows_watched
+from catalog.watch import (
+    changes_for_lists,
+    count_flagged,
+    mark_shortlists_seen,
+    shortlist_rows_watched,
+    suggested_successors,
+)
 from fal.types import is_endpoint_id
+
+if TYPE_CHECKING:
+    from django.contrib.auth.models import User
+
+
+class SignedInRequest(HtmxHttpRequest):
+    """These views' request: the sign-in-required middleware lets only signed-in users in."""
+
+    user: User
+
 
 EXPORT_FIELDS = [
     "endpoint_id", "name", "category", "license", "note", "status",
@@ -76,7 +95,7 @@ def _safe_next(request: HttpRequest, default: str, target: str | None = None) ->
 
 
 @require_http_methods(["GET", "HEAD", "POST"])
-def shortlist_index(request: HttpRequest) -> HttpResponse:
+def shortlist_index(request: SignedInRequest) -> HttpResponse:
     form = ShortlistForm()
     if request.method == "POST":
         _require(request, "catalog.add_shortlist")
@@ -85,8 +104,25 @@ def shortlist_index(request: HttpRequest) -> HttpResponse:
             return redirect(writes.shortlist_create(user=request.user, **form.cleaned_data))
     lists = list(Shortlist.objects.select_related("curator").annotate(entry_count=Count("entries")))
     status = 400 if form.errors else 200
-    context = {"shortlists": lists, "form": form, **shortlist_index_watch(request, lists)}
+    context = {"shortlists": lists, "form": form, **_watch_context(request, lists)}
     return render(request, "catalog/shortlists.html", context, status=status)
+
+
+def _watch_context(request: SignedInRequest, lists: Sequence[Shortlist]) -> dict:
+    """Per list, the entries that need attention; for a curator, what changed for their
+    lists since their previous visit to this page (which this request records)."""
+    entries = list(ShortlistEntry.objects.filter(shortlist__in=lists))
+    total = count_flagged(lists, entries, services.catalog_index())
+    context: dict = {"watch_total": total, "changes_since": None}
+    user = request.user
+    if user.is_authenticated and can_curate(user):
+        since = mark_shortlists_seen(user)
+        theirs = {shortlist.pk for shortlist in lists if shortlist.curator_id == user.pk}
+        mine = {e.endpoint_id for e in entries if e.shortlist_id in theirs}
+        found = changes_for_lists(mine, since)
+        context["changes_since"] = timeline(found) if since else None
+        context["changes_since_at"] = since
+    return context
 
 
 def shortlist_compare_url(rows: list[EntryRow]) -> str:
@@ -95,7 +131,7 @@ def shortlist_compare_url(rows: list[EntryRow]) -> str:
     return compare_url(ids) if ids else ""
 
 
-def shortlist_detail(request: HttpRequest, slug: str) -> HttpResponse:
+def shortlist_detail(request: SignedInRequest, slug: str) -> HttpResponse:
     shortlist = get_object_or_404(Shortlist.objects.select_related("curator"), slug=slug)
     catalog = services.catalog_index()
     found = entry_rows(list(shortlist.entries.select_related("added_by")), catalog)
@@ -112,7 +148,7 @@ def shortlist_detail(request: HttpRequest, slug: str) -> HttpResponse:
 
 
 @require_http_methods(["GET", "HEAD"])
-def shortlist_menu(request: HttpRequest) -> HttpResponse:
+def shortlist_menu(request: SignedInRequest) -> HttpResponse:
     """A card's shortlist control with every list, fetched when a curator opens it (htmx);
     without JavaScript, the same control as a page."""
     menu = curator_menu(request)
@@ -134,7 +170,7 @@ def shortlist_menu(request: HttpRequest) -> HttpResponse:
     return render(request, "catalog/shortlist_menu.html", context)
 
 
-def shortlist_export(request: HttpRequest, slug: str, fmt: str) -> HttpResponse:
+def shortlist_export(request: SignedInRequest, slug: str, fmt: str) -> HttpResponse:
     """The entries with their current name, category and license, for code or spreadsheets."""
     if fmt not in ("json", "csv"):
         raise Http404("Export as .json or .csv.")
@@ -164,7 +200,9 @@ def shortlist_export(request: HttpRequest, slug: str, fmt: str) -> HttpResponse:
             },
             "entries": records,
         }
-        response = JsonResponse(payload, json_dumps_params={"indent": 2, "ensure_ascii": False})
+        response: HttpResponse = JsonResponse(
+            payload, json_dumps_params={"indent": 2, "ensure_ascii": False}
+        )
     else:
         buffer = io.StringIO()
         writer = csv.DictWriter(buffer, fieldnames=EXPORT_FIELDS, lineterminator="\r\n")
@@ -202,7 +240,7 @@ def _spreadsheet_safe(value: str) -> str:
 
 @require_POST
 @vary_on_headers("HX-Request")
-def shortlist_entry_add(request: HttpRequest, slug: str) -> HttpResponse:
+def shortlist_entry_add(request: SignedInRequest, slug: str) -> HttpResponse:
     shortlist = _curated_list(request, slug, "catalog.add_shortlistentry")
     endpoint_id = request.POST.get("endpoint_id", "").strip()
     note = request.POST.get("note", "").strip()
@@ -216,7 +254,7 @@ def shortlist_entry_add(request: HttpRequest, slug: str) -> HttpResponse:
 
 @require_POST
 @vary_on_headers("HX-Request")
-def shortlist_entry_remove(request: HttpRequest, slug: str) -> HttpResponse:
+def shortlist_entry_remove(request: SignedInRequest, slug: str) -> HttpResponse:
     shortlist = _curated_list(request, slug, "catalog.delete_shortlistentry")
     endpoint_id = request.POST.get("endpoint_id", "").strip()
     removed = writes.shortlist_entry_remove(
@@ -231,7 +269,7 @@ def shortlist_entry_remove(request: HttpRequest, slug: str) -> HttpResponse:
 
 @require_POST
 @vary_on_headers("HX-Request")
-def shortlist_entry_note(request: HttpRequest, slug: str) -> HttpResponse:
+def shortlist_entry_note(request: SignedInRequest, slug: str) -> HttpResponse:
     shortlist = _curated_list(request, slug, "catalog.change_shortlistentry")
     entry = _posted_entry(request, shortlist)
     note = request.POST.get("note", "").strip()
@@ -248,7 +286,7 @@ def shortlist_entry_note(request: HttpRequest, slug: str) -> HttpResponse:
 
 
 def _after_change(
-    request: HttpRequest, shortlist: Shortlist, endpoint_id: str, problem: str
+    request: SignedInRequest, shortlist: Shortlist, endpoint_id: str, problem: str
 ) -> HttpResponse:
     if request.htmx:
         # 200 with the message inside the control: htmx would not swap an error status.
@@ -281,7 +319,7 @@ MOVES = {"up": -1, "down": 1}
 
 
 @require_http_methods(["GET", "HEAD", "POST"])
-def shortlist_edit(request: HttpRequest, slug: str) -> HttpResponse:
+def shortlist_edit(request: SignedInRequest, slug: str) -> HttpResponse:
     """The list's title and description (the create form's rules), and its delete button."""
     if not any(request.user.has_perm(perm) for perm in EDIT_PERMS):
         raise PermissionDenied(
@@ -314,7 +352,7 @@ def _edit_page(
 
 
 @require_POST
-def shortlist_delete(request: HttpRequest, slug: str) -> HttpResponse:
+def shortlist_delete(request: SignedInRequest, slug: str) -> HttpResponse:
     shortlist = _curated_list(request, slug, "catalog.delete_shortlist")
     if request.POST.get("confirm") != "yes":
         problem = "Nothing was deleted: tick the box to confirm."
@@ -329,7 +367,7 @@ def shortlist_delete(request: HttpRequest, slug: str) -> HttpResponse:
 
 
 @require_POST
-def shortlist_entry_move(request: HttpRequest, slug: str) -> HttpResponse:
+def shortlist_entry_move(request: SignedInRequest, slug: str) -> HttpResponse:
     """One entry a place up or down."""
     shortlist = _curated_list(request, slug, "catalog.change_shortlist")
     step = MOVES.get(request.POST.get("direction", ""))
@@ -343,3 +381,20 @@ def shortlist_entry_move(request: HttpRequest, slug: str) -> HttpResponse:
     if moved is None:
         return _problem_page(request, "That model is not on this list.", back)
     return redirect(f"{back}#entry-{moved.pk}")
+
+
+@require_POST
+def shortlist_replace(request: SignedInRequest, slug: str) -> HttpResponse:
+    """Accept a suggested successor: the entry now names it, its note kept, the change logged."""
+    shortlist = _curated_list(request, slug, "catalog.change_shortlistentry", hint="")
+    entry = _posted_entry(request, shortlist)
+    endpoint_id, successor = entry.endpoint_id, request.POST.get("successor", "").strip()
+    if not is_endpoint_id(successor):
+        raise Http404("No entry with that endpoint id.")
+    back = f"{shortlist.get_absolute_url()}#entry-{entry.pk}"
+    if successor not in suggested_successors(entry, services.catalog_index()):
+        messages.error(request, f"{successor} is not a suggested replacement for {endpoint_id}.")
+        return redirect(back)
+    writes.shortlist_entry_replace(entry=entry, user=request.user, successor=successor)
+    messages.success(request, f"Replaced {endpoint_id} with {successor}; the note was kept.")
+    return redirect(back)
