@@ -8,6 +8,8 @@ endpoint id and the team's words, so it always shows the model's current state.
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from django.conf import settings
 from django.core.validators import RegexValidator
 from django.db import models
@@ -94,6 +96,17 @@ class ShortlistEntry(models.Model):
 # --- The catalog index ----------------------------------------------------------------------
 
 
+class SyncRunQuerySet(models.QuerySet["SyncRun"]):
+    def last_success_at(self) -> datetime | None:
+        """When the latest successful sync finished (None before the first)."""
+        return (
+            self.filter(state=SyncRun.State.SUCCEEDED)
+            .order_by("-finished_at")
+            .values_list("finished_at", flat=True)
+            .first()
+        )
+
+
 class SyncRun(models.Model):
     """One sync of the index from fal: what it asked, what it saw, what it changed."""
 
@@ -133,6 +146,8 @@ class SyncRun(models.Model):
     documents_dated = models.BooleanField(default=True)
     catalog_date = models.DateTimeField(null=True, blank=True)
     changes_recorded = models.PositiveIntegerField(default=0)
+
+    objects = SyncRunQuerySet.as_manager()
 
     class Meta:
         ordering = ["-started_at", "-pk"]

@@ -92,12 +92,7 @@ def catalog_freshness() -> Freshness:
     if last is not None and failure is None:
         synced_at = last.finished_at
     else:
-        synced_at = (
-            SyncRun.objects.filter(state=SyncRun.State.SUCCEEDED)
-            .order_by("-finished_at")
-            .values_list("finished_at", flat=True)
-            .first()
-        )
+        synced_at = SyncRun.objects.last_success_at()
     return Freshness(live=source.live, label=source.label, synced_at=synced_at, failure=failure)
 
 

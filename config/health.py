@@ -83,12 +83,7 @@ class CatalogSync(HealthCheck):
         from catalog.models import SyncRun
 
         try:
-            finished = (
-                SyncRun.objects.filter(state=SyncRun.State.SUCCEEDED)
-                .order_by("-finished_at")
-                .values_list("finished_at", flat=True)
-                .first()
-            )
+            finished = SyncRun.objects.last_success_at()
         except DatabaseError as error:
             raise ServiceUnavailable("sync runs unreachable") from error
         limit = max_sync_age()
