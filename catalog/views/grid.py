@@ -6,9 +6,11 @@ catalog.cards for what a card shows.
 
 from __future__ import annotations
 
+from django.core.paginator import Paginator
 from django.http import HttpResponse
 from django.shortcuts import render
 from django.views.decorators.vary import vary_on_headers
+from django_htmx.http import push_url, replace_url
 
 from catalog import services
 from catalog.browse import PAGE_SIZE, active_filters, parse_grid_query, sort_options
@@ -47,21 +49,23 @@ def index(request: HtmxHttpRequest) -> HttpResponse:
     response = render(request, f"catalog/index.html#{'more' if appending else 'results'}", context)
     canonical = "/" + query.url(page=query.page).rstrip("?")
     # Typing and appended pages replace the history entry; other filter changes add one.
-    replace = appending or request.htmx.trigger_name == "q"
-    response["HX-Replace-Url" if replace else "HX-Push-Url"] = canonical
-    return response
+    if appending or request.htmx.trigger_name == "q":
+        return replace_url(response, canonical)
+    return push_url(response, canonical)
 
 
 def _grid_context(request, catalog: CatalogIndex, query, *, appending: bool) -> dict:
     added = grid_added(request, query, catalog)
     grid = catalog.grid(query, added.ids, added.since)
-    last_page = max(1, -(-grid.total // PAGE_SIZE))
-    page = min(query.page, last_page)
-    start = (page - 1) * PAGE_SIZE if appending else 0
-    cards = [catalog.card(m) for m in grid.models[start : page * PAGE_SIZE]]
+    # Pages grow the grid ("more"): a whole page shows every card up to its end.
+    paginator = Paginator(grid.models, PAGE_SIZE)
+    page = paginator.get_page(query.page)  # past the last: the last
+    shown = page.end_index()
+    models = page.object_list if appending else grid.models[:shown]
+    cards = [catalog.card(m) for m in models]
     shown_ids = {c.endpoint_id for c in cards}
     messages = query.messages
-    if query.page > last_page:
+    if query.page > paginator.num_pages:
         messages = (*messages, f"There is no page {query.page}; showing the last.")
     suggestion = catalog.search_index.suggest(query.q) if query.q and not grid.total else None
     in_lists = shortlisted_ids(request)
@@ -85,9 +89,9 @@ def _grid_context(request, catalog: CatalogIndex, query, *, appending: bool) -> 
         "cards": cards,
         "cards_html": cards_html,
         "rail_html": catalog.rail_html(query, added.ids, added.since),
-        "page": page,
-        "shown": min(page * PAGE_SIZE, grid.total),
-        "next_url": query.url(page=page + 1) if page < last_page else "",
+        "page": page.number,
+        "shown": shown,
+        "next_url": query.url(page=page.next_page_number()) if page.has_next() else "",
         "chips": chips,
         "page_title": grid_title(chips),
         "clear_url": query.clear_url(),

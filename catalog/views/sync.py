@@ -9,6 +9,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_POST
 from django.views.decorators.vary import vary_on_headers
+from django_htmx.http import HttpResponseClientRefresh
 
 from catalog import services
 from catalog.models import SyncRun
@@ -21,9 +22,8 @@ def syncing(request: HtmxHttpRequest) -> HttpResponse:
     context = {"run": services.catalog_sync_running(), "freshness": services.catalog_freshness()}
     if request.htmx:
         if not services.catalog_index().empty:
-            response = HttpResponse(status=204)
-            response["HX-Refresh"] = "true"  # the grid is ready: load the page the user asked for
-            return response
+            # The grid is ready: load the page the user asked for.
+            return HttpResponseClientRefresh()
         return render(request, "catalog/syncing.html#progress", context)
     return render(request, "catalog/syncing.html", context, status=503)
 

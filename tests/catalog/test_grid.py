@@ -177,6 +177,34 @@ def test_load_more_partial_appends_only_the_next_page(member_client, catalog):
     assert "HX-Push-Url" not in response
 
 
+def test_a_grid_of_a_page_and_a_half_offers_a_second_page(member_client, catalog):
+    """Pages are counted up: 48 cards shown of a larger total say so and link page 2."""
+    category = next(
+        c for c in sorted({m.metadata.category for m in catalog if m.metadata})
+        if PAGE_SIZE < sum(1 for m in catalog if m.metadata and m.metadata.category == c)
+        < 2 * PAGE_SIZE
+    )  # fmt: skip
+    total = sum(1 for m in catalog if m.metadata and m.metadata.category == category)
+    html = member_client.get(f"/?category={category}").content.decode()
+    assert len(card_ids(html)) == PAGE_SIZE
+    assert f"Showing {PAGE_SIZE} of {total}" in html and f"All {total} shown" not in html
+    last = member_client.get(f"/?category={category}&page=2").content.decode()
+    assert len(card_ids(last)) == total and f"All {total} shown" in last
+
+
+def test_the_empty_index_poll_reloads_the_page_once_the_grid_is_ready(rf):
+    """The syncing page polls with htmx; once the index has models it asks for a reload."""
+    from django_htmx.middleware import HtmxDetails
+
+    from catalog.views.sync import syncing
+
+    request = rf.get("/", headers=HTMX)
+    request.htmx = HtmxDetails(request)
+    response = syncing(request)
+    assert response["HX-Refresh"] == "true"
+    assert not response.content
+
+
 def test_filter_partial_pushes_the_canonical_url(member_client):
     response = member_client.get(
         "/?sort=newest&license=commercial&q=kling&page=1", headers={**HTMX, "HX-Target": "results"}
