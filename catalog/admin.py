@@ -5,6 +5,7 @@ from __future__ import annotations
 from django import forms
 from django.contrib import admin
 from django.db.models import Count
+from django.forms.formsets import DELETION_FIELD_NAME
 
 from catalog import services
 from catalog.forms import description_field
@@ -50,7 +51,9 @@ class ShortlistEntryFormSet(forms.BaseInlineFormSet):
         super().clean()
         if any(self.errors):
             return
-        kept = [f for f in self.forms if f.cleaned_data and not self._should_delete_form(f)]
+        kept = [
+            f for f in self.forms if f.cleaned_data and not f.cleaned_data.get(DELETION_FIELD_NAME)
+        ]
         to_check = {
             f.cleaned_data["endpoint_id"]: f
             for f in kept
@@ -110,7 +113,7 @@ class ShortlistAdmin(admin.ModelAdmin):
 
     @admin.display(description="entries", ordering="entry_count")
     def entry_count(self, obj: Shortlist) -> int:
-        return obj.entry_count
+        return obj.entry_count  # type: ignore[attr-defined]  # annotated by get_queryset
 
     def save_model(self, request, obj: Shortlist, form, change: bool) -> None:
         if obj.curator_id is None:
