@@ -267,3 +267,24 @@ def test_an_entry_added_in_the_admin_goes_to_the_end(curator_client):
     assert response.status_code == 302, response.content.decode()[:2000]
     assert [e.endpoint_id for e in shortlist.entries.all()] == [FLUX, "fal-ai/flux/dev", BANANA]
     assert shortlist.entries.get(endpoint_id=BANANA).position == 3
+
+
+def test_a_row_marked_for_deletion_is_not_checked_against_fal(curator_client, count_upstream):
+    """Deleting a row whose id fal never knew saves the rest without asking fal about it."""
+    response = curator_client.post(
+        ADD_URL,
+        admin_form(
+            [
+                {"position": "1", "endpoint_id": FLUX, "note": ""},
+                {
+                    "position": "2",
+                    "endpoint_id": "fal-ai/no-such-model",
+                    "note": "",
+                    "DELETE": "on",
+                },
+            ]
+        ),
+    )
+    assert response.status_code == 302, response.content.decode()[:2000]
+    assert list(ShortlistEntry.objects.values_list("endpoint_id", flat=True)) == [FLUX]
+    assert count_upstream == []  # FLUX is in the index; the deleted row is not looked up
