@@ -115,18 +115,12 @@ class _Crawl:
     last_beat: float = field(default_factory=time.monotonic)
 
     def fetch(self, query: ModelsQuery, cursor: str | None) -> dict:
-        """One page through the page cache, paced to CATALOG_SYNC_MAX_RPS upstream calls."""
+        """One page from fal, paced to CATALOG_SYNC_MAX_RPS calls. No cache: the run's own
+        row keeps syncs one at a time, and no later caller could use its pages."""
         self.wait_turn()
-        data, asked_upstream = upstream.fetch_page_json(
-            query,
-            cursor,
-            generation=f"sync{self.run.pk}",
-            client=upstream.sync_client(),
-            keep=False,
-        )
-        if asked_upstream:
-            self.last_call = time.monotonic()
-            self.run.upstream_calls += 1
+        data = upstream.sync_client().get_page_json(query, cursor)
+        self.last_call = time.monotonic()
+        self.run.upstream_calls += 1
         self.run.pages += 1
         return data
 
@@ -255,18 +249,12 @@ def _fetch_prices(crawl: _Crawl) -> None:
         for batch in id_batches(list(crawl.entries)):
             crawl.wait_turn()
             try:
-                found, asked_upstream = upstream.fetch_prices(
-                    batch,
-                    generation=f"sync{crawl.run.pk}",
-                    client=upstream.sync_client(),
-                    keep=False,
-                )
+                found = upstream.sync_client().prices(batch)
             except FalNotFoundError:
-                found, asked_upstream = [], True  # fal prices none of this batch: an answer
-            if asked_upstream:
-                crawl.last_call = time.monotonic()
-                crawl.run.upstream_calls += 1
-                crawl.run.price_calls += 1
+                found = []  # fal prices none of this batch: an answer
+            crawl.last_call = time.monotonic()
+            crawl.run.upstream_calls += 1
+            crawl.run.price_calls += 1
             prices.update((p.endpoint_id, p) for p in found if p.endpoint_id in crawl.entries)
             crawl.progress()
     except FalAPIError as error:

@@ -1,11 +1,11 @@
 """fal as the app reaches it: client set-up and the page cache, the one cache module.
 
 Pages read the catalog index (catalog.index); fal is asked only by the sync
-(catalog.sync), which includes adding one endpoint a model page asks for, and by the model
-page's price calculator (`fetch_estimate`). Prices depend on the key: their cache keys hold
-the key's fingerprint, never the key. Every upstream page is
-cached under a key made of the API base URL, the query, the cursor and a generation: a
-sync passes a generation of its own, so it never reuses a page fetched before it started.
+(catalog.sync, through `sync_client()`, uncached), by a model page for one endpoint the
+index lacks (`fetch_page_json`), and by the price calculator (`fetch_estimate`). Those
+two are cached: a page under a key made of the API base URL, the query, the cursor and a
+time generation; an estimate also under the key's fingerprint (prices depend on the key),
+never the key.
 
 **Single flight.** One caller per cold page asks fal; the others wait for its answer on
 a lock key (core.locks: atomic on the file cache and on Redis, where it spans machines).
@@ -20,7 +20,7 @@ import hashlib
 import json
 import threading
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -30,7 +30,7 @@ from django.core.cache import cache
 from core.locks import cache_lock
 from fal.client import FalModelsClient
 from fal.errors import FalAPIError
-from fal.types import Estimate, ModelsQuery, Price
+from fal.types import Estimate, ModelsQuery
 from fal_emulator import OFFLINE_KEY, WSGITransport, snapshot_emulator
 
 # The in-process emulator answers at this address; `.invalid` can never reach a network.
@@ -182,46 +182,19 @@ def single_flight(key: str, done: Callable[[], bool]) -> Iterator[bool]:
 
 
 def fetch_page_json(
-    query: ModelsQuery,
-    cursor: str | None = None,
-    *,
-    generation: str | None = None,
-    client: FalModelsClient | None = None,
-    keep: bool = True,
+    query: ModelsQuery, cursor: str | None = None, *, generation: str | None = None
 ) -> tuple[dict[str, Any], bool]:
-    """(page as sent, whether fal was asked) for one page, through the page cache.
+    """(page as sent, whether fal was asked) for one page a person waits on (a model page
+    asking fal for an id the index lacks), through the page cache.
 
     Raises the client's FalAPIError; a failure is remembered for ERROR_TTL seconds, so
-    callers waiting on the same page get it too instead of asking again. `keep=False`:
-    single flight and the failure memo only, the page itself is not stored — for a
-    sync, whose generation no later caller can ask for (storing thousands of pages in
-    the file cache costs a directory scan each).
+    callers waiting on the same page get it too instead of asking again. The sync does
+    not come here: it asks fal itself, one run at a time (catalog.sync).
     """
     generation = generation or _time_generation()
     key = page_cache_key(query, cursor, generation=generation)
     error_key = page_cache_key(query, cursor, generation=generation, kind="error")
-    return _cached(
-        key, error_key, lambda: (client or get_client()).get_page_json(query, cursor), keep=keep
-    )
-
-
-def fetch_prices(
-    endpoint_ids: Sequence[str],
-    *,
-    generation: str | None = None,
-    client: FalModelsClient | None = None,
-    keep: bool = True,
-) -> tuple[list[Price], bool]:
-    """(prices, whether fal was asked) for one batch of at most 50 ids, through the cache
-    (per key fingerprint). Raises FalAPIError, and ValueError when live without FAL_KEY."""
-    fingerprint = price_key_fingerprint()
-    if fingerprint is None:
-        raise ValueError("Prices need an API key (FAL_KEY)")
-    generation = generation or _time_generation()
-    ids = list(endpoint_ids)
-    key = prices_cache_key(ids, generation=generation, fingerprint=fingerprint)
-    error_key = prices_cache_key(ids, generation=generation, fingerprint=fingerprint, kind="perr")
-    return _cached(key, error_key, lambda: (client or get_client()).prices(ids), keep=keep)
+    return _cached(key, error_key, lambda: get_client().get_page_json(query, cursor))
 
 
 def fetch_estimate(endpoint_id: str, unit_quantity: float) -> tuple[Estimate, bool]:
@@ -244,11 +217,9 @@ def fetch_estimate(endpoint_id: str, unit_quantity: float) -> tuple[Estimate, bo
     )
 
 
-def _cached(
-    key: str, error_key: str, fetch: Callable[[], Any], *, keep: bool = True
-) -> tuple[Any, bool]:
+def _cached(key: str, error_key: str, fetch: Callable[[], Any]) -> tuple[Any, bool]:
     """(value, whether `fetch` ran): single flight, the answer kept for CATALOG_CACHE_TTL
-    (unless `keep` is False) and a failure for ERROR_TTL."""
+    and a failure for ERROR_TTL."""
     hit = cache.get(key)
     if hit is not None:
         return hit, False
@@ -268,6 +239,5 @@ def _cached(
         except FalAPIError as error:
             cache.set(error_key, error, timeout=ERROR_TTL)
             raise
-        if keep:
-            cache.set(key, data, timeout=settings.CATALOG_CACHE_TTL)
+        cache.set(key, data, timeout=settings.CATALOG_CACHE_TTL)
         return data, True

@@ -185,10 +185,11 @@ def test_prices_are_kept_per_key_and_never_shared_between_keys(
     assert catalog_index().price_key == mine and len(catalog_index().prices) == 1433
     # Nothing stored or cached holds the key; only its fingerprint.
     assert not PriceRecord.objects.filter(key_fingerprint__contains=KEY).exists()
-    # A sync keeps none of its batches (its generation is its own); a page's lookup does.
+    # A sync caches none of its batches; the calculator's estimates are cached per key,
+    # under its fingerprint, never the key.
     assert not any(":prices:" in str(k) for k in cache._cache)
-    upstream.fetch_prices([next(iter(recorded))])
-    assert any(":prices:" in str(k) for k in cache._cache)
+    upstream.fetch_estimate(next(iter(recorded)), 1.0)
+    assert any(":estimate:" in str(k) for k in cache._cache)
     assert KEY not in repr(list(cache._cache.keys()))
     # Another key sees no price of the first one's until its own sync.
     live(list(recorded.values()), key="another-team-key")
