@@ -19,6 +19,7 @@ from django.contrib.auth.decorators import login_not_required
 from django.db import DatabaseError
 from django.http import JsonResponse
 from django.utils import timezone
+from django.views.decorators.csrf import csrf_exempt
 from health_check.base import HealthCheck
 from health_check.checks import Cache, Database
 from health_check.exceptions import ServiceUnavailable
@@ -133,5 +134,17 @@ class HealthView(HealthCheckView):
             body["checks"][names[type(result.check)]] = entry
         return JsonResponse(body, status=200 if body["status"] == "ok" else 503)
 
+    def http_method_not_allowed(self, request, *args, **kwargs):
+        """A monitor that POSTs gets JSON too, not a page."""
+        allowed = ", ".join(m.upper() for m in self.http_method_names)
+        body = {"status": "error", "error": f"Method not allowed: use {allowed}."}
+        response = JsonResponse(body, status=405, headers={"Allow": allowed})
 
-health = login_not_required(HealthView.as_view())
+        async def answer() -> JsonResponse:  # the view is async (get is): so is this answer
+            return response
+
+        return answer()
+
+
+# No session, and nothing it does changes state: CSRF's page would only hide the 405.
+health = csrf_exempt(login_not_required(HealthView.as_view()))

@@ -9,6 +9,7 @@ from datetime import timedelta
 import pytest
 from django.db import DatabaseError
 from django.tasks import TaskResultStatus
+from django.test import Client
 from django.utils import timezone
 from django_tasks_db.models import DBTaskResult
 
@@ -42,6 +43,16 @@ def test_json_whatever_the_monitor_accepts(client):
     for accept in ("text/html", "text/plain", "nonsense", ""):
         response, body = health(client, accept=accept)
         assert response.status_code == 200 and body["status"] == "ok"
+
+
+@pytest.mark.parametrize("method", ["post", "put", "delete"])
+def test_a_write_method_is_a_405_in_json_not_the_csrf_page(method):
+    client = Client(enforce_csrf_checks=True)
+    response = getattr(client, method)("/health/")
+    assert response.status_code == 405
+    assert response["Content-Type"] == "application/json"
+    assert response["Allow"] == "GET, HEAD"
+    assert json.loads(response.content)["error"] == "Method not allowed: use GET, HEAD."
 
 
 def test_a_sync_older_than_the_limit_is_a_503(client, settings):
