@@ -25,7 +25,8 @@ from fal.types import MIN_UNIT_QUANTITY, is_endpoint_id
 from fal.units import format_money
 
 MAX_QUANTITY = Decimal(1_000_000_000)
-_QUANTITY = re.compile(r"\d{1,10}(?:\.\d{0,9})?|\.\d{1,9}")
+# Any length a person might type is read, so that too large says the real bound.
+_QUANTITY = re.compile(r"\d{1,30}(?:\.\d{0,9})?|\.\d{1,9}")
 
 
 def parse_quantity(text: str) -> tuple[Decimal | None, str]:

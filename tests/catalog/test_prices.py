@@ -306,7 +306,9 @@ def test_the_calculator_converts_to_fals_unit(member_client, recorded):
         ("-3", "must be a positive number"),
         ("0", "must be more than 0"),
         ("1e9", "must be a positive number"),
-        ("99999999999", "must be a positive number"),
+        ("99999999999", "at most 1,000,000,000"),
+        ("999999999999", "at most 1,000,000,000"),
+        ("9" * 30, "at most 1,000,000,000"),
         ("2000000000", "at most 1,000,000,000"),
     ],
 )
