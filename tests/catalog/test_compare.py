@@ -191,7 +191,15 @@ def test_no_ids_is_an_empty_state_pointing_to_the_grid_without_asking_fal(
 def test_one_id_shows_the_model_and_asks_for_another(member_client):
     response = member_client.get(compare_path(VEO))
     assert len(response.context["columns"]) == 1
-    assert "Add a model to compare with Veo 3.1 Fast" in response.content.decode()
+    html = response.content.decode()
+    assert "Add a model to compare with Veo 3.1 Fast" in html
+    summary = re.search(r'<span class="compare-summary">\s*(\d+ models?) ·', html)
+    assert summary is not None and summary.group(1) == "1 model"
+
+
+def test_the_summary_counts_two_models_in_the_plural(member_client):
+    html = member_client.get(compare_path(VEO, GROK)).content.decode()
+    assert re.search(r'<span class="compare-summary">\s*2 models ·', html)
 
 
 def test_an_id_the_index_lacks_while_fal_fails_gives_an_error_banner(member_client, fal_down):
