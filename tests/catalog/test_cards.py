@@ -1,14 +1,16 @@
-"""Card badges and links: one rule for tags (cards, compare, the grid's tag facet), and fal's
-own pages named for what they are."""
+"""Card badges and links: one rule for tags (cards, compare, the grid's tag facet), fal's
+own pages named for what they are, and only http(s) URLs from a model's metadata linked."""
 
 from __future__ import annotations
 
+import copy
 import re
 
 import pytest
 
 from catalog.cards import card_for, fold_tags
 from catalog.index import catalog_index
+from fal_emulator import Emulator, load_prices, load_snapshot
 
 pytestmark = pytest.mark.django_db
 
@@ -75,3 +77,51 @@ def test_no_fal_page_for_an_id_that_is_not_an_endpoint_id():
 
     odd = replace(card, endpoint_id="evil/<script>")
     assert odd.fal_page_url == "" and odd.fal_docs_url == ""
+
+
+# Schemes other than http(s) that still have a host: the hostile catalog's bad URLs have
+# none, so only these reach safe_url's scheme check.
+HOSTED_BAD_URLS = ("javascript://x/%0Aalert(1)", "vbscript://x/msgbox(1)", "ftp://files.example")
+URL_ATTRIBUTE = re.compile(r'\b(?:href|src|data-animated)="([^"]*)"')
+
+
+def with_urls(entry: dict, url: str, github: str) -> dict:
+    entry = copy.deepcopy(entry)
+    entry["metadata"].update(
+        thumbnail_url=f"{url}/thumb.png", thumbnail_animated_url=f"{url}/thumb.webp",
+        model_url=f"{url}/run", stream_url=f"{url}/stream", github_url=f"{url}/{github}",
+    )  # fmt: skip
+    return entry
+
+
+def card_in(page: str, endpoint_id: str) -> str:
+    start = page.index(f'data-endpoint-id="{endpoint_id}"')
+    return page[start : page.index("</article>", start)]
+
+
+def test_a_url_with_a_host_but_not_http_is_never_a_link_or_an_image(member_client, sync_from):
+    """Thumbnail, animated thumbnail, API endpoint, stream, license and GitHub links: only
+    http(s) becomes an href or src, on the grid's card and on the model page."""
+    models, documents = load_snapshot()
+    # Each URL twice: its github_url a license (the License fact's link) or a repository.
+    urls = [(url, github) for url in ("https://fal.example", *HOSTED_BAD_URLS)
+            for github in ("LICENSE", "repo")]  # fmt: skip
+    entries = [m for m in models if m.get("metadata")][: len(urls)]
+    changed = {
+        entry["endpoint_id"]: with_urls(entry, url, github)
+        for entry, (url, github) in zip(entries, urls, strict=True)
+    }
+    models = [changed.get(m.get("endpoint_id"), m) for m in models]
+    assert sync_from(Emulator(models, documents, load_prices())).state == "succeeded"
+
+    for endpoint_id, (url, github) in zip(changed, urls, strict=True):
+        card = card_in(member_client.get("/", {"q": endpoint_id}).content.decode(), endpoint_id)
+        page = member_client.get(f"/models/{endpoint_id}/").content.decode()
+        if url.startswith("https:"):  # the control: these are the places a URL shows
+            assert f'src="{url}/thumb.png" data-animated="{url}/thumb.webp"' in card
+            wanted = {f"{url}/thumb.png", f"{url}/run", f"{url}/stream", f"{url}/{github}"}
+            assert wanted <= set(URL_ATTRIBUTE.findall(page))
+            continue
+        for html in (card, page):  # (the page's history may name it, as text)
+            links = URL_ATTRIBUTE.findall(html)
+            assert all(link.startswith(("https://", "/", "?", "#")) for link in links), links
