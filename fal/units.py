@@ -168,15 +168,16 @@ def approximate_money(value: float | int | Decimal, currency: str = "USD") -> st
 
 
 def price_text(unit_price: float, raw_unit: str, currency: str = "USD") -> tuple[str, str]:
-    """(what to show, a tooltip with fal's own figure): "$0.025 / image", "$0.5 / 5 s"; a
-    vague unit shows "price varies" and only the tooltip has the number."""
+    """(what to show, a tooltip with fal's own figure and unit): "$0.025 / image" and
+    "$0.025 per image (fal's unit: “images”)"; a vague unit shows "price varies" and only
+    the tooltip has the number."""
     unit = parse_unit(raw_unit)
     money = format_money(unit_price, currency)
-    named = raw_unit.strip()
-    tooltip = f"{money} per {named} (fal's unit)" if named else f"{money} (fal names no unit)"
     if unit.vague:
-        return "price varies", tooltip
-    return f"{money} / {unit.noun}", tooltip
+        return "price varies", price_words(unit_price, raw_unit, currency)
+    # In the singular ("per image", not "per images"), with fal's own spelling beside it.
+    named = " ".join(raw_unit.split())
+    return f"{money} / {unit.noun}", f"{money} per {unit.noun} (fal's unit: “{named}”)"
 
 
 def price_words(unit_price: float | Decimal, raw_unit: str, currency: str) -> str:

@@ -177,9 +177,22 @@ def test_price_text(unit_price, raw, text):
 
 
 def test_a_vague_unit_says_price_varies_with_fals_figure_in_the_tooltip():
-    assert price_text(1, "units") == ("price varies", "$1 per units (fal's unit)")
+    assert price_text(1, "units") == ("price varies", "$1 per “units” (fal's unit)")
     assert price_text(0.02, "") == ("price varies", "$0.02 (fal names no unit)")
-    assert price_text(0.005, "1") == ("price varies", "$0.005 per 1 (fal's unit)")
+    assert price_text(0.005, "1") == ("price varies", "$0.005 per “1” (fal's unit)")
+
+
+@pytest.mark.parametrize(
+    ("raw", "tooltip"),
+    [
+        ("images", "$0.04 per image (fal's unit: “images”)"),
+        ("compute seconds", "$0.04 per compute second (fal's unit: “compute seconds”)"),
+        ("5 seconds", "$0.04 per 5 s (fal's unit: “5 seconds”)"),
+        ("1000  characters ", "$0.04 per 1,000 characters (fal's unit: “1000 characters”)"),
+    ],
+)
+def test_a_tooltip_names_the_unit_in_the_singular_beside_fals_spelling(raw, tooltip):
+    assert price_text(0.04, raw)[1] == tooltip
 
 
 @pytest.mark.parametrize("price", [p for p in PRICES if parse_unit(p["unit"]).cls is VAGUE])
@@ -333,7 +346,7 @@ def test_a_price_in_another_currency_names_it_in_every_text():
     assert approximate_money(0.7, "EUR") == "0.70 EUR"
     assert price_text(0.5, "images", "EUR") == (
         "0.50 EUR / image",
-        "0.50 EUR per images (fal's unit)",
+        "0.50 EUR per image (fal's unit: “images”)",
     )
     assert reference_job("images", 0.04, "EUR") == "≈ 0.04 EUR for one image"
 
