@@ -6,6 +6,7 @@ SAMPLES below, and then these tests hold it to the same rules as the rest."""
 from __future__ import annotations
 
 import dataclasses
+from collections import Counter
 from datetime import UTC, datetime
 from html.parser import HTMLParser
 from urllib.parse import parse_qsl, urlencode
@@ -209,6 +210,24 @@ def test_each_options_count_is_what_choosing_it_shows(facet, others, index, adde
             QueryDict(query.url(**{facet.name: chosen(facet, value, option.value)})[1:])
         )
         assert option.count == browse(choice, rows, added_ids).total, option
+
+
+@pytest.mark.parametrize("facet", ["category", "license", "kind", "group"])
+def test_the_active_views_counts_leave_deprecated_models_out_and_status_all_counts_them(
+    facet, index
+):
+    """No filter chosen but the default status: a deprecated model is in no count."""
+    key = FACETS_BY_NAME[facet].key  # the Row attribute the facet counts
+    deprecated = [r for r in index.rows if r.status == "deprecated"]
+    assert deprecated and {key(r) for r in deprecated} - {""}, "the index has some to count"
+    for status, counted in (("", "active"), ("status=all", None)):
+        rows = [r for r in index.rows if counted in (None, r.status)]
+        expected = Counter(map(key, rows))
+        options = browse(parse_grid_query(QueryDict(status)), index.rows).facets[facet]
+        assert options and all(o.count == expected[o.value.casefold()] for o in options), status
+    active = browse(GridQuery(), index.rows).facets[facet]
+    everything = browse(parse_grid_query(QueryDict("status=all")), index.rows).facets[facet]
+    assert sum(o.count for o in active) < sum(o.count for o in everything)
 
 
 def test_the_schema_unknown_count_leaves_out_the_schemas_filters_only(index):
