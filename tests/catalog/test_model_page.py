@@ -35,3 +35,10 @@ def test_a_model_the_index_lacks_is_asked_of_fal_once_and_shown_as_just_seen(
     assert ("endpoint_id", FRESH) in asked
     member_client.get(f"/models/{FRESH}/")
     assert len(fal_with_fresh_model.requests) == 1  # now the index has it
+
+
+def test_the_facts_leave_out_a_duration_fal_does_not_estimate(member_client):
+    without = member_client.get("/models/fal-ai/flux/dev/").content.decode()
+    assert "Duration estimate" not in without
+    html = member_client.get("/models/fal-ai/kling-video/v1.6/standard/image-to-video/")
+    assert "<dt>Duration estimate</dt><dd>~" in html.content.decode()
