@@ -126,6 +126,16 @@ def test_narrowed_enums_and_limits_break_widened_ones_do_not(flux, snapshot):
     assert reverse[("input.guidance_scale", "limits")].breaking
 
 
+def test_an_enum_imposed_on_a_free_text_input_breaks_and_lifting_it_does_not(flux, snapshot):
+    original = snapshot[1][FLUX]
+    document, inputs, _ = flux
+    assert "enum" not in inputs["properties"]["prompt"]  # free text until now
+    inputs["properties"]["prompt"]["enum"] = ["a cat", "a dog"]
+    imposed = changes_of(original, document)[("input.prompt", "enum")]
+    assert (imposed.before, imposed.after, imposed.breaking) == ([], ["a cat", "a dog"], True)
+    assert not changes_of(document, original)[("input.prompt", "enum")].breaking
+
+
 def test_a_changed_default_is_recorded_but_does_not_break(flux, snapshot):
     document, inputs, _ = flux
     inputs["properties"]["num_inference_steps"]["default"] = 20
