@@ -11,6 +11,7 @@ holds the URL. No expiry: a feed reader polls for months; revoking is a password
 
 from __future__ import annotations
 
+import uuid
 from urllib.parse import urlencode
 
 from django.contrib.auth import get_user_model
@@ -60,6 +61,12 @@ def feed_user(token: str):
     return user
 
 
+def change_uri(change: Change) -> str:
+    """`urn:uuid:…` named by what the change is (a host-free name: the site may move)."""
+    name = f"fal-catalog-change:{change.pk}:{change.endpoint_id}:{change.seen_at.isoformat()}"
+    return uuid.uuid5(uuid.NAMESPACE_URL, name).urn
+
+
 def feed_url(user, query: ChangeQuery) -> str:
     """The subscription link of `user` to the feed of `query`'s filters."""
     params = [*query.params(page=1), ("token", feed_token(user))]
@@ -105,7 +112,8 @@ class ChangesFeed(Feed):
         return reverse("catalog:model", args=[change.endpoint_id]) + "#history"
 
     def item_guid(self, change: Change) -> str:
-        return f"{self.item_link(change)}/change-{change.pk}"
+        """An absolute URI, as Atom's <id> must be, that never changes for this change."""
+        return change_uri(change)
 
     item_guid_is_permalink = False
 

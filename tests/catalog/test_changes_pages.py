@@ -120,6 +120,10 @@ def test_the_atom_feed_parses_and_its_entries_link_to_models(member_client, sept
     assert entry.find(f"{ATOM}title").text == f"{FLUX}: schema (breaking)"
     link = entry.find(f"{ATOM}link").get("href")
     assert link == f"http://testserver/models/{FLUX}/#history"
+    atom_id = entry.find(f"{ATOM}id").text
+    assert re.fullmatch(r"urn:uuid:[0-9a-f-]{36}", atom_id)  # absolute, as Atom requires
+    again = parse_feed(member_client.get("/changes/feed/?breaking=1").content)
+    assert again.find(f"{ATOM}entry/{ATOM}id").text == atom_id  # and stable
     assert entry.find(f"{ATOM}updated").text.startswith("2026-09-01")
     everything = parse_feed(member_client.get("/changes/feed/").content)
     assert len(everything.findall(f"{ATOM}entry")) == Change.objects.count()
