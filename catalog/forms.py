@@ -8,6 +8,20 @@ from catalog.models import Shortlist
 from catalog.shortlists import MAX_NOTE_LENGTH
 
 MAX_DESCRIPTION_LENGTH = 2000
+# Bidirectional controls reorder the text after them: "\u202eevil\u202c" shows as "live".
+BIDI_CONTROLS = dict.fromkeys(
+    map(ord, "\u061c\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
+)
+
+
+def plain_text(value: str) -> str:
+    """What a curator typed, without bidirectional controls or surrounding space."""
+    return value.translate(BIDI_CONTROLS).strip()
+
+
+class PlainTextField(forms.CharField):
+    def to_python(self, value):
+        return plain_text(super().to_python(value))
 
 
 def too_long(what: str, limit: int, length: int) -> str:
@@ -17,7 +31,7 @@ def too_long(what: str, limit: int, length: int) -> str:
 
 def description_field() -> forms.CharField:
     """The shortlist description as this page and the admin take it: at most 2,000 characters."""
-    field = forms.CharField(
+    field = PlainTextField(
         required=False,
         widget=forms.Textarea(attrs={"rows": 2, "maxlength": MAX_DESCRIPTION_LENGTH}),
         help_text=f"What the list is for (at most {MAX_DESCRIPTION_LENGTH:,} characters).",
@@ -41,7 +55,7 @@ class ShortlistForm(forms.ModelForm):
         fields = ["title", "description"]
 
     def clean_title(self) -> str:
-        title = self.cleaned_data["title"].strip()
+        title = plain_text(self.cleaned_data["title"])
         # Any script's letters or digits ("商品写真" is a fine title; "!!!" is not).
         if not any(ch.isalnum() for ch in title):
             raise forms.ValidationError("Use at least one letter or digit in the title.")

@@ -28,7 +28,7 @@ from catalog import services
 from catalog import shortlists as writes
 from catalog.changes import timeline
 from catalog.compare import MAX_MODELS
-from catalog.forms import ShortlistForm, note_problem
+from catalog.forms import ShortlistForm, note_problem, plain_text
 from catalog.models import Shortlist, ShortlistEntry
 from catalog.shortlists import (
     EntryRow,
@@ -243,7 +243,7 @@ def _spreadsheet_safe(value: str) -> str:
 def shortlist_entry_add(request: SignedInRequest, slug: str) -> HttpResponse:
     shortlist = _curated_list(request, slug, "catalog.add_shortlistentry")
     endpoint_id = request.POST.get("endpoint_id", "").strip()
-    note = request.POST.get("note", "").strip()
+    note = plain_text(request.POST.get("note", ""))
     problem = endpoint_problem(endpoint_id) or note_problem(note)
     if not problem:
         writes.shortlist_entry_add(
@@ -272,7 +272,7 @@ def shortlist_entry_remove(request: SignedInRequest, slug: str) -> HttpResponse:
 def shortlist_entry_note(request: SignedInRequest, slug: str) -> HttpResponse:
     shortlist = _curated_list(request, slug, "catalog.change_shortlistentry")
     entry = _posted_entry(request, shortlist)
-    note = request.POST.get("note", "").strip()
+    note = plain_text(request.POST.get("note", ""))
     problem = note_problem(note)
     if not problem:
         writes.shortlist_entry_note(entry=entry, user=request.user, note=note)

@@ -167,3 +167,26 @@ def test_the_admin_shows_the_text_escaped(admin_client, picks):
     assert picks.entries.get().note == NOTE + " edited"
     shown(admin_client.get(f"{base}/history/"), "title", audit=False)
     shown(admin_client.get("/admin/"), "title", audit=False)  # recent actions
+
+
+RLO, PDF, LRI, PDI = "\u202e", "\u202c", "\u2066", "\u2069"
+
+
+def test_bidirectional_controls_are_dropped_from_titles_descriptions_and_notes(curator_client):
+    """ "\u202eevil\u202c" would show as "live": what a curator types is kept without them."""
+    curator_client.post(
+        "/shortlists/", {"title": f"{RLO}evil{PDF} list", "description": f"a {LRI}b{PDI} c"}
+    )
+    shortlist = Shortlist.objects.get()
+    assert (shortlist.title, shortlist.description) == ("evil list", "a b c")
+    slug = shortlist.slug
+    curator_client.post(f"/shortlists/{slug}/add/", {"endpoint_id": FLUX, "note": f"{RLO}x"})
+    assert shortlist.entries.get().note == "x"
+    curator_client.post(f"/shortlists/{slug}/note/", {"endpoint_id": FLUX, "note": f"y{PDF}"})
+    assert shortlist.entries.get().note == "y"
+
+
+def test_a_title_of_bidirectional_controls_alone_is_refused(curator_client):
+    response = curator_client.post("/shortlists/", {"title": RLO + PDF})
+    assert response.status_code == 400 and not Shortlist.objects.exists()
+    assert "Use at least one letter or digit in the title." in response.content.decode()
