@@ -298,6 +298,28 @@ def test_the_calculator_converts_to_fals_unit(member_client, recorded):
     assert f"<strong>{expected}</strong> for 12 seconds" in fragment
 
 
+@pytest.mark.parametrize("unit", ["1000 characters", "1000 characters ", "1k characters"])
+def test_a_price_per_1000_characters_asks_for_characters_and_counts_thousands(unit):
+    price = card_price(Decimal("0.30"), unit, "USD")
+    assert (price.unit_class, price.quantity_noun) == ("1k_characters", "characters")
+    assert price.unit_quantity(Decimal(2500)) == Decimal("2.5")  # fal units: thousands
+    assert price.per_class == Decimal("0.3")
+
+
+def test_the_calculator_prices_characters_by_the_thousand(
+    member_client, sync_from, snapshot, recorded
+):
+    """$0.30 per 1,000 characters × 2,500 characters is $0.75 (fal is asked for 2.5 units)."""
+    endpoint_id = first_of_class(recorded, "1k_characters")
+    prices = [
+        {**p, "unit_price": 0.30} if p["endpoint_id"] == endpoint_id else p
+        for p in recorded.values()
+    ]
+    sync_from(Emulator(*copy.deepcopy(snapshot), prices))
+    fragment = html(member_client.get(f"/estimate/{endpoint_id}/?quantity=2500", headers=HTMX))
+    assert "<strong>$0.75</strong> for 2,500 characters" in fragment
+
+
 @pytest.mark.parametrize(
     ("quantity", "message"),
     [
