@@ -326,6 +326,25 @@ def test_error_envelope_becomes_a_typed_error(no_internet, status, error_class, 
     assert (error.docs_url, error.request_id) == ("https://docs.fal.ai/x", "req-1")
 
 
+@pytest.mark.parametrize(
+    ("body", "request_id"),
+    [
+        (envelope("server_error", "Down"), "hdr-7"),  # the envelope names none: the header
+        (envelope("server_error", "Down", request_id=""), "hdr-7"),
+        (envelope("server_error", "Down", request_id="env-1"), "env-1"),  # the envelope's
+        ("<html>Bad gateway</html>", "hdr-7"),  # no envelope at all
+    ],
+    ids=["envelope-without-id", "envelope-with-empty-id", "envelope-id-wins", "no-envelope"],
+)
+def test_the_request_id_falls_back_to_the_x_request_id_header(no_internet, body, request_id):
+    kwargs = {"json": body} if isinstance(body, dict) else {"body": body}
+    no_internet.get(URL, status=503, headers={"x-request-id": "hdr-7"}, **kwargs)
+    client = FalModelsClient(base_url=BASE, max_retries=0)
+    with pytest.raises(FalServerError) as raised:
+        client.get_page(ModelsQuery())
+    assert raised.value.request_id == request_id
+
+
 def test_html_challenge_page_is_a_permission_error_without_its_body(client, no_internet):
     no_internet.get(URL, status=403, body="<html><script>challenge()</script></html>")
     with pytest.raises(FalPermissionDeniedError) as raised:
