@@ -17,6 +17,7 @@ from catalog.browse import PAGE_SIZE, active_filters, parse_grid_query, sort_opt
 from catalog.cards import card_for
 from catalog.changes import grid_added
 from catalog.index import CatalogIndex
+from catalog.search import tokens
 from catalog.shortlists import shortlisted_ids
 from catalog.views import HtmxHttpRequest
 from catalog.views.compare import compare_url, grid_state
@@ -67,6 +68,8 @@ def _grid_context(request, catalog: CatalogIndex, query, *, appending: bool) -> 
     messages = query.messages
     if query.page > paginator.num_pages:
         messages = (*messages, f"There is no page {query.page}; showing the last.")
+    if query.q and not tokens(query.q):
+        messages = (*messages, f"“{query.q}” has no letters or digits to search for.")
     suggestion = catalog.search_index.suggest(query.q) if query.q and not grid.total else None
     in_lists = shortlisted_ids(request)
     cards_html = [

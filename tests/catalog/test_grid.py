@@ -10,6 +10,7 @@ import pytest
 from django.http import QueryDict
 from django.test import Client
 from django.utils import timezone
+from django.utils.html import escape
 
 from catalog import services
 from catalog.browse import PAGE_SIZE, browse, parse_grid_query, row_for
@@ -203,6 +204,13 @@ def test_the_empty_index_poll_reloads_the_page_once_the_grid_is_ready(rf):
     response = syncing(request)
     assert response["HX-Refresh"] == "true"
     assert not response.content
+
+
+@pytest.mark.parametrize("q", ["✓", "!!!", "— · —"])
+def test_a_search_without_a_word_says_so(member_client, q):
+    response = member_client.get("/", {"q": q})
+    html = response.content.decode()
+    assert f"“{escape(q)}” has no letters or digits to search for." in html
 
 
 def test_filter_partial_pushes_the_canonical_url(member_client):
