@@ -58,6 +58,8 @@ def model_estimate(request: HtmxHttpRequest, endpoint_id: str) -> HttpResponse:
     quantity, problem = parse_quantity(raw)
     if price is None:
         problem = f"{catalog.card(model).price_note}: there is nothing to estimate with."
+    elif price.vague:
+        problem = "fal bills this model in a unit nothing can be counted in: no estimate."
     elif quantity is not None:
         units = price.unit_quantity(quantity)
         if units < Decimal(str(MIN_UNIT_QUANTITY)):

@@ -243,6 +243,19 @@ def test_a_vague_unit_says_price_varies_with_fals_figure_in_the_tooltip(member_c
     assert card_price(price["unit_price"], price["unit"], "USD").tooltip in card
 
 
+def test_a_price_that_varies_has_no_calculator(member_client, recorded):
+    """fal's unit for it counts nothing a person could enter: no form, and no estimate."""
+    endpoint_id = first_of_class(recorded, "vague")
+    page = html(member_client.get(f"/models/{endpoint_id}/"))
+    assert "price varies" in page
+    assert 'class="calculator"' not in page and "How many" not in page
+    fragment = html(member_client.get(f"/estimate/{endpoint_id}/?quantity=4", headers=HTMX))
+    assert "in a unit nothing can be counted in: no estimate." in fragment
+    assert "<strong>" not in fragment
+    priced = first_of_class(recorded, "image")
+    assert 'class="calculator"' in html(member_client.get(f"/models/{priced}/"))
+
+
 def test_the_grid_renders_a_cards_price_into_its_cached_html(sync_from, snapshot, recorded):
     """Members' cards are rendered once per index keyed by the card: a new price shows."""
     endpoint_id = first_of_class(recorded, "image")
