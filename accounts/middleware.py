@@ -3,8 +3,8 @@
 Django's LoginRequiredMiddleware answers a request without a session with a 302 to the
 sign-in page. htmx follows that redirect inside its XMLHttpRequest and swaps the sign-in
 page into the results area. For htmx requests we answer with `HX-Redirect` instead: htmx
-then loads the sign-in page as a page, with `next` the page the user was on (the
-`HX-Current-URL` htmx sends, when it is on this site; else the request's own path).
+then loads the sign-in page as a page, with `next` what the click asked for when that is
+a page, else the page the user was on (see `htmx_page_path`).
 """
 
 from __future__ import annotations
@@ -19,15 +19,21 @@ from django_htmx.http import HttpResponseClientRedirect
 
 
 def htmx_page_path(request) -> str:
-    """The path and query of the page an htmx request came from, if it is on this site."""
+    """Where sign-in returns an htmx request: the URL it asked for when that is the page
+    itself in another state (a filter clicked on the grid, compare or changes), else the
+    page it came from (a fragment, such as a menu, is no page to land on), if that page is
+    on this site."""
+    asked = request.get_full_path()
     current = request.headers.get("HX-Current-URL", "")
     if current and url_has_allowed_host_and_scheme(
         current, allowed_hosts={request.get_host()}, require_https=request.is_secure()
     ):
         parts = urlsplit(current)
         if parts.netloc and parts.path.startswith("/"):
+            if request.method == "GET" and parts.path == request.path:
+                return asked
             return parts.path + (f"?{parts.query}" if parts.query else "")
-    return request.get_full_path()
+    return asked
 
 
 class SignInRequiredMiddleware(LoginRequiredMiddleware):

@@ -31,6 +31,21 @@ def test_an_htmx_request_without_a_session_is_sent_to_sign_in_as_a_page(client, 
     assert next_of(response["HX-Redirect"]) == "/?q=flux&category=text-to-image"
 
 
+def test_a_filter_clicked_on_the_page_returns_to_what_the_click_asked_for(client):
+    clicked = "/?q=flux&category=text-to-image&license=commercial"
+    response = client.get(clicked, headers={"HX-Request": "true", "HX-Current-URL": PAGE})
+    assert next_of(response["HX-Redirect"]) == clicked
+
+
+def test_a_fragment_of_another_path_returns_to_the_page_it_opened_on(client):
+    """A menu or a schema tab is no page to land on after sign-in: the page it was on is."""
+    response = client.get(
+        "/shortlist-menu/?endpoint_id=fal-ai/flux/dev",
+        headers={"HX-Request": "true", "HX-Current-URL": PAGE},
+    )
+    assert next_of(response["HX-Redirect"]) == "/?q=flux&category=text-to-image"
+
+
 def test_next_is_the_request_when_the_current_url_is_not_this_site(client):
     path = "/schema/fal-ai/flux/dev/"
     for current in ("https://evil.example/?q=x", "javascript:alert(1)", "//evil.example/", ""):
