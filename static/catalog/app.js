@@ -83,7 +83,16 @@
 
   // Keyboard: "/" focuses search, Esc clears it, j/k or arrows move between cards.
   function cards() { return Array.prototype.slice.call(document.querySelectorAll(".grid .card")); }
-  function typing(target) { return target.closest && target.closest("input, textarea, select, [contenteditable]"); }
+  // Text fields keep their keys; a ticked facet, a sort or a button does not (after a
+  // click the focus stays on it, and the shortcuts must still work).
+  function typing(target) {
+    var field = target.closest && target.closest("input, textarea, [contenteditable]");
+    if (!field) return false;
+    return !(field.tagName === "INPUT" && /^(checkbox|radio|button|submit|reset)$/.test(field.type));
+  }
+  function nativeArrows(target, key) {  // a radio group and a select move with the arrows
+    return /^Arrow/.test(key) && target.closest && target.closest("input[type=radio], select");
+  }
   document.addEventListener("keydown", function (event) {
     if (event.target.closest && event.target.closest("[role=tablist]")) return;
     var search = document.getElementById("q") || document.querySelector("input[type=search]");
@@ -99,6 +108,7 @@
       return;
     }
     if (typing(event.target) || event.altKey || event.ctrlKey || event.metaKey) return;
+    if (nativeArrows(event.target, event.key)) return;
     var step = { j: 1, ArrowDown: 1, ArrowRight: 1, k: -1, ArrowUp: -1, ArrowLeft: -1 }[event.key];
     if (!step) return;
     var all = cards();

@@ -3,6 +3,8 @@ shortlist button, a saved note), and the snippet tabs follow the WAI-ARIA tabs p
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from playwright.sync_api import expect
 
@@ -101,3 +103,27 @@ def test_snippet_tabs_by_keyboard(member_page, live_server):
     page.keyboard.press("Home")
     expect(first).to_be_focused()
     expect(first).to_have_attribute("aria-selected", "true")
+
+
+def test_the_shortcuts_work_right_after_a_facet_or_the_sort_was_used(member_page):
+    """Focus stays on the facet or sort that was used; "/", j and k must still work there."""
+    page = member_page
+    page.locator("#license-research").check()
+    expect(page).to_have_url(re.compile(r"license=research"))
+    page.wait_for_load_state("networkidle")
+    expect(page.locator("#license-research")).to_be_focused()
+    page.keyboard.press("j")
+    first = page.locator(".grid .card").first.locator(".card-title a")
+    expect(first).to_be_focused()
+    page.locator("#license-research").focus()
+    page.keyboard.press("/")
+    expect(page.locator("#q")).to_be_focused()
+    page.locator("#sort").select_option("name")
+    expect(page).to_have_url(re.compile(r"sort=name"))
+    page.wait_for_load_state("networkidle")
+    page.locator("#sort").focus()
+    page.keyboard.press("j")
+    expect(page.locator(".grid .card").first.locator(".card-title a")).to_be_focused()
+    page.locator("#q").fill("")
+    page.locator("#q").press("j")  # a text field keeps its keys
+    expect(page.locator("#q")).to_be_focused()
