@@ -1,10 +1,10 @@
 """The sync: crawl fal's catalog into the index, one run at a time, all or nothing.
 
-A run crawls list mode page by page through the page cache (under a generation of its
-own, so it never reuses a page fetched before it started), then fetches OpenAPI documents
+A run crawls list mode page by page straight from fal (no cache: its own row keeps runs
+one at a time, and no later caller could reuse its pages), then fetches OpenAPI documents
 only for endpoints that are new or whose entry changed (find mode with
 `expand=openapi-3.0`), then fetches prices for every listed endpoint (batches of 50,
-through the same cache, per key fingerprint), then writes everything in one transaction.
+for the key in use), then writes everything in one transaction.
 A pricing failure does not fail the run: it is recorded (`prices_error`) and prices stay
 as last synced; so does an answer that prices none of the listed endpoints when some had
 prices. A changed price is recorded in the history only against an earlier recorded one

@@ -1,4 +1,4 @@
-"""gunicorn settings for production: `gunicorn -c config/gunicorn.conf.py` (see README).
+"""gunicorn settings for production: `gunicorn -c config/gunicorn.conf.py` (see docs/operations.md).
 
 Workers are processes, so each has its own memory; they share the catalog cache (the file
 cache on one machine, Redis across machines) and its single-flight locks. Every value

@@ -1,7 +1,7 @@
 """Project settings: one flat module, read from environment variables with safe defaults.
 
 Every variable is listed in `.env.example`. Production is switched on with
-DJANGO_PRODUCTION=1 (see README), which turns on the secure cookie and HTTPS settings
+DJANGO_PRODUCTION=1 (see docs/operations.md), which turns on the secure cookie and HTTPS settings
 that `manage.py check --deploy` asks for.
 """
 
