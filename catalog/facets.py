@@ -125,8 +125,9 @@ class Facet:
         raise NotImplementedError
 
 
-class Pick(Facet):
-    """One of a few fixed values (radio buttons), compared with a row attribute."""
+class _FixedChoices(Facet):
+    """Values from a fixed table (`choices`: value → label), compared with a row attribute;
+    an unknown one is dropped with the message `unknown`."""
 
     counts = OTHERS
 
@@ -137,6 +138,19 @@ class Pick(Facet):
         choices: Mapping[str, str],
         unknown: str,
         key: str = "",  # the Row attribute it compares and counts
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(name, **kwargs)
+        self.key, self.choices, self.unknown = attrgetter(key or name), choices, unknown
+
+
+class Pick(_FixedChoices):
+    """One of a few fixed values (radio buttons)."""
+
+    def __init__(
+        self,
+        name: str,
+        *,
         default: str = "",
         unfiltered: str = "",  # the value that lets every row through (shown uncounted)
         any_choice: tuple[str, str] = ("", ""),  # (id suffix, label) of the "" choice
@@ -144,7 +158,6 @@ class Pick(Facet):
         **kwargs: Any,
     ) -> None:
         super().__init__(name, **kwargs)
-        self.key, self.choices, self.unknown = attrgetter(key or name), choices, unknown
         self.default, self.unfiltered, self.any_choice = default, unfiltered, any_choice
         self.chip_labels = chip_labels
 
@@ -257,26 +270,21 @@ class Among(Facet):
         return Control(self.name, "radio", options)
 
 
-class AnyOf(Facet):
-    """Any of several fixed values (checkboxes), compared with a row attribute."""
+class AnyOf(_FixedChoices):
+    """Any of several fixed values (checkboxes)."""
 
     default = ()
-    counts = OTHERS
 
     def __init__(
         self,
         name: str,
         *,
-        choices: Mapping[str, str],
-        unknown: str,
-        key: str = "",  # the Row attribute it compares and counts
         hide_empty: bool = False,  # list only options some row has (or chosen ones)
         dots: bool = False,  # a coloured dot per option, class "{name}-{value}"
         empty: str = "",
         **kwargs: Any,
     ) -> None:
         super().__init__(name, **kwargs)
-        self.key, self.choices, self.unknown = attrgetter(key or name), choices, unknown
         self.hide_empty, self.dots, self.empty = hide_empty, dots, empty
 
     def parse(self, read: Reader) -> tuple[str, ...]:
