@@ -7,6 +7,7 @@ here, so badges and URL checks mean the same thing everywhere.
 from __future__ import annotations
 
 import hashlib
+import re
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from urllib.parse import urlsplit
@@ -20,6 +21,7 @@ NEW_WITHIN = timedelta(days=30)
 MAX_SHOWN_TAGS = 3
 # fal's model pages (with the playground); "<id>/api" is the model's API documentation.
 FAL_MODELS_URL = "https://fal.ai/models/"
+_WORD = re.compile(r"\w+")
 
 # A glyph per category family, for the placeholder shown when a thumbnail cannot load.
 _CATEGORY_ICONS = {
@@ -153,6 +155,15 @@ class Card:
     @property
     def more_tags(self) -> int:
         return max(0, len(self.tags) - MAX_SHOWN_TAGS)
+
+    @property
+    def role(self) -> str:
+        """The model's role in its family ("Image to Video (Fast)"): what tells apart the
+        cards of a family that share a name ("Veo 3.1 Fast"). Empty when the name says it."""
+        if not self.group_label:
+            return ""
+        named = set(_WORD.findall(self.name.casefold()))
+        return "" if set(_WORD.findall(self.group_label.casefold())) <= named else self.group_label
 
     @property
     def fal_page_url(self) -> str:

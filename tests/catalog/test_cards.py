@@ -125,3 +125,24 @@ def test_a_url_with_a_host_but_not_http_is_never_a_link_or_an_image(member_clien
         for html in (card, page):  # (the page's history may name it, as text)
             links = URL_ATTRIBUTE.findall(html)
             assert all(link.startswith(("https://", "/", "?", "#")) for link in links), links
+
+
+def test_cards_of_one_family_that_share_a_name_say_their_role(member_client):
+    """/?q=veo showed eight cards titled "Veo 3.1" or "Veo 3.1 Fast" and nothing else apart."""
+    html = member_client.get("/", {"q": "veo3.1"}).content.decode()
+    cards = re.findall(
+        r'<h2 class="card-title"><a [^>]*>([^<]+)</a></h2>\s*'
+        r'(?:<p class="card-role">([^<]+)</p>)?',
+        html,
+    )
+    assert len(cards) >= 10
+    assert len(set(cards)) == len(cards), "two cards read the same"
+    assert ("Veo 3.1 Fast", "Image to Video (Fast)") in cards
+
+
+def test_a_role_the_name_already_says_is_not_repeated():
+    model = next(
+        m for m in catalog_index().models if m.endpoint_id == "fal-ai/veo3.1/lite/image-to-video"
+    )
+    card = card_for(model)
+    assert card.name == "Veo3.1 Lite Image to Video" and card.role == ""
