@@ -11,10 +11,11 @@ from __future__ import annotations
 from django.conf import settings
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_not_required
-from django.http import Http404, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
-from django.urls import reverse_lazy
+from django.urls import reverse, reverse_lazy
 from django.utils.decorators import method_decorator
+from django.utils.http import url_has_allowed_host_and_scheme
 
 from accounts.forms import SignInForm
 from accounts.throttle import RESET_LIMIT, reset_request_allowed
@@ -62,3 +63,23 @@ class PasswordResetConfirmView(_OnlyWithMail, auth_views.PasswordResetConfirmVie
 
 class PasswordResetCompleteView(_OnlyWithMail, auth_views.PasswordResetCompleteView):
     pass
+
+
+# A stale form: signed out and in again in another tab (a new CSRF token), or a page left
+# open past its session. Retrying cannot help; reloading the page can.
+SESSION_CHANGED = "Your session changed since this page was loaded. Reload the page and try again."
+
+
+def csrf_failure(request: HttpRequest, reason: str = "") -> HttpResponse:
+    """CSRF_FAILURE_VIEW: the site's page (whatever DEBUG says), and for htmx a header that
+    static/catalog/app.js turns into a "reload the page" banner instead of "try again"."""
+    back = request.headers.get("Referer", "")
+    if not url_has_allowed_host_and_scheme(
+        back, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
+        back = reverse("catalog:index")
+    response = render(
+        request, "403_csrf.html", {"message": SESSION_CHANGED, "back": back}, status=403
+    )
+    response["X-Session-Changed"] = "1"
+    return response

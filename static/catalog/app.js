@@ -232,9 +232,33 @@
     var banner = document.getElementById("request-error");
     if (banner) banner.remove();
   }
+  // A stale session (signed out and in again in another tab): retrying cannot work, so
+  // the banner says what can (accounts.views.csrf_failure sets the header).
+  var SESSION_CHANGED = "Your session changed since this page was loaded.";
+  function sessionChanged() {
+    hideBanner();
+    var banner = document.createElement("div");
+    banner.id = "request-error";
+    banner.className = "banner banner-error request-error";
+    banner.setAttribute("role", "alert");
+    var text = document.createElement("span");
+    text.textContent = SESSION_CHANGED + " ";
+    var reload = document.createElement("button");
+    reload.type = "button";
+    reload.className = "button";
+    reload.textContent = "Reload the page";
+    reload.addEventListener("click", function () { location.reload(); });
+    banner.append(text, reload);
+    (document.getElementById("main") || document.body).prepend(banner);
+  }
   function requestFailed(event) {
     var detail = event.detail;
     var elt = detail.elt;
+    if (detail.xhr && detail.xhr.getResponseHeader("X-Session-Changed")) {
+      lastFailure = null;
+      sessionChanged();
+      return;
+    }
     var menu = elt && elt.closest && elt.closest(".shortlist-menu");
     if (menu) {
       var pop = menu.querySelector(".shortlist-pop");

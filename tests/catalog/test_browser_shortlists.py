@@ -103,3 +103,25 @@ def test_without_javascript_the_card_button_posts_and_comes_back(new_page, live_
     assert [e.endpoint_id for e in shortlist.entries.all()] == [endpoint_id]
     card = page.locator(f'.grid .card[data-endpoint-id="{endpoint_id}"]')
     expect(card.locator(".shortlist-toggle")).to_have_text("★ Shortlisted " + endpoint_id)
+
+
+def test_a_stale_session_says_to_reload_the_page_not_to_try_again(new_page, live_server, curator):
+    """Signed out and in again in another tab: the page's token is stale. The menu's post
+    fails, and the banner offers a reload (a retry would fail the same way)."""
+    Shortlist.objects.create(title="Product shots", slug="product-shots", curator=curator)
+    page = new_page()
+    sign_in(page, live_server, "cora", "curator-pass-1234", "/?q=flux")
+    card = page.locator(".grid .card").first
+    card.locator(".shortlist-toggle").click()
+    add = card.get_by_role("button", name="Product shots")
+    expect(add).to_be_visible()
+    host = live_server.url.split("//", 1)[1].split(":")[0]
+    page.context.add_cookies(
+        [{"name": "csrftoken", "value": "s" * 32, "domain": host, "path": "/"}]
+    )
+    add.click()
+    banner = page.locator("#request-error")
+    expect(banner).to_contain_text("Your session changed since this page was loaded.")
+    expect(banner.get_by_role("button", name="Reload the page")).to_be_visible()
+    expect(banner).not_to_contain_text("did not answer")
+    assert not Shortlist.objects.get().entries.exists()
