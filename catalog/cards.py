@@ -16,6 +16,7 @@ from catalog.prices import CardPrice
 from fal.types import Model, ModelMetadata, is_endpoint_id
 
 LICENSES = ("commercial", "research", "private")
+GONE = "gone"  # the status of a model fal no longer lists (the index knows, not its entry)
 HIGHLIGHT_TAGS = frozenset({"new", "beta", "pro", "turbo"})
 NEW_WITHIN = timedelta(days=30)
 MAX_SHOWN_TAGS = 3

@@ -14,7 +14,7 @@ from __future__ import annotations
 import threading
 from collections import OrderedDict
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime
 from functools import cached_property
 from typing import Any, TypeVar
@@ -23,7 +23,7 @@ from django.template.loader import render_to_string
 
 from catalog import upstream
 from catalog.browse import GridQuery, GridResult, Row, active_filters, browse, row_for
-from catalog.cards import Card, card_for
+from catalog.cards import GONE, Card, card_for
 from catalog.facets import rail
 from catalog.models import CatalogEntry, IndexState, PriceRecord
 from catalog.prices import NEEDS_KEY, NO_PRICE, CardPrice, card_price
@@ -204,15 +204,18 @@ class CatalogIndex:
     def card(self, model: Model) -> Card:
         """The model's card with its price (or why it has none): what every page shows.
 
-        Built once a day per model: "new" depends on the date."""
-        return self.derived(
-            ("card", model.endpoint_id, date.today()),
-            lambda: card_for(
+        Built once a day per model: "new" depends on the date. A model fal no longer lists
+        has the status "gone", whatever its last entry said."""
+
+        def build() -> Card:
+            card = card_for(
                 model,
                 price=self.prices.get(model.endpoint_id),
                 price_note="" if model.endpoint_id in self.prices else self.price_note,
-            ),
-        )
+            )
+            return replace(card, status=GONE) if self.is_gone(model.endpoint_id) else card
+
+        return self.derived(("card", model.endpoint_id, date.today()), build)
 
     def keep_rendered_cards(self, previous: CatalogIndex) -> None:
         """Take over the cards `previous` rendered: keyed by their whole content, they are

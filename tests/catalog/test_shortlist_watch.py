@@ -147,3 +147,13 @@ def test_a_gone_entry_is_flagged_with_successors(member_client, snapshot, curato
     assert row.watch.gone and not row.watch.deprecated
     assert row.watch.suggestions[0].endpoint_id == DEV
     assert "no longer in fal's catalog." in member_client.get("/shortlists/old/").content.decode()
+
+
+def test_a_gone_model_says_gone_on_its_page_and_in_compare(member_client, snapshot):
+    """Its last entry said "active"; the facts and the compare row must not repeat that."""
+    sync_with([m for m in snapshot[0] if m["endpoint_id"] != SCHNELL], snapshot[1])
+    page = member_client.get(f"/models/{SCHNELL}/").content.decode()
+    assert "No longer in fal" in page and "<dt>Status</dt><dd>gone</dd>" in page
+    compare = member_client.get("/compare/", {"endpoint_id": [DEV, SCHNELL]})
+    (status,) = [row for row in compare.context["overview"] if row.label == "Status"]
+    assert [cell.text for cell in status.cells] == ["active", "gone"]
