@@ -111,3 +111,18 @@ def test_reorder_remove_and_copy_as_markdown(member_page, live_server, console_e
     assert copied.startswith("## Comparing 2 fal models")
     assert "| **Veo 3.1 Fast** | **Kling Video v3 Image to Video [Pro]** |" in copied
     assert console_errors == []
+
+
+def test_section_labels_stay_in_view_when_a_wide_table_scrolls_sideways(member_page, live_server):
+    page = member_page
+    page.set_viewport_size({"width": 390, "height": 800})
+    ids = "&".join(f"endpoint_id={i}" for i in PICKS)
+    page.goto(f"{live_server.url}/compare/?{ids}")
+    scroller = page.locator(".compare-scroll")
+    scroller.evaluate("el => { el.scrollLeft = el.scrollWidth; }")
+    page.wait_for_timeout(100)
+    box = scroller.bounding_box()
+    for label in ("Overview", "Capabilities"):
+        span = page.locator(".group-row .group-label", has_text=label).first
+        at = span.bounding_box()
+        assert box["x"] <= at["x"] < box["x"] + box["width"], f"{label} scrolled out of view"
