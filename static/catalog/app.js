@@ -19,6 +19,10 @@
     root.querySelectorAll("img.thumb-img").forEach(function (img) {
       if (img.complete && img.naturalWidth > 0) markLoaded(img);
       else if (img.complete && img.naturalWidth === 0 && img.getAttribute("loading") !== "lazy") markFailed(img);
+      // A lazy image may have failed before this script listened (Chromium calls an
+      // unloaded lazy image complete too, so that test cannot tell): decode() settles
+      // when it loads or fails, whenever that is.
+      else if (img.decode) img.decode().then(function () { markLoaded(img); }, function () { if (!img.naturalWidth) markFailed(img); });
     });
   }
 
