@@ -214,23 +214,26 @@
     var q = form.querySelector("#q");
     if (q) q.value = new URLSearchParams(location.search).get("q") || "";
   }
-  function showBanner() {
-    var banner = document.getElementById("request-error");
-    if (banner) return banner;
-    banner = document.createElement("div");
+  // One banner for a failed request, with the one action that can help.
+  function addBanner(message, label, act) {
+    var banner = document.createElement("div");
     banner.id = "request-error";
     banner.className = "banner banner-error request-error";
     banner.setAttribute("role", "alert");
     var text = document.createElement("span");
-    text.textContent = FAILED + " ";
-    var retry = document.createElement("button");
-    retry.type = "button";
-    retry.className = "button";
-    retry.id = "request-retry";
-    retry.textContent = "Retry";
-    banner.append(text, retry);
+    text.textContent = message + " ";
+    var button = document.createElement("button");
+    button.type = "button";
+    button.className = "button";
+    button.textContent = label;
+    act(button);
+    banner.append(text, button);
     (document.getElementById("main") || document.body).prepend(banner);
     return banner;
+  }
+  function showBanner() {
+    return document.getElementById("request-error") ||
+      addBanner(FAILED, "Retry", function (button) { button.id = "request-retry"; });
   }
   function hideBanner() {
     var banner = document.getElementById("request-error");
@@ -241,19 +244,9 @@
   var SESSION_CHANGED = "Your session changed since this page was loaded.";
   function sessionChanged() {
     hideBanner();
-    var banner = document.createElement("div");
-    banner.id = "request-error";
-    banner.className = "banner banner-error request-error";
-    banner.setAttribute("role", "alert");
-    var text = document.createElement("span");
-    text.textContent = SESSION_CHANGED + " ";
-    var reload = document.createElement("button");
-    reload.type = "button";
-    reload.className = "button";
-    reload.textContent = "Reload the page";
-    reload.addEventListener("click", function () { location.reload(); });
-    banner.append(text, reload);
-    (document.getElementById("main") || document.body).prepend(banner);
+    addBanner(SESSION_CHANGED, "Reload the page", function (button) {
+      button.addEventListener("click", function () { location.reload(); });
+    });
   }
   function requestFailed(event) {
     var detail = event.detail;
