@@ -82,3 +82,145 @@ def sign_in(page, live_server, username: str, password: str, next_path: str = "/
     page.fill("#id_password", password)
     page.click("form button[type=submit]")
     page.wait_for_load_state("networkidle")
+
+
+# --- The search's judged set (tests/catalog/search_judgements.json), for its test and bench --
+
+JUDGEMENTS = os.path.join(os.path.dirname(__file__), "catalog", "search_judgements.json")
+
+
+def search_judgements() -> list[dict]:
+    """The judged phrases: q, answers (a rule or a list of rules), status, written."""
+    import json
+
+    with open(JUDGEMENTS, encoding="utf-8") as f:
+        return json.load(f)["judgements"]
+
+
+def judged_catalog() -> tuple[list, frozenset[str]]:
+    """The bundled catalog as the index holds it after the history replay: the snapshot's
+    models, then the endpoints of earlier crawls the snapshot lacks (their last entry), and
+    the ids of those gone ones."""
+    import gzip
+    import json
+
+    from fal.types import parse_model
+    from fal_emulator.snapshot import DEFAULT_MODELS_PATH, HISTORY_DIR
+
+    with gzip.open(DEFAULT_MODELS_PATH) as f:
+        present = [m for m in map(parse_model, json.load(f)["models"]) if m is not None]
+    ids = {m.endpoint_id for m in present}
+    gone: dict[str, object] = {}
+    for crawl in sorted(HISTORY_DIR.glob("fal-models-*.json.gz")):  # oldest first
+        with gzip.open(crawl) as f:
+            for m in map(parse_model, json.load(f)["models"]):
+                if m is not None and m.endpoint_id not in ids:
+                    gone[m.endpoint_id] = m
+    return [*present, *gone.values()], frozenset(gone)
+
+
+def _answers(rules: dict | list[dict], model) -> bool:
+    import re
+
+    meta = model.metadata
+    endpoint = model.endpoint_id.casefold()
+    name = f"{endpoint} {meta.display_name.casefold()}" if meta else endpoint
+    text = f"{name} {' '.join(meta.tags).casefold()}" if meta else name
+    category = meta.category if meta else ""
+    fields = {"id": endpoint, "name": name, "text": text}
+    return any(
+        all(
+            category in want if key == "category" else re.search(want, fields[key]) is not None
+            for key, want in rule.items()
+        )
+        for rule in (rules if isinstance(rules, list) else [rules])
+    )
+
+
+def judge_search(search, models: list, gone: frozenset[str], judgements: list[dict]) -> dict:
+    """Score `search` (q → positions into `models`, best first) on the judged phrases.
+
+    success@5: a right model in the top 5; top-1: the first is right; precision@10: right
+    models in the top 10 over what the catalog can give (at most 10); zero: phrases that
+    some model answers and that find nothing. A phrase without `status: all` is judged on
+    the present models only, as the grid shows them by default."""
+    success = top = 0
+    precision = 0.0
+    zero: list[str] = []
+    misses: list[str] = []
+    for judged in judgements:
+        scope = judged.get("status") == "all"
+        relevant = {
+            i
+            for i, m in enumerate(models)
+            if (scope or m.endpoint_id not in gone) and _answers(judged["answers"], m)
+        }
+        found = [p for p in search(judged["q"]) if scope or models[p].endpoint_id not in gone]
+        hits = [p in relevant for p in found[:10]]
+        success += any(hits[:5])
+        top += bool(hits[:1] and hits[0])
+        precision += sum(hits) / min(10, len(relevant)) if relevant else 1.0
+        if relevant and not found:
+            zero.append(judged["q"])
+        if not hits[:1] or not hits[0]:
+            first = models[found[0]].endpoint_id if found else "nothing"
+            misses.append(f"{judged['q']!r}: first {first}")
+    n = len(judgements)
+    return {
+        "phrases": n,
+        "success_at_5": success / n,
+        "top_1": top / n,
+        "precision_at_10": precision / n,
+        "zero_results": zero,
+        "misses": misses,
+    }
+
+
+def search_scores_line(scores: dict) -> str:
+    """The scores as the benchmark and the test print them."""
+    return (
+        f"{scores['phrases']} judged phrases: success@5 {scores['success_at_5']:.2f}, "
+        f"top-1 {scores['top_1']:.2f}, precision@10 {scores['precision_at_10']:.2f}, "
+        f"zero results {len(scores['zero_results'])}"
+    )
+
+
+# Typed into the search box, timed at the bundled catalog's size and at 100,000 models;
+# "vdeo upscaler" is a typo that finds nothing as typed (it includes suggest()).
+SEARCH_BENCH_QUERIES = [
+    "kling video", "flux dev", "image video", "fluxx", "fal-ai/flux/dev", "a b", "vdeo upscaler",
+]  # fmt: skip
+
+
+def search_timings(models: list, size: int) -> list[str]:
+    """Build time and the median of five unmemoised runs of each benchmark query, over
+    `size` models: real entries cloned with new ids (real words, a vocabulary that grows
+    with the ids) when `size` exceeds the catalog."""
+    import dataclasses
+    import statistics
+    import time
+
+    from catalog.search import SearchIndex
+
+    catalog = models[:size]
+    if size > len(models):
+        copies = models * (size // len(models) + 1)
+        catalog = [
+            dataclasses.replace(m, endpoint_id=f"{m.endpoint_id}/v{i}")
+            for i, m in zip(range(size), copies, strict=False)
+        ]
+    started = time.perf_counter()
+    index = SearchIndex(catalog)
+    lines = [f"{len(catalog):>7} models: build {time.perf_counter() - started:.2f} s"]
+    for q in SEARCH_BENCH_QUERIES:
+        runs = []
+        for _ in range(5):
+            index._memo.clear()  # time the work, not the memo
+            started = time.perf_counter()
+            count = len(index.search(q))
+            suggestion = index.suggest(q) if not count else None
+            runs.append((time.perf_counter() - started) * 1000)
+        assert count or suggestion, q
+        median = statistics.median(runs)
+        lines.append(f"{len(catalog):>7} models: {q!r:>17} {median:6.1f} ms  {count} results")
+    return lines

@@ -2,18 +2,16 @@
 
 from __future__ import annotations
 
-import dataclasses
 import gzip
 import json
-import statistics
 import threading
-import time
 
 import pytest
 
 from catalog.search import SearchIndex, _edit_distance, tokens
 from fal.types import Group, Model, ModelMetadata, parse_model
 from fal_emulator import DEFAULT_MODELS_PATH
+from tests.helpers import search_timings
 
 
 def model(endpoint_id: str, name: str = "", **metadata) -> Model:
@@ -285,31 +283,8 @@ def test_a_query_without_words_returns_every_position_in_order(snapshot, index, 
 
 # --- benchmark: prints timings, asserts nothing about them (only that queries answer) ------
 
-# Median of five unmemoised runs; "vdeo upscaler" finds nothing and includes suggest().
-BENCH_QUERIES = ["kling video", "flux dev", "image video", "fluxx", "fal-ai/flux/dev", "a b"]
-
 
 def test_benchmark_prints_search_timings_at_the_snapshot_and_at_100000_models(snapshot, capsys):
-    # Clones of real entries with new ids: real words, a vocabulary that grows with the ids.
-    synthetic = [
-        dataclasses.replace(m, endpoint_id=f"{m.endpoint_id}/v{i}")
-        for i, m in zip(range(100_000), snapshot * 70, strict=False)
-    ]
-    lines = []
-    for catalog in (snapshot, synthetic):
-        started = time.perf_counter()
-        index = SearchIndex(catalog)
-        lines.append(f"{len(catalog):>7} models: build {time.perf_counter() - started:.2f} s")
-        for q in [*BENCH_QUERIES, "vdeo upscaler"]:
-            runs = []
-            for _ in range(5):
-                index._memo.clear()  # time the work, not the memo
-                started = time.perf_counter()
-                count = len(index.search(q))
-                suggestion = index.suggest(q) if not count else None
-                runs.append((time.perf_counter() - started) * 1000)
-            assert count or suggestion
-            median = statistics.median(runs)
-            lines.append(f"{len(catalog):>7} models: {q!r:>17} {median:6.1f} ms  {count} results")
+    lines = [*search_timings(snapshot, len(snapshot)), *search_timings(snapshot, 100_000)]
     with capsys.disabled():
         print("\n" + "\n".join(lines))
