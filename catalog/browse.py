@@ -20,6 +20,7 @@ from typing import Any
 from urllib.parse import urlencode
 
 from catalog.cards import license_of, model_tags
+from catalog.compare import LIMIT_REASON
 from catalog.compare import MAX_MODELS as MAX_COMPARE
 from catalog.facets import FACETS, FACETS_BY_NAME, OTHERS, Context, Facet, FacetOption, Test
 from catalog.prices import NO_PRICE_RANK, CardPrice
@@ -192,7 +193,9 @@ def parse_grid_query(data: Mapping) -> GridQuery:
             compare.append(value)
         else:
             read.warn(
-                "compare", f"Compare takes at most {MAX_COMPARE} models; “{value}” was left out."
+                "compare",
+                f"{LIMIT_REASON}: “{value}” was left out."
+                " Remove a pick from the tray to add another.",
             )
     last = len(MESSAGE_ORDER)
     messages = sorted(read.messages, key=lambda m: MESSAGE_ORDER.get(m[0], last))

@@ -21,6 +21,8 @@ if TYPE_CHECKING:  # Only the attributes of a card are used; no import at run ti
     from catalog.cards import Card
 
 MAX_MODELS = 6
+# Beside every compare box that is off, and in the message for a pick past the limit.
+LIMIT_REASON = f"{MAX_MODELS} is the most you can compare"
 MAX_SHOWN_ENUM = 8
 MAX_DEFAULT_CHARS = 80
 # The parts of a cell that are compared; "presence" is whether the model has the field.

@@ -24,6 +24,7 @@ from django.template.loader import render_to_string
 from catalog import upstream
 from catalog.browse import GridQuery, GridResult, Row, active_filters, browse, row_for
 from catalog.cards import GONE, Card, card_for
+from catalog.compare import LIMIT_REASON
 from catalog.facets import rail
 from catalog.models import CatalogEntry, IndexState, PriceRecord
 from catalog.prices import NEEDS_KEY, NO_PRICE, CardPrice, card_price
@@ -225,21 +226,26 @@ class CatalogIndex:
         with self._lock:
             self._derived.update(rendered[-DERIVED_KEPT // 2 :])
 
-    def card_html(self, card: Card, *, picked: bool, shortlisted: bool | None = None) -> str:
+    def card_html(
+        self, card: Card, *, picked: bool, picks_full: bool = False, shortlisted: bool | None = None
+    ) -> str:
         """A card, rendered once per content and state.
 
         Keyed by the card itself (every field it shows), whether its compare box is ticked
-        and, for curators, whether the endpoint is in any shortlist (their closed control
-        shows only that; the lists load when it opens). Nothing else goes into the HTML, so
-        it is the same for every member, and for every curator.
+        or, the picks being full, off with the reason, and, for curators, whether the endpoint
+        is in any shortlist (their closed control shows only that; the lists load when it
+        opens). Nothing else goes into the HTML, so it is the same for every member, and for
+        every curator.
         """
+        full = picks_full and not picked
         context = {
             "card": card,
             "compare_picks": (card.endpoint_id,) if picked else (),
+            "compare_full_reason": LIMIT_REASON if full else "",
             "shortlisted": shortlisted,
         }
         return self.derived(
-            ("card_html", card, picked, shortlisted),
+            ("card_html", card, picked, full, shortlisted),
             lambda: render_to_string("catalog/_card.html", context),
         )
 

@@ -6,16 +6,25 @@ catalog.cards for what a card shows.
 
 from __future__ import annotations
 
+from urllib.parse import urlsplit
+
 from django.core.paginator import Paginator
-from django.http import HttpResponse
+from django.http import HttpResponse, QueryDict
 from django.shortcuts import render
 from django.views.decorators.vary import vary_on_headers
 from django_htmx.http import push_url, replace_url
 
 from catalog import services
-from catalog.browse import PAGE_SIZE, active_filters, parse_grid_query, sort_options
+from catalog.browse import (
+    PAGE_SIZE,
+    GridQuery,
+    active_filters,
+    parse_grid_query,
+    sort_options,
+)
 from catalog.cards import card_for
 from catalog.changes import grid_added
+from catalog.compare import LIMIT_REASON, MAX_MODELS
 from catalog.index import CatalogIndex
 from catalog.search import tokens
 from catalog.shortlists import shortlisted_ids
@@ -42,17 +51,50 @@ def index(request: HtmxHttpRequest) -> HttpResponse:
     catalog = services.catalog_index()
     if catalog.empty:
         return syncing(request)
-    query = parse_grid_query(request.GET)
+    before = _grid_before(request)
+    query = parse_grid_query(_picks_in_order(request.GET, before))
     appending = bool(request.htmx) and request.htmx.target == LOAD_MORE
     context = _grid_context(request, catalog, query, appending=appending)
     if not request.htmx:
         return render(request, "catalog/index.html", context)
     response = render(request, f"catalog/index.html#{'more' if appending else 'results'}", context)
     canonical = "/" + query.url(page=query.page).rstrip("?")
-    # Typing and appended pages replace the history entry; other filter changes add one.
-    if appending or request.htmx.trigger_name == "q":
+    # Typing, appended pages and compare picks replace the history entry (Back leaves the
+    # grid's view, not one pick at a time); other filter changes add one.
+    if appending or request.htmx.trigger_name == "q" or _only_picks_changed(before, query):
         return replace_url(response, canonical)
     return push_url(response, canonical)
+
+
+def _grid_before(request: HtmxHttpRequest) -> QueryDict | None:
+    """The query of the grid this request came from: the URL htmx says the page shows, or,
+    without JavaScript, the page the form was sent from. None from anywhere else."""
+    url = request.htmx.current_url if request.htmx else request.headers.get("Referer")
+    if not url:
+        return None
+    parts = urlsplit(url)
+    if parts.netloc != request.get_host() or parts.path != request.path:
+        return None
+    return QueryDict(parts.query)
+
+
+def _picks_in_order(data: QueryDict, before: QueryDict | None) -> QueryDict:
+    """The sent picks, those made before first and in their order: a form sends its boxes
+    in page order, and past the limit the new pick is the one left out, not an old one."""
+    sent = data.getlist("compare")
+    if before is None or not sent:
+        return data
+    earlier = [i for i in before.getlist("compare") if i in sent]
+    ordered = data.copy()
+    ordered.setlist("compare", list(dict.fromkeys([*earlier, *sent])))
+    return ordered
+
+
+def _only_picks_changed(before: QueryDict | None, query: GridQuery) -> bool:
+    if before is None:
+        return False
+    previous = parse_grid_query(before)
+    return previous.compare != query.compare and previous.url(compare=()) == query.url(compare=())
 
 
 def _grid_context(request, catalog: CatalogIndex, query, *, appending: bool) -> dict:
@@ -72,10 +114,12 @@ def _grid_context(request, catalog: CatalogIndex, query, *, appending: bool) -> 
         messages = (*messages, f"“{query.q}” has no letters or digits to search for.")
     suggestion = catalog.search_index.suggest(query.q) if query.q and not grid.total else None
     in_lists = shortlisted_ids(request)
+    picks_full = len(query.compare) >= MAX_MODELS
     cards_html = [
         catalog.card_html(
             c,
             picked=c.endpoint_id in query.compare,
+            picks_full=picks_full,
             shortlisted=None if in_lists is None else c.endpoint_id in in_lists,
         )
         for c in cards
@@ -102,6 +146,8 @@ def _grid_context(request, catalog: CatalogIndex, query, *, appending: bool) -> 
         "suggestion": suggestion,
         "suggestion_url": query.url(q=suggestion) if suggestion else "",
         "compare_picks": query.compare,
+        "compare_max": MAX_MODELS,
+        "compare_full_reason": LIMIT_REASON if picks_full else "",
         "hidden_picks": [i for i in query.compare if i not in shown_ids],
         "tray": [
             (i, names[i], query.url(compare=tuple(c for c in query.compare if c != i)))

@@ -131,19 +131,27 @@ def shortlist_compare_url(rows: list[EntryRow]) -> str:
     return compare_url(ids) if ids else ""
 
 
-def shortlist_detail(request: SignedInRequest, slug: str) -> HttpResponse:
-    shortlist = get_object_or_404(Shortlist.objects.select_related("curator"), slug=slug)
+def _shown_entries(
+    request: SignedInRequest, shortlist: Shortlist, entries: Sequence[ShortlistEntry]
+) -> dict:
+    """What a list page shows of its entries: the whole page, or one entry htmx swaps in
+    after a change, which must look the same (its watch, its shortlist control)."""
     catalog = services.catalog_index()
-    found = entry_rows(list(shortlist.entries.select_related("added_by")), catalog)
-    rows = shortlist_rows_watched(found.rows, catalog)
-    context = {
+    rows = shortlist_rows_watched(entry_rows(entries, catalog).rows, catalog)
+    return {
         "shortlist": shortlist,
         "rows": rows,
-        "flagged": sum(1 for row in rows if row.flag or row.watch.flagged),
-        "compare_url": shortlist_compare_url(found.rows),
         # Every card here is in this list; a curator's control loads the lists on opening.
         "shortlisted": True if can_curate(request.user) else None,
     }
+
+
+def shortlist_detail(request: SignedInRequest, slug: str) -> HttpResponse:
+    shortlist = get_object_or_404(Shortlist.objects.select_related("curator"), slug=slug)
+    context = _shown_entries(request, shortlist, list(shortlist.entries.select_related("added_by")))
+    rows = context["rows"]
+    context["flagged"] = sum(1 for row in rows if row.flag or row.watch.flagged)
+    context["compare_url"] = shortlist_compare_url(rows)
     return render(request, "catalog/shortlist.html", context)
 
 
@@ -277,8 +285,8 @@ def shortlist_entry_note(request: SignedInRequest, slug: str) -> HttpResponse:
     if not problem:
         writes.shortlist_entry_note(entry=entry, user=request.user, note=note)
     if request.htmx:
-        row = entry_rows([entry], services.catalog_index()).rows[0]
-        context = {"row": row, "shortlist": shortlist, "note_error": problem}
+        context = _shown_entries(request, shortlist, [entry])
+        context.update(row=context["rows"][0], note_error=problem)
         return render(request, "catalog/shortlist.html#entry", context)
     if problem:
         return _problem_page(request, problem, shortlist.get_absolute_url())

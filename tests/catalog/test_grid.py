@@ -501,3 +501,58 @@ def test_a_title_with_many_filters_counts_the_rest(member_client):
     )
     title = "“a” · text-to-image · license: commercial · +2 filters · Models · fal catalog"
     assert f"<title>{title}</title>" in page.content.decode()
+
+
+# --- Compare picks: at most six, and a pick is not a history entry ---------------------------
+
+
+def test_a_pick_replaces_the_history_entry_a_filter_change_pushes_one(member_client, catalog):
+    a, b = catalog[0].endpoint_id, catalog[1].endpoint_id
+    before = f"http://testserver/?q=flux&compare={a}"
+    picked = member_client.get(
+        "/", {"q": "flux", "compare": [a, b]}, headers={**HTMX, "HX-Current-URL": before}
+    )
+    assert parse_qsl(urlsplit(picked["HX-Replace-Url"]).query) == [
+        ("q", "flux"),
+        ("compare", a),
+        ("compare", b),
+    ]
+    assert "HX-Push-Url" not in picked
+    unpicked = member_client.get("/", {"q": "flux"}, headers={**HTMX, "HX-Current-URL": before})
+    assert unpicked["HX-Replace-Url"] == "/?q=flux"
+    filtered = member_client.get(
+        "/", {"q": "flux", "sort": "name", "compare": a}, headers={**HTMX, "HX-Current-URL": before}
+    )
+    assert parse_qsl(urlsplit(filtered["HX-Push-Url"]).query) == [
+        ("q", "flux"),
+        ("sort", "name"),
+        ("compare", a),
+    ]
+    assert "HX-Replace-Url" not in filtered
+
+
+def test_at_six_picks_the_other_compare_boxes_are_off_and_say_why(member_client, catalog):
+    ids = [m.endpoint_id for m in catalog[:7]]
+    for _ in range(2):  # drawn, then from the index's rendered cards
+        five = member_client.get("/", {"compare": ids[:5]}).content.decode()
+        assert "6 is the most you can compare" not in five
+        six = member_client.get("/", {"compare": ids[:6]}).content.decode()
+        box = re.search(rf'<input type="checkbox" name="compare" value="{ids[6]}"[^>]*>', six)
+        assert " disabled" in box.group(0)
+        card = six[six.index(f'data-endpoint-id="{ids[6]}"') :].split("</article>")[0]
+        assert "6 is the most you can compare" in card
+        picked = re.search(rf'<input type="checkbox" name="compare" value="{ids[0]}"[^>]*>', six)
+        assert " checked" in picked.group(0) and " disabled" not in picked.group(0)
+
+
+def test_without_javascript_a_seventh_pick_is_the_one_left_out_and_says_so(member_client, catalog):
+    """The form sends its boxes in page order; the picks already made stay, in their order."""
+    ids = [m.endpoint_id for m in catalog[:7]]
+    before = "http://testserver/?" + "&".join(f"compare={i}" for i in ids[:3] + ids[4:])
+    sent = ids[:3] + [ids[3]] + ids[4:]  # the new pick, ticked in the middle of the page
+    html = member_client.get("/", {"compare": sent}, headers={"Referer": before}).content.decode()
+    assert (
+        f"6 is the most you can compare: “{ids[3]}” was left out."
+        " Remove a pick from the tray to add another."
+    ) in html
+    assert re.findall(r'<li class="chip" title="([^"]+)">', html) == ids[:3] + ids[4:]

@@ -578,3 +578,19 @@ def test_a_model_gone_from_fals_catalog_cannot_be_added_and_exports_without_a_pr
     exported = json.loads(curator_client.get("/shortlists/product-shots/export.json").content)
     gone = next(e for e in exported["entries"] if e["endpoint_id"] == FLUX)
     assert (gone["price"], gone["currency"], gone["unit"], gone["unit_class"]) == ("", "", "", "")
+
+
+def test_a_saved_notes_card_keeps_its_shortlist_control_and_watch(curator_client, product_shots):
+    """The entry htmx swaps in after "Save note" is the list page's entry, not a poorer one."""
+    change_entry(FLUX, status="deprecated")
+    entry = product_shots.entries.get(endpoint_id=FLUX)
+    page = curator_client.get("/shortlists/product-shots/").content.decode()
+    assert "deprecated by fal." in page
+    swapped = curator_client.post(
+        "/shortlists/product-shots/note/",
+        {"endpoint_id": FLUX, "note": "Sharp edges"},
+        headers={**HTMX, "HX-Target": f"entry-{entry.pk}"},
+    ).content.decode()
+    assert "Sharp edges" in swapped
+    assert swapped.count("★ Shortlisted") == 1 and 'class="shortlist-menu"' in swapped
+    assert "<strong>Needs attention:</strong>" in swapped and "deprecated by fal." in swapped
