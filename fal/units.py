@@ -204,17 +204,27 @@ _JOBS: dict[UnitClass, tuple[Decimal, str]] = {
 }
 
 
-def reference_job(unit: Unit | str, unit_price: float, currency: str = "USD") -> str | None:
-    """What a typical job costs ("≈ $0.14 for a 5 s clip"), or None where its size is unknown."""
+def reference_job_cost(unit: Unit | str, unit_price: float) -> Decimal | None:
+    """What a typical job costs, exactly (one image, a 1024×1024 image's megapixels, a 5 s
+    clip…), or None where no job of a known size exists (tokens, compute seconds, vague)."""
     if isinstance(unit, str):
         unit = parse_unit(unit)
     per_class = unit.per_class_price(unit_price)
     if per_class is None:
         return None
     if unit.cls is CALL:
-        size, phrase = _ONE, f"for one {unit.noun}"
-    elif unit.cls in _JOBS:
-        size, phrase = _JOBS[unit.cls]
-    else:
+        return per_class
+    if unit.cls in _JOBS:
+        return per_class * _JOBS[unit.cls][0]
+    return None
+
+
+def reference_job(unit: Unit | str, unit_price: float, currency: str = "USD") -> str | None:
+    """What a typical job costs ("≈ $0.14 for a 5 s clip"), or None where its size is unknown."""
+    if isinstance(unit, str):
+        unit = parse_unit(unit)
+    cost = reference_job_cost(unit, unit_price)
+    if cost is None:
         return None
-    return f"≈ {approximate_money(per_class * size, currency)} {phrase}"
+    phrase = f"for one {unit.noun}" if unit.cls is CALL else _JOBS[unit.cls][1]
+    return f"≈ {approximate_money(cost, currency)} {phrase}"

@@ -41,12 +41,15 @@ Methods
   double is 400. An empty ``endpoints`` is 200 with total_cost 0. Any endpoint that is
   unknown, or known but without a recorded price, makes the whole estimate 404
   ``not_found`` naming them: a total that silently left one out would be too low.
-  ``historical_api_price``: no historical per-call data is recorded anywhere, so
-  inventing a figure (e.g. unit price × calls, wrong for per-second or per-megapixel
-  endpoints) would mislead. Such a request is validated like the other (400s, then 404
-  for unknown endpoints) and then answered 404 ``not_found``: "no historical API price
-  data" for the endpoints named — an answer the contract lists. An empty ``endpoints``
-  is 200 with total_cost 0, as for ``unit_price``.
+  ``historical_api_price``: fal answers it from its own record of what calls cost; no
+  such record is public, so the emulator answers a documented approximation: total_cost =
+  Σ cost of one call × call_quantity, where one call is the endpoint's reference job
+  (``fal.units.reference_job_cost``: one image, a 1024×1024 image's 1.048576 megapixels,
+  a 5 s clip, one video, 1,000 characters, one generation/audio/request), and where the
+  unit has no job of a known size (tokens, compute seconds, and vague units such as
+  "units" or "steps") one fal unit, i.e. the unit price. Real totals differ wherever
+  callers' jobs do (longer clips, larger images). Validation and the 404 for unknown or
+  unpriced endpoints are as for ``unit_price``.
   ``currency`` is the prices' currency (``USD``; prices in mixed currencies would be 400).
 
 Rate limiting
@@ -64,6 +67,7 @@ from typing import Any
 
 from fal.openapi import JSONObject
 from fal.types import MIN_UNIT_QUANTITY
+from fal.units import reference_job_cost
 from fal_emulator.envelope import ApiError
 
 MAX_PRICING_IDS = 50
@@ -193,14 +197,6 @@ class PriceBook:
             if known:
                 reasons.append(f"no recorded price: {_named(known)}")
             raise ApiError("Cannot estimate; " + "; ".join(reasons), 404, "not_found")
-        if estimate_type == "historical_api_price" and quantities:
-            raise ApiError(
-                f"No historical API price data for {_named(list(quantities))}: the offline "
-                "emulator records unit prices only; use estimate_type 'unit_price'",
-                404,
-                "not_found",
-            )
-
         currencies = {self._prices[i].get("currency") for i in quantities}
         if len(currencies) > 1:
             raise ApiError("These endpoints are priced in different currencies")
@@ -208,10 +204,19 @@ class PriceBook:
         with localcontext() as context:
             context.prec = 80  # exact for any two doubles' product and a sum of them
             total = sum(
-                (_decimal(self._prices[i]["unit_price"]) * _decimal(q))
-                for i, q in quantities.items()
+                (self._cost_each(i, estimate_type) * _decimal(q) for i, q in quantities.items()),
+                Decimal(0),
             )
         total_cost = float(total)
         if not math.isfinite(total_cost):
             raise ApiError("The quantities are too large to estimate")
         return {"estimate_type": estimate_type, "total_cost": total_cost, "currency": currency}
+
+    def _cost_each(self, endpoint_id: str, estimate_type: str) -> Decimal:
+        """One unit's price, or for `historical_api_price` one call's (see the docstring)."""
+        price = self._prices[endpoint_id]
+        unit_price = _decimal(price["unit_price"])
+        if estimate_type == "unit_price":
+            return unit_price
+        job = reference_job_cost(str(price.get("unit", "")), float(unit_price))
+        return unit_price if job is None else job

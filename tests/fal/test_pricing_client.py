@@ -363,12 +363,19 @@ def test_the_offline_client_sums_several_endpoints():
     assert got.total_cost == 1.0752
 
 
+def test_the_offline_client_gets_a_historical_estimate_as_genvoy_asks_for_one():
+    got = offline_client().estimate(
+        estimate_type="historical_api_price", endpoints={"fal-ai/flux/dev": 100}
+    )
+    assert got == Estimate("historical_api_price", 2.62144, "USD")  # 100 × 1.048576 MP × $0.025
+
+
 def test_the_offline_emulator_errors_map_onto_the_same_taxonomy():
     with pytest.raises(FalAuthenticationError):
         offline_client(key="").prices(["fal-ai/flux/dev"])
-    with pytest.raises(FalNotFoundError, match="historical"):
+    with pytest.raises(FalNotFoundError, match="no such endpoint"):
         offline_client().estimate(
-            estimate_type="historical_api_price", endpoints={"fal-ai/flux/dev": 3}
+            estimate_type="historical_api_price", endpoints={"fal-ai/nope": 3}
         )
     with pytest.raises(FalNotFoundError, match="no such endpoint"):
         offline_client().estimate(estimate_type="unit_price", endpoints={"fal-ai/nope": 1})

@@ -219,11 +219,26 @@ def test_an_unknown_or_unpriced_endpoint_makes_the_estimate_404_naming_it(emulat
     assert STABLE_AUDIO not in error["message"]
 
 
-def test_historical_api_price_is_404_because_no_history_is_recorded(emulator):
-    payload = estimate_body("historical_api_price", **{"fal-ai/flux/dev": 100})
-    error = assert_error(post_estimate(emulator, payload), 404, "not_found")
-    assert "No historical API price data" in error["message"]
-    assert "unit_price" in error["message"]
+def test_historical_api_price_is_the_reference_jobs_cost_times_the_calls(emulator):
+    calls = {"fal-ai/flux/dev": 100, "fal-ai/kling-video/v3/pro/text-to-video": 3}
+    calls["fal-ai/birefnet/v2"] = 10
+    status, _, body = post_estimate(emulator, estimate_body("historical_api_price", **calls))
+    assert status == 200, body
+    # flux/dev: $0.025 per megapixel, a 1024×1024 image (1.048576 MP) a call: 100 × 0.0262144;
+    # kling: $0.14 per second, a 5 s clip a call: 3 × 0.70; birefnet: $0.0008 per compute
+    # second, no job of a known size, so one fal unit a call: 10 × 0.0008.
+    assert body == {
+        "estimate_type": "historical_api_price",
+        "total_cost": 4.72944,
+        "currency": "USD",
+    }
+
+
+def test_historical_api_price_of_a_vague_unit_is_one_fal_unit_a_call(emulator, by_id):
+    assert by_id["openai/gpt-image-2/edit"]["unit"] == "units"
+    payload = estimate_body("historical_api_price", **{"openai/gpt-image-2/edit": 4})
+    total = post_estimate(emulator, payload)[2]["total_cost"]
+    assert total == 4 * by_id["openai/gpt-image-2/edit"]["unit_price"]
 
 
 def test_historical_api_price_still_validates_the_body_first(emulator):
@@ -261,7 +276,8 @@ def test_wrong_bodies_are_400_validation_error_envelopes(emulator, payload):
 
 def test_an_integral_call_quantity_written_as_2_0_is_an_integer(emulator):
     payload = estimate_body("historical_api_price", **{"fal-ai/flux/dev": 2.0})
-    assert_error(post_estimate(emulator, payload), 404, "not_found")  # valid, so no 400
+    status, _, body = post_estimate(emulator, payload)
+    assert (status, body["total_cost"]) == (200, 0.0524288)  # valid, so no 400
 
 
 # --- methods and paths -------------------------------------------------------------------------
