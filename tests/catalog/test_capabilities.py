@@ -13,6 +13,7 @@ from django.http import QueryDict
 from catalog import services
 from catalog.browse import parse_grid_query
 from catalog.models import CatalogEntry
+from catalog.snippets import queue_urls
 from catalog.sync import bump_index_version, sync_catalog
 from fal.capabilities import RULES_VERSION, capabilities
 from fal.openapi import reconstructed_source
@@ -284,7 +285,8 @@ def test_a_model_without_a_document_says_so_and_gives_the_queue_url(member_clien
     unknown = next(i for i, c in _stored().items() if c.get("unknown"))
     html = member_client.get(f"/schema/{unknown}/").content.decode()
     assert "The catalog has no schema for this model" in html
-    assert f"https://queue.fal.run/{unknown}/requests/{{request_id}}/status" in html
+    urls = queue_urls(unknown)
+    assert f"--url {urls.submit} \\" in html and f"--url {urls.status} \\" in html
 
 
 def test_an_endpoint_id_ending_in_schema_or_estimate_has_its_own_page(sync_from, member_client):
