@@ -400,6 +400,22 @@
     if (status.textContent !== text) status.textContent = text;
   }
 
+  // On a phone the top bar slides away while the page scrolls down and comes back as soon as
+  // it scrolls up (app.css, .topbar-tucked): the screen is for the models.
+  function tuckTopbarWhileScrollingDown() {
+    var bar = document.querySelector(".topbar");
+    var phone = window.matchMedia("(max-width: 640px)");
+    var lastY = window.scrollY;
+    if (!bar) return;
+    window.addEventListener("scroll", function () {
+      var y = window.scrollY;
+      if (Math.abs(y - lastY) < 6 && y > bar.offsetHeight) return;  // a finger's jitter
+      bar.classList.toggle("topbar-tucked", phone.matches && y > lastY && y > bar.offsetHeight);
+      lastY = y;
+    }, { passive: true });
+  }
+  tuckTopbarWhileScrollingDown();
+
   document.addEventListener("DOMContentLoaded", function () { checkImages(document); applyRail(); });
   document.addEventListener("htmx:afterSettle", announceCount);
   document.addEventListener("htmx:afterSettle", function (event) { checkImages(event.target); applyRail(); revealResults(); });
