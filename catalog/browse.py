@@ -136,7 +136,9 @@ class Reader:
         self.messages: list[tuple[str, str]] = []  # (parameter, message)
 
     def warn(self, name: str, message: str) -> None:
-        self.messages.append((name, message))
+        # Once: a parameter may be read by two facets (max_price reads the units too).
+        if (name, message) not in self.messages:
+            self.messages.append((name, message))
 
     def _values(self, name: str) -> list[str]:
         data = self.data
@@ -237,6 +239,8 @@ class Row:
     price_rank: int = NO_PRICE_RANK
     unit_class: str = ""  # "" when unpriced
     per_class: Decimal | None = None  # the price of one of the class; None: vague or unpriced
+    shown_price: Decimal | None = None  # per_class as the card shows it (rounded)
+    job_price: Decimal | None = None  # a typical job's cost; None: the class has no such job
 
 
 def row_for(
@@ -249,16 +253,17 @@ def row_for(
     """`share` may return an equal value already in memory (see catalog.index.Shared)."""
     meta = model.metadata
     stated = capabilities if capabilities is not None else NOTHING_STATED
-    rank, unit_class, per_class = (NO_PRICE_RANK, "", None)
+    rank, unit_class, per_class, shown, job = (NO_PRICE_RANK, "", None, None, None)
     if price is not None:
         rank, unit_class, per_class = price.rank, price.unit_class, price.per_class
+        shown, job = price.shown, price.per_job
     if meta is None:
         return Row(
             model, license="unknown", tags=frozenset(), tag_pairs=(), group_key="",
             group_name="", kind="", category="", category_key="", status="active", date="",
             updated="", name=model.endpoint_id.casefold(), capabilities=stated,
             schema_known=capabilities is not None, price_rank=rank, unit_class=unit_class,
-            per_class=per_class,
+            per_class=per_class, shown_price=shown, job_price=job,
         )  # fmt: skip
     labels = model_tags(meta)  # the cards' rule: the facet offers the tags cards show
     folded = [share(t.casefold()) for t in labels]
@@ -281,6 +286,8 @@ def row_for(
         price_rank=rank,
         unit_class=unit_class,
         per_class=per_class,
+        shown_price=shown,
+        job_price=job,
     )
 
 
@@ -326,20 +333,37 @@ def browse(
     for _, test in tests:
         kept.append(_keep(kept[-1], test))
 
-    def passing(left_out: Callable[[Facet], bool]) -> Sequence[Row]:
-        """The rows that pass every test but those of the facets `left_out` names."""
-        first = next((i for i, (facet, _) in enumerate(tests) if left_out(facet)), len(tests))
+    def passing(
+        left_out: Callable[[Facet], bool], instead: Mapping[Facet, Test] | None = None
+    ) -> Sequence[Row]:
+        """The rows that pass every test but those of the facets `left_out` names, with the
+        tests `instead` in place of those facets' own."""
+        instead = instead or {}
+        first = next(
+            (i for i, (facet, _) in enumerate(tests) if left_out(facet) or facet in instead),
+            len(tests),
+        )
         found = kept[first]
-        for facet, test in tests[first + 1 :]:
+        for facet, test in tests[first:]:
             if not left_out(facet):
-                found = _keep(found, test)
+                found = _keep(found, instead.get(facet, test))
         return found
+
+    def counted_for(facet: Facet) -> Sequence[Row]:
+        """The rows an OTHERS facet counts: choosing one of its options may change what
+        another facet's value means (a max price is per the chosen unit)."""
+        instead = {
+            other: test
+            for other, _ in tests
+            if (test := other.test_choosing(facet.name, query.value(other.name))) is not None
+        }
+        return passing(partial(is_, facet), instead)
 
     matched = kept[-1]
     facets: dict[str, Any] = {}
     for facet in FACETS:
         if facet.counts:
-            counted = matched if facet.counts != OTHERS else passing(partial(is_, facet))
+            counted = matched if facet.counts != OTHERS else counted_for(facet)
             facets[facet.name] = facet.summary(query.value(facet.name), counted)
     outside_schema = passing(attrgetter("schema"))
     schema_unknown = len(outside_schema) - sum(map(_SCHEMA_KNOWN, outside_schema))

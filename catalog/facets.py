@@ -14,6 +14,7 @@ from catalog.cards import LICENSES as KNOWN_LICENSES
 from catalog.prices import UNIT_KEYS, UNIT_LABELS, parse_max_price
 from catalog.rail import SCHEMA, Box, Control, Panel, RailOption, layout, option
 from fal.capabilities import ACCEPTS, HAS, OUTPUTS
+from fal.units import VAGUE, format_money
 
 # What a facet's counts are taken over (`Facet.counts`): the rows that pass every other
 # facet (a choice that replaces or adds to this facet's values: each option's count is what
@@ -22,7 +23,8 @@ OTHERS, MATCHED = "others", "matched"
 MAX_TAGS = 60  # the rail lists the most common tags (selected ones always)
 SHOWN_TAGS = 10  # the rest fold under "More tags"
 
-_PER_CLASS = attrgetter("per_class")
+_SHOWN_PRICE = attrgetter("shown_price")
+_JOB_PRICE = attrgetter("job_price")
 _TAG_PAIRS = attrgetter("tag_pairs")
 _TAGS = attrgetter("tags")
 _ENDPOINT_ID = attrgetter("model.endpoint_id")
@@ -116,6 +118,15 @@ class Facet:
     def test(self, value: Any, context: Context) -> Test | None:
         """The test for this value, built once per query; None when it lets every row through."""
         raise NotImplementedError
+
+    def test_choosing(self, other: str, value: Any) -> Test | None:
+        """The test while the options of the facet named `other` are counted, when choosing
+        one would change what this value means; None when it would not."""
+        return None
+
+    def rail_value(self, query: Query) -> Any:
+        """The value its rail control shows."""
+        return query.value(self.name)
 
     def summary(self, value: Any, rows: Rows) -> Any:
         """What the rail shows of this facet, from the rows it counts (`counts`)."""
@@ -421,12 +432,65 @@ def price_param(value: Decimal) -> str:
     return f"{value.normalize():f}"
 
 
+TYPICAL_JOB = "for a typical job"
+
+
+@dataclass(frozen=True)
+class PriceCap:
+    """A max price and the unit classes chosen with it, which it is per (none: per job)."""
+
+    amount: Decimal | None  # None only in the rail, before a max is typed
+    units: tuple[str, ...] = ()
+
+    @property
+    def per(self) -> str:
+        """ "per second", "per image or per second", or "for a typical job"."""
+        return " or ".join(UNIT_LABELS[unit] for unit in self.units) or TYPICAL_JOB
+
+
+@dataclass(frozen=True)
+class LeftOut:
+    """The models a max price per typical job leaves out though they pass every other
+    filter: those priced in a class that has no such job, per class."""
+
+    counts: tuple[tuple[str, int], ...] = ()  # (unit class, models), in UNIT_KEYS order
+
+    @property
+    def total(self) -> int:
+        return sum(n for _, n in self.counts)
+
+    @property
+    def text(self) -> str:
+        """ "23 models left out: priced per compute second (20) or with no fixed unit (3) …"."""
+        priced = [
+            f"{'with no fixed unit' if unit == VAGUE.key else UNIT_LABELS[unit]} ({n:,})"
+            for unit, n in self.counts
+        ]
+        listed = f"{', '.join(priced[:-1])} or {priced[-1]}" if len(priced) > 1 else priced[0]
+        them = "it" if self.total == 1 else "them"
+        return (
+            f"{self.total:,} model{'' if self.total == 1 else 's'} left out: priced {listed}, "
+            f"which no typical job measures. Choose a unit to cap {them} too."
+        )
+
+
 class MaxPrice(Facet):
-    """Models whose price for one of their unit class is at most this many dollars."""
+    """Models whose price is at most this many dollars per the unit chosen with it (in the
+    facet named `units`: each chosen class per its own unit), or, without one, whose typical
+    job (fal.units' reference job: one image, a 5 s clip…) costs at most that."""
 
     default = None
+    counts = OTHERS  # what a max per typical job leaves out (`LeftOut`)
 
-    def parse(self, read: Reader) -> Decimal | None:
+    def __init__(self, name: str, *, units: str, **kwargs: Any) -> None:
+        super().__init__(name, **kwargs)
+        self.units = units
+
+    def _units(self, read: Reader) -> tuple[str, ...]:
+        chosen = set(read.repeated(self.units))  # the unit facet warns of unknown ones
+        return tuple(unit for unit in UNIT_KEYS if unit in chosen)
+
+    def parse(self, read: Reader) -> PriceCap | None:
         text = read.single(self.name)
         value = parse_max_price(text) if text else None
         if text and value is None:
@@ -434,24 +498,51 @@ class MaxPrice(Facet):
                 self.name,
                 f"“{text}” was ignored: {self.name} must be a non-negative number of dollars.",
             )
-        return value
+        return PriceCap(value, self._units(read)) if value is not None else None
 
-    def pairs(self, value: Decimal) -> list[tuple[str, str]]:
-        return [(self.name, price_param(value))]
+    def pairs(self, value: PriceCap) -> list[tuple[str, str]]:
+        return [(self.name, price_param(value.amount))] if value.amount is not None else []
 
-    def label(self, value: Decimal) -> str:
-        return price_param(value)
+    def label(self, value: PriceCap) -> str:
+        return f"{format_money(value.amount or 0)} {value.per}"
 
-    def test(self, value: Decimal | None, context: Context) -> Test | None:
-        if value is None:
+    @staticmethod
+    def _at_most(amount: Decimal, *, per_unit: bool) -> Test:
+        # Per unit: the price as the card shows it, so that a figure typed from a card keeps
+        # it. A vague or missing price, or no typical job, cannot be held to a maximum.
+        key = _SHOWN_PRICE if per_unit else _JOB_PRICE
+        return lambda rows: [p is not None and p <= amount for p in map(key, rows)]
+
+    def test(self, value: PriceCap | None, context: Context) -> Test | None:
+        if value is None or value.amount is None:
             return None
-        # A vague or missing price cannot be held to a maximum: it fails one.
-        return lambda rows: [p is not None and p <= value for p in map(_PER_CLASS, rows)]
+        return self._at_most(value.amount, per_unit=bool(value.units))
 
-    def control(self, value: Decimal | None, summary: Any, empty: str = "") -> Control:
+    def test_choosing(self, other: str, value: PriceCap | None) -> Test | None:
+        # Choosing a unit turns a max per typical job into one per that unit.
+        if other != self.units or value is None or value.amount is None or value.units:
+            return None
+        return self._at_most(value.amount, per_unit=True)
+
+    def rail_value(self, query: Query) -> PriceCap:
+        value = query.value(self.name)
+        return value if value is not None else PriceCap(None, query.value(self.units))
+
+    def summary(self, value: PriceCap | None, rows: Rows) -> LeftOut:
+        if value is None or value.units:
+            return LeftOut()
+        classes = Counter(row.unit_class for row in rows if row.job_price is None)
+        return LeftOut(tuple((unit, classes[unit]) for unit in UNIT_KEYS if classes[unit]))
+
+    def control(self, value: PriceCap, summary: Any, empty: str = "") -> Control:
+        amount = value.amount
         return Control(
-            self.name, "text", label="At most $ per unit", css="price-filter",
-            placeholder="e.g. 0.05", value=price_param(value) if value is not None else "",
+            self.name, "text", label=f"At most $ {value.per}", css="price-filter",
+            placeholder="e.g. 0.05", value=price_param(amount) if amount is not None else "",
+            note="" if value.units else (
+                "A typical job: one image, a 1024×1024 image, a 5 s clip, one video, "
+                "1,000 characters or one call. Choose a unit above to cap the price per unit."
+            ),
         )  # fmt: skip
 
 
@@ -559,7 +650,7 @@ FACETS: tuple[Facet, ...] = (
         unknown=f"Unknown unit “{{value}}” was ignored: choose one of {', '.join(UNIT_KEYS)}.",
         empty="No prices in these results", box=PRICE,
     ),
-    MaxPrice("max_price", chip="at most ${label}", box=PRICE),
+    MaxPrice("max_price", units="unit", chip="at most {label}", box=PRICE),
     AllOf("accepts", ACCEPTS, box=Box(71, "Accepts", "fold", "facet-accepts", group=SCHEMA)),
     AllOf("has", HAS, box=Box(72, "Has", "fold", "facet-has", folded=True, group=SCHEMA)),
     AllOf("outputs", OUTPUTS, box=Box(73, "Outputs", "fold", "facet-outputs", group=SCHEMA)),
@@ -589,9 +680,9 @@ def rail(query: Query, grid: Counted, empty: Mapping[str, str] | None = None) ->
     placed = []
     for facet in FACETS:
         if facet.box is not None:
-            value = query.value(facet.name)
+            value = facet.rail_value(query)
             control = facet.control(value, grid.facets.get(facet.name), empty.get(facet.name, ""))
-            placed.append((facet.box, control, value != facet.default))
+            placed.append((facet.box, control, query.value(facet.name) != facet.default))
     unknown = grid.schema_unknown
     note = (
         f"{unknown} model{'' if unknown == 1 else 's'} here: schema unknown"

@@ -12,7 +12,15 @@ import re
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 
-from fal.units import UNIT_CLASSES, VAGUE, parse_unit, price_text, reference_job
+from fal.units import (
+    UNIT_CLASSES,
+    VAGUE,
+    parse_unit,
+    price_text,
+    reference_job,
+    reference_job_cost,
+    round_price,
+)
 
 # Shown instead of a price when the dashboard is live but has no key to ask fal with.
 NEEDS_KEY = "Prices need an API key (FAL_KEY)"
@@ -29,7 +37,7 @@ _QUANTITY_NOUNS = {
     "video": ("videos", Decimal(1)),
     "compute_second": ("compute seconds", Decimal(1)),
     "1k_characters": ("characters", Decimal("0.001")),
-    "token": ("tokens", Decimal(1)),
+    "token": ("tokens", Decimal("0.000001")),  # the class is 1M tokens
 }
 
 
@@ -60,6 +68,8 @@ class CardPrice:
     unit_label: str  # "per image", "price varies"
     reference: str  # "≈ $0.14 for a 5 s clip", or ""
     per_class: Decimal | None  # the price of one of the class (None when vague)
+    shown: Decimal | None  # per_class as `text` shows it: three significant figures
+    per_job: Decimal | None  # what `reference` costs, exactly (None: no typical job)
 
     @property
     def vague(self) -> bool:
@@ -102,6 +112,7 @@ def card_price(unit_price: Decimal | float, unit: str, currency: str) -> CardPri
     amount = as_decimal(unit_price).normalize()
     parsed = parse_unit(unit)
     text, tooltip = price_text(amount, unit, currency)  # type: ignore[arg-type]
+    per_class = parsed.per_class_price(amount)
     return CardPrice(
         unit_price=amount,
         unit=unit,
@@ -111,7 +122,9 @@ def card_price(unit_price: Decimal | float, unit: str, currency: str) -> CardPri
         unit_class=parsed.cls.key,
         unit_label=parsed.cls.label,
         reference=reference_job(parsed, amount, currency) or "",  # type: ignore[arg-type]
-        per_class=parsed.per_class_price(amount),  # type: ignore[arg-type]
+        per_class=per_class,
+        shown=round_price(per_class) if per_class is not None else None,
+        per_job=reference_job_cost(parsed, amount),
     )
 
 

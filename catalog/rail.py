@@ -70,6 +70,7 @@ class Control:
     placeholder: str = ""
     value: Any = None
     unit: str = ""
+    note: str = ""  # a line under an input, saying what it means
     stating: int = 0  # a limit's: how many of the matches state one, and the largest
     largest: float | int | None = None
 

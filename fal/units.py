@@ -7,7 +7,10 @@ the 1,433 recorded prices). `parse_unit()` reads one into a `Unit`: its class (o
 ("5 seconds" is 5 seconds, "1m tokens" 1,000,000 tokens, "minutes" 60 seconds). A vague
 unit (units, credits, steps, "", "1", …) says nothing a reader could multiply by, so
 `price_text()` shows "price varies" and keeps fal's own figure for a tooltip: never "$1".
-Money is formatted from the decimal the JSON wrote (0.0376, not 0.03759999…). Pure Python.
+A price is shown per one of its class ("$0.0007 / min" is "$0.0000117 / s", "$0.0214 /
+1,000 tokens" is "$21.40 / 1M tokens"), rounded to three significant figures, so that the
+prices of a class read alike; the tooltip keeps fal's own figure and unit. Money is formatted
+from the decimal the JSON wrote (0.0376, not 0.03759999…). Pure Python.
 """
 
 from __future__ import annotations
@@ -21,18 +24,23 @@ from decimal import ROUND_HALF_UP, Context, Decimal
 
 @dataclass(frozen=True, slots=True)
 class UnitClass:
+    """A kind of quantity fal bills by; its prices are shown per one of it (`noun`)."""
+
     key: str
     label: str
+    noun: str = ""  # what follows "/" in a price of the class ("s", "1M tokens")
 
 
-IMAGE = UnitClass("image", "per image")
-MEGAPIXEL = UnitClass("megapixel", "per megapixel")
-SECOND = UnitClass("second", "per second")  # of audio or video: output, or (scene-finder) input
-VIDEO = UnitClass("video", "per video")
-COMPUTE_SECOND = UnitClass("compute_second", "per compute second")
-CHARACTERS = UnitClass("1k_characters", "per 1,000 characters")
-TOKEN = UnitClass("token", "per token")
-CALL = UnitClass("call", "per call")  # one output or request per call: generations, audios…
+IMAGE = UnitClass("image", "per image", "image")
+MEGAPIXEL = UnitClass("megapixel", "per megapixel", "megapixel")
+# Of audio or video: output, or (scene-finder) input.
+SECOND = UnitClass("second", "per second", "s")
+VIDEO = UnitClass("video", "per video", "video")
+COMPUTE_SECOND = UnitClass("compute_second", "per compute second", "compute second")
+CHARACTERS = UnitClass("1k_characters", "per 1,000 characters", "1,000 characters")
+# Per million, as fal and every LLM price list quote tokens.
+TOKEN = UnitClass("token", "per 1M tokens", "1M tokens")
+CALL = UnitClass("call", "per call", "call")  # one output or request per call: generations…
 VAGUE = UnitClass("vague", "price varies")
 UNIT_CLASSES = (IMAGE, MEGAPIXEL, SECOND, VIDEO, COMPUTE_SECOND, CHARACTERS, TOKEN, CALL, VAGUE)
 
@@ -41,8 +49,9 @@ UNIT_CLASSES = (IMAGE, MEGAPIXEL, SECOND, VIDEO, COMPUTE_SECOND, CHARACTERS, TOK
 class Unit:
     """One raw fal unit, read. `multiplier`: how many of `cls` one fal unit is.
 
-    `noun` is what follows "/" in a price ("image", "5 s", "1M tokens"); `known` is False
-    for a spelling the table below has never seen (it is treated as vague).
+    `noun` names fal's unit ("image", "5 s", "1,000 tokens"); `per_noun` one of the class,
+    as a shown price names it ("s", "s of input", "1M tokens", "generation"); `known` is
+    False for a spelling the table below has never seen (it is treated as vague).
     """
 
     cls: UnitClass
@@ -50,12 +59,13 @@ class Unit:
     raw: str
     noun: str = ""
     known: bool = True
+    per_noun: str = ""
 
     @property
     def vague(self) -> bool:
         return self.cls is VAGUE
 
-    def per_class_price(self, unit_price: float) -> Decimal | None:
+    def per_class_price(self, unit_price: float | Decimal) -> Decimal | None:
         """The price of one of `cls` ("5 seconds" → per second), to compare; None if vague."""
         if self.vague or not self.multiplier:
             return None
@@ -76,7 +86,7 @@ _NOUNS: dict[str, tuple[UnitClass, Decimal, str, str]] = {
     "video": (VIDEO, _ONE, "video", "videos"),
     "compute second": (COMPUTE_SECOND, _ONE, "compute second", "compute seconds"),
     "character": (CHARACTERS, Decimal("0.001"), "character", "characters"),
-    "token": (TOKEN, _ONE, "token", "tokens"),
+    "token": (TOKEN, Decimal("0.000001"), "token", "tokens"),
     "generation": (CALL, _ONE, "generation", "generations"),
     "request": (CALL, _ONE, "request", "requests"),
     "audio": (CALL, _ONE, "audio", "audios"),
@@ -125,7 +135,10 @@ def parse_unit(raw: str) -> Unit:
         multiplier = count * each
         if multiplier == multiplier.to_integral_value():
             multiplier = Decimal(int(multiplier))  # 1000 × 0.001 is 1, not 1.000
-        return Unit(cls, multiplier, raw, shown)
+        else:
+            multiplier = multiplier.normalize()  # 1000 × 0.000001 is 0.001
+        # A noun that is one of its class keeps its own words ("s of input", "generation").
+        return Unit(cls, multiplier, raw, shown, per_noun=singular if each == 1 else cls.noun)
     return Unit(VAGUE, count, raw, "", known=noun in _VAGUE_NOUNS)
 
 
@@ -157,6 +170,15 @@ def format_money(value: float | int | Decimal, currency: str = "USD") -> str:
     return f"{text} {currency}"
 
 
+def round_price(value: Decimal) -> Decimal:
+    """A price as shown: three significant figures, or to the cent when that keeps more
+    ($0.0000694, $0.123, $12.35)."""
+    if not value:
+        return value
+    quantum = Decimal(1).scaleb(min(value.adjusted() - 2, -2))
+    return value.quantize(quantum, rounding=ROUND_HALF_UP)
+
+
 def approximate_money(value: float | int | Decimal, currency: str = "USD") -> str:
     """Rounded for "≈": to the cent from $0.01, else to two significant digits ($0.0031)."""
     amount = _decimal(value)
@@ -168,16 +190,20 @@ def approximate_money(value: float | int | Decimal, currency: str = "USD") -> st
 
 
 def price_text(unit_price: float, raw_unit: str, currency: str = "USD") -> tuple[str, str]:
-    """(what to show, a tooltip with fal's own figure and unit): "$0.025 / image" and
-    "$0.025 per image (fal's unit: “images”)"; a vague unit shows "price varies" and only
+    """(what to show, a tooltip with fal's own figure and unit): "$0.0000117 / s" and
+    "$0.0007 per min (fal's unit: “minutes”)"; a vague unit shows "price varies" and only
     the tooltip has the number."""
     unit = parse_unit(raw_unit)
-    money = format_money(unit_price, currency)
-    if unit.vague:
+    per_class = unit.per_class_price(unit_price)
+    if per_class is None:
         return "price varies", price_words(unit_price, raw_unit, currency)
     # In the singular ("per image", not "per images"), with fal's own spelling beside it.
     named = " ".join(raw_unit.split())
-    return f"{money} / {unit.noun}", f"{money} per {unit.noun} (fal's unit: “{named}”)"
+    shown = format_money(round_price(per_class), currency)
+    return (
+        f"{shown} / {unit.per_noun}",
+        f"{price_words(unit_price, raw_unit, currency)} (fal's unit: “{named}”)",
+    )
 
 
 def price_words(unit_price: float | Decimal, raw_unit: str, currency: str) -> str:
@@ -204,7 +230,7 @@ _JOBS: dict[UnitClass, tuple[Decimal, str]] = {
 }
 
 
-def reference_job_cost(unit: Unit | str, unit_price: float) -> Decimal | None:
+def reference_job_cost(unit: Unit | str, unit_price: float | Decimal) -> Decimal | None:
     """What a typical job costs, exactly (one image, a 1024×1024 image's megapixels, a 5 s
     clip…), or None where no job of a known size exists (tokens, compute seconds, vague)."""
     if isinstance(unit, str):

@@ -198,6 +198,8 @@ def test_each_options_count_is_what_choosing_it_shows(facet, others, index, adde
     rows, value = index.rows, query.value(facet.name)
     grid = browse(query, rows, added_ids)
     summary = grid.facets[facet.name]
+    if facet.name == "max_price":  # what it leaves out: tested on its own below
+        return
     if isinstance(summary, Stated):  # a limit: how many of the matches state one
         stated = [
             getattr(index.capabilities.get(m.endpoint_id), facet.name, None) for m in grid.models
@@ -210,6 +212,32 @@ def test_each_options_count_is_what_choosing_it_shows(facet, others, index, adde
             QueryDict(query.url(**{facet.name: chosen(facet, value, option.value)})[1:])
         )
         assert option.count == browse(choice, rows, added_ids).total, option
+
+
+@pytest.mark.parametrize("others", ["max_price=0.05", "max_price=0.05&unit=image"])
+def test_a_units_count_is_what_choosing_it_shows_under_a_max_price(others, index):
+    """A bare max price is per typical job; choosing a unit makes it per that unit, and the
+    unit's count says what that shows."""
+    query = parse_grid_query(QueryDict(others))
+    options = browse(query, index.rows).facets["unit"]
+    assert sum(o.count for o in options) > 0
+    for option in options:
+        choice = parse_grid_query(QueryDict(query.url(unit=(option.value,))[1:]))
+        assert option.count == browse(choice, index.rows).total, option
+
+
+def test_a_max_price_per_typical_job_counts_what_it_leaves_out_by_unit(index):
+    """The models of classes without a typical job that pass every other filter."""
+    query = parse_grid_query(QueryDict("max_price=0.05&license=commercial"))
+    without = browse(parse_grid_query(QueryDict("license=commercial")), index.rows)
+    classes = Counter(index.price(m.endpoint_id).unit_class for m in without.models
+                      if index.price(m.endpoint_id))  # fmt: skip
+    left_out = browse(query, index.rows).facets["max_price"]
+    expected = {k: classes[k] for k in ("compute_second", "token", "vague") if classes[k]}
+    assert dict(left_out.counts) == expected and left_out.total == sum(expected.values()) > 0
+    # With a unit, the unit facet says what each unit holds: nothing is left out unseen.
+    per_unit = parse_grid_query(QueryDict("max_price=0.05&unit=token"))
+    assert browse(per_unit, index.rows).facets["max_price"].total == 0
 
 
 @pytest.mark.parametrize("facet", ["category", "license", "kind", "group"])

@@ -319,6 +319,13 @@ def test_a_price_per_1000_characters_asks_for_characters_and_counts_thousands(un
     assert price.per_class == Decimal("0.3")
 
 
+@pytest.mark.parametrize(("unit", "fal_units"), [("1m tokens", 2), ("1000 tokens", 2000)])
+def test_a_price_per_million_tokens_asks_for_tokens(unit, fal_units):
+    price = card_price(Decimal("1.2"), unit, "USD")
+    assert (price.unit_class, price.quantity_noun) == ("token", "tokens")
+    assert price.unit_quantity(Decimal(2_000_000)) == fal_units
+
+
 def test_the_calculator_prices_characters_by_the_thousand(
     member_client, sync_from, snapshot, recorded
 ):
@@ -577,6 +584,118 @@ def test_price_filters_stay_in_the_url_in_canonical_order():
     assert query.url() == "?q=flux&kind=inference&unit=image&max_price=0.05&sort=price"
     assert query.has_filters
     assert parse_grid_query({"max_price": "0"}).url() == "?max_price=0"
+
+
+# --- A max price is per the unit the person chose, or per typical job (issue 28) -----------
+
+# What a typical job is, per class, written out here (fal.units' reference jobs): a model
+# priced in a class without one has no cost "per job" to hold to a maximum.
+JOB_SIZE = {"image": 1, "megapixel": Decimal("1.048576"), "second": 5, "video": 1,
+            "1k_characters": 1, "call": 1}  # fmt: skip
+PER_1M_TOKENS = {"1m tokens": 1, "1000 tokens": 1000}
+CHIPS = re.compile(r'aria-label="Remove filter ([^"]+)"')
+CARD_PRICES = re.compile(
+    r'<p class="card-price[^"]*"[^>]*><span class="visually-hidden">Price: </span>([^<]+)</p>'
+)
+
+
+def job_cost(price) -> Decimal | None:
+    if price is None or price.unit_class not in JOB_SIZE:
+        return None
+    return price.unit_price / parse_unit(price.unit).multiplier * JOB_SIZE[price.unit_class]
+
+
+def test_a_bare_max_price_is_per_typical_job_and_the_page_counts_what_it_leaves_out(
+    member_client,
+):
+    """`?category=text-to-image&max_price=0.01` kept $0.00007 per compute-second models."""
+    index = catalog_index()
+    every = index.grid(parse_grid_query({"category": "text-to-image"})).models
+    per_compute_second = [
+        m for m in every
+        if (p := index.price(m.endpoint_id)) and p.unit_class == "compute_second"
+        and p.unit_price <= Decimal("0.01")
+    ]  # fmt: skip
+    assert per_compute_second, "the snapshot has the case the issue found"
+    result = index.grid(parse_grid_query({"category": "text-to-image", "max_price": "0.01"}))
+    expected = [
+        m for m in every
+        if (cost := job_cost(index.price(m.endpoint_id))) is not None and cost <= Decimal("0.01")
+    ]  # fmt: skip
+    assert result.models == expected and expected
+    left_out = [
+        m for m in every
+        if (p := index.price(m.endpoint_id)) and p.unit_class not in JOB_SIZE
+    ]  # fmt: skip
+    page = html(member_client.get("/?category=text-to-image&max_price=0.01"))
+    assert CHIPS.findall(page) == ["text-to-image", "at most $0.01 for a typical job"]
+    assert f"{len(left_out)} models left out" in page
+    assert "per compute second" in page[page.index(f"{len(left_out)} models left out") :]
+
+
+def test_a_max_price_without_a_unit_never_keeps_a_price_per_token():
+    """`max_price=0.00001` showed "$2.50 / 1M tokens" (0.0000025 per token)."""
+    index = catalog_index()
+    result = index.grid(parse_grid_query({"max_price": "0.00001", "status": "all"}))
+    classes = {index.price(m.endpoint_id).unit_class for m in result.models}
+    assert classes <= set(JOB_SIZE)
+    assert "token" not in classes and "compute_second" not in classes
+
+
+@pytest.mark.parametrize(
+    ("url", "chip", "label"),
+    [
+        ("unit=second&max_price=0.01", "at most $0.01 per second", "At most $ per second"),
+        (
+            "unit=image&unit=second&max_price=0.5",
+            "at most $0.50 per image or per second",
+            "At most $ per image or per second",
+        ),
+        ("unit=token&max_price=3", "at most $3 per 1M tokens", "At most $ per 1M tokens"),
+        ("max_price=0.05", "at most $0.05 for a typical job", "At most $ for a typical job"),
+        ("max_price=0", "at most $0 for a typical job", "At most $ for a typical job"),
+    ],
+)
+def test_the_chip_and_the_price_box_say_what_the_maximum_is_per(member_client, url, chip, label):
+    page = html(member_client.get(f"/?{url}"))
+    assert chip in CHIPS.findall(page)
+    assert re.search(rf'<label class="price-filter" for="max_price">\s*{re.escape(label)}', page)
+
+
+def test_a_max_price_with_a_unit_is_per_that_unit_as_the_cards_show_it(member_client, recorded):
+    """Per 1M tokens, whether fal wrote "1m tokens" or "1000 tokens"."""
+    index = catalog_index()
+    result = index.grid(parse_grid_query({"unit": "token", "max_price": "3", "status": "all"}))
+    expected = [
+        m for m in index.models
+        if (p := recorded.get(m.endpoint_id)) and p["unit"] in PER_1M_TOKENS
+        and Decimal(repr(p["unit_price"])) * PER_1M_TOKENS[p["unit"]] <= 3
+    ]  # fmt: skip
+    assert result.models == expected
+    assert 0 < len(expected) < len(of_class(recorded, "token"))
+    page = html(member_client.get("/?unit=token&max_price=3&status=all"))
+    shown = CARD_PRICES.findall(page)
+    assert len(shown) == len(expected)
+    assert all(text.endswith(" / 1M tokens") for text in shown), shown
+    assert all(Decimal(text[1:].split(" ")[0]) <= 3 for text in shown), shown
+
+
+def figure(text: str) -> Decimal:
+    return Decimal(text.removeprefix("$").split(" / ")[0].replace(",", ""))
+
+
+def test_a_unit_sorted_by_price_shows_one_unit_cheapest_first_in_three_figures(member_client):
+    """`?unit=second&sort=price` listed $0.00001/s, "$0.0007 / min", "$0.00006944444 / s"."""
+    page = html(member_client.get("/?unit=second&sort=price&status=all"))
+    shown = CARD_PRICES.findall(page)
+    assert len(shown) == 48
+    assert all(re.fullmatch(r"\$[0-9.,]+ / s( of input)?", text) for text in shown), shown
+    figures = [figure(text) for text in shown]
+    assert figures == sorted(figures)
+    assert {"$0.00001 / s", "$0.0000117 / s", "$0.0000694 / s"} <= set(shown)
+    for value in figures:  # three significant figures, or to the cent
+        digits = len(value.normalize().as_tuple().digits)
+        assert digits <= 3 or value == value.quantize(Decimal("0.01")), value
 
 
 # --- 6. Live without FAL_KEY ------------------------------------------------------------

@@ -25,6 +25,8 @@ from fal.units import (
     price_text,
     price_words,
     reference_job,
+    reference_job_cost,
+    round_price,
 )
 from fal_emulator import load_prices
 
@@ -52,7 +54,7 @@ def test_the_classes_come_in_display_order():
         "per video",
         "per compute second",
         "per 1,000 characters",
-        "per token",
+        "per 1M tokens",
         "per call",
         "price varies",
     ]
@@ -94,8 +96,8 @@ def test_endpoints_per_class(capsys):
         ("30 seconds", SECOND, 30),
         ("minutes", SECOND, 60),
         ("input seconds", SECOND, 1),
-        ("1m tokens", TOKEN, 1_000_000),
-        ("1000 tokens", TOKEN, 1000),
+        ("1m tokens", TOKEN, 1),
+        ("1000 tokens", TOKEN, Decimal("0.001")),
         ("1000 characters ", CHARACTERS, 1),
         ("1000 characters", CHARACTERS, 1),
         ("megapixels", MEGAPIXEL, 1),
@@ -148,7 +150,7 @@ def test_an_unknown_spelling_is_vague_and_flagged():
 
 
 def test_the_per_class_price_divides_by_the_multiplier():
-    assert parse_unit("1m tokens").per_class_price(1.2) == Decimal("0.0000012")
+    assert parse_unit("1000 tokens").per_class_price(0.0214) == Decimal("21.4")  # per 1M tokens
     assert parse_unit("5 seconds").per_class_price(0.5) == Decimal("0.1")
     assert parse_unit("units").per_class_price(1) is None
 
@@ -162,18 +164,55 @@ def test_the_per_class_price_divides_by_the_multiplier():
         (0.025, "images", "$0.025 / image"),
         (0.28, "seconds", "$0.28 / s"),
         (0.025, "megapixels", "$0.025 / megapixel"),
-        (0.5, "5 seconds", "$0.50 / 5 s"),
-        (1.2, "1m tokens", "$1.20 / 1M tokens"),
-        (0.0214, "1000 tokens", "$0.0214 / 1,000 tokens"),
-        (0.06, "1000 characters ", "$0.06 / 1,000 characters"),
-        (0.8, "minutes", "$0.80 / min"),
-        (0.0376, "audios", "$0.0376 / audio"),
+        (0.025, "processed megapixels", "$0.025 / megapixel"),
         (0.00111, "compute seconds", "$0.00111 / compute second"),
+        (0.0376, "audios", "$0.0376 / audio"),
         (40, "trainings", "$40 / training"),
+        (0.0042, "input seconds", "$0.0042 / s of input"),
+        # One unit per class: per second, per 1,000 characters, per 1M tokens.
+        (0.5, "5 seconds", "$0.10 / s"),
+        (0.8, "minutes", "$0.0133 / s"),
+        (0.0007, "minutes", "$0.0000117 / s"),
+        (1.2, "1m tokens", "$1.20 / 1M tokens"),
+        (0.0214, "1000 tokens", "$21.40 / 1M tokens"),
+        (0.06, "1000 characters ", "$0.06 / 1,000 characters"),
+        (0.00003, "characters", "$0.03 / 1,000 characters"),
+        # Rounded to three significant figures (never fewer than the cent's).
+        (6.944444e-05, "seconds", "$0.0000694 / s"),
+        (12.345, "videos", "$12.35 / video"),
+        (0.123456, "images", "$0.123 / image"),
     ],
 )
-def test_price_text(unit_price, raw, text):
+def test_price_text_shows_one_unit_per_class_rounded_to_three_figures(unit_price, raw, text):
     assert price_text(unit_price, raw)[0] == text
+
+
+def test_prices_of_one_class_in_several_units_compare_as_shown():
+    """$0.00001 / s, $0.0007 / min and $0.00006944444 / s, in the one unit the class shows."""
+    shown = [price_text(p, raw)[0] for p, raw in [(1e-05, "seconds"), (0.0007, "minutes"),
+                                                  (6.944444e-05, "seconds")]]  # fmt: skip
+    assert shown == ["$0.00001 / s", "$0.0000117 / s", "$0.0000694 / s"]
+
+
+@pytest.mark.parametrize(
+    ("value", "rounded"),
+    [
+        (Decimal("0.00006944444"), Decimal("0.0000694")),
+        (Decimal("0.0376"), Decimal("0.0376")),
+        (Decimal("0.12345"), Decimal("0.123")),
+        (Decimal("0.0125"), Decimal("0.0125")),
+        (Decimal("0.00125"), Decimal("0.00125")),
+        (Decimal("12.345"), Decimal("12.35")),
+        (Decimal("1234.5"), Decimal("1234.50")),
+        (Decimal("2.5"), Decimal("2.5")),
+        (Decimal("0.0000116666"), Decimal("0.0000117")),
+        (Decimal("0.0000125"), Decimal("0.0000125")),
+        (Decimal("0.00001235"), Decimal("0.0000124")),  # half up
+        (Decimal(0), Decimal(0)),
+    ],
+)
+def test_a_shown_price_keeps_three_significant_figures_or_the_cent(value, rounded):
+    assert round_price(value) == rounded
 
 
 def test_a_vague_unit_says_price_varies_with_fals_figure_in_the_tooltip():
@@ -203,13 +242,21 @@ def test_no_vague_price_in_the_data_is_ever_shown_as_a_figure(price):
     assert tooltip.startswith(format_money(price["unit_price"]))
 
 
-def test_every_price_in_the_data_is_shown_exactly_as_written():
+def test_every_price_in_the_data_keeps_fals_figure_in_its_tooltip_and_shows_it_rounded():
     for price in PRICES:
         text, tooltip = price_text(price["unit_price"], price["unit"])
-        shown = re.match(r"\$([0-9,.]+)", tooltip)[1].replace(",", "")
-        assert Decimal(shown) == Decimal(repr(price["unit_price"])), price
-        assert "e" not in shown.lower()
-        assert text == "price varies" or text.startswith(f"${shown}")
+        exact = re.match(r"\$([0-9,.]+)", tooltip)[1].replace(",", "")
+        assert Decimal(exact) == Decimal(repr(price["unit_price"])), price
+        assert "e" not in exact.lower()
+        unit = parse_unit(price["unit"])
+        if unit.vague:
+            assert text == "price varies"
+            continue
+        shown = Decimal(re.match(r"\$([0-9,.]+) / ", text)[1].replace(",", ""))
+        per_class = unit.per_class_price(price["unit_price"])
+        assert shown == round_price(per_class) and text.endswith(f" / {unit.per_noun}")
+        # At most three significant figures past the cent: never "$0.00006944444".
+        assert len(shown.normalize().as_tuple().digits) <= 3 or shown >= 1, price
 
 
 @pytest.mark.parametrize(
@@ -268,6 +315,25 @@ def test_reference_jobs(raw, unit_price, job):
 
 
 @pytest.mark.parametrize(
+    ("raw", "unit_price", "cost"),
+    [
+        ("seconds", 0.028, "0.14"),
+        ("minutes", 0.6, "0.05"),
+        ("megapixels", 0.025, "0.0262144"),
+        ("images", 0.04, "0.04"),
+        ("1000 characters", 0.1, "0.1"),
+        ("generations", 0.3, "0.3"),
+        ("compute seconds", 0.001, None),
+        ("1m tokens", 1, None),
+        ("units", 1, None),
+    ],
+)
+def test_a_reference_jobs_cost_is_exact_where_the_class_has_one(raw, unit_price, cost):
+    """What a max price "for a typical job" is held against (the text rounds it)."""
+    assert reference_job_cost(parse_unit(raw), unit_price) == (Decimal(cost) if cost else None)
+
+
+@pytest.mark.parametrize(
     "raw", ["units", "credits", "", "1m tokens", "1000 tokens", "compute seconds"]
 )
 def test_no_reference_job_where_the_arithmetic_is_not_exact(raw):
@@ -310,7 +376,7 @@ def test_a_three_letter_word_ending_in_s_is_not_taken_for_a_plural():
     ("raw", "cls", "multiplier", "text"),
     [
         ("1,000 characters", CHARACTERS, 1, "$0.06 / 1,000 characters"),
-        ("1,000 tokens", TOKEN, 1000, "$0.06 / 1,000 tokens"),
+        ("1,000 tokens", TOKEN, Decimal("0.001"), "$60 / 1M tokens"),
     ],
 )
 def test_a_count_written_with_a_thousands_comma_is_the_count(raw, cls, multiplier, text):
