@@ -1,13 +1,15 @@
 """Reading the catalog history, for /changes/, a model's page and the grid's "added" filter.
 
-The /changes/ filters (one query, in the URL), the timeline, an endpoint's history, one
-sentence per change, and the grid's "added" filter and "new since your last visit" chip
-(which records members' visits). The sync writes the history (catalog.sync).
+The /changes/ filters (one query, in the URL), the timeline with its folded lines, an
+endpoint's history, one sentence per change, and the grid's "added" filter and "new since
+your last visit" chip (which records members' visits). The sync writes the history
+(catalog.sync).
 """
 
 from __future__ import annotations
 
 import json
+from collections import defaultdict
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, time, timedelta
@@ -16,7 +18,7 @@ from itertools import groupby
 from typing import Any
 from urllib.parse import urlencode
 
-from django.db.models import Count, Q, QuerySet
+from django.db.models import Count, Min, Q, QuerySet
 from django.http import HttpRequest
 from django.utils import timezone
 from django_htmx.middleware import HtmxDetails
@@ -38,6 +40,9 @@ FILTER_KINDS = (
     diff.METADATA,
 )
 MAX_TEXT = 200
+# Metadata whose values (fal's CDN URLs) tell a reader nothing: /changes/ and its feed give
+# one line per sync and field ("Thumbnail changed for 97 models"), not a row of URLs per model.
+FOLDED_FIELDS = {"thumbnail": "Thumbnail changed"}
 
 
 @dataclass(frozen=True)
@@ -138,26 +143,86 @@ def kind_counts(changes: QuerySet[Change]) -> dict[str, int]:
     return {row["kind"]: row["n"] for row in rows}
 
 
+def _folded() -> Q:
+    return Q(kind=diff.METADATA, field__in=FOLDED_FIELDS)
+
+
+def change_lines(changes: QuerySet[Change]) -> QuerySet[Change]:
+    """The timeline's lines: every change, but of each sync's folded changes of one field
+    only the first, standing for all of them (`folded_lines` says which), so that a fold is
+    one line to the pager and the feed's size."""
+    firsts = (
+        changes.filter(_folded())
+        .order_by()
+        .values("sync_id", "field")
+        .annotate(first=Min("pk"))
+        .values("first")
+    )
+    return changes.filter(~_folded() | Q(pk__in=firsts))
+
+
+@dataclass(frozen=True)
+class Fold:
+    """One sync's changes of a folded field, as one line."""
+
+    sync_id: int
+    seen_at: datetime
+    field: str
+    endpoint_ids: tuple[str, ...]
+    kind: str = diff.METADATA
+
+    @property
+    def text(self) -> str:
+        count = len(self.endpoint_ids)
+        return f"{FOLDED_FIELDS[self.field]} for {count} model{'s' if count != 1 else ''}"
+
+
+def folded_lines(lines: list[Change], changes: QuerySet[Change]) -> list[Change | Fold]:
+    """`lines` (of `change_lines(changes)`) with each fold's first change replaced by the
+    fold, naming every endpoint of it that `changes` holds (one query)."""
+    firsts = {
+        (c.sync_id, c.field) for c in lines if c.kind == diff.METADATA and c.field in FOLDED_FIELDS
+    }
+    if not firsts:
+        return list(lines)
+    members = changes.filter(_folded(), sync_id__in={sync_id for sync_id, _ in firsts})
+    endpoints: dict[tuple[int, str], list[str]] = defaultdict(list)
+    for sync_id, field, endpoint_id in members.values_list("sync_id", "field", "endpoint_id"):
+        endpoints[(sync_id, field)].append(endpoint_id)
+    return [
+        Fold(c.sync_id, c.seen_at, c.field, tuple(endpoints[(c.sync_id, c.field)]))
+        if (c.sync_id, c.field) in firsts
+        else c
+        for c in lines
+    ]
+
+
 @dataclass(frozen=True)
 class Day:
-    """The changes one sync saw, for the timeline."""
+    """The changes one sync saw, for the timeline; `folds` are its folded lines."""
 
     seen_at: datetime
     counts: dict[str, int]
     changes: list[Change]
+    folds: list[Fold]
 
 
-def timeline(changes: list[Change]) -> list[Day]:
+def timeline(lines: list[Change] | list[Change | Fold]) -> list[Day]:
     days = []
-    for seen_at, group in groupby(changes, key=lambda c: c.seen_at):
-        items = list(group)
+    for seen_at, group in groupby(lines, key=lambda line: line.seen_at):
+        items, folds = [], []
         counts: dict[str, int] = {}
-        for change in items:
-            counts[change.kind] = counts.get(change.kind, 0) + 1
-            change.text = describe(change)
-            change.before_text = _json_text(change.before)
-            change.after_text = _json_text(change.after)
-        days.append(Day(seen_at, counts, items))
+        for line in group:
+            if isinstance(line, Fold):
+                folds.append(line)
+                counts[line.kind] = counts.get(line.kind, 0) + len(line.endpoint_ids)
+                continue
+            counts[line.kind] = counts.get(line.kind, 0) + 1
+            line.text = describe(line)
+            line.before_text = _json_text(line.before)
+            line.after_text = _json_text(line.after)
+            items.append(line)
+        days.append(Day(seen_at, counts, items, folds))
     return days
 
 
@@ -221,6 +286,8 @@ def describe(change: Change) -> str:
             f"{what.capitalize()}: {change.aspect} changed from {_text(change.before)} "
             f"to {_text(change.after)}."
         )
+    if kind == diff.METADATA and change.field in FOLDED_FIELDS:
+        return f"{FOLDED_FIELDS[change.field]}."
     return (
         f"{change.field.capitalize()} changed from {_text(change.before)} to {_text(change.after)}."
     )

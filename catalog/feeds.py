@@ -24,7 +24,15 @@ from django.utils.cache import patch_cache_control
 from django.utils.crypto import constant_time_compare, salted_hmac
 from django.utils.feedgenerator import Atom1Feed
 
-from catalog.changes import ChangeQuery, describe, filtered_changes, parse_change_query
+from catalog.changes import (
+    ChangeQuery,
+    Fold,
+    change_lines,
+    describe,
+    filtered_changes,
+    folded_lines,
+    parse_change_query,
+)
 from catalog.models import Change
 
 FEED_SIZE = 100
@@ -61,9 +69,12 @@ def feed_user(token: str):
     return user
 
 
-def change_uri(change: Change) -> str:
+def change_uri(change: Change | Fold) -> str:
     """`urn:uuid:…` named by what the change is (a host-free name: the site may move)."""
-    name = f"fal-catalog-change:{change.pk}:{change.endpoint_id}:{change.seen_at.isoformat()}"
+    if isinstance(change, Fold):
+        name = f"fal-catalog-fold:{change.sync_id}:{change.field}:{change.seen_at.isoformat()}"
+    else:
+        name = f"fal-catalog-change:{change.pk}:{change.endpoint_id}:{change.seen_at.isoformat()}"
     return uuid.uuid5(uuid.NAMESPACE_URL, name).urn
 
 
@@ -97,31 +108,43 @@ class ChangesFeed(Feed):
     def link(self, query: ChangeQuery) -> str:
         return reverse("catalog:changes") + query.url(page=1).rstrip("?")
 
-    def items(self, query: ChangeQuery):
-        return filtered_changes(query)[:FEED_SIZE]
+    def items(self, query: ChangeQuery) -> list[Change | Fold]:
+        found = filtered_changes(query)
+        return folded_lines(list(change_lines(found)[:FEED_SIZE]), found)
 
-    def item_title(self, change: Change) -> str:
+    def item_title(self, change: Change | Fold) -> str:
+        if isinstance(change, Fold):
+            return change.text
         flag = " (breaking)" if change.breaking else ""
         return f"{change.endpoint_id}: {change.kind}{flag}"
 
-    def item_description(self, change: Change) -> str:
+    def item_description(self, change: Change | Fold) -> str:
         # Plain text: the feed generator escapes it.
+        if isinstance(change, Fold):
+            return f"{change.text}: {', '.join(change.endpoint_ids)}."
         return describe(change)
 
-    def item_link(self, change: Change) -> str:
+    def item_link(self, change: Change | Fold) -> str:
+        if isinstance(change, Fold):
+            day = change.seen_at.date()
+            return (
+                reverse("catalog:changes")
+                + ChangeQuery(kind=change.kind, since=day, until=day).url()
+            )
         return reverse("catalog:model", args=[change.endpoint_id]) + "#history"
 
-    def item_guid(self, change: Change) -> str:
+    def item_guid(self, change: Change | Fold) -> str:
         """An absolute URI, as Atom's <id> must be, that never changes for this change."""
         return change_uri(change)
 
     item_guid_is_permalink = False
 
-    def item_pubdate(self, change: Change):
+    def item_pubdate(self, change: Change | Fold):
         return change.seen_at
 
-    def item_updateddate(self, change: Change):
+    def item_updateddate(self, change: Change | Fold):
         return change.seen_at
 
-    def item_categories(self, change: Change):
-        return [c for c in (change.kind, change.category) if c]
+    def item_categories(self, change: Change | Fold):
+        category = "" if isinstance(change, Fold) else change.category
+        return [c for c in (change.kind, category) if c]

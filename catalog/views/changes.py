@@ -9,7 +9,9 @@ from django.views.decorators.vary import vary_on_headers
 
 from catalog.changes import (
     FILTER_KINDS,
+    change_lines,
     filtered_changes,
+    folded_lines,
     kind_counts,
     parse_change_query,
     timeline,
@@ -25,7 +27,8 @@ PAGE_SIZE = 200
 def changes(request: HtmxHttpRequest) -> HttpResponse:
     query = parse_change_query(request.GET)
     found = filtered_changes(query)
-    paginator = Paginator(found, PAGE_SIZE)
+    # A page holds lines: each sync's thumbnail changes are one (changes.FOLDED_FIELDS).
+    paginator = Paginator(change_lines(found), PAGE_SIZE)
     page = paginator.get_page(query.page)
     categories = (
         Change.objects.order_by("category").exclude(category="").values_list("category", flat=True)
@@ -41,9 +44,9 @@ def changes(request: HtmxHttpRequest) -> HttpResponse:
         "newer_url": query.url(page=page.number - 1),
         "older_url": query.url(page=page.number + 1),
         "page": page,
-        "days": timeline(list(page.object_list)),
+        "days": timeline(folded_lines(list(page.object_list), found)),
         "counts": counts,
-        "total": paginator.count,
+        "total": sum(counts.values()),
         "kinds": FILTER_KINDS,
         "categories": list(categories.distinct()),
         "licenses": list(licenses.values_list("license", flat=True).distinct()),

@@ -17,7 +17,7 @@ from django.test import Client
 
 from catalog import upstream
 from catalog.feeds import FEED_SALT, feed_token, feed_user
-from catalog.models import Change
+from catalog.models import CatalogEntry, Change, SyncRun
 from catalog.sync import CrawlFacts, sync_catalog
 from fal_emulator import Emulator, load_snapshot
 
@@ -242,3 +242,58 @@ def test_an_inactive_members_link_is_refused(member_client, member, september):
     member.is_active = False
     member.save()
     assert Client().get(url).status_code == 403
+
+
+# --- Thumbnail changes fold into one line ------------------------------------------------------
+
+AUGUST = "2026-08-10"
+
+
+@pytest.fixture
+def august(monkeypatch):
+    """The real history's last step: the June crawl, then the 2026-08-10 snapshot, which
+    moved many models' thumbnails to new CDN URLs. Returns that day's thumbnail changes."""
+    from catalog import replay
+    from fal_emulator import history_dates
+
+    Change.objects.all().delete()
+    CatalogEntry.objects.all().delete()
+    SyncRun.objects.all().delete()
+    monkeypatch.setattr(replay, "history_dates", lambda: history_dates()[-2:])
+    runs = replay.replay_history()
+    assert [r.state for r in runs] == ["succeeded", "succeeded"]
+    thumbnails = list(runs[-1].changes.filter(kind="metadata", field="thumbnail"))
+    assert len(thumbnails) > 50
+    return thumbnails
+
+
+def thumbnail_urls(thumbnails) -> set[str]:
+    return {v for c in thumbnails for v in (c.before, c.after) if isinstance(v, str) and v}
+
+
+def test_a_days_thumbnail_changes_are_one_line_without_their_urls(member_client, august):
+    html = member_client.get(f"/changes/?since={AUGUST}&until={AUGUST}").content.decode()
+    assert not [url for url in thumbnail_urls(august) if url in html]
+    assert html.count(f"Thumbnail changed for {len(august)} models") == 1
+    # The folded models are still named, each once, and linked to their history.
+    for change in august:
+        assert html.count(f'href="/models/{change.endpoint_id}/#history"') >= 1
+    other = Change.objects.filter(seen_at__date=AUGUST).exclude(field="thumbnail").count()
+    rows = re.findall(r'<li class="change change-', html)
+    assert len(rows) == other + 1
+
+
+def test_the_feed_folds_them_too(member_client, august):
+    body = member_client.get(f"/changes/feed/?kind=metadata&since={AUGUST}").content.decode()
+    assert not [url for url in thumbnail_urls(august) if url in body]
+    titles = [t.text for t in parse_feed(body.encode()).iter(f"{ATOM}title")]
+    assert titles.count(f"Thumbnail changed for {len(august)} models") == 1
+    assert not [t for t in titles if t and t.endswith(": metadata") and "thumbnail" in t]
+
+
+def test_a_models_own_history_says_its_thumbnail_changed(member_client, august):
+    change = august[0]
+    html = member_client.get(f"/models/{change.endpoint_id}/").content.decode()
+    history = html[html.index('id="history"') :]
+    assert "Thumbnail changed." in history
+    assert change.before not in history
