@@ -15,7 +15,9 @@ Paths and methods
   served; HEAD is GET without the body. Any other method is 405 with ``Allow: GET, HEAD``
   and type ``validation_error``: a wrong method is the caller's mistake (a 4xx the caller
   fixes by changing the request), whereas ``not_implemented`` is the 501 family, which a
-  server must not answer for a known resource with a wrong method.
+  server must not answer for a known resource with a wrong method. Paths ending in
+  ``/models/usage`` and ``/models/analytics`` serve a made-up demo team, whose choices are
+  listed in ``fal_emulator.usage``.
 
 Errors
   ``{"error": {"type", "message", "docs_url", "request_id"}}`` with a fresh uuid4 hex
@@ -90,6 +92,7 @@ from typing import Any, Final
 from urllib.parse import parse_qsl
 
 from fal.openapi import JSONObject
+from fal_emulator import usage
 from fal_emulator.envelope import (
     ApiError,
     Response,
@@ -257,6 +260,8 @@ class Emulator:
                 status, headers, body = self._pricing_dispatch(
                     method, path, query, authorization, body
                 )
+            elif usage.handles(path):
+                status, headers, body = usage.dispatch(method, path, query, authorization)
             else:
                 status, headers, body = self._dispatch(method, path, query)
         except Exception:
