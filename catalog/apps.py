@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from django.apps import AppConfig
 from django.apps import apps as global_apps
-from django.db.models.signals import post_migrate
+from django.core.signals import request_finished, request_started
+from django.db.models.signals import post_delete, post_migrate, post_save
 
 CURATOR_GROUP = "curator"
 CURATOR_CODENAMES = [
@@ -39,3 +40,20 @@ class CatalogConfig(AppConfig):
     def ready(self) -> None:
         # Runs after auth's own post_migrate handler, which creates the permissions.
         post_migrate.connect(ensure_curator_group, sender=self)
+        self.scope_catalog_state_to_requests()
+
+    def scope_catalog_state_to_requests(self) -> None:
+        """The index's state is read once per request (catalog.index.catalog_state); a run
+        or the state written meanwhile (a sync in the request) is read again."""
+        from catalog import index
+        from catalog.models import IndexState, SyncRun
+
+        request_started.connect(index.open_request_scope, dispatch_uid="catalog-state-open")
+        request_finished.connect(index.close_request_scope, dispatch_uid="catalog-state-close")
+        for model in (IndexState, SyncRun):
+            for signal in (post_save, post_delete):
+                signal.connect(
+                    index.forget_request_state,
+                    sender=model,
+                    dispatch_uid=f"catalog-state-{model.__name__}-{signal is post_save}",
+                )

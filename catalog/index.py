@@ -1,12 +1,13 @@
 """Reading the catalog index: every page's models, held in memory per process.
 
-`catalog_index()` returns the `CatalogIndex` for the database's current index version:
-one small query per call, and a reload (every entry parsed once) only when a sync or an
-added model changed the version. A `CatalogIndex` never changes after it is built, so
-what is derived from it — search, grid rows, families, grid results — hangs off it and is
-dropped with it. Prices are part of the index: the current price of each endpoint for the
-key in use (`catalog.upstream.price_key_fingerprint`), so an index is built per version and
-key fingerprint, and no price seen with one key is shown to another.
+`catalog_index()` returns the `CatalogIndex` for the database's current index version: one
+small query per request (`catalog_state`, which also says how the syncs went), and a reload
+(every entry parsed once) only when a sync or an added model changed the version. A
+`CatalogIndex` never changes after it is built, so what is derived from it — search, grid
+rows, families, grid results — hangs off it and is dropped with it. Prices are part of the
+index: the current price of each endpoint for the key in use
+(`catalog.upstream.price_key_fingerprint`), so an index is built per version and key
+fingerprint, and no price seen with one key is shown to another.
 """
 
 from __future__ import annotations
@@ -14,11 +15,13 @@ from __future__ import annotations
 import threading
 from collections import OrderedDict
 from collections.abc import Callable, Sequence
+from contextvars import ContextVar
 from dataclasses import dataclass, replace
 from datetime import date, datetime
 from functools import cached_property
 from typing import Any, TypeVar
 
+from django.db.models import Subquery
 from django.template.loader import render_to_string
 
 from catalog import upstream
@@ -26,7 +29,7 @@ from catalog.browse import GridQuery, GridResult, Row, active_filters, browse, r
 from catalog.cards import GONE, Card, card_for
 from catalog.compare import LIMIT_REASON
 from catalog.facets import rail
-from catalog.models import CatalogEntry, IndexState, PriceRecord
+from catalog.models import CatalogEntry, IndexState, PriceRecord, SyncRun
 from catalog.prices import NEEDS_KEY, NO_PRICE, CardPrice, card_price
 from catalog.search import SearchIndex
 from fal.capabilities import Capabilities
@@ -92,19 +95,28 @@ class CatalogIndex:
         return tuple(m for m in self.all_models if self.presence[m.endpoint_id].gone_at is None)
 
     @cached_property
+    def gone_models(self) -> tuple[Model, ...]:
+        """Models fal no longer lists: found by a search with `status=all` or `gone`."""
+        return tuple(m for m in self.all_models if self.presence[m.endpoint_id].gone_at)
+
+    @cached_property
     def by_id(self) -> dict[str, Model]:
         return {m.endpoint_id: m for m in self.all_models}
 
     @cached_property
     def rows(self) -> tuple[Row, ...]:
-        return tuple(
-            row_for(
-                m,
-                capabilities=self.capabilities.get(m.endpoint_id),
-                price=self.prices.get(m.endpoint_id),
-                share=self._shared,
-            )
-            for m in self.models
+        return tuple(self._row(m) for m in self.models)
+
+    @cached_property
+    def gone_rows(self) -> tuple[Row, ...]:
+        return tuple(replace(self._row(m), status=GONE) for m in self.gone_models)
+
+    def _row(self, model: Model) -> Row:
+        return row_for(
+            model,
+            capabilities=self.capabilities.get(model.endpoint_id),
+            price=self.prices.get(model.endpoint_id),
+            share=self._shared,
         )
 
     @property
@@ -118,6 +130,15 @@ class CatalogIndex:
     @cached_property
     def search_index(self) -> SearchIndex:
         return SearchIndex(self.models)
+
+    @cached_property
+    def gone_search_index(self) -> SearchIndex:
+        return SearchIndex(self.gone_models)
+
+    def suggest(self, q: str) -> str | None:
+        """A corrected query (catalog.search), unless the words name removed models ("sora"
+        is no typo of "lora")."""
+        return None if self.gone_search_index.complete(q) else self.search_index.suggest(q)
 
     @cached_property
     def families(self) -> dict[str, tuple[Model, ...]]:
@@ -177,10 +198,14 @@ class CatalogIndex:
         key: the ids follow from it and this index version, the same for every member)."""
 
         def build() -> GridResult:
+            # Gone models come after the present ones; the status facet shows them or not.
             if query.q:
-                rows: Sequence[Row] = [self.rows[i] for i in self.search_index.search(query.q)]
+                rows: Sequence[Row] = [
+                    *(self.rows[i] for i in self.search_index.search(query.q)),
+                    *(self.gone_rows[i] for i in self.gone_search_index.search(query.q)),
+                ]
             else:
-                rows = self.rows
+                rows = (*self.rows, *self.gone_rows) if self.gone_rows else self.rows
             return browse(query, rows, added_ids)
 
         since = added_since if query.added else ""
@@ -250,8 +275,72 @@ class CatalogIndex:
         )
 
 
-def current_version() -> int | None:
-    return IndexState.objects.filter(pk=1).values_list("version", flat=True).first()
+@dataclass(frozen=True)
+class CatalogState:
+    """The index's version and how the syncs went, read in one query."""
+
+    version: int | None  # None before the first sync wrote the index
+    last_finished: str | None  # the latest finished sync's state: succeeded or failed
+    last_finished_at: datetime | None
+    last_error: str
+    last_success_at: datetime | None
+
+
+# Every page asks for the state twice (the index, then the freshness line): within one
+# request it is read once. Outside a request (tasks, commands, tests calling in) there is
+# no scope and every call reads it; a write to the state or a run forgets it (signals).
+_request_scope: ContextVar[dict[str, CatalogState] | None] = ContextVar(
+    "catalog_state_scope", default=None
+)
+
+
+def open_request_scope(**kwargs: Any) -> None:
+    _request_scope.set({})
+
+
+def close_request_scope(**kwargs: Any) -> None:
+    _request_scope.set(None)
+
+
+def forget_request_state(**kwargs: Any) -> None:
+    if (scope := _request_scope.get()) is not None:
+        scope.clear()
+
+
+def catalog_state() -> CatalogState:
+    scope = _request_scope.get()
+    if scope is not None and "state" in scope:
+        return scope["state"]
+    state = _read_state()
+    if scope is not None:
+        scope["state"] = state
+    return state
+
+
+def _read_state() -> CatalogState:
+    finished = SyncRun.objects.exclude(state=SyncRun.State.RUNNING)  # newest first (Meta)
+    succeeded = SyncRun.objects.filter(state=SyncRun.State.SUCCEEDED).order_by("-finished_at")
+    columns = {
+        "last_finished": Subquery(finished.values("state")[:1]),
+        "last_finished_at": Subquery(finished.values("finished_at")[:1]),
+        "last_error": Subquery(finished.values("error")[:1]),
+        "last_success_at": Subquery(succeeded.values("finished_at")[:1]),
+    }
+    row = (
+        IndexState.objects.filter(pk=1).annotate(**columns).values_list("version", *columns).first()
+    )
+    if row is not None:
+        version, state, finished_at, error, success_at = row
+        return CatalogState(version, state, finished_at, error or "", success_at)
+    # Before the first sync wrote the index there is no state row to hang the runs on.
+    last = finished.only("state", "finished_at", "error").first()
+    return CatalogState(
+        version=None,
+        last_finished=last.state if last else None,
+        last_finished_at=last.finished_at if last else None,
+        last_error=last.error if last else "",
+        last_success_at=SyncRun.objects.last_success_at(),
+    )
 
 
 def load_prices(price_key: str | None) -> dict[str, CardPrice]:
@@ -296,7 +385,7 @@ _reload_lock = threading.Lock()
 def catalog_index() -> CatalogIndex:
     """The index as of the database's current version (reloaded only when it changed)."""
     global _current
-    version = current_version()
+    version = catalog_state().version
     price_key = upstream.price_key_fingerprint()
     index = _current
     if index is not None and (index.version, index.price_key) == (version, price_key):

@@ -22,6 +22,7 @@ from fal.types import Estimate, ExpansionError, Model
 __all__ = [
     "DataSource",
     "Freshness",
+    "SyncFailure",
     "catalog_documents",
     "catalog_estimate",
     "catalog_freshness",
@@ -70,30 +71,32 @@ def catalog_estimate(*, endpoint_id: str, unit_quantity: float) -> Estimate:
 
 
 @dataclass(frozen=True)
+class SyncFailure:
+    finished_at: datetime | None
+    error: str
+
+
+@dataclass(frozen=True)
 class Freshness:
     """How current the index is, for the top bar and the freshness line."""
 
     live: bool
     label: str
     synced_at: datetime | None
-    failure: SyncRun | None  # the last finished sync, when it failed (shown to staff)
+    failure: SyncFailure | None  # the last finished sync, when it failed (shown to staff)
 
 
 def catalog_freshness() -> Freshness:
     source = data_source()
-    last = (
-        SyncRun.objects.exclude(state=SyncRun.State.RUNNING)
-        .only("state", "finished_at", "error")
-        .first()
-    )
-    failure = last if last is not None and last.state == SyncRun.State.FAILED else None
     # From the runs, not from the in-memory index: a sync that changed nothing keeps the
     # index (and the time it was loaded with) as it was, yet the catalog is that fresh.
-    if last is not None and failure is None:
-        synced_at = last.finished_at
-    else:
-        synced_at = SyncRun.objects.last_success_at()
-    return Freshness(live=source.live, label=source.label, synced_at=synced_at, failure=failure)
+    state = catalog_index_module.catalog_state()
+    failure = None
+    if state.last_finished == SyncRun.State.FAILED:
+        failure = SyncFailure(finished_at=state.last_finished_at, error=state.last_error)
+    return Freshness(
+        live=source.live, label=source.label, synced_at=state.last_success_at, failure=failure
+    )
 
 
 def catalog_sync_running() -> SyncRun | None:

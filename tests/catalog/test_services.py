@@ -3,17 +3,21 @@ freshness and whether a sync runs."""
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
+from django.db import connection
 from django.db.models import F
 from django.template.loader import render_to_string
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 from django.utils.html import strip_tags
 
 from catalog import services
 from catalog.models import CatalogEntry, SyncRun
+from catalog.services import SyncFailure
 from catalog.sync import bump_index_version, sync_catalog
 from fal.errors import FalServerError
 from fal_emulator import load_snapshot
@@ -142,7 +146,8 @@ def test_freshness_names_the_last_sync_when_it_failed(settings):
     SyncRun.objects.filter(pk=failed.pk).update(finished_at=failed.started_at)
     SyncRun.objects.create(trigger="now running")  # running syncs are not "the last sync"
     freshness = services.catalog_freshness()
-    assert freshness.failure == failed and freshness.synced_at == synced_at
+    assert freshness.failure == SyncFailure(failed.started_at, failed.error)
+    assert freshness.synced_at == synced_at
 
 
 def test_the_running_sync_is_the_running_row():
@@ -220,7 +225,8 @@ def test_a_new_gunicorn_worker_loads_the_index_before_its_first_request(member_c
     catalog_cards = index_module.CatalogIndex.card_html
 
     def no_new_card(self, card, **kwargs):
-        key = ("card_html", card, kwargs["picked"], kwargs.get("shortlisted"))
+        full = kwargs.get("picks_full", False) and not kwargs["picked"]
+        key = ("card_html", card, kwargs["picked"], full, kwargs.get("shortlisted"))
         assert key in self._derived, f"{card.endpoint_id} rendered on a search"
         return catalog_cards(self, card, **kwargs)
 
@@ -248,9 +254,9 @@ def test_a_reloaded_index_keeps_the_cards_it_can(member_client, monkeypatch):
 def test_the_index_keeps_one_copy_of_each_value_models_repeat(db):
     """Categories, tags and tag sets repeat across the catalog: the index holds each once
     (at 100,000 models that is ~100 MB a worker), equal and shared, not copied per model."""
-    from catalog.index import current_version, load_index
+    from catalog.index import catalog_state, load_index
 
-    index = load_index(current_version(), "")
+    index = load_index(catalog_state().version, "")
     categories = [m.metadata.category for m in index.models if m.metadata]
     tags = [t for m in index.models if m.metadata for t in m.metadata.tags]
     tag_sets = [r.tags for r in index.rows if r.tags]
@@ -259,13 +265,61 @@ def test_the_index_keeps_one_copy_of_each_value_models_repeat(db):
 
 
 def test_rows_an_older_parser_stored_are_left_out_until_the_next_sync_rewrites_them(db):
-    from catalog.index import current_version, load_index
+    from catalog.index import catalog_state, load_index
 
     first, second, third = CatalogEntry.objects.order_by("position", "pk")[:3]
     CatalogEntry.objects.filter(pk=first.pk).update(entry={"endpoint_id": 5})  # unreadable
     CatalogEntry.objects.filter(pk=second.pk).update(entry=third.entry)  # another model's
-    index = load_index(current_version(), "")
+    index = load_index(catalog_state().version, "")
     ids = [m.endpoint_id for m in index.models]
     assert ids[0] == third.endpoint_id
     assert first.endpoint_id not in ids and second.endpoint_id not in ids
     assert len(ids) == CatalogEntry.objects.count() - 2
+
+
+# --- The catalog's state, read once per request -----------------------------------------------
+
+PAGES = [
+    "/",
+    "/?q=flux",
+    "/compare/?endpoint_id=fal-ai/flux/dev&endpoint_id=fal-ai/flux/schnell",
+    "/models/fal-ai/flux/dev/",
+]
+
+
+@pytest.mark.parametrize("url", PAGES)
+def test_a_page_reads_the_index_version_and_the_syncs_in_one_query(member_client, url):
+    member_client.get(url)  # warm: the session, the index, the member's visit
+    with CaptureQueriesContext(connection) as queries:
+        assert member_client.get(url).status_code == 200
+    # The state row, or the runs table read on its own (not joined to, nor in a subquery).
+    state_reads = [
+        q["sql"]
+        for q in queries
+        if "catalog_indexstate" in q["sql"] or re.search(r'FROM "catalog_syncrun"(?! "U)', q["sql"])
+    ]
+    assert len(state_reads) == 1, state_reads
+
+
+def test_a_sync_finished_within_a_request_is_seen_by_the_rest_of_it():
+    from catalog.index import catalog_state, close_request_scope, open_request_scope
+
+    open_request_scope()
+    try:
+        before = catalog_state()
+        run = sync_catalog(trigger="in a request")
+        after = catalog_state()
+        assert after.last_success_at == run.finished_at != before.last_success_at
+        bump_index_version()
+        assert catalog_state().version != after.version
+    finally:
+        close_request_scope()
+
+
+def test_outside_a_request_the_state_is_read_at_every_call():
+    from catalog.index import catalog_state
+    from catalog.models import IndexState
+
+    version = catalog_state().version
+    IndexState.objects.filter(pk=1).update(version=version + 1)  # no signal: a raw write
+    assert catalog_state().version == version + 1
