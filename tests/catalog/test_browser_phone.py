@@ -115,3 +115,15 @@ def test_the_desktop_keeps_its_cards_with_the_thumbnail_on_top(new_page, live_se
     expect(page.locator(".topbar")).to_have_css("position", "sticky")
     page.mouse.wheel(0, 1500)
     expect(page.locator(".topbar")).to_be_in_viewport()  # a desktop keeps its bar in view
+
+
+def test_the_model_page_on_a_phone_keeps_its_wide_thumbnail_and_all_its_badges(
+    staff_curator_page, live_server
+):
+    page = staff_curator_page
+    page.goto(f"{live_server.url}/models/fal-ai/flux/dev/")
+    thumb = page.locator(".hero .thumb")
+    width, height = thumb.evaluate("t => [t.offsetWidth, t.offsetHeight]")
+    assert width / height == pytest.approx(16 / 9, abs=0.05)
+    badges = page.locator(".hero .badges")
+    assert badges.evaluate("b => b.scrollHeight <= b.clientHeight")  # none cut off
