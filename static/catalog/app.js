@@ -125,6 +125,21 @@
     next.scrollIntoView({ block: "nearest" });
   });
 
+  // Compare picks: at the limit the other boxes go off at once, before the server answers
+  // (its results render them off, with the reason), so a quick seventh tick is never sent.
+  // Boxes held this way come back if the request fails (restoreControls).
+  document.addEventListener("change", function (event) {
+    var box = event.target;
+    var results = box.checked && box.name === "compare" && box.closest && box.closest("[data-compare-max]");
+    if (!results) return;
+    var picked = results.querySelectorAll("input[name=compare][type=hidden], input[name=compare]:checked").length;
+    if (picked < Number(results.dataset.compareMax)) return;
+    results.querySelectorAll("input[name=compare][type=checkbox]:not(:checked):not(:disabled)").forEach(function (other) {
+      other.disabled = true;
+      other.dataset.held = "true";
+    });
+  });
+
   // The search box's own blur "change" must not re-submit the filter form (typing already did).
   document.addEventListener("change", function (event) {
     if (event.target.id === "q") event.stopPropagation();
@@ -211,6 +226,7 @@
     // The rail, the sort and the compare picks are rendered with each result, so their
     // defaults are the state on screen; the search box outside them follows the URL.
     form.reset();
+    form.querySelectorAll("input[data-held]").forEach(function (box) { box.disabled = false; delete box.dataset.held; });
     var q = form.querySelector("#q");
     if (q) q.value = new URLSearchParams(location.search).get("q") || "";
   }
@@ -391,12 +407,14 @@
   });
 
   // The result count is announced from one live region that stays in the page: a region
-  // swapped in with the results is a new node, and screen readers often miss it.
+  // swapped in with the results is a new node, and screen readers often miss it. So is the
+  // compare limit, once reached (the boxes it turns off say it too).
   function announceCount() {
     var count = document.getElementById("result-count");
     var status = document.getElementById("results-status");
     if (!count || !status) return;
-    var text = count.textContent.replace(/\s+/g, " ").trim();
+    var full = document.querySelector(".tray-full");
+    var text = count.textContent.replace(/\s+/g, " ").trim() + (full ? ". " + full.textContent.trim() : "");
     if (status.textContent !== text) status.textContent = text;
   }
 

@@ -9,6 +9,8 @@ from urllib.parse import parse_qsl, urlsplit
 import pytest
 from playwright.sync_api import expect
 
+from tests.helpers import sign_in
+
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 ARTIFACTS = Path(__file__).resolve().parent.parent.parent / "test-artifacts"
 PICKS = [
@@ -126,3 +128,74 @@ def test_section_labels_stay_in_view_when_a_wide_table_scrolls_sideways(member_p
         span = page.locator(".group-row .group-label", has_text=label).first
         at = span.bounding_box()
         assert box["x"] <= at["x"] < box["x"] + box["width"], f"{label} scrolled out of view"
+
+
+# --- Picking on the grid: six at most, said beside the boxes; picks are not history -----------
+
+LIMIT = "6 is the most you can compare"
+
+
+def compare_box(page, n: int):
+    return page.locator(".grid .card").nth(n).locator("input[name=compare]")
+
+
+def test_at_six_picks_the_other_boxes_are_off_with_the_reason_and_back_leaves_the_grid(
+    member_page, live_server, console_errors
+):
+    page = member_page
+    page.goto(f"{live_server.url}/shortlists/")
+    page.goto(f"{live_server.url}/?category=image-to-video")
+    entries = page.evaluate("history.length")
+    for n in range(5):
+        compare_box(page, n).check()
+        expect(page.locator(".tray")).to_contain_text(f"({n + 1}/6)")
+    # The sixth tick turns the other boxes off at once, before the server answers.
+    off_at_once = page.evaluate(
+        """() => {
+            const boxes = document.querySelectorAll('.grid .card input[name=compare]');
+            boxes[5].click();
+            return [boxes[6].disabled, boxes[7].disabled];
+        }"""
+    )
+    assert off_at_once == [True, True]
+    expect(page.locator(".tray")).to_contain_text("(6/6)")
+    seventh = page.locator(".grid .card").nth(6)
+    expect(seventh.locator("input[name=compare]")).to_be_disabled()
+    expect(seventh.locator(".compare-toggle")).to_contain_text(LIMIT)
+    expect(seventh.get_by_role("checkbox")).to_have_accessible_name(re.compile(LIMIT))
+    expect(page.locator("#results-status")).to_contain_text(LIMIT)
+    expect(compare_box(page, 0)).to_be_enabled()  # a pick can still be taken back
+    expect(page.locator(".banner")).to_have_count(0)
+    # Six picks, no new history entry: Back leaves the grid in one step.
+    assert page.evaluate("history.length") == entries
+    page.go_back()
+    expect(page).to_have_url(f"{live_server.url}/shortlists/")
+    assert console_errors == []
+
+
+@pytest.mark.parametrize(
+    "viewport", [{"width": 1280, "height": 800}, {"width": 390, "height": 844}], ids=str
+)
+def test_scrolled_to_the_end_the_tray_covers_no_compare_box_or_price(
+    new_page, live_server, member, viewport
+):
+    page = new_page(viewport=viewport)
+    sign_in(page, live_server, "mia", "member-pass-1234", "/?category=image-to-video")
+    # Six picks: the tray at its fullest (its names wrap to a second row on a desktop).
+    ids = page.locator(".grid .card").evaluate_all("cards => cards.map(c => c.dataset.endpointId)")
+    picks = "&".join(f"compare={i}" for i in ids[:6])
+    page.goto(f"{live_server.url}/?category=image-to-video&{picks}")
+    expect(page.locator(".tray")).to_contain_text("(6/6)")
+    page.evaluate("window.scrollTo(0, document.documentElement.scrollHeight)")
+    page.wait_for_timeout(200)
+    covered = page.evaluate(
+        """() => {
+            const tray = document.querySelector('.tray').getBoundingClientRect();
+            const hit = (r) => r.width && r.height && r.bottom > tray.top && r.top < tray.bottom
+                && r.right > tray.left && r.left < tray.right;
+            return [...document.querySelectorAll('.card .compare-toggle, .card .card-price')]
+                .filter((el) => hit(el.getBoundingClientRect()))
+                .map((el) => el.closest('.card').dataset.endpointId);
+        }"""
+    )
+    assert covered == []

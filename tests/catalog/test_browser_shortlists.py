@@ -58,6 +58,10 @@ def test_curator_adds_from_the_grid_and_a_member_sees_it(new_page, live_server, 
     expect(curator_page.locator(f"#entry-{entry.pk} .card-note")).to_have_text(
         "Sharp product edges; our default for hero images."
     )
+    # The entry swapped in keeps its controls: it is still shortlisted, and says so.
+    expect(curator_page.locator(f"#entry-{entry.pk} .shortlist-toggle")).to_have_text(
+        "★ Shortlisted " + endpoint_id
+    )
 
     curator_page.screenshot(path=str(ARTIFACTS / "shortlist-page-curator.png"), full_page=True)
 
