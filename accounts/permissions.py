@@ -40,16 +40,24 @@ class CachedPermissionsBackend(ModelBackend):
         if obj is not None or not user_obj.is_active or user_obj.is_anonymous:
             return load(user_obj, obj)  # nothing to cache: ModelBackend answers empty sets
         per_request = f"_{kind}_perm_cache"  # where ModelBackend keeps them for this request
-        if hasattr(user_obj, per_request):
-            return getattr(user_obj, per_request)
+        if not hasattr(user_obj, per_request):
+            for each, perms in self._both_sets(user_obj).items():
+                setattr(user_obj, f"_{each}_perm_cache", perms)
+        return getattr(user_obj, per_request)
+
+    def _both_sets(self, user_obj) -> dict[str, set[str]]:
+        """The user's own and their groups' permissions under one key: a page that checks
+        any permission asks for both, so one cache read (after the generation's) serves it."""
         # A superuser has every permission: a user made or unmade one gets a new key.
-        key = f"auth:permissions:{generation()}:{user_obj.pk}:{user_obj.is_superuser:d}:{kind}"
-        perms = cache.get(key)
-        if perms is None:
-            perms = load(user_obj, obj)
-            cache.set(key, perms, KEPT_SECONDS)
-        setattr(user_obj, per_request, perms)
-        return perms
+        key = f"auth:permissions:{generation()}:{user_obj.pk}:{user_obj.is_superuser:d}"
+        sets = cache.get(key)
+        if sets is None:
+            sets = {
+                "user": ModelBackend.get_user_permissions(self, user_obj),
+                "group": ModelBackend.get_group_permissions(self, user_obj),
+            }
+            cache.set(key, sets, KEPT_SECONDS)
+        return sets
 
 
 def _changed(**kwargs) -> None:

@@ -132,3 +132,25 @@ def test_a_curator_made_inactive_then_active_again_has_their_permissions_back(
     user = django_user_model.objects.get(pk=curator.pk)
     assert "catalog.add_shortlistentry" in user.get_group_permissions()
     assert user.has_perm("catalog.add_shortlistentry")
+
+
+def test_a_page_reads_the_permissions_in_two_cache_reads(
+    client, curator, picks, cache_backend, monkeypatch
+):
+    from django.core.cache import caches
+
+    client.force_login(curator)
+    client.get("/shortlists/picks/")  # the sets cached
+    backend = caches["default"]
+    real_get = backend.get
+    reads = []
+
+    def counting_get(key, *args, **kwargs):
+        if key.startswith("auth:"):
+            reads.append(key)
+        return real_get(key, *args, **kwargs)
+
+    monkeypatch.setattr(backend, "get", counting_get)
+    assert client.get("/shortlists/picks/").status_code == 200
+    # The generation, then one entry with both the user's own and their groups' sets.
+    assert len(reads) == 2, reads
