@@ -444,8 +444,12 @@ class PriceCap:
 
     @property
     def per(self) -> str:
-        """ "per second", "per image or per second", or "for a typical job"."""
-        return " or ".join(UNIT_LABELS[unit] for unit in self.units) or TYPICAL_JOB
+        """What it is per: "per second", "per image or per second", "for a typical job"."""
+        if not self.units:
+            return TYPICAL_JOB
+        # A price that varies has no unit to be per, and no maximum keeps it.
+        priced = [UNIT_LABELS[unit] for unit in self.units if unit != VAGUE.key]
+        return " or ".join(priced) or "per fal unit"
 
 
 @dataclass(frozen=True)
@@ -461,7 +465,7 @@ class LeftOut:
 
     @property
     def text(self) -> str:
-        """ "23 models left out: priced per compute second (20) or with no fixed unit (3) …"."""
+        """What the grid says: "23 models left out: priced per compute second (20) or …"."""
         priced = [
             f"{'with no fixed unit' if unit == VAGUE.key else UNIT_LABELS[unit]} ({n:,})"
             for unit, n in self.counts
@@ -628,7 +632,8 @@ FACETS: tuple[Facet, ...] = (
     ),
     Pick(
         "status", default="active", unfiltered="all",
-        choices={"active": "active", "deprecated": "deprecated", "all": "all"},
+        choices={"active": "active", "deprecated": "deprecated", "gone": "gone from fal",
+                 "all": "all"},
         unknown="Unknown status “{value}”: showing active models.", box=Box(60, "Status"),
     ),
     AnyOf(

@@ -653,6 +653,8 @@ def test_a_max_price_without_a_unit_never_keeps_a_price_per_token():
         ),
         ("unit=token&max_price=3", "at most $3 per 1M tokens", "At most $ per 1M tokens"),
         ("max_price=0.05", "at most $0.05 for a typical job", "At most $ for a typical job"),
+        ("unit=second&unit=vague&max_price=1", "at most $1 per second", "At most $ per second"),
+        ("unit=vague&max_price=1", "at most $1 per fal unit", "At most $ per fal unit"),
         ("max_price=0", "at most $0 for a typical job", "At most $ for a typical job"),
     ],
 )
