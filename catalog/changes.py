@@ -306,21 +306,53 @@ NEW_VISIT_AFTER = timedelta(hours=1)
 VISIT_WRITE_EVERY = timedelta(minutes=5)
 
 
-def grid_visit(user, now: datetime) -> datetime | None:
-    """Record a member's visit to the grid (one or two queries; a write at most every few
-    minutes); returns when their previous visit began."""
+# The member's visit as last read or written, in their session: between two writes of the
+# row (VISIT_WRITE_EVERY) a grid page answers from it without a query. Another device's
+# visit reaches this one's copy at its next write.
+VISIT_SESSION_KEY = "catalog_grid_visit"
+
+
+def grid_visit(request: HttpRequest, now: datetime) -> datetime | None:
+    """Record a member's visit to the grid (a write at most every few minutes); returns
+    when their previous visit began."""
+    copy = _visit_copy(request)
+    if copy is not None and now - copy[0] <= VISIT_WRITE_EVERY:
+        return copy[1]
+    seen_at, previous = _record_visit(request.user, now)
+    request.session[VISIT_SESSION_KEY] = [
+        seen_at.isoformat(),
+        previous.isoformat() if previous else None,
+    ]
+    return previous
+
+
+def _visit_copy(request: HttpRequest) -> tuple[datetime, datetime | None] | None:
+    """(seen at, previous visit) from the session, None without a readable copy."""
+    copy = request.session.get(VISIT_SESSION_KEY)
+    try:
+        seen_at, previous = copy  # type: ignore[misc]
+        return datetime.fromisoformat(seen_at), datetime.fromisoformat(
+            previous
+        ) if previous else None
+    except (TypeError, ValueError):
+        return None
+
+
+def _record_visit(user, now: datetime) -> tuple[datetime, datetime | None]:
+    """The member's row brought up to date: (seen at, previous visit)."""
     # get_or_create: a member's first pages often arrive at once (several tabs, htmx), and
     # a second create would break the one-row-per-user rule with an IntegrityError.
     visit, created = CatalogVisit.objects.get_or_create(user=user, defaults={"grid_seen_at": now})
     if created:
-        return None
+        return now, None
     if visit.grid_seen_at is None or now - visit.grid_seen_at > NEW_VISIT_AFTER:
         visit.grid_previous = visit.grid_seen_at
         visit.grid_seen_at = now
         visit.save(update_fields=["grid_seen_at", "grid_previous"])
     elif now - visit.grid_seen_at > VISIT_WRITE_EVERY:
         CatalogVisit.objects.filter(pk=visit.pk).update(grid_seen_at=now)
-    return visit.grid_previous
+        visit.grid_seen_at = now
+    return visit.grid_seen_at, visit.grid_previous
 
 
 def added_since(since: datetime) -> frozenset[str]:
@@ -356,10 +388,13 @@ def grid_added(request: HttpRequest, query: GridQuery, catalog: CatalogIndex) ->
     if not user.is_authenticated:
         last_visit = None
     elif HtmxDetails(request):  # what django-htmx's middleware sets as request.htmx
-        visit = CatalogVisit.objects.filter(user=user).first()
-        last_visit = visit.grid_previous if visit else None
+        if (copy := _visit_copy(request)) is not None:
+            last_visit = copy[1]
+        else:
+            visit = CatalogVisit.objects.filter(user=user).first()
+            last_visit = visit.grid_previous if visit else None
     else:
-        last_visit = grid_visit(user, now)
+        last_visit = grid_visit(request, now)
     new_ids = added_since(last_visit) if last_visit else frozenset()
     new_count = sum(1 for i in new_ids if catalog.get(i) and not catalog.is_gone(i))
     start = added_window(query.added, now, last_visit)
