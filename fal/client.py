@@ -1,8 +1,8 @@
-"""`FalModelsClient`: `/v1/models` and its pricing, with timeouts, transient-only retries and a
-time budget for every call.
+"""`FalModelsClient`: `/v1/models`, its pricing and the team's usage and analytics, with
+timeouts, transient-only retries and a time budget for every call.
 
 No Django here: the client is configured by its caller (see `catalog/services.py`) and
-returns frozen dataclasses (`fal.types`), never raw dicts; it raises `fal.errors`. A
+returns frozen dataclasses (`fal.types`, `fal.usage`), never raw dicts; it raises `fal.errors`. A
 `transport` (e.g. `fal_emulator.WSGITransport`) lets the same code path reach an
 in-process WSGI app (the offline emulator) instead of the network.
 """
@@ -45,12 +45,22 @@ from fal.types import (
     parse_page,
     parse_prices,
 )
+from fal.usage import (
+    AnalyticsQuery,
+    AnalyticsReport,
+    UsageQuery,
+    UsageReport,
+    merge_analytics,
+    merge_usage,
+)
 
 logger = logging.getLogger(__name__)
 
 MODELS_PATH = "/models"
 PRICING_PATH = "/models/pricing"
 ESTIMATE_PATH = "/models/pricing/estimate"
+USAGE_PATH = "/models/usage"
+ANALYTICS_PATH = "/models/analytics"
 # Far beyond any real page (ten models with OpenAPI documents are a few MB).
 MAX_BODY_BYTES = 64 * 1024 * 1024
 _READ_CHUNK = 64 * 1024
@@ -67,8 +77,9 @@ _LONE_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 class FalModelsClient:
-    """`{base_url}/models` and `/models/pricing[/estimate]`: a timeout on every call and
-    bounded, transient-only retries (the estimate is a POST, but it changes nothing: safe to retry).
+    """`{base_url}/models`, `/models/pricing[/estimate]` and `/models/usage|analytics`: a
+    timeout on every call and bounded, transient-only retries (the estimate is a POST, but it
+    changes nothing: safe to retry).
     """
 
     def __init__(
@@ -194,6 +205,24 @@ class FalModelsClient:
             "endpoints": {endpoint_id: {field: q} for endpoint_id, q in endpoints.items()},
         }
         return parse_estimate(self._json("POST", ESTIMATE_PATH, json=body))
+
+    def usage(self, query: UsageQuery) -> UsageReport:
+        """The team's usage lines for `query`, every page merged. Needs an admin key: fal
+        answers 401 without a key and 403 with another (FalPermissionDeniedError)."""
+        return merge_usage(
+            follow_cursors(
+                lambda cursor: self._json("GET", USAGE_PATH, params=query.params(cursor))
+            )
+        )
+
+    def analytics(self, query: AnalyticsQuery) -> AnalyticsReport:
+        """Counts and latencies of the team's own requests to `query`'s 1-50 endpoints, every
+        page merged (any key)."""
+        return merge_analytics(
+            follow_cursors(
+                lambda cursor: self._json("GET", ANALYTICS_PATH, params=query.params(cursor))
+            )
+        )
 
     def _json(
         self,
