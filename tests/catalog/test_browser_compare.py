@@ -199,3 +199,5 @@ def test_scrolled_to_the_end_the_tray_covers_no_compare_box_or_price(
         }"""
     )
     assert covered == []
+    # Nor do its six names widen the page.
+    assert page.evaluate("document.documentElement.scrollWidth") <= viewport["width"]
