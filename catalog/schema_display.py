@@ -14,6 +14,7 @@ from catalog.snippets import Snippet, snippets_for, snippets_without_schema
 from fal.capabilities import ACCEPTS, HAS, OUTPUTS, Capabilities
 from fal.openapi import (
     SchemaField,
+    fallback_url,
     model_schema,
     named_type_fields,
     raw_properties,
@@ -24,6 +25,7 @@ from fal.openapi import (
 # How deep nested types unfold (Image inside ImagePrompt inside the input, …).
 MAX_NESTING = 3
 RECONSTRUCTED_NOTE = "schema reconstructed from a public crawl"
+FALLBACK_NOTE = "schema from fal's per-endpoint document"
 
 
 @dataclass(frozen=True)
@@ -101,8 +103,21 @@ def schema_context(endpoint_id: str, openapi: dict, found: Capabilities | None) 
         ],
         "snippets": snippets_for(endpoint_id, schema, openapi),
         "capability_chips": capability_chips(found),
-        "reconstructed_note": RECONSTRUCTED_NOTE if reconstructed_source(openapi) else "",
+        **provenance(openapi),
     }
+
+
+def provenance(openapi: dict) -> dict:
+    """Where a document that fal's expansion did not send came from: rebuilt from public
+    crawls (offline), or read from fal's per-endpoint document (live; `fallback_link` only
+    for an http(s) URL)."""
+    if reconstructed_source(openapi):
+        return {"reconstructed_note": RECONSTRUCTED_NOTE}
+    url = fallback_url(openapi)
+    if url is None:
+        return {}
+    link = url if url.startswith(("https://", "http://")) else ""
+    return {"fallback_note": FALLBACK_NOTE, "fallback_link": link}
 
 
 def unknown_schema_snippets(endpoint_id: str) -> list[Snippet]:

@@ -3,8 +3,11 @@
 A run crawls list mode page by page straight from fal (no cache: its own row keeps runs
 one at a time, and no later caller could reuse its pages), then fetches OpenAPI documents
 only for endpoints that are new or whose entry changed (find mode with
-`expand=openapi-3.0`), then fetches prices for every listed endpoint (batches of 50,
-for the key in use), then writes everything in one transaction.
+`expand=openapi-3.0`), and where that expansion failed, the app's fallback: fal's public
+per-endpoint document (offline, the emulator answers it with the bundled reconstructed
+documents), stored labelled (`fal.openapi.with_fallback_mark`) beside fal's error. Then it
+fetches prices for every listed endpoint (batches of 50, for the key in use), then writes
+everything in one transaction.
 A pricing failure does not fail the run: it is recorded (`prices_error`) and prices stay
 as last synced; so does an answer that prices none of the listed endpoints when some had
 prices. A changed price is recorded in the history only against an earlier recorded one
@@ -28,6 +31,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
+from urllib.parse import urlencode
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
@@ -37,8 +41,11 @@ from django.utils import timezone
 from catalog import diff, upstream
 from catalog.models import CatalogEntry, Change, IndexState, PriceRecord, SyncRun
 from catalog.prices import as_decimal
+from catalog.signals import sync_finished
 from fal.capabilities import capabilities_json, is_current
+from fal.client import FalModelsClient
 from fal.errors import FalAPIError, FalNotFoundError
+from fal.openapi import with_fallback_mark
 from fal.types import (
     EXPAND_OPENAPI,
     ModelsQuery,
@@ -109,6 +116,8 @@ class _Crawl:
     facts: CrawlFacts = field(default_factory=CrawlFacts)
     entries: dict[str, dict] = field(default_factory=dict)  # endpoint id → entry, API order
     documents: dict[str, Any] = field(default_factory=dict)
+    # Expansion failed and the fallback could not be asked: fetch the document again next run.
+    retry_documents: set[str] = field(default_factory=set)
     prices: dict[str, Price] | None = None  # None: not fetched (no key, or fal failed)
     price_key: str = ""  # the fingerprint of the key the prices were asked with
     last_call: float = 0.0
@@ -190,6 +199,7 @@ def sync_catalog(
     try:
         _crawl_list(crawl)
         _fetch_documents(crawl)
+        _fetch_fallbacks(crawl)
         _fetch_prices(crawl)
         _apply(crawl)
     except FalAPIError as error:
@@ -237,6 +247,48 @@ def _fetch_documents(crawl: _Crawl) -> None:
             if getattr(error, "status", None) == 404:
                 continue  # none of this batch is known to find mode: no documents
             raise
+
+
+def _expansion_error(document: Any) -> str | None:
+    """fal's message when `document` is an expansion's error object, else None."""
+    if not isinstance(document, dict) or not isinstance(document.get("error"), dict):
+        return None
+    message = document["error"].get("message")
+    return message if isinstance(message, str) and message else "expansion failed"
+
+
+def fallback_document(client: FalModelsClient, endpoint_id: str, error: str) -> dict | None:
+    """fal's public document of an endpoint whose expansion failed with `error`, labelled
+    with where it came from; None when fal has none. Raises FalAPIError."""
+    document = client.endpoint_document(endpoint_id)
+    if document is None:
+        return None
+    url = f"{client.schema_url}?{urlencode({'endpoint_id': endpoint_id})}"
+    return with_fallback_mark(document, url, error)
+
+
+def _fetch_fallbacks(crawl: _Crawl) -> None:
+    """The fallback for each endpoint whose expansion failed in this run. Its failures are
+    logged, not raised: the run keeps fal's error object, and the next run asks again. After
+    one failure the rest wait for the next run (each would cost a whole time budget)."""
+    failed = [(i, e) for i, d in crawl.documents.items() if (e := _expansion_error(d))]
+    for position, (endpoint_id, error) in enumerate(failed):
+        crawl.wait_turn()
+        try:
+            document = fallback_document(upstream.sync_client(), endpoint_id, error)
+        except FalAPIError as failure:
+            crawl.retry_documents.update(i for i, _ in failed[position:])
+            logger.warning(
+                "Catalog sync %s: no fallback documents this run (%d left): %s",
+                crawl.run.pk, len(failed) - position, failure.message,
+            )  # fmt: skip
+            return
+        finally:
+            crawl.last_call = time.monotonic()
+            crawl.run.upstream_calls += 1
+        if document is not None:
+            crawl.documents[endpoint_id] = document
+        crawl.progress()
 
 
 def _fetch_prices(crawl: _Crawl) -> None:
@@ -413,6 +465,8 @@ def _apply(crawl: _Crawl) -> None:
             row.entry, row.entry_fingerprint, row.position = raw, digest, position
             row.last_seen, row.last_seen_sync, row.gone_at = now, run, None
             row.openapi_for = row.openapi_for if document is _NO_DOCUMENT else digest
+            if endpoint_id in crawl.retry_documents:
+                row.openapi_for = ""
             if document is not _NO_DOCUMENT:
                 row.openapi, row.openapi_fingerprint = document, fingerprint(document)
                 row.capabilities = capabilities_json(document)
@@ -587,6 +641,8 @@ def _finish(crawl: _Crawl, *, error: str = "") -> None:
         run.added = run.changed = run.gone = run.back = run.prices_changed = 0
         logger.warning("Catalog sync %s failed: %s", run.pk, error)
     run.save()
+    if not error:
+        sync_finished.send(sender=SyncRun, run=run)
     if crawl.on_progress is not None:
         crawl.on_progress(run)
 
@@ -603,13 +659,27 @@ def sync_endpoint(endpoint_id: str) -> bool:
             for raw in data.get("models", ()):
                 model = parse_model(raw)
                 if model is not None and model.endpoint_id == endpoint_id:
-                    _add_entry(raw)
+                    _add_entry(_with_fallback(raw))
                     return True
     except FalAPIError as error:
         if error.status == 404:
             return False
         raise
     return False
+
+
+def _with_fallback(raw: dict) -> dict:
+    """`raw` with the fallback document in place of a failed expansion, as the sync stores
+    it; unchanged when fal has none or cannot be asked now (the page shows fal's error)."""
+    error = _expansion_error(raw.get("openapi"))
+    if error is None:
+        return raw
+    try:
+        document = fallback_document(upstream.get_client(), raw["endpoint_id"], error)
+    except FalAPIError as failure:
+        logger.warning("No fallback document for %s: %s", raw["endpoint_id"], failure.message)
+        return raw
+    return raw if document is None else {**raw, "openapi": document}
 
 
 def _add_entry(raw: dict) -> None:

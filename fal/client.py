@@ -16,6 +16,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any
+from urllib.parse import urlsplit
 
 import requests
 import urllib3.exceptions
@@ -32,6 +33,8 @@ from fal.errors import (
 )
 from fal.types import (
     ESTIMATE_QUANTITY_FIELDS,
+    PUBLIC_SCHEMA_URL,
+    SCHEMA_PATH,
     Estimate,
     Model,
     ModelsQuery,
@@ -76,6 +79,16 @@ _LONE_SURROGATE = re.compile("[\ud800-\udfff]")
 # --- The client --------------------------------------------------------------------------------
 
 
+def schema_url_for(base_url: str) -> str:
+    """Where the per-endpoint document of the API at `base_url` is: fal.ai's for fal's own
+    API, else the same origin's (an emulator answers it there)."""
+    parts = urlsplit(base_url)
+    host = (parts.hostname or "").casefold()
+    if host == "fal.ai" or host.endswith(".fal.ai"):
+        return PUBLIC_SCHEMA_URL
+    return f"{parts.scheme}://{parts.netloc}{SCHEMA_PATH}"
+
+
 class FalModelsClient:
     """`{base_url}/models`, `/models/pricing[/estimate]` and `/models/usage|analytics`: a
     timeout on every call and bounded, transient-only retries (the estimate is a POST, but it
@@ -94,9 +107,13 @@ class FalModelsClient:
         session_factory: Callable[[], requests.Session] = requests.Session,
         transport: BaseAdapter | None = None,
         sleep: Callable[[float], None] = time.sleep,
+        schema_url: str | None = None,
     ) -> None:
-        """`transport`: mounted on `base_url` in each thread's session (e.g. an in-process app)."""
+        """`transport`: mounted on `base_url` and `schema_url` in each thread's session (e.g.
+        an in-process app). `schema_url`: fal's public per-endpoint document (see
+        `schema_url_for`)."""
         self.base_url = base_url.rstrip("/")
+        self.schema_url = schema_url or schema_url_for(self.base_url)
         self._key = key
         self.timeout = timeout
         self.max_retries = max(0, max_retries)
@@ -117,11 +134,13 @@ class FalModelsClient:
             session = self._local.session = self._session_factory()
             if self._transport is not None:
                 session.mount(self.base_url, self._transport)
+                session.mount(self.schema_url, self._transport)
         return session
 
-    def _headers(self) -> dict[str, str]:
+    def _headers(self, url: str) -> dict[str, str]:
         headers = {"Accept": "application/json", "User-Agent": "fal-catalog-dashboard/0.1"}
-        if self._key:
+        # The key is for the API; the public document is asked for without it.
+        if self._key and url.startswith(self.base_url):
             headers["Authorization"] = f"Key {self._key}"
         return headers
 
@@ -131,7 +150,7 @@ class FalModelsClient:
 
     def get_page_json(self, query: ModelsQuery, cursor: str | None = None) -> dict[str, Any]:
         """One page as the API sent it (checked for shape), for recording snapshots."""
-        data = self._json("GET", MODELS_PATH, params=query.params(cursor))
+        data = self._json("GET", self.base_url + MODELS_PATH, params=query.params(cursor))
         if not isinstance(data.get("models"), list):
             raise FalInvalidResponseError("The API answered with JSON of an unexpected shape")
         return data
@@ -178,7 +197,7 @@ class FalModelsClient:
                 try:
                     data = self._json(
                         "GET",
-                        PRICING_PATH,
+                        self.base_url + PRICING_PATH,
                         params=params + ([("cursor", cursor)] if cursor else []),
                     )
                 except FalNotFoundError:
@@ -204,14 +223,31 @@ class FalModelsClient:
             "estimate_type": estimate_type,
             "endpoints": {endpoint_id: {field: q} for endpoint_id, q in endpoints.items()},
         }
-        return parse_estimate(self._json("POST", ESTIMATE_PATH, json=body))
+        return parse_estimate(self._json("POST", self.base_url + ESTIMATE_PATH, json=body))
+
+    def endpoint_document(self, endpoint_id: str) -> dict[str, Any] | None:
+        """fal's public OpenAPI document of one endpoint (what fal's model pages link as
+        "Schema"), or None when fal has none (a 404, or an error object). For when the
+        `openapi-3.0` expansion failed; a 200 that is no OpenAPI document is an invalid
+        response."""
+        try:
+            data = self._json("GET", self.schema_url, params=[("endpoint_id", endpoint_id)])
+        except FalNotFoundError:
+            return None
+        if isinstance(data.get("error"), dict):
+            return None
+        if not isinstance(data.get("openapi"), str):
+            raise FalInvalidResponseError("The API answered with no OpenAPI document")
+        return data
 
     def usage(self, query: UsageQuery) -> UsageReport:
         """The team's usage lines for `query`, every page merged. Needs an admin key: fal
         answers 401 without a key and 403 with another (FalPermissionDeniedError)."""
         return merge_usage(
             follow_cursors(
-                lambda cursor: self._json("GET", USAGE_PATH, params=query.params(cursor))
+                lambda cursor: self._json(
+                    "GET", self.base_url + USAGE_PATH, params=query.params(cursor)
+                )
             )
         )
 
@@ -220,20 +256,22 @@ class FalModelsClient:
         page merged (any key)."""
         return merge_analytics(
             follow_cursors(
-                lambda cursor: self._json("GET", ANALYTICS_PATH, params=query.params(cursor))
+                lambda cursor: self._json(
+                    "GET", self.base_url + ANALYTICS_PATH, params=query.params(cursor)
+                )
             )
         )
 
     def _json(
         self,
         method: str,
-        path: str,
+        url: str,
         *,
         params: list[tuple[str, str]] | None = None,
         json: Any = None,
     ) -> dict[str, Any]:
         """A 2xx answer's JSON object (checked to be one), lone surrogates replaced."""
-        response = self._request(method, path, params=params, json=json)
+        response = self._request(method, url, params=params, json=json)
         try:
             decoded = response.json()
         except ValueError:
@@ -250,12 +288,11 @@ class FalModelsClient:
     def _request(
         self,
         method: str,
-        path: str,
+        url: str,
         *,
         params: list[tuple[str, str]] | None = None,
         json: Any = None,
     ) -> requests.Response:
-        url = f"{self.base_url}{path}"
         # One budget for the whole call, waits between retries included: a stalled or
         # trickling upstream holds the caller for at most timeout × (retries + 1).
         deadline = time.monotonic() + self.timeout * (self.max_retries + 1)
@@ -268,7 +305,7 @@ class FalModelsClient:
                     url,
                     params=params,
                     json=json,
-                    headers=self._headers(),
+                    headers=self._headers(url),
                     timeout=min(self.timeout, max(0.001, deadline - time.monotonic())),
                     stream=True,
                 )
@@ -298,7 +335,7 @@ class FalModelsClient:
                     logging.DEBUG if error.status == 404 else logging.WARNING,
                     "fal API request failed: %s %s: %s %s (status=%s, request_id=%s)",
                     method,
-                    path,
+                    url.removeprefix(self.base_url),
                     type(error).__name__,
                     error.message,
                     error.status,

@@ -17,6 +17,9 @@ REF_PREFIX = "#/components/schemas/"
 # Where a reconstructed document says so (the offline emulator adds it; see
 # fal_emulator/data/README.md): an `info` extension that fal itself never sends.
 RECONSTRUCTED_MARK = "x-catalog-reconstructed"
+# Where a document stands in for a failed `openapi-3.0` expansion (the sync adds it): the
+# URL it was read from and fal's expansion error. Also an `info` extension fal never sends.
+FALLBACK_MARK = "x-catalog-fallback"
 UNKNOWN = "unknown"
 # A JSON object as decoded (the document and each of its schemas).
 JSONObject = dict[str, Any]
@@ -408,3 +411,21 @@ def reconstructed_source(openapi: object) -> str | None:
         return None
     source = mark.get("source")
     return source if isinstance(source, str) and source else "unknown"
+
+
+def with_fallback_mark(document: JSONObject, url: str, expansion_error: str) -> JSONObject:
+    """A copy of `document` saying it was read from `url` because the expansion failed."""
+    info = document.get("info")
+    marked = dict(info) if isinstance(info, dict) else {}
+    marked[FALLBACK_MARK] = {"url": url, "expansion_error": expansion_error}
+    return {**document, "info": marked}
+
+
+def fallback_url(openapi: object) -> str | None:
+    """The URL a document standing in for a failed expansion was read from, else None."""
+    info = openapi.get("info") if isinstance(openapi, dict) else None
+    mark = info.get(FALLBACK_MARK) if isinstance(info, dict) else None
+    if not isinstance(mark, dict):
+        return None
+    url = mark.get("url")
+    return url if isinstance(url, str) else ""

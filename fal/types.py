@@ -17,6 +17,10 @@ MAX_IDS_PER_REQUEST = 50
 EXPAND_OPENAPI = "openapi-3.0"
 EXPAND_ENTERPRISE_STATUS = "enterprise_status"
 EXPAND_VALUES = (EXPAND_OPENAPI, EXPAND_ENTERPRISE_STATUS)
+# fal's public per-endpoint OpenAPI document (`?endpoint_id=<id>`), which fal's model pages
+# link as "Schema": on fal.ai, not on the Platform API's host.
+PUBLIC_SCHEMA_URL = "https://fal.ai/api/openapi/queue/openapi.json"
+SCHEMA_PATH = "/api/openapi/queue/openapi.json"
 ESTIMATE_UNIT_PRICE = "unit_price"
 ESTIMATE_HISTORICAL = "historical_api_price"
 # What each `estimate_type` counts per endpoint in `POST /models/pricing/estimate`.

@@ -11,7 +11,9 @@ Paths and methods
   Any path ending in ``/models`` is the endpoint (so ``/v1/models`` and, under
   schemathesis's ``--url``, ``/models``). Paths ending in ``/models/pricing`` and
   ``/models/pricing/estimate`` are the pricing endpoints, whose choices are listed in
-  ``fal_emulator.pricing``. ``/models/`` and anything else is 404 ``not_found``. GET is
+  ``fal_emulator.pricing``. A path ending in ``/api/openapi/queue/openapi.json`` is fal's
+  public per-endpoint document (see Expansion). ``/models/`` and anything else is 404
+  ``not_found``. GET is
   served; HEAD is GET without the body. Any other method is 405 with ``Allow: GET, HEAD``
   and type ``validation_error``: a wrong method is the caller's mistake (a 4xx the caller
   fixes by changing the request), whereas ``not_implemented`` is the 501 family, which a
@@ -59,13 +61,25 @@ Pagination
 
 Expansion
   ``expand`` is repeated; values ``openapi-3.0`` and ``enterprise_status``, anything
-  else 400 naming it. ``openapi`` is the bundled document (recorded, or for 369 endpoints
-  reconstructed and marked so in ``info["x-catalog-reconstructed"]``: see the snapshot
-  README) or the recorded error object
+  else 400 naming it. ``openapi`` is what the recorded crawl had: the recorded document
+  (920 endpoints) or the error object
   ``{"error": {"code": "expansion_failed", "message": "OpenAPI schema not available for
-  this endpoint"}}``. The snapshot has no enterprise data, so ``enterprise_status`` is
-  always the spec's error form. Entries are otherwise returned verbatim; expanded ones
-  are new dicts, the shared snapshot dicts are never mutated.
+  this endpoint"}}`` (the 514 others), as a client of the real API counts them. A document
+  marked reconstructed (``info["x-catalog-reconstructed"]``, see the snapshot README) was
+  never sent by fal, so it is never an expansion, whatever the emulator was built with.
+  The snapshot has no enterprise data, so ``enterprise_status`` is always the spec's
+  error form. Entries are otherwise returned verbatim; expanded ones are new dicts, the
+  shared snapshot dicts are never mutated.
+
+Per-endpoint documents
+  ``GET <origin>/api/openapi/queue/openapi.json?endpoint_id=<id>`` stands in for fal's
+  public document of one endpoint (on ``https://fal.ai``; fal's model pages link it as
+  "Schema"), which the app reads when an expansion failed. It serves every document the
+  emulator has: recorded ones as recorded, and for 369 endpoints the reconstructed ones
+  with their mark, so whoever stores one can say it is reconstructed. No key is needed
+  (fal's is public). ``endpoint_id`` is required, once (else 400); an endpoint without
+  any document is 404 ``not_found`` (fal's answer there is not recorded). GET and HEAD;
+  other methods 405.
 
 Output
   ``Content-Type: application/json``; compact JSON with non-ASCII escaped, so the
@@ -91,7 +105,8 @@ from pathlib import Path
 from typing import Any, Final
 from urllib.parse import parse_qsl
 
-from fal.openapi import JSONObject
+from fal.openapi import JSONObject, reconstructed_source
+from fal.types import SCHEMA_PATH
 from fal_emulator import usage
 from fal_emulator.envelope import (
     ApiError,
@@ -221,7 +236,11 @@ class Emulator:
         prices: list[JSONObject] | None = None,
     ) -> None:
         self._models = models
-        self._openapi = openapi_docs
+        # What fal sent, for `expand`; and every document, for the per-endpoint path.
+        self._openapi = {i: d for i, d in openapi_docs.items() if not reconstructed_source(d)}
+        self._documents = {
+            i: d for i, d in openapi_docs.items() if isinstance(d, dict) and "error" not in d
+        }
         # By the entries' own `endpoint_id`, whatever it holds (a hostile entry's may be None).
         self._index: dict[object, int] = {}
         for position, model in enumerate(models):
@@ -260,6 +279,8 @@ class Emulator:
                 status, headers, body = self._pricing_dispatch(
                     method, path, query, authorization, body
                 )
+            elif path.endswith(SCHEMA_PATH):
+                status, headers, body = self._schema_dispatch(method, path, query)
             elif usage.handles(path):
                 status, headers, body = usage.dispatch(method, path, query, authorization)
             else:
@@ -287,6 +308,22 @@ class Emulator:
             return error_response(exc.status, exc.kind, exc.message)
         body = json_bytes(payload)
         return 200, json_headers(body), body
+
+    def _schema_dispatch(self, method: str, path: str, query: list[tuple[str, str]]) -> Response:
+        if method not in ("GET", "HEAD"):
+            return error_response(
+                405,
+                "validation_error",
+                f"Method {method} is not allowed on {path}; use GET",
+                Allow="GET, HEAD",
+            )
+        ids = [value for key, value in query if key == "endpoint_id"]
+        if len(ids) != 1 or not ids[0]:
+            return error_response(400, "validation_error", "endpoint_id is required, once")
+        document = self._documents.get(ids[0])
+        if document is None:
+            return error_response(404, "not_found", f"No OpenAPI document for {ids[0]!r}")
+        return json_response(document)
 
     def _pricing_dispatch(
         self,

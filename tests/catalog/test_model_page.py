@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from html import unescape
+
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
@@ -31,10 +33,14 @@ def test_a_model_the_index_lacks_is_asked_of_fal_once_and_shown_as_just_seen(
     today = timezone.now().date().isoformat()
     assert "No change recorded since the index first saw this model (<time" in html
     assert f">{today}</time>)." in html
-    (asked,) = [r["query"] for r in fal_with_fresh_model.requests]
-    assert ("endpoint_id", FRESH) in asked
+    # Find mode, and (its expansion failed: fal knows no document for it) the fallback.
+    find, fallback = fal_with_fresh_model.requests
+    assert find["path"] == "/v1/models" and ("endpoint_id", FRESH) in find["query"]
+    assert fallback["path"].endswith("/openapi.json") and fallback["query"] == [
+        ("endpoint_id", FRESH)
+    ]
     member_client.get(f"/models/{FRESH}/")
-    assert len(fal_with_fresh_model.requests) == 1  # now the index has it
+    assert len(fal_with_fresh_model.requests) == 2  # now the index has it
 
 
 def test_the_facts_leave_out_a_duration_fal_does_not_estimate(member_client):
@@ -42,3 +48,28 @@ def test_the_facts_leave_out_a_duration_fal_does_not_estimate(member_client):
     assert "Duration estimate" not in without
     html = member_client.get("/models/fal-ai/kling-video/v1.6/standard/image-to-video/")
     assert "<dt>Duration estimate</dt><dd>~" in html.content.decode()
+
+
+# --- Where the schema came from ------------------------------------------------------------------
+
+RECONSTRUCTED = "fal-ai/clarity-upscaler"  # expansion failed; a reconstructed document exists
+UNDOCUMENTED = "bytedance/seedream/v5/pro/edit"  # expansion failed; no document anywhere
+
+
+def test_after_a_sync_a_reconstructed_model_shows_its_document_labelled(member_client):
+    # The session's index was synced from the emulator, which answers this model's expansion
+    # with fal's error object: the document comes from the sync's fallback.
+    html = member_client.get(f"/schema/{RECONSTRUCTED}/").content.decode()
+    assert 'id="schema-provenance"' in html
+    assert "Schema reconstructed from a public crawl" in html
+    assert "upscale_factor" in html and "creativity" in html  # its input fields
+    assert "could not provide this model" not in html
+
+
+def test_a_failed_expansion_without_a_fallback_shows_fals_failure(member_client):
+    html = unescape(member_client.get(f"/schema/{UNDOCUMENTED}/").content.decode())
+    assert (
+        "fal could not provide this model's schema: "
+        "OpenAPI schema not available for this endpoint" in html
+    )
+    assert 'id="schema-provenance"' not in html

@@ -5,6 +5,7 @@ patience with 429s, pacing, every fault mode of fal, and `manage.py catalog_sync
 from __future__ import annotations
 
 import io
+import json
 import math
 import os
 import re
@@ -14,10 +15,12 @@ import sys
 import threading
 import time
 from datetime import timedelta
+from html import unescape
 from pathlib import Path
-from urllib.parse import parse_qs, parse_qsl, urlsplit
+from urllib.parse import parse_qs, parse_qsl, quote, urlsplit
 
 import pytest
+import responses
 from django.core.management import CommandError, call_command
 from django.db import connection
 from django.utils import timezone
@@ -26,12 +29,15 @@ from catalog import upstream
 from catalog.index import catalog_index
 from catalog.models import CatalogEntry, IndexState, SyncRun
 from catalog.sync import LEASE_SECONDS, LIST_PAGE_SIZE, SyncBusy, sync_catalog
-from fal.types import find_queries
+from fal.openapi import fallback_url, reconstructed_source, with_fallback_mark
+from fal.types import PUBLIC_SCHEMA_URL, find_queries
 from fal_emulator import Emulator, encode_cursor, error_response, serve, snapshot_emulator
 from fal_emulator.app import MAX_LIMIT_WITH_OPENAPI, OPENAPI_UNAVAILABLE
 from fal_emulator.testing import FAILURE_MODES, MARKER, TRACEBACK, FaultUpstream, load_snapshot
 
 ROOT = Path(__file__).resolve().parent.parent.parent
+# Where the offline client asks for fal's public per-endpoint document (the emulator answers).
+FALLBACK_URL = "http://fal-emulator.invalid/api/openapi/queue/openapi.json"
 SUCCEEDED, FAILED, RUNNING = SyncRun.State.SUCCEEDED, SyncRun.State.FAILED, SyncRun.State.RUNNING
 
 
@@ -162,15 +168,29 @@ def test_a_sync_of_the_snapshot_fills_the_index(snapshot, snapshot_ids, count_up
     entries = list(CatalogEntry.objects.order_by("position"))
     assert [e.endpoint_id for e in entries] == snapshot_ids
     assert [e.entry for e in entries] == models  # as returned by list mode
-    with_document = [e.endpoint_id for e in entries if e.openapi == docs.get(e.endpoint_id)]
-    assert with_document and set(with_document) == set(docs) & set(snapshot_ids)
-    assert all(e.openapi == OPENAPI_UNAVAILABLE for e in entries if e.endpoint_id not in docs)
+    # fal's document where the expansion worked; where it failed, the fallback (offline the
+    # reconstructed document, labelled with where it came from), else fal's error object.
+    recorded = {i: d for i, d in docs.items() if not reconstructed_source(d)}
+    reconstructed = {i: d for i, d in docs.items() if reconstructed_source(d)}
+    for e in entries:
+        if e.endpoint_id in recorded:
+            assert e.openapi == recorded[e.endpoint_id]
+        elif e.endpoint_id in reconstructed:
+            url = f"{FALLBACK_URL}?endpoint_id={quote(e.endpoint_id, safe='')}"
+            failed = OPENAPI_UNAVAILABLE["error"]["message"]
+            assert e.openapi == with_fallback_mark(reconstructed[e.endpoint_id], url, failed)
+        else:
+            assert e.openapi == OPENAPI_UNAVAILABLE
+    assert (len(recorded), len(reconstructed)) == (920, 369)
     list_pages = math.ceil(len(snapshot_ids) / LIST_PAGE_SIZE)
     document_pages = sum(
         math.ceil(len(q.endpoint_ids) / MAX_LIMIT_WITH_OPENAPI) for q in find_queries(snapshot_ids)
     )
+    fallbacks = [url for url in count_upstream if url.startswith(FALLBACK_URL)]
+    assert len(fallbacks) == len(snapshot_ids) - len(recorded)  # one per failed expansion
     price_calls = math.ceil(len(snapshot_ids) / 50)  # every listed id, 50 per pricing call
-    assert len(count_upstream) == list_pages + document_pages + price_calls == 15 + 144 + 29
+    assert len(count_upstream) == list_pages + document_pages + len(fallbacks) + price_calls
+    assert len(count_upstream) == 15 + 144 + 514 + 29
     assert run.pages == list_pages + document_pages
     assert (run.upstream_calls, run.price_calls) == (len(count_upstream), 29)
     assert len([url for url in count_upstream if "/models/pricing?" in url]) == 29
@@ -289,6 +309,111 @@ def test_a_newly_added_endpoint_is_added_with_its_document(
     assert entry.openapi == document and entry.first_seen_sync_id == run.pk
     ids = [m.endpoint_id for m in catalog_index().models]
     assert ids == [*snapshot_ids[:10], new_id, *snapshot_ids[10:]]
+
+
+# --- The fallback where an expansion failed ---------------------------------------------------
+
+FAL_API = "https://api.fal.ai/v1"
+EXPANDED, FALLBACK, NO_DOCUMENT = (
+    "fal-ai/flux/dev",  # fal expands its document
+    "fal-ai/clarity-upscaler",  # the expansion fails; fal.ai publishes its document
+    "bytedance/seedream/v5/pro/edit",  # the expansion fails; no document anywhere
+)
+
+
+def public_url(endpoint_id: str) -> str:
+    return f"{PUBLIC_SCHEMA_URL}?endpoint_id={quote(endpoint_id, safe='')}"
+
+
+@pytest.fixture
+def fal_live(settings, no_internet, snapshot, db):
+    """An empty index, and fal live, mocked with `responses`: its API (an emulator of three
+    models whose only expansion is EXPANDED's) and fal.ai's public documents (FALLBACK's;
+    `public["status"]` makes every answer that status). Returns the documents and asks."""
+    models, docs = snapshot
+    CatalogEntry.objects.all().delete()
+    SyncRun.objects.all().delete()
+    emulator = Emulator(
+        [m for m in models if m["endpoint_id"] in (EXPANDED, FALLBACK, NO_DOCUMENT)],
+        {EXPANDED: docs[EXPANDED]},
+    )
+    info = {k: v for k, v in docs[FALLBACK]["info"].items() if k != "x-catalog-reconstructed"}
+    public = {"documents": {FALLBACK: {**docs[FALLBACK], "info": info}}, "status": 200, "asked": []}
+
+    def api(request):
+        url = urlsplit(request.url)
+        query = parse_qsl(url.query, keep_blank_values=True)
+        status, headers, body = emulator.handle(request.method, url.path, query)
+        return status, dict(headers), body
+
+    def document(request):
+        (endpoint_id,) = parse_qs(urlsplit(request.url).query)["endpoint_id"]
+        public["asked"].append(endpoint_id)
+        if public["status"] != 200:
+            return public["status"], {}, json.dumps({"error": {"type": "server_error"}})
+        found = public["documents"].get(endpoint_id)
+        if found is None:
+            return 404, {}, json.dumps({"error": {"type": "not_found", "message": "none"}})
+        return 200, {}, json.dumps(found)
+
+    no_internet.add_callback(responses.GET, re.compile(re.escape(FAL_API) + ".*"), callback=api)
+    pattern = re.compile(re.escape(PUBLIC_SCHEMA_URL) + ".*")
+    no_internet.add_callback(responses.GET, pattern, callback=document)
+    settings.FAL_API_URL = FAL_API
+    settings.CATALOG_SYNC_MAX_RPS = 0
+    settings.CATALOG_SYNC_MAX_RETRIES = 0
+    return public
+
+
+@pytest.mark.django_db
+def test_live_a_failed_expansion_is_filled_from_fals_public_document_labelled(
+    fal_live, member_client
+):
+    run = sync_catalog(trigger="test")
+
+    assert run.state == SUCCEEDED, run.error
+    assert sorted(fal_live["asked"]) == sorted(
+        [FALLBACK, NO_DOCUMENT]
+    )  # only where the expansion failed
+    stored = dict(CatalogEntry.objects.values_list("endpoint_id", "openapi"))
+    assert fallback_url(stored[EXPANDED]) is None
+    assert stored[NO_DOCUMENT] == OPENAPI_UNAVAILABLE
+    failed = OPENAPI_UNAVAILABLE["error"]["message"]
+    document = fal_live["documents"][FALLBACK]
+    assert stored[FALLBACK] == with_fallback_mark(document, public_url(FALLBACK), failed)
+    assert reconstructed_source(stored[FALLBACK]) is None  # fal's own, not reconstructed
+    assert "seed" in catalog_index().capabilities[FALLBACK].has
+
+    html = unescape(member_client.get(f"/schema/{FALLBACK}/").content.decode())
+    assert 'id="schema-provenance"' in html
+    assert "fal's catalog could not expand this model's schema" in html
+    assert f'href="{public_url(FALLBACK)}"' in html
+    assert "upscale_factor" in html
+    html = unescape(member_client.get(f"/schema/{NO_DOCUMENT}/").content.decode())
+    assert "fal could not provide this model's schema" in html
+
+
+@pytest.mark.django_db
+def test_live_when_fals_public_document_fails_the_run_keeps_fals_error_and_asks_next_time(
+    fal_live,
+):
+    fal_live["status"] = 503
+
+    run = sync_catalog(trigger="test")
+
+    assert run.state == SUCCEEDED, run.error  # the catalog and its documents are synced
+    assert len(fal_live["asked"]) == 1  # one failure: the rest wait for the next run
+    stored = dict(CatalogEntry.objects.values_list("endpoint_id", "openapi"))
+    assert stored[FALLBACK] == stored[NO_DOCUMENT] == OPENAPI_UNAVAILABLE
+    fal_live["status"], fal_live["asked"] = 200, []
+
+    again = sync_catalog(trigger="test")
+
+    assert again.state == SUCCEEDED, again.error
+    assert sorted(fal_live["asked"]) == sorted([FALLBACK, NO_DOCUMENT])  # asked again
+    assert fallback_url(CatalogEntry.objects.get(endpoint_id=FALLBACK).openapi) == public_url(
+        FALLBACK
+    )
 
 
 # --- One sync at a time ----------------------------------------------------------------------

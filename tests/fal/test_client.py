@@ -34,7 +34,7 @@ from fal.errors import (
     FalTimeoutError,
 )
 from fal.types import ExpansionError, ModelsQuery
-from fal_emulator import Emulator
+from fal_emulator import Emulator, WSGITransport
 from fal_emulator.testing import FaultUpstream
 
 BASE = "https://api.fal.test/v1"
@@ -781,3 +781,63 @@ def test_an_error_status_with_no_class_of_its_own_is_a_plain_http_error(
         client.get_page(ModelsQuery())
     assert type(raised.value) is FalHTTPError
     assert (raised.value.status, raised.value.message) == (status, "Try again later")
+
+
+# --- fal's public per-endpoint document (the fallback when an expansion failed) ----------------
+
+SCHEMA = "https://fal.ai/api/openapi/queue/openapi.json"
+
+
+def test_the_public_document_is_asked_of_fal_ai_by_endpoint_id_without_the_key(no_internet):
+    document = {"openapi": "3.0.4", "info": {"title": "x"}, "paths": {}}
+    no_internet.get(SCHEMA, json=document)
+    client = FalModelsClient(base_url="https://api.fal.ai/v1", key="sekrit-123")
+    assert client.endpoint_document("fal-ai/clarity-upscaler") == document
+    request = no_internet.calls[0].request
+    assert parse_qsl(urlsplit(request.url).query) == [("endpoint_id", "fal-ai/clarity-upscaler")]
+    assert "Authorization" not in request.headers  # a public page: the key stays with the API
+
+
+def test_beside_another_api_the_public_document_is_asked_of_that_origin(no_internet):
+    no_internet.get(
+        "http://127.0.0.1:8001/api/openapi/queue/openapi.json", json={"openapi": "3.0.4"}
+    )
+    client = FalModelsClient(base_url="http://127.0.0.1:8001/v1")
+    assert client.endpoint_document("a/b") == {"openapi": "3.0.4"}
+
+
+@pytest.mark.parametrize(
+    "answer",
+    [
+        {"status": 404, "json": envelope("not_found", "No such endpoint")},
+        {"status": 200, "json": {"error": {"code": "not_found", "message": "no schema"}}},
+    ],
+)
+def test_no_public_document_is_none(no_internet, answer):
+    no_internet.get(SCHEMA, **answer)
+    assert FalModelsClient(base_url="https://api.fal.ai/v1").endpoint_document("a/b") is None
+
+
+@pytest.mark.parametrize("body", [[], {"paths": {}}, {"openapi": 3}])
+def test_a_public_document_that_is_no_openapi_document_is_an_invalid_response(no_internet, body):
+    no_internet.get(SCHEMA, json=body)
+    with pytest.raises(FalInvalidResponseError):
+        FalModelsClient(base_url="https://api.fal.ai/v1").endpoint_document("a/b")
+
+
+def test_the_public_document_is_retried_and_timed_like_every_call(no_internet, sleeps):
+    no_internet.get(SCHEMA, status=503, json=envelope("server_error", "down"))
+    client = FalModelsClient(base_url="https://api.fal.ai/v1", max_retries=2, sleep=sleeps.append)
+    with pytest.raises(FalServerError):
+        client.endpoint_document("a/b")
+    assert len(no_internet.calls) == 3 and len(sleeps) == 2
+
+
+def test_offline_the_public_document_comes_from_the_emulator_through_the_same_transport():
+    document = {"openapi": "3.0.4", "info": {"title": "Rebuilt"}, "paths": {}}
+    emulator = Emulator([model_entry("a/b")], {"a/b": document})
+    client = FalModelsClient(
+        base_url="http://fal-emulator.invalid/v1", transport=WSGITransport(emulator)
+    )
+    assert client.endpoint_document("a/b") == document
+    assert client.endpoint_document("a/none") is None

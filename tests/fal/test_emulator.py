@@ -19,9 +19,11 @@ from fal_emulator import (
     DEFAULT_OPENAPI_PATH,
     DEFAULT_RECONSTRUCTED_PATH,
     Emulator,
+    load_snapshot,
     serve,
     snapshot_emulator,
 )
+from fal_emulator.app import SCHEMA_PATH
 from fal_emulator.snapshot import load_reconstructed
 
 Query = list[tuple[str, str]]
@@ -56,16 +58,21 @@ def ok(emulator: Emulator, query: Query | None = None) -> dict:
     return body
 
 
-def collect_ids(emulator: Emulator, query: Query) -> list[str]:
-    """Follow next_cursor to the end, returning every endpoint id seen."""
-    ids, cursor = [], None
+def collect_models(emulator: Emulator, query: Query) -> list[dict]:
+    """Follow next_cursor to the end, returning every model seen."""
+    models, cursor = [], None
     while True:
         body = ok(emulator, query + ([("cursor", cursor)] if cursor else []))
-        ids += [m["endpoint_id"] for m in body["models"]]
+        models += body["models"]
         assert body["has_more"] is (body["next_cursor"] is not None)
         if not body["has_more"]:
-            return ids
+            return models
         cursor = body["next_cursor"]
+
+
+def collect_ids(emulator: Emulator, query: Query) -> list[str]:
+    """Follow next_cursor to the end, returning every endpoint id seen."""
+    return [m["endpoint_id"] for m in collect_models(emulator, query)]
 
 
 def assert_error(response: tuple, status: int, kind: str) -> dict:
@@ -306,16 +313,31 @@ def test_expand_openapi_gives_the_real_document_or_the_expansion_error(
     assert "enterprise_status" not in documented
 
 
-def test_reconstructed_documents_are_served_where_none_was_recorded_and_say_so(
-    emulator, snapshot_models, openapi_docs
-):
+def test_expand_openapi_over_the_whole_snapshot_answers_what_fal_answered(emulator, openapi_docs):
+    documents, errors = {}, {}
+    for model in collect_models(emulator, [("expand", "openapi-3.0")]):
+        openapi = model["openapi"]
+        (errors if "error" in openapi else documents)[model["endpoint_id"]] = openapi
+    # The recorded crawl: 920 documents, and fal's error object for the 514 others.
+    assert (len(documents), len(errors)) == (len(openapi_docs), 1434 - len(openapi_docs))
+    assert (len(documents), len(errors)) == (920, 514)
+    assert documents == openapi_docs
+    assert {e["error"]["code"] for e in errors.values()} == {"expansion_failed"}
+    # The reconstructed documents are the app's fallback, never an expansion fal sent.
+    assert set(load_reconstructed()) <= set(errors)
+
+
+def schema(emulator: Emulator, query: Query, method: str = "GET") -> tuple:
+    status, headers, body = emulator.handle(method, SCHEMA_PATH, query)
+    return status, dict(headers), json.loads(body) if body else None
+
+
+def test_the_public_schema_path_serves_a_reconstructed_document_marked_as_such(emulator):
     with gzip.open(DEFAULT_RECONSTRUCTED_PATH, "rt", encoding="utf-8") as fh:
         bundle = json.load(fh)
-    assert len(bundle["documents"]) == 369 and not set(bundle["documents"]) & set(openapi_docs)
     endpoint_id = "fal-ai/clarity-upscaler"
-    query = [("endpoint_id", endpoint_id), ("expand", "openapi-3.0")]
-    (served,) = ok(emulator, query)["models"]
-    document = served["openapi"]
+    status, headers, document = schema(emulator, [("endpoint_id", endpoint_id)])
+    assert status == 200 and headers["Content-Type"] == "application/json"
     assert reconstructed_source(document) == bundle["source_of"][endpoint_id] == "tanstack"
     # The document is the bundled one, plus the mark in `info` and nothing else.
     original = bundle["documents"][endpoint_id]
@@ -323,8 +345,34 @@ def test_reconstructed_documents_are_served_where_none_was_recorded_and_say_so(
     info = dict(document["info"])
     del info["x-catalog-reconstructed"]
     assert info == original["info"]
-    # Recorded documents carry no mark.
+
+
+def test_the_public_schema_path_serves_recorded_documents_unmarked(emulator, openapi_docs):
+    status, _, document = schema(emulator, [("endpoint_id", "fal-ai/flux/dev")])
+    assert status == 200 and document == openapi_docs["fal-ai/flux/dev"]
     assert not any(reconstructed_source(d) for d in openapi_docs.values())
+
+
+def test_the_public_schema_path_is_404_where_no_document_exists(emulator, snapshot_models):
+    known = set(load_reconstructed()) | set(load_snapshot()[1])
+    without = next(m["endpoint_id"] for m in snapshot_models if m["endpoint_id"] not in known)
+    for endpoint_id in (without, "nope/unknown"):
+        assert_error(schema(emulator, [("endpoint_id", endpoint_id)]), 404, "not_found")
+
+
+@pytest.mark.parametrize(
+    "query", [[], [("endpoint_id", "")], [("endpoint_id", "a/b"), ("endpoint_id", "c/d")]]
+)
+def test_the_public_schema_path_needs_one_endpoint_id(emulator, query):
+    assert_error(schema(emulator, query), 400, "validation_error")
+
+
+def test_the_public_schema_path_answers_get_and_head_only(emulator):
+    status, headers, body = schema(emulator, [("endpoint_id", "fal-ai/flux/dev")], "HEAD")
+    assert status == 200 and body is None and int(headers["Content-Length"]) > 1000
+    error = assert_error(schema(emulator, [("endpoint_id", "fal-ai/flux/dev")], "POST"), 405,
+                         "validation_error")  # fmt: skip
+    assert "POST" in error["message"]
 
 
 def test_expand_enterprise_status_is_an_honest_expansion_error(emulator):
