@@ -267,6 +267,9 @@ def _comparison(models: list[Model], only: bool, grid: str, url: str) -> dict:
         }  # fmt: skip
         return render_to_string("catalog/compare.html#fields", context)
 
+    shown_overview = [row for row in overview if row.differs] if only else overview
+    shown_capabilities = [r for r in capabilities if r.differs] if only else capabilities
+
     return {
         "columns": columns,
         "overview": overview,
@@ -274,8 +277,16 @@ def _comparison(models: list[Model], only: bool, grid: str, url: str) -> dict:
         "outputs": outputs,
         "input_rows": input_rows,
         "output_rows": output_rows,
-        "overview_rows": [row for row in overview if row.differs] if only else overview,
-        "capability_rows": [r for r in capabilities if r.differs] if only else capabilities,
+        "overview_rows": shown_overview,
+        "capability_rows": shown_capabilities,
+        # The rows are the same for everyone: rendered once with the comparison.
+        "overview_html": render_to_string(
+            "catalog/compare.html#overview", {"overview_rows": shown_overview, "span": span}
+        ),
+        "capabilities_html": render_to_string(
+            "catalog/compare.html#capabilities",
+            {"capability_rows": shown_capabilities, "span": span},
+        ),
         "share_url": url,
         "markdown": markdown(
             cards, (*overview, *capabilities), inputs, outputs, only_differences=only, url=url
