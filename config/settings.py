@@ -63,6 +63,7 @@ INSTALLED_APPS = [
     "axes",
     "accounts",
     "catalog",
+    "usage",
 ]
 
 MIDDLEWARE = [
@@ -156,6 +157,8 @@ else:
 # Unset: the bundled offline snapshot, served in process by the emulator.
 FAL_API_URL = os.environ.get("FAL_API_URL", "").strip().rstrip("/")
 FAL_KEY = os.environ.get("FAL_KEY", "").strip()
+# fal's admin key: the team's spend and quantities (usage) need it; analytics and prices do not.
+FAL_ADMIN_KEY = os.environ.get("FAL_ADMIN_KEY", "").strip()
 FAL_API_TIMEOUT = float(os.environ.get("FAL_API_TIMEOUT") or 10)
 FAL_API_MAX_RETRIES = int(os.environ.get("FAL_API_MAX_RETRIES") or 2)
 CATALOG_CACHE_TTL = int(os.environ.get("CATALOG_CACHE_TTL") or 600)
@@ -168,6 +171,11 @@ CATALOG_SNAPSHOT_DATE = "2026-08-10"
 # /health/ is unhealthy (503) when the last successful sync is older than this many seconds,
 # or a task has waited this long; unset: 3 x CATALOG_SYNC_INTERVAL.
 CATALOG_HEALTH_MAX_SYNC_AGE = int(os.environ.get("CATALOG_HEALTH_MAX_SYNC_AGE") or 0)
+# The usage sync (usage.sync): how often it fetches the team's last 90 days.
+USAGE_SYNC_INTERVAL = int(os.environ.get("USAGE_SYNC_INTERVAL") or 3600)
+# The endpoints it asks analytics about besides those the team has used ("app.Model.field"):
+# the catalog's, wired here so that the usage app imports no catalog code.
+USAGE_SYNC_CANDIDATES = "catalog.CatalogEntry.endpoint_id"
 
 # --- Auth --------------------------------------------------------------------------------
 
@@ -306,7 +314,7 @@ TIME_ZONE = "UTC"
 USE_I18N = True
 USE_TZ = True
 
-# --- Logging: never log request headers (they may carry FAL_KEY) ------------------------
+# --- Logging: never log request headers (they carry FAL_KEY or FAL_ADMIN_KEY) ------------
 
 LOGGING = {
     "version": 1,

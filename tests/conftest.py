@@ -39,6 +39,7 @@ def offline_settings(settings, tmp_path):
     tests marked `redis` or asking for `redis_cache` run on Redis instead."""
     settings.FAL_API_URL = ""
     settings.FAL_KEY = ""
+    settings.FAL_ADMIN_KEY = ""
     settings.FAL_API_TIMEOUT = 5
     settings.FAL_API_MAX_RETRIES = 2
     settings.CACHES = {

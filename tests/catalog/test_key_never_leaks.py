@@ -1,6 +1,6 @@
-"""FAL_KEY reaches fal as `Authorization: Key …` and nowhere else: no page body, header or
-cookie, no template context, no log line, no command output, no stored row, whether fal
-answers or fails.
+"""FAL_KEY and FAL_ADMIN_KEY reach fal as `Authorization: Key …` and nowhere else: no page
+body, header or cookie, no template context, no log line, no command output, no stored row,
+whether fal answers or fails. The admin key goes to the usage API alone.
 
 A recognisable key is set and the live client points at a loopback upstream that records
 what it receives. The two things that ask fal run — a sync (`manage.py catalog_sync`) and
@@ -22,10 +22,14 @@ from django.test import Client
 from catalog.models import CatalogEntry, Shortlist, SyncRun
 from catalog.sync import bump_index_version
 from fal.client import FalModelsClient
-from fal_emulator.testing import FAILURE_MODES, FaultUpstream
+from fal_emulator.testing import FAILURE_MODES, WAITING_MODES, FaultUpstream
+from usage.models import UsageSyncRun
 
 pytestmark = pytest.mark.django_db
 KEY = f"fal-key-LEAKCHECK-{secrets.token_hex(8)}"
+# The emulator takes a key that starts with "admin" for an admin key.
+ADMIN_KEY = f"admin-key-LEAKCHECK-{secrets.token_hex(8)}"
+KEYS = (KEY, ADMIN_KEY)
 HTMX = {"HX-Request": "true"}
 UNKNOWN = "nobody/nothing"  # fal does not know it either
 UNINDEXED = "fal-ai/flux/schnell"  # fal knows it; taken out of the index for each test
@@ -64,6 +68,7 @@ def upstream():
 def live(settings, upstream, member):
     settings.FAL_API_URL = upstream.url
     settings.FAL_KEY = KEY
+    settings.FAL_ADMIN_KEY = ADMIN_KEY
     settings.FAL_API_TIMEOUT = 0.3
     settings.FAL_API_MAX_RETRIES = 1
     settings.CATALOG_SYNC_MAX_RETRIES = 1
@@ -96,21 +101,27 @@ def every_log_line(caplog):
 
 
 def leaks(response) -> list[str]:
-    """Where the key shows in one response: body, headers, cookies, template context."""
+    """Where a key shows in one response: body, headers, cookies, template context."""
     found = []
-    if KEY in response.content.decode(errors="replace"):
+    if any(key in response.content.decode(errors="replace") for key in KEYS):
         found.append("body")
-    found += [f"header {name}" for name, value in response.items() if KEY in value]
-    found += [f"cookie {name}" for name, morsel in response.cookies.items() if KEY in str(morsel)]
+    found += [f"header {name}" for name, value in response.items() if holds_a_key(value)]
+    found += [
+        f"cookie {name}" for name, morsel in response.cookies.items() if holds_a_key(str(morsel))
+    ]
     seen: set[int] = set()  # each template include repeats the page's context: look once
     for context in response.context or []:
         values = context.flatten() if hasattr(context, "flatten") else dict(context)
         for name, value in values.items():
             if id(value) not in seen:
                 seen.add(id(value))
-                if KEY in repr(value):
+                if holds_a_key(repr(value)):
                     found.append(f"context {name}")
     return found
+
+
+def holds_a_key(text: str) -> bool:
+    return any(key in text for key in KEYS)
 
 
 def admin_form(endpoint_id: str, member) -> dict[str, str]:
@@ -194,12 +205,15 @@ def asked_in_find_mode(requests: list[dict], endpoint_id: str) -> list[dict]:
 
 
 def assert_nothing_else_holds_the_key(every_log_line, capfd) -> None:
-    assert not any(KEY in record.getMessage() for record in every_log_line.records)
-    assert KEY not in every_log_line.text
-    assert not SyncRun.objects.filter(error__contains=KEY).exists()
-    assert not SyncRun.objects.filter(source__contains=KEY).exists()
+    assert not any(holds_a_key(record.getMessage()) for record in every_log_line.records)
+    assert not holds_a_key(every_log_line.text)
+    for key in KEYS:
+        assert not SyncRun.objects.filter(error__contains=key).exists()
+        assert not SyncRun.objects.filter(source__contains=key).exists()
+        for field in ("source", "usage_error", "analytics_error"):
+            assert not UsageSyncRun.objects.filter(**{f"{field}__contains": key}).exists()
     out, err = capfd.readouterr()
-    assert KEY not in out and KEY not in err
+    assert not holds_a_key(out) and not holds_a_key(err)
 
 
 def test_the_key_reaches_fal_and_nothing_else(live, clients, member, every_log_line, capfd):
@@ -233,6 +247,43 @@ def test_the_key_stays_hidden_when_fal_fails(live, clients, member, every_log_li
     # The failures were logged (so "no key in the logs" was checked against real lines).
     failures = [r.getMessage() for r in every_log_line.records if "failed" in r.getMessage()]
     assert any(m.startswith(("fal API request failed", "Catalog sync")) for m in failures)
+    assert_nothing_else_holds_the_key(every_log_line, capfd)
+
+
+def run_usage_sync_command() -> str:
+    """`manage.py usage_sync` as staff run it: everything it printed, or its error."""
+    out, err = io.StringIO(), io.StringIO()
+    try:
+        call_command("usage_sync", stdout=out, stderr=err)
+    except CommandError as error:
+        return f"{out.getvalue()}{err.getvalue()}{error}"
+    return out.getvalue() + err.getvalue()
+
+
+@pytest.mark.parametrize("mode", ["healthy", *FAILURE_MODES])
+def test_the_admin_key_reaches_fal_s_usage_api_and_nothing_else(
+    live, settings, clients, member, every_log_line, capfd, mode
+):
+    settings.USAGE_SYNC_CANDIDATES = ""  # analytics for the team's endpoints: one batch
+    if mode not in WAITING_MODES:
+        settings.FAL_API_TIMEOUT = 30  # they answer at once; 12,000 lines take a while
+    live.set_mode(mode)
+    output = run_usage_sync_command()
+    assert "calls to fal" in output and not holds_a_key(output)
+    run = UsageSyncRun.objects.get()
+    if mode == "healthy":
+        assert run.usage == run.analytics == UsageSyncRun.Part.FETCHED
+    else:
+        assert UsageSyncRun.Part.FAILED in (run.usage, run.analytics)
+    assert visit_everything(clients, member) == {}
+    requests = [r for r in live.requests if r["path"].endswith(("/usage", "/analytics"))]
+    assert {r["path"].rsplit("/", 1)[1] for r in requests} >= {"usage"}
+    for request in requests:
+        expected = ADMIN_KEY if request["path"].endswith("/usage") else KEY
+        assert request["headers"].get("Authorization") == f"Key {expected}"
+        others = [name for name, value in request["headers"].items() if holds_a_key(value)]
+        assert others == ["Authorization"]
+        assert not holds_a_key(request["path"] + repr(request["query"]))
     assert_nothing_else_holds_the_key(every_log_line, capfd)
 
 

@@ -10,7 +10,8 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent.parent
 DOCUMENTS = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
-PACKAGES = ("accounts", "bench", "catalog", "config", "core", "fal", "fal_emulator", "tests")
+PACKAGES = ("accounts", "bench", "catalog", "config", "core", "fal", "fal_emulator", "tests",
+            "usage")  # fmt: skip
 # `code` spans and link targets; a path has a slash or a file suffix, a module a dot.
 CODE = re.compile(r"`([^`\n]+)`")
 LINK = re.compile(r"\]\(([^)\s#]+)")
