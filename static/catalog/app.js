@@ -168,6 +168,7 @@
 
   // On narrow screens the filter rail starts folded and keeps the state the user gave it.
   var narrow = window.matchMedia("(max-width: 900px)");
+  var phone = window.matchMedia("(max-width: 640px)");  // the dense list (app.css)
   var railOpen = !narrow.matches;
   function applyRail() {
     var rail = document.querySelector(".rail-toggle");
@@ -195,7 +196,11 @@
     showResults = false;
     var area = document.querySelector(".grid-area");
     var bar = document.querySelector(".topbar");  // sticky: the results start below it
-    if (area) window.scrollTo(0, area.getBoundingClientRect().top + window.scrollY - (bar ? bar.offsetHeight : 0) - 8);
+    if (!area) return;
+    var top = area.getBoundingClientRect().top + window.scrollY - 8;
+    // Unless it tucks away as the page scrolls down (a phone: tuckTopbarWhileScrollingDown).
+    var tucks = phone.matches && top > window.scrollY;
+    window.scrollTo(0, top - (bar && !tucks ? bar.offsetHeight : 0));
   }
 
   // The shortlist menu (a <details>) closes on Esc, focus back on its summary, and on a
@@ -422,7 +427,6 @@
   // it scrolls up (app.css, .topbar-tucked): the screen is for the models.
   function tuckTopbarWhileScrollingDown() {
     var bar = document.querySelector(".topbar");
-    var phone = window.matchMedia("(max-width: 640px)");
     var lastY = window.scrollY;
     if (!bar) return;
     window.addEventListener("scroll", function () {

@@ -3,6 +3,8 @@ that gives the screen back, touch targets a finger can hit; the desktop keeps it
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from django.contrib.auth.models import Group
 from playwright.sync_api import expect
@@ -127,3 +129,15 @@ def test_the_model_page_on_a_phone_keeps_its_wide_thumbnail_and_all_its_badges(
     assert width / height == pytest.approx(16 / 9, abs=0.05)
     badges = page.locator(".hero .badges")
     assert badges.evaluate("b => b.scrollHeight <= b.clientHeight")  # none cut off
+
+
+def test_on_a_phone_a_filter_shows_its_results_at_the_top_of_the_screen(staff_curator_page):
+    page = staff_curator_page
+    page.locator(".rail-toggle > summary").click()
+    page.locator("#filters input[name=category][value='text-to-image']").check()
+    expect(page).to_have_url(re.compile(r"category=text-to-image"))
+    expect(page.locator("details.rail-toggle")).not_to_have_attribute("open", "")
+    # The top bar slid away while the page scrolled down to the results: no gap above them.
+    expect(page.locator(".topbar")).not_to_be_in_viewport()
+    top = page.evaluate("() => document.querySelector('.grid-area').getBoundingClientRect().top")
+    assert 0 <= top <= 16
