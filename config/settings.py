@@ -63,6 +63,7 @@ INSTALLED_APPS = [
     "axes",
     "accounts",
     "catalog",
+    "watches",
     "usage",
 ]
 
@@ -103,6 +104,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "catalog.context_processors.data_source_context",
+                "watches.context_processors.inbox",
             ],
         },
     },
@@ -232,6 +234,14 @@ if EMAIL_URL:
         raise ImproperlyConfigured(
             f"EMAIL_URL must start with smtp://, smtps:// or console:// (not {_mail.scheme}://)."
         )
+
+# --- Watches: where word of a change goes besides the inbox (watches/, docs/watches.md) ---
+
+# The site's address, for links in watch mails and webhooks.
+SITE_URL = os.environ.get("SITE_URL", "").strip().rstrip("/") or "http://localhost:8000"
+# Webhooks go only to public addresses (checked on the resolved address when sending);
+# 1 lets them reach loopback, private and link-local ones too (a receiver on your network).
+WEBHOOK_ALLOW_PRIVATE = env_bool("WEBHOOK_ALLOW_PRIVATE")
 
 # --- Sign-in throttling (django-axes; the database handler works on SQLite and PostgreSQL) --
 

@@ -12,5 +12,6 @@ urlpatterns = [
     path("health/", health, name="health"),
     path("admin/", admin.site.urls),
     path("accounts/", include("accounts.urls")),
+    path("", include("watches.urls")),
     path("", include("catalog.urls")),
 ]

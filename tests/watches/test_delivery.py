@@ -1,0 +1,177 @@
+"""Delivery after a sync, end to end (watches.delivery, watches.tasks, watches.services): a
+sync that adds a model matching a saved search and deprecates and reprices shortlisted
+ones tells each watch once through the inbox, mail and webhooks; a second sync and a
+re-run task tell nothing more; a receiver that fails is retried until it has each
+notification once; one that fails for a day pauses its watch and says so in the inbox."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from decimal import Decimal
+
+import pytest
+from django.core import mail
+from django.utils import timezone
+
+from catalog.models import Shortlist, ShortlistEntry
+from watches.delivery import deliver_due
+from watches.models import Delivery, DeliveryLog, InboxItem, Notification
+from watches.services import watch_create
+from watches.tasks import deliver_watches
+
+pytestmark = pytest.mark.django_db
+
+NEW = "acme/new-video"
+
+
+def priced_image_models(models, prices, count):
+    """Active text-to-image models with a price, in the API's order."""
+    priced = {p["endpoint_id"] for p in prices}
+    found = [
+        m["endpoint_id"] for m in models
+        if m["metadata"].get("category") == "text-to-image"
+        and m["metadata"].get("status") != "deprecated" and m["endpoint_id"] in priced
+    ]  # fmt: skip
+    return found[:count]
+
+
+@pytest.fixture
+def changed_catalog(catalog_copy):
+    """fal's catalog with a new text-to-video model, one text-to-image model deprecated and
+    another's price cut by half; returns (models, documents, prices, deprecated, cheaper)."""
+    models, documents, prices = catalog_copy
+    deprecated, cheaper = priced_image_models(models, prices, 2)
+    for model in models:
+        if model["endpoint_id"] == deprecated:
+            model["metadata"]["status"] = "deprecated"
+    for price in prices:
+        if price["endpoint_id"] == cheaper:
+            price["unit_price"] = float(Decimal(str(price["unit_price"])) / 2)
+    models.append({"endpoint_id": NEW, "metadata": {
+        "display_name": "Acme Video", "category": "text-to-video", "status": "active",
+        "license_type": "commercial", "kind": "inference"}})  # fmt: skip
+    return models, documents, prices, deprecated, cheaper
+
+
+@pytest.fixture
+def watched(member, curator, changed_catalog, receiver, webhooks_to_loopback, mail_on):
+    """A member's saved search (text-to-video) with a JSON webhook and mail, and the team's
+    shortlist of the two image models watched by the curator with a Slack webhook."""
+    member.email, curator.email = "mia@example.com", "cora@example.com"
+    member.save(), curator.save()
+    _, _, _, deprecated, cheaper = changed_catalog
+    shortlist = Shortlist.objects.create(title="Images", slug="images", curator=curator)
+    for endpoint_id in (deprecated, cheaper):
+        ShortlistEntry.objects.create(shortlist=shortlist, endpoint_id=endpoint_id)
+    search = watch_create(
+        owner=member, name="Video", subject="search", query="?category=text-to-video",
+        email=True, webhook_url=receiver.url + "/search",
+    ).watch  # fmt: skip
+    team = watch_create(
+        owner=curator, name="Images list", subject="shortlist", shortlist=shortlist, team=True,
+        email=True, webhook_url=receiver.url + "/slack", webhook_format="slack",
+    ).watch  # fmt: skip
+    return search, team
+
+
+def test_a_sync_tells_each_watch_once_through_every_channel(
+    watched, changed_catalog, sync_and_deliver, receiver, member, curator
+):
+    models, documents, prices, deprecated, cheaper = changed_catalog
+    search, team = watched
+
+    sync_and_deliver(models, documents, prices)
+
+    found = {(n.watch.name, n.endpoint_id, n.topic) for n in Notification.objects.all()}
+    assert found == {
+        ("Video", NEW, "added"),
+        ("Images list", deprecated, "deprecated"),
+        ("Images list", cheaper, "price_down"),
+    }
+    # The deprecated model comes with what could replace it, when catalog.watch has one.
+    (notice,) = Notification.objects.filter(topic="deprecated")
+    assert deprecated in notice.text and all(s != deprecated for s in notice.successors)
+    # Inbox: the member's own watch to the member; the team's watch to everyone.
+    inbox = {(i.user.username, i.notification.endpoint_id) for i in InboxItem.objects.all()}
+    assert inbox == {
+        ("mia", NEW), ("mia", deprecated), ("mia", cheaper),
+        ("cora", deprecated), ("cora", cheaper),
+    }  # fmt: skip
+    # Mail to each watch's owner.
+    assert sorted((m.to[0], m.subject.split("] ")[0]) for m in mail.outbox) == [
+        ("cora@example.com", "[Images list"), ("cora@example.com", "[Images list"),
+        ("mia@example.com", "[Video"),
+    ]  # fmt: skip
+    # Webhooks: the generic JSON body for the search, Slack's for the list.
+    (body,) = receiver.bodies("/search")
+    assert body["notification"]["endpoint_id"] == NEW
+    assert body["notification"]["change"]["kind"] == "added"
+    assert body["watch"]["name"] == "Video" and body["watch"]["watches"] == "text-to-video"
+    slack = receiver.bodies("/slack")
+    assert len(slack) == 2 and all(set(b) == {"text"} for b in slack)
+    assert Delivery.objects.exclude(state="sent").count() == 0
+    assert DeliveryLog.objects.filter(ok=True).count() == 6  # 3 mails, 3 webhooks
+
+    # The same catalog again: nothing changed, nothing more is told; nor by the task re-run.
+    sync_and_deliver(models, documents, prices)
+    deliver_watches.call()
+    assert Notification.objects.count() == 3 and InboxItem.objects.count() == 5
+    assert len(mail.outbox) == 3 and len(receiver.requests) == 3
+
+
+def age(deliveries, by: timedelta) -> None:
+    """Time passes: each waiting delivery's retry (and failure) is `by` further back."""
+    for delivery in deliveries:
+        Delivery.objects.filter(pk=delivery.pk).update(
+            next_attempt_at=delivery.next_attempt_at - by,
+            first_failed_at=delivery.first_failed_at and delivery.first_failed_at - by,
+        )
+
+
+def test_a_receiver_failing_then_recovering_gets_each_notification_once(
+    watched, changed_catalog, sync_and_deliver, receiver
+):
+    models, documents, prices, _, _ = changed_catalog
+    receiver.answers = [500, 500, 503, 200]
+
+    sync_and_deliver(models, documents, prices)
+    assert Delivery.objects.filter(channel="webhook", state="pending").count() == 3
+    # One try per receiver URL: a receiver that failed is not tried again in the same sweep.
+    tried = len(receiver.requests)
+    assert tried == 2
+    failed = Delivery.objects.filter(attempts=1, state="pending")
+    assert all(d.next_attempt_at > timezone.now() for d in failed)
+    for _ in range(6):
+        age(Delivery.objects.filter(state="pending"), timedelta(hours=2))
+        deliver_due()
+    assert len(receiver.requests) > tried
+    assert not Delivery.objects.filter(state="pending").exists()
+    # Each notification reached the receiver with a 2xx exactly once.
+    answered = [500, 500, 503] + [200] * (len(receiver.requests) - 3)
+    ok = [r for r, answer in zip(receiver.requests, answered, strict=True) if answer == 200]
+    ids = [r["body"] for r in ok]
+    assert len(ids) == len(set(ids)) == Delivery.objects.filter(channel="webhook").count() == 3
+    failures = DeliveryLog.objects.filter(ok=False, channel="webhook")
+    assert {f.status for f in failures} == {"500", "503"}
+
+
+def test_a_webhook_failing_for_a_day_pauses_its_watch_and_tells_its_owner(
+    watched, changed_catalog, sync_and_deliver, receiver, member
+):
+    models, documents, prices, _, _ = changed_catalog
+    receiver.answers = [500]
+    search, _ = watched
+
+    sync_and_deliver(models, documents, prices)
+    age(Delivery.objects.filter(notification__watch=search), timedelta(days=1))
+    deliver_due()
+
+    search.refresh_from_db()
+    assert search.paused_at is not None and "failed for a day" in search.paused_reason
+    (note,) = InboxItem.objects.filter(user=member, notification=None)
+    assert "paused" in note.note and note.watch == search
+    # Paused: its deliveries wait, and are not tried again until its owner resumes it.
+    before = len(receiver.requests)
+    age(Delivery.objects.filter(notification__watch=search), timedelta(days=1))
+    deliver_due()
+    assert len([r for r in receiver.requests[before:] if r["path"] == "/search"]) == 0
