@@ -17,10 +17,10 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from catalog.search import SearchIndex  # noqa: E402
 from tests.helpers import (  # noqa: E402
     judge_search,
     judged_catalog,
+    judged_search,
     search_judgements,
     search_scores_line,
     search_timings,
@@ -30,14 +30,14 @@ SIZES = (1434, 100_000)
 
 
 def main() -> int:
-    models, gone = judged_catalog()
-    scores = judge_search(SearchIndex(models).search, models, gone, search_judgements())
+    present, gone = judged_catalog()
+    search = judged_search(present, gone)
+    scores = judge_search(search, present, gone, search_judgements())
     print(search_scores_line(scores))
     for miss in scores["misses"]:
         print(f"  not first: {miss}")
     for q in scores["zero_results"]:
         print(f"  nothing found: {q!r}")
-    present = [m for m in models if m.endpoint_id not in gone]
     for size in SIZES:
         print("\n".join(search_timings(present, size)))
     return 0

@@ -229,7 +229,7 @@ class Row:
     kind: str
     category: str
     category_key: str  # case-folded
-    status: str  # "active" or "deprecated"
+    status: str  # "active", "deprecated", or "gone" (catalog.index: fal no longer lists it)
     date: str
     updated: str
     name: str

@@ -31,7 +31,7 @@ from catalog.compare import LIMIT_REASON
 from catalog.facets import rail
 from catalog.models import CatalogEntry, IndexState, PriceRecord, SyncRun
 from catalog.prices import NEEDS_KEY, NO_PRICE, CardPrice, card_price
-from catalog.search import SearchIndex
+from catalog.search import SearchIndex, search_all
 from fal.capabilities import Capabilities
 from fal.types import ExpansionError, Model, parse_model
 
@@ -135,6 +135,11 @@ class CatalogIndex:
     def gone_search_index(self) -> SearchIndex:
         return SearchIndex(self.gone_models)
 
+    def _found(self, q: str) -> list[Row]:
+        """The rows a search finds, present and gone (the status facet shows them or not)."""
+        rows = (self.rows, self.gone_rows)
+        return [rows[n][p] for n, p in search_all(q, (self.search_index, self.gone_search_index))]
+
     def suggest(self, q: str) -> str | None:
         """A corrected query (catalog.search), unless the words name removed models ("sora"
         is no typo of "lora")."""
@@ -198,12 +203,8 @@ class CatalogIndex:
         key: the ids follow from it and this index version, the same for every member)."""
 
         def build() -> GridResult:
-            # Gone models come after the present ones; the status facet shows them or not.
             if query.q:
-                rows: Sequence[Row] = [
-                    *(self.rows[i] for i in self.search_index.search(query.q)),
-                    *(self.gone_rows[i] for i in self.gone_search_index.search(query.q)),
-                ]
+                rows: Sequence[Row] = self._found(query.q)
             else:
                 rows = (*self.rows, *self.gone_rows) if self.gone_rows else self.rows
             return browse(query, rows, added_ids)

@@ -97,10 +97,9 @@ def search_judgements() -> list[dict]:
         return json.load(f)["judgements"]
 
 
-def judged_catalog() -> tuple[list, frozenset[str]]:
+def judged_catalog() -> tuple[list, list]:
     """The bundled catalog as the index holds it after the history replay: the snapshot's
-    models, then the endpoints of earlier crawls the snapshot lacks (their last entry), and
-    the ids of those gone ones."""
+    models, and the endpoints of earlier crawls the snapshot lacks (gone, their last entry)."""
     import gzip
     import json
 
@@ -116,7 +115,21 @@ def judged_catalog() -> tuple[list, frozenset[str]]:
             for m in map(parse_model, json.load(f)["models"]):
                 if m is not None and m.endpoint_id not in ids:
                     gone[m.endpoint_id] = m
-    return [*present, *gone.values()], frozenset(gone)
+    return present, list(gone.values())
+
+
+def judged_search(present: list, gone: list):
+    """The search as the grid runs it (catalog.index.CatalogIndex): over the present models
+    and, with `status=all`, the gone ones too; (q, with_gone) → endpoint ids, best first."""
+    from catalog.search import SearchIndex, search_all
+
+    models, indexes = (present, gone), (SearchIndex(present), SearchIndex(gone))
+
+    def search(q: str, with_gone: bool) -> list[str]:
+        found = search_all(q, indexes if with_gone else indexes[:1])
+        return [models[n][p].endpoint_id for n, p in found]
+
+    return search
 
 
 def _answers(rules: dict | list[dict], model) -> bool:
@@ -137,34 +150,30 @@ def _answers(rules: dict | list[dict], model) -> bool:
     )
 
 
-def judge_search(search, models: list, gone: frozenset[str], judgements: list[dict]) -> dict:
-    """Score `search` (q → positions into `models`, best first) on the judged phrases.
+def judge_search(search, present: list, gone: list, judgements: list[dict]) -> dict:
+    """Score `search` ((q, with_gone) → endpoint ids, best first) on the judged phrases.
 
     success@5: a right model in the top 5; top-1: the first is right; precision@10: right
     models in the top 10 over what the catalog can give (at most 10); zero: phrases that
-    some model answers and that find nothing. A phrase without `status: all` is judged on
-    the present models only, as the grid shows them by default."""
+    some model answers and that find nothing. A phrase with `status: all` is judged over
+    the present and the gone models, as the grid shows them then; others over the present."""
     success = top = 0
     precision = 0.0
     zero: list[str] = []
     misses: list[str] = []
     for judged in judgements:
-        scope = judged.get("status") == "all"
-        relevant = {
-            i
-            for i, m in enumerate(models)
-            if (scope or m.endpoint_id not in gone) and _answers(judged["answers"], m)
-        }
-        found = [p for p in search(judged["q"]) if scope or models[p].endpoint_id not in gone]
-        hits = [p in relevant for p in found[:10]]
+        with_gone = judged.get("status") == "all"
+        models = [*present, *gone] if with_gone else present
+        relevant = {m.endpoint_id for m in models if _answers(judged["answers"], m)}
+        found = search(judged["q"], with_gone)
+        hits = [endpoint_id in relevant for endpoint_id in found[:10]]
         success += any(hits[:5])
         top += bool(hits[:1] and hits[0])
         precision += sum(hits) / min(10, len(relevant)) if relevant else 1.0
         if relevant and not found:
             zero.append(judged["q"])
         if not hits[:1] or not hits[0]:
-            first = models[found[0]].endpoint_id if found else "nothing"
-            misses.append(f"{judged['q']!r}: first {first}")
+            misses.append(f"{judged['q']!r}: first {found[0] if found else 'nothing'}")
     n = len(judgements)
     return {
         "phrases": n,

@@ -6,7 +6,8 @@ catalog.cards for what a card shows.
 
 from __future__ import annotations
 
-from urllib.parse import urlsplit
+from typing import NamedTuple
+from urllib.parse import urlencode, urlsplit
 
 from django.core.paginator import Paginator
 from django.http import HttpResponse, QueryDict
@@ -26,7 +27,7 @@ from catalog.cards import card_for
 from catalog.changes import grid_added
 from catalog.compare import LIMIT_REASON, MAX_MODELS
 from catalog.index import CatalogIndex
-from catalog.search import tokens
+from catalog.search import offers, tokens
 from catalog.shortlists import shortlisted_ids
 from catalog.views import HtmxHttpRequest
 from catalog.views.compare import compare_url, grid_state
@@ -44,6 +45,55 @@ def grid_title(chips: list[tuple[str, str]]) -> str:
     if len(labels) > TITLE_FILTERS:
         labels = [*labels[: TITLE_FILTERS - 1], f"+{len(labels) - TITLE_FILTERS + 1} filters"]
     return " · ".join([*labels, "Models"])
+
+
+class SearchNote(NamedTuple):
+    """A line about how the search read the query: words, a link, words after it."""
+
+    text: str
+    link: str
+    url: str
+    after: str = ""
+
+
+def search_notes(
+    catalog: CatalogIndex, query: GridQuery, grid, suggestion: str | None
+) -> list[SearchNote]:
+    """What the search read in the query, each with the one click that acts on it: the task
+    it ranked first, removed models it found, a correction, and the price or capability
+    words it did not apply."""
+    if not query.q:
+        return []
+    notes = []
+    counts = {o.value.casefold(): o.count for o in grid.facets.get("category", ())}
+    category = catalog.search_index.intent(query.q)
+    if category and not query.category and counts.get(category):
+        url = query.url(category=category)
+        notes.append(SearchNote(f"Showing {category} first —", "filter to it", url))
+    gone = {o.value: o.count for o in grid.facets.get("status", ())}.get("gone", 0)
+    if gone and query.status not in ("all", "gone"):
+        removed = f"{gone} removed model{'s' if gone > 1 else ''} match{'es' if gone == 1 else ''}"
+        notes.append(SearchNote(f"{removed} —", "show them", query.url(status="all")))
+    if suggestion and grid.total:
+        notes.append(SearchNote("Did you mean", suggestion, query.url(q=suggestion), "?"))
+    for offer in offers(query.q):
+        if offer.name == "sort":
+            url = query.url(sort=offer.value) if query.sort != offer.value else ""
+        elif offer.name == "max_price":
+            # Bare, per a typical job (catalog.facets.MaxPrice); the rail then offers units.
+            base = query.url(max_price=None)
+            url = f"{base}{'&' if base != '?' else ''}{urlencode({offer.name: offer.value})}"
+            url = url if query.max_price is None else ""
+        else:
+            chosen = query.value(offer.name)
+            url = (
+                query.url(**{offer.name: (*chosen, offer.value)})
+                if offer.value not in chosen
+                else ""
+            )
+        if url:
+            notes.append(SearchNote("", offer.label, url))
+    return notes
 
 
 @vary_on_headers("HX-Request")
@@ -112,7 +162,10 @@ def _grid_context(request, catalog: CatalogIndex, query, *, appending: bool) -> 
         messages = (*messages, f"There is no page {query.page}; showing the last.")
     if query.q and not tokens(query.q):
         messages = (*messages, f"“{query.q}” has no letters or digits to search for.")
-    suggestion = catalog.search_index.suggest(query.q) if query.q and not grid.total else None
+    # A correction only where the query as typed matches no model with every word.
+    suggestion = (
+        catalog.suggest(query.q) if query.q and not catalog.search_index.complete(query.q) else None
+    )
     in_lists = shortlisted_ids(request)
     picks_full = len(query.compare) >= MAX_MODELS
     cards_html = [
@@ -144,6 +197,7 @@ def _grid_context(request, catalog: CatalogIndex, query, *, appending: bool) -> 
         "clear_url": query.clear_url(),
         "sorts": sort_options(query),
         "suggestion": suggestion,
+        "search_notes": search_notes(catalog, query, grid, suggestion),
         "suggestion_url": query.url(q=suggestion) if suggestion else "",
         "compare_picks": query.compare,
         "compare_max": MAX_MODELS,
