@@ -11,8 +11,9 @@ from decimal import Decimal
 import pytest
 
 from fal_emulator import load_prices, snapshot_emulator
+from fal_emulator.demo_team import CALLERS, TEAM, TEAM_SINCE
 from fal_emulator.snapshot import load_snapshot
-from fal_emulator.usage import CALLERS, OFFLINE_ADMIN_KEY, TEAM, TEAM_SINCE
+from fal_emulator.usage import OFFLINE_ADMIN_KEY
 
 ADMIN = f"Key {OFFLINE_ADMIN_KEY}"
 MEMBER = "Key some-ordinary-key"

@@ -19,8 +19,9 @@ from core.locks import cache_lock
 from fal.client import FalModelsClient
 from fal.usage import METRICS, AnalyticsQuery, UsageQuery
 from fal_emulator import WSGITransport, snapshot_emulator
+from fal_emulator.demo_team import TEAM
 from fal_emulator.testing import FAILURE_MODES, WAITING_MODES, FaultUpstream, counting_emulator
-from fal_emulator.usage import OFFLINE_ADMIN_KEY, TEAM
+from fal_emulator.usage import OFFLINE_ADMIN_KEY
 from usage.models import AnalyticsDay, AnalyticsSummary, UsageLine, UsageSyncRun, from_nanos
 from usage.sync import LOCK_KEY, NO_ADMIN_KEY, SYNC_DAYS, UsageSyncBusy, usage_sync
 
