@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from fal_emulator.app import Emulator, dated_emulator, encode_cursor, snapshot_emulator
+from fal_emulator.app import Emulator, dated_emulator, snapshot_emulator
 from fal_emulator.envelope import error_response
+from fal_emulator.paging import encode_cursor
 from fal_emulator.server import EmulatorServer, is_loopback, serve, with_latency
 from fal_emulator.snapshot import (
     DEFAULT_MODELS_PATH,

@@ -95,14 +95,11 @@ Performance
 
 from __future__ import annotations
 
-import base64
-import binascii
-import re
 import threading
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from itertools import islice
 from pathlib import Path
-from typing import Any, Final
+from typing import Any
 from urllib.parse import parse_qsl
 
 from fal.openapi import JSONObject, reconstructed_source
@@ -116,6 +113,7 @@ from fal_emulator.envelope import (
     json_headers,
     json_response,
 )
+from fal_emulator.paging import decode_cursor, encode_cursor, parse_limit
 from fal_emulator.pricing import MAX_ESTIMATE_BODY_BYTES, PriceBook, require_key
 from fal_emulator.snapshot import (
     DEFAULT_MODELS_PATH,
@@ -150,10 +148,6 @@ ENTERPRISE_UNAVAILABLE = {
     }
 }
 
-_DIGITS = re.compile(r"[0-9]+")
-_BASE64 = re.compile(r"[A-Za-z0-9_\-+/]+={0,2}")
-_MAX_DIGITS: Final = 18  # any longer number is past every catalog; avoids int() on huge strings
-
 
 def _search_fields(model: JSONObject) -> tuple[str, str, str | None]:
     """(casefolded search text, casefolded category, status) of one model.
@@ -179,39 +173,6 @@ def _search_fields(model: JSONObject) -> tuple[str, str, str | None]:
     category = category.casefold() if isinstance(category, str) else ""
     status = metadata.get("status")
     return text, category, status if isinstance(status, str) else None
-
-
-def encode_cursor(page: int) -> str:
-    """The cursor for a 1-based page: unpadded URL-safe base64 of the decimal number."""
-    return base64.urlsafe_b64encode(str(page).encode()).decode().rstrip("=")
-
-
-def _decode_cursor(cursor: str) -> int:
-    if not _BASE64.fullmatch(cursor):
-        raise ApiError(f"Invalid cursor {cursor!r}: not a cursor returned by this API")
-    core = cursor.rstrip("=").replace("+", "-").replace("/", "_")
-    try:
-        raw = base64.urlsafe_b64decode(core + "=" * (-len(core) % 4))
-    except (binascii.Error, ValueError):
-        raise ApiError(f"Invalid cursor {cursor!r}: not a cursor returned by this API") from None
-    text = raw.decode("ascii", "replace")
-    number = text.lstrip("0")
-    if not _DIGITS.fullmatch(text) or not number:
-        raise ApiError(f"Invalid cursor {cursor!r}: not a cursor returned by this API")
-    if len(number) > _MAX_DIGITS:
-        return 10**_MAX_DIGITS  # far past the end of any catalog
-    return int(number)
-
-
-def _parse_limit(value: str, maximum: int) -> int:
-    if not _DIGITS.fullmatch(value):
-        raise ApiError(f"Invalid limit {value!r}: must be an integer >= 1")
-    stripped = value.lstrip("0")
-    if not stripped:
-        raise ApiError(f"Invalid limit {value!r}: must be an integer >= 1")
-    if len(stripped) > _MAX_DIGITS:
-        return maximum
-    return min(int(stripped), maximum)
 
 
 def _read_body(environ: dict[str, Any]) -> bytes:
@@ -390,8 +351,8 @@ class Emulator:
                     f"supported: {EXPAND_OPENAPI!r}, {EXPAND_ENTERPRISE!r}"
                 )
         maximum = MAX_LIMIT_WITH_OPENAPI if EXPAND_OPENAPI in expand else MAX_LIMIT
-        limit = _parse_limit(single["limit"], maximum) if "limit" in single else maximum
-        page = _decode_cursor(single["cursor"]) if single.get("cursor") else 1
+        limit = parse_limit(single["limit"], maximum) if "limit" in single else maximum
+        page = decode_cursor(single["cursor"]) if single.get("cursor") else 1
 
         status = single.get("status")
         if status is not None and status not in STATUSES:

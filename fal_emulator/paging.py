@@ -1,4 +1,4 @@
-"""The emulator's paging: fal's cursors (the 1-based page number, base64) and `limit`."""
+"""The emulator's paging, on every path: fal's cursors (a page number in base64) and `limit`."""
 
 from __future__ import annotations
 
