@@ -5,14 +5,15 @@ filler ("make a", "from an") need not match; words match by their form (upscaler
 upscaling), by what else people call the thing (photo for image) and, failing all that, by a
 typo. Each word a model matches scores the best of field tier × match quality (name/id 4,
 tags/category/group 2, description 1; whole word 6, same stem 5, another name or a prefix 4,
-substring 2, typo 1) times how rare the word is (BM25's idf); words that appear together and
-in order in the id, name, category or tags add a phrase score on top.
+substring 2, typo 1); words that appear together and in order in the id, name, category or
+tags add a phrase score on top.
 
-Models matching every word come first, or, when none does, those matching the most of the
-query (weighted by rarity). A query that names a task ("video from an image", "tts") puts
-that category first: its models join the results and rank above the rest. A query equal to a
-model's id or display name comes before everything (EXACT_BONUS), one that begins it next
-(PREFIX_BONUS), so a pasted id comes first. Ties keep catalog order.
+Models matching every word come first, ranked by the sum; when none does, those matching the
+most of the query, each word weighed by how rare it is (BM25's idf). A query that names a
+task ("video from an image", "tts") puts that category first: its models join the results
+and rank above the rest. A query equal to a model's id or display name comes before
+everything (EXACT_BONUS), one that begins it next (PREFIX_BONUS), so a pasted id comes
+first. Ties keep catalog order.
 """
 
 from __future__ import annotations
@@ -22,12 +23,12 @@ import re
 import threading
 import unicodedata
 from array import array
-from bisect import bisect_left
+from bisect import bisect_left, bisect_right
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
-from itertools import product
+from itertools import accumulate, product
 
 import snowballstemmer  # type: ignore[import-untyped]
 
@@ -289,6 +290,12 @@ class SearchIndex:
             for word in set().union(*per_tier)
         }
         self._vocabulary = tuple(sorted(self._postings))
+        # The vocabulary as one text, for finding a word inside others at C speed: each
+        # word on its own line (words have no line breaks), `_starts` where each begins.
+        self._text = "\n".join(self._vocabulary)
+        self._starts = array(
+            "I", accumulate((len(w) + 1 for w in self._vocabulary[:-1]), initial=0)
+        )
         stems: defaultdict[str, list[str]] = defaultdict(list)
         by_length: dict[int, list[tuple[str, int]]] = {}
         for word in self._vocabulary:
@@ -363,21 +370,18 @@ class SearchIndex:
         """(positions best first, whether they match every term: all do, besides the
         models of the task the query names, or, when no model matches every term, none)."""
         per_term = sorted(map(self._token_scores, terms), key=len)
-        size = self._size
-        weights = [math.log(1 + (size - len(s) + 0.5) / (len(s) + 0.5)) for s in per_term]
-        # Intersect from the rarest term, so every step walks the smallest candidate set.
+        # Models matching every term, ranked by the plain sum (small ints, nothing allocated
+        # per model: the fast path of every keystroke). Intersect from the rarest term, so
+        # every step walks the smallest candidate set.
         total = per_term[0]
-        if len(per_term) > 1:
-            first, weight = per_term[0], weights[0]
-            second, next_weight = per_term[1], weights[1]
-            total = {
-                p: weight * s + next_weight * second[p] for p, s in first.items() if p in second
-            }
-            for scores, weight in zip(per_term[2:], weights[2:], strict=True):
-                total = {p: t + weight * scores[p] for p, t in total.items() if p in scores}
+        for scores in per_term[1:]:
+            total = {p: s + scores[p] for p, s in total.items() if p in scores}
         complete = bool(total)
         if not complete:
-            # None matches every word: the most of the query (by rarity) first.
+            # None matches every word: the most of the query first, each word weighed by how
+            # rare it is (BM25's idf), then by how well it matches.
+            size, total = self._size, {}
+            weights = [math.log(1 + (size - len(s) + 0.5) / (len(s) + 0.5)) for s in per_term]
             whole = sum(weights) or 1.0
             for scores, weight in zip(per_term, weights, strict=True):
                 share = COVERAGE * weight / whole
@@ -466,15 +470,29 @@ class SearchIndex:
         is inside (typos are a fallback, in `_token_scores`)."""
         vocabulary = self._vocabulary
         found = dict.fromkeys(self._stems.get(stem(word), ()), STEM)
-        start = i = bisect_left(vocabulary, word)
+        i = bisect_left(vocabulary, word)
         while i < len(vocabulary) and (match := vocabulary[i]).startswith(word):
             found[match] = WHOLE if match == word else max(PREFIX, found.get(match, 0))
             i += 1
         if len(word) >= SUBSTRING_MIN_LENGTH:
-            # Words starting with `word` sit in [start, i) and were counted as prefixes.
-            inside = [w for n, w in enumerate(vocabulary) if word in w and not start <= n < i]
-            found.update((w, SUBSTRING) for w in inside if w not in found)
+            found.update(
+                (vocabulary[n], SUBSTRING)
+                for n in self._inside(word)
+                if not found.get(vocabulary[n])
+            )
         return [(quality, match) for match, quality in found.items()]
+
+    def _inside(self, word: str) -> list[int]:
+        """The vocabulary words `word` is part of, by their index."""
+        text, starts, found = self._text, self._starts, []
+        at = text.find(word)
+        while at != -1:
+            n = bisect_right(starts, at) - 1
+            found.append(n)
+            if n + 1 == len(starts):
+                break
+            at = text.find(word, starts[n + 1])  # the next word: one match per word
+        return found
 
     def _known(self, word: str) -> bool:
         """Whether the word matches any model, typos forgiven."""
