@@ -125,6 +125,7 @@ def test_documents_are_read_from_the_index(snapshot_ids, count_upstream):
 # --- Freshness and the running sync ------------------------------------------------------------
 
 
+@pytest.mark.postgres
 def test_freshness_says_offline_and_when_the_index_was_synced(settings):
     freshness = services.catalog_freshness()
     last = SyncRun.objects.filter(state=SyncRun.State.SUCCEEDED).latest("finished_at")
@@ -133,6 +134,7 @@ def test_freshness_says_offline_and_when_the_index_was_synced(settings):
     assert freshness.synced_at == last.finished_at and freshness.failure is None
 
 
+@pytest.mark.postgres
 def test_freshness_moves_on_with_a_sync_that_changed_nothing():
     services.catalog_index()  # this process holds the index as it is
     run = sync_catalog()
@@ -140,6 +142,7 @@ def test_freshness_moves_on_with_a_sync_that_changed_nothing():
     assert services.catalog_freshness().synced_at == run.finished_at
 
 
+@pytest.mark.postgres
 def test_freshness_names_the_last_sync_when_it_failed(settings):
     synced_at = services.catalog_freshness().synced_at
     failed = SyncRun.objects.create(state=SyncRun.State.FAILED, error="FalServerError: down")
@@ -173,6 +176,7 @@ def test_the_freshness_line_says_offline_and_when_indexed(settings, member):
     )
 
 
+@pytest.mark.postgres
 def test_the_freshness_line_says_how_long_ago_a_live_sync_was(settings, member):
     settings.FAL_API_URL = "https://api.fal.test/v1"
     SyncRun.objects.update(finished_at=timezone.now() - timedelta(hours=2, seconds=5))
@@ -288,6 +292,7 @@ PAGES = [
 
 
 @pytest.mark.parametrize("url", PAGES)
+@pytest.mark.postgres
 def test_a_page_reads_the_index_version_and_the_syncs_in_one_query(member_client, url):
     member_client.get(url)  # warm: the session, the index, the member's visit
     with CaptureQueriesContext(connection) as queries:
@@ -301,6 +306,7 @@ def test_a_page_reads_the_index_version_and_the_syncs_in_one_query(member_client
     assert len(state_reads) == 1, state_reads
 
 
+@pytest.mark.postgres
 def test_a_sync_finished_within_a_request_is_seen_by_the_rest_of_it():
     from catalog.index import catalog_state, close_request_scope, open_request_scope
 
@@ -316,6 +322,7 @@ def test_a_sync_finished_within_a_request_is_seen_by_the_rest_of_it():
         close_request_scope()
 
 
+@pytest.mark.postgres
 def test_outside_a_request_the_state_is_read_at_every_call():
     from catalog.index import catalog_state
     from catalog.models import IndexState
