@@ -29,6 +29,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from itertools import accumulate, product
+from typing import NamedTuple
 
 import snowballstemmer  # type: ignore[import-untyped]
 
@@ -47,10 +48,15 @@ from fal.types import Model
 # Field tiers, indexed by tier number: 0 description, 1 tags/category/group, 2 name/id.
 TIER = (1, 2, 4)
 WHOLE, STEM, OTHER_NAME, PREFIX, SUBSTRING, TYPO = 6, 5, 4, 4, 2, 1
+# The score at which a word covers its share of the query when not every word matches:
+# a whole word anywhere (a description's is 1 × 6); a part of a word or a typo, less.
+COVERED = TIER[0] * WHOLE
 # Two query words side by side and in order in a model's id, name, category or tags.
 PHRASE = 24
 # Each decides the order on its own over everything below it (scores stay under COVERAGE).
-EXACT_BONUS, PREFIX_BONUS, INTENT_BONUS, COVERAGE = 1e11, 1e10, 1e9, 1e7
+EXACT_BONUS, PREFIX_BONUS, INTENT_BONUS, COMPLETE_BONUS, COVERAGE = 1e11, 1e10, 1e9, 1e8, 1e7
+# Fewer models than this matching every word: those matching some follow them.
+FEW = 10
 # A word pair in more than this share of the catalog ("fal ai") tells nothing as a phrase.
 PHRASE_MAX_SHARE = 0.5
 # One letter inside a word is noise ("a" is in most words) and, at 100,000 models, the
@@ -205,7 +211,7 @@ def intent(words: Sequence[str]) -> str | None:
     kept = [w for w in words if w in MEDIA or w in TASK_LINKS or w not in FILLER | CHEAP]
     for i, (first, link, second) in enumerate(zip(kept, kept[1:], kept[2:], strict=False)):
         if link in TASK_LINKS and first in MEDIA and second in MEDIA:
-            if any(w not in TASK_VERBS for w in kept[:i]):
+            if any(w not in TASK_VERBS and not w.endswith("ing") for w in kept[:i]):
                 return None
             source, target = (second, first) if link == "from" else (first, second)
             return f"{MEDIA[source]}-to-{MEDIA[target]}"
@@ -239,11 +245,23 @@ def _fields(texts: tuple[str, ...]) -> tuple[list[str], frozenset[str]]:
 
 def search_all(q: str, indexes: Sequence[SearchIndex]) -> list[tuple[int, int]]:
     """(which index, position) of each model `q` finds in several indexes (the present
-    models, then the gone): those matching every word first, in the order of the indexes,
-    then those matching some."""
-    found = [(not index.complete(q), n, index.search(q)) for n, index in enumerate(indexes)]
-    found.sort(key=lambda part: part[0])  # stable: the indexes' order within each kind
-    return [(n, p) for _, n, positions in found for p in positions]
+    models, then the gone): the answers of each (every word matches) first, in the order
+    of the indexes, then the models matching only some words."""
+    found = [index.found(q) for index in indexes]
+    return [
+        *((n, p) for n, f in enumerate(found) for p in f.positions[: f.answers]),
+        *((n, p) for n, f in enumerate(found) for p in f.positions[f.answers :]),
+    ]
+
+
+class Found(NamedTuple):
+    """What a query finds: positions best first; how many of them lead as answers (those
+    matching every word, and the models of the task the query names); whether any model
+    matches every word."""
+
+    positions: array[int]
+    answers: int
+    complete: bool
 
 
 class SearchIndex:
@@ -309,17 +327,17 @@ class SearchIndex:
         titles.sort()
         self._titles = tuple(title for title, _ in titles)
         self._title_positions = array("I", (position for _, position in titles))
-        self._memo: dict[str, tuple[array[int], bool]] = {}
+        self._memo: dict[str, Found] = {}
         self._memo_positions = 0
         self._lock = threading.Lock()
 
     def search(self, q: str) -> list[int]:
         """Positions into the catalog, best first; every position when `q` has no words."""
-        return self._found(q)[0].tolist()
+        return self.found(q).positions.tolist()
 
     def complete(self, q: str) -> bool:
-        """Whether the results of `q` match every word of it (else they match some)."""
-        return self._found(q)[1]
+        """Whether some model matches every word of `q`."""
+        return self.found(q).complete
 
     def intent(self, q: str) -> str | None:
         """The category `q` names as a task, if the catalog has it (it is ranked first)."""
@@ -345,60 +363,66 @@ class SearchIndex:
         suggestion = " ".join(corrected)
         return suggestion if self.complete(suggestion) else None
 
-    def _found(self, q: str) -> tuple[array[int], bool]:
+    def found(self, q: str) -> Found:
+        """What `q` finds (`search` gives its positions), memoised."""
         words = _query_words(q)
         terms = _terms(words)
         if not terms:
-            return array("I", range(self._size)), True
+            return Found(array("I", range(self._size)), self._size, True)
         key = " ".join(words)
         with self._lock:
             found = self._memo.pop(key, None)
             if found is not None:
                 self._memo[key] = found  # re-inserted last: evicted last
         if found is None:
-            order, complete = self._rank(words, terms)
-            found = (array("I", order), complete)
+            found = self._rank(words, terms)
             with self._lock:
                 if key not in self._memo:  # another thread may have just stored it
                     self._memo[key] = found
-                    self._memo_positions += len(order)
+                    self._memo_positions += len(found.positions)
                 while len(self._memo) > MEMO_SIZE or self._memo_positions > MEMO_POSITIONS:
-                    self._memo_positions -= len(self._memo.pop(next(iter(self._memo)))[0])
+                    self._memo_positions -= len(self._memo.pop(next(iter(self._memo))).positions)
         return found
 
-    def _rank(self, words: list[str], terms: list[str]) -> tuple[list[int], bool]:
-        """(positions best first, whether they match every term: all do, besides the
-        models of the task the query names, or, when no model matches every term, none)."""
+    def _rank(self, words: list[str], terms: list[str]) -> Found:
         per_term = sorted(map(self._token_scores, terms), key=len)
         # Models matching every term, ranked by the plain sum (small ints, nothing allocated
         # per model: the fast path of every keystroke). Intersect from the rarest term, so
         # every step walks the smallest candidate set.
-        total = per_term[0]
+        total: dict[int, float] = per_term[0]
         for scores in per_term[1:]:
             total = {p: s + scores[p] for p, s in total.items() if p in scores}
         complete = bool(total)
-        if not complete:
-            # None matches every word: the most of the query first, each word weighed by how
-            # rare it is (BM25's idf), then by how well it matches.
+        if len(total) < FEW and len(per_term) > 1:
+            # Few or none match every word: then those matching the most of the query, each
+            # word weighed by how rare it is (BM25's idf), then by how well it matches.
+            every = {p: COMPLETE_BONUS + s for p, s in total.items()}
             size, total = self._size, {}
             weights = [math.log(1 + (size - len(s) + 0.5) / (len(s) + 0.5)) for s in per_term]
             whole = sum(weights) or 1.0
             for scores, weight in zip(per_term, weights, strict=True):
-                share = COVERAGE * weight / whole
+                # A word inside another, or a typo, covers the query less than a whole word.
+                share = COVERAGE * weight / whole / COVERED
                 for p, score in scores.items():
-                    total[p] = total.get(p, 0.0) + share + weight * score
+                    total[p] = total.get(p, 0.0) + share * min(score, COVERED) + weight * score
+            total.update(every)
         category = intent(words)
         if category in self._categories:
             for p in self._categories[category]:
                 total[p] = total.get(p, 0.0) + INTENT_BONUS
         if not total:
-            return [], False
+            return Found(array("I"), 0, False)
         self._add_phrases(total, words)
         self._add_bonus(total, " ".join(words))
         order = sorted(total)
         # Stable even when reversed: equal scores keep catalog order.
         order.sort(key=total.__getitem__, reverse=True)
-        return order, complete
+        # Complete matches (and the task's models) lead; with few, a tail matching some.
+        if complete and len(total) >= FEW:
+            answers = len(order)
+        else:
+            answers = sum(1 for p in order if total[p] >= COMPLETE_BONUS)
+        return Found(array("I", order), answers, complete)
 
     def _add_phrases(self, total: dict[int, float], words: list[str]) -> None:
         """Lift models where two query words stand side by side, in order (filler counts:

@@ -26,7 +26,7 @@ FILLER = _listed(
 # words ("face swap"). Words with the same stem (upscale, upscaler, upscaling) need no
 # entry: the stemmer joins them.
 SAME: tuple[tuple[str, ...], ...] = (
-    ("image", "photo", "picture", "pic", "img", "photograph"),
+    ("image", "photo", "picture", "pic", "img", "photograph", "selfie"),
     ("video", "clip", "movie", "footage", "film"),
     ("music", "song", "melody", "soundtrack"),
     ("speech", "voice", "spoken"),
@@ -47,6 +47,7 @@ SAME: tuple[tuple[str, ...], ...] = (
     ("instruction", "instruct", "prompt edit"),
     ("sketch", "drawing", "scribble", "lineart"),
     ("outpaint", "expand", "uncrop", "reframe"),
+    ("cartoon", "anime", "toon", "cartoonify"),
 )
 
 # The media a task turns into one another: "<from> to <to>", "<to> from <from>" and
@@ -55,14 +56,16 @@ MEDIA = {
     "text": "text", "prompt": "text", "image": "image", "photo": "image", "picture": "image",
     "pic": "image", "img": "image", "photograph": "image", "video": "video", "clip": "video",
     "movie": "video", "footage": "video", "audio": "audio", "sound": "audio", "music": "audio",
-    "song": "audio", "speech": "speech", "voice": "speech", "3d": "3d", "mesh": "3d",
+    "song": "audio", "speech": "speech", "voice": "speech", "podcast": "speech", "3d": "3d",
+    "mesh": "3d",
     "json": "json",
 }  # fmt: skip
 # The words between the two media of a task ("3d model from a picture"); filler also is.
 TASK_LINKS = ("to", "from", "into")
-# Words that may come before such a task ("convert text to speech"), besides filler: any
-# other word makes the media its object ("lip sync a video to audio" is no video-to-audio).
-TASK_VERBS = _listed("convert converts converting transform render produce")
+# Words that may come before such a task ("convert text to speech"), besides filler and
+# words in -ing that say what kind ("a talking video from audio"): any other word makes the
+# media its object ("lip sync a video to audio" is no video-to-audio).
+TASK_VERBS = _listed("convert converts converting transform render produce extract separate")
 
 # Words and phrases that name a task outright: the category ranked first.
 TASKS: dict[tuple[str, ...], str] = {
@@ -71,6 +74,7 @@ TASKS: dict[tuple[str, ...], str] = {
     ("narrate",): "text-to-speech",
     ("narration",): "text-to-speech",
     ("voiceover",): "text-to-speech",
+    ("voice", "over"): "text-to-speech",
     ("stt",): "speech-to-text",
     ("asr",): "speech-to-text",
     ("transcribe",): "speech-to-text",

@@ -8,7 +8,7 @@ import threading
 
 import pytest
 
-from catalog.search import SearchIndex, _edit_distance, offers, tokens
+from catalog.search import FEW, SearchIndex, _edit_distance, offers, tokens
 from fal.types import Group, Model, ModelMetadata, parse_model
 from fal_emulator import DEFAULT_MODELS_PATH
 from tests.helpers import (
@@ -137,10 +137,18 @@ def test_equal_scores_keep_catalog_order():
     assert SearchIndex(catalog).search("name") == [0, 1, 2, 3, 4]
 
 
-def test_models_matching_every_word_come_alone_when_there_are_some():
-    catalog = [model("a/one", "Red Fox"), model("a/two", "Red Hen"), model("a/three", "Fox")]
-    assert SearchIndex(catalog).search("red fox") == [0]
-    assert SearchIndex(catalog).complete("red fox")
+def test_models_matching_every_word_come_first_and_alone_when_there_are_many():
+    foxes = [model(f"a/fox{i}", f"Red Fox {i}") for i in range(FEW)]
+    index = SearchIndex([model("a/hen", "Red Hen"), *foxes])
+    assert index.search("red fox") == list(range(1, FEW + 1))
+    assert index.complete("red fox")
+
+
+def test_a_few_models_matching_every_word_are_followed_by_those_matching_some():
+    catalog = [model("a/one", "Red Hen"), model("a/two", "Red Fox"), model("a/three", "Fox")]
+    index = SearchIndex(catalog)
+    assert index.search("red fox") == [1, 0, 2]
+    assert index.complete("red fox") and index.found("red fox").answers == 1
 
 
 def test_when_no_model_matches_every_word_the_most_of_the_query_comes_first():
