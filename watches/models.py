@@ -85,6 +85,10 @@ class Notification(models.Model):
     def __str__(self) -> str:
         return f"{self.watch}: {self.endpoint_id} {self.topic}"
 
+    @property
+    def topic_label(self) -> str:
+        return self.topic.replace("_", " ")
+
 
 class InboxItem(models.Model):
     """A line in someone's inbox: a notification, or a note about a watch (paused)."""
