@@ -23,7 +23,7 @@ from fal_emulator.demo_team import TEAM
 from fal_emulator.testing import FAILURE_MODES, WAITING_MODES, FaultUpstream, counting_emulator
 from fal_emulator.usage import OFFLINE_ADMIN_KEY
 from usage.models import AnalyticsDay, AnalyticsSummary, UsageLine, UsageSyncRun, from_nanos
-from usage.sync import LOCK_KEY, NO_ADMIN_KEY, SYNC_DAYS, UsageSyncBusy, usage_sync
+from usage.sync import LOCK_KEY, NO_ADMIN_KEY, NO_KEY, SYNC_DAYS, UsageSyncBusy, usage_sync
 
 pytestmark = pytest.mark.django_db
 FETCHED, MISSING, FAILED = (UsageSyncRun.Part.FETCHED, UsageSyncRun.Part.MISSING,
@@ -220,6 +220,14 @@ def test_without_an_admin_key_only_analytics_are_synced_and_the_run_says_so(fake
     assert not any("/models/usage" in c.request.url for c in fake.calls)
     assert sum(len(ids) for ids in asked[:29]) == 1434  # the catalog, 50 a call
     assert AnalyticsSummary.objects.filter(endpoint_id="acme/rocket").count() == 0
+
+
+def test_without_any_key_nothing_is_asked_and_the_run_says_what_is_missing(fake, settings):
+    settings.FAL_KEY = settings.FAL_ADMIN_KEY = ""
+    run = usage_sync(today=TODAY)
+    assert (run.usage, run.usage_error) == (MISSING, NO_ADMIN_KEY)
+    assert (run.analytics, run.analytics_error) == (MISSING, NO_KEY)
+    assert run.upstream_calls == 0 and len(fake.calls) == 0
 
 
 # --- When fal fails -----------------------------------------------------------------------------
