@@ -19,6 +19,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import Count, F, Max, Q, QuerySet
 from django.http import QueryDict
+from django.http.request import validate_host
 from django.urls import reverse
 from django.utils import timezone
 
@@ -59,13 +60,11 @@ def grid_query_text(url: str, *, host: str) -> str:
 
     The compare picks and the page are left out: they are not part of what is searched."""
     parts = urlsplit(url.strip())
-    hosts = {host, *settings.ALLOWED_HOSTS} - {"*"}
-    foreign = parts.netloc and parts.netloc not in hosts
-    if (
-        parts.scheme not in ("", "http", "https")
-        or foreign
-        or (parts.path or "/") != reverse("catalog:index")
-    ):
+    ours = not parts.netloc or parts.netloc == host or (
+        parts.hostname is not None and validate_host(parts.hostname, settings.ALLOWED_HOSTS)
+    )  # fmt: skip
+    is_grid = (parts.path or "/") == reverse("catalog:index")
+    if parts.scheme not in ("", "http", "https") or not ours or not is_grid:
         raise ValidationError(
             "Give the address of a page of this site's model grid, "
             "such as /?category=text-to-video."
@@ -151,7 +150,15 @@ def watch_update(
     if not webhook_url:
         watch.webhook_secret = ""
     watch.full_clean(exclude=["owner", "shortlist"])
-    watch.save()
+    with transaction.atomic():
+        watch.save()
+        # What waits for a channel that is gone, or a receiver that changed, is not sent.
+        dropped = [] if email else ["email"]
+        if secret or not webhook_url:
+            dropped.append("webhook")
+        Delivery.objects.filter(
+            notification__watch=watch, state=Delivery.State.PENDING, channel__in=dropped
+        ).delete()
     return secret
 
 

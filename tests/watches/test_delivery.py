@@ -175,3 +175,21 @@ def test_a_webhook_failing_for_a_day_pauses_its_watch_and_tells_its_owner(
     age(Delivery.objects.filter(notification__watch=search), timedelta(days=1))
     deliver_due()
     assert len([r for r in receiver.requests[before:] if r["path"] == "/search"]) == 0
+
+
+def test_a_channel_turned_off_sends_nothing_of_what_waited_for_it(
+    watched, changed_catalog, sync_and_deliver, receiver
+):
+    from watches.services import watch_update
+
+    models, documents, prices, _, _ = changed_catalog
+    receiver.answers = [500]
+    search, _ = watched
+    sync_and_deliver(models, documents, prices)
+    assert Delivery.objects.filter(notification__watch=search, state="pending").exists()
+
+    watch_update(watch=search, name=search.name, topics=search.topics, email=False,
+                 webhook_url="", webhook_format="json")  # fmt: skip
+
+    assert not Delivery.objects.filter(notification__watch=search, state="pending").exists()
+    assert Notification.objects.filter(watch=search).count() == 1  # the inbox keeps it
