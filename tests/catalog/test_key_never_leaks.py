@@ -55,6 +55,7 @@ PAGES = [
     ("staff", "/catalog/sync/", HTMX),
     ("staff", "/admin/", {}),
     ("staff", "/admin/catalog/shortlist/1/change/", {}),
+    ("staff", "/admin/usage/usagesyncrun/", {}),
 ]
 
 
