@@ -118,10 +118,18 @@ def usage_sync(
             until=until,
         )
         state = _Run(run, clients)
-        _sync_usage(state)
-        _sync_analytics(state)
-        run.finished_at = timezone.now()
-        run.save()
+        try:
+            _sync_usage(state)
+            _sync_analytics(state)
+        except Exception as error:  # a bug: recorded on the run, then raised
+            for part in ("usage", "analytics"):
+                if not getattr(run, part):
+                    setattr(run, part, UsageSyncRun.Part.FAILED)
+                    setattr(run, f"{part}_error", f"{type(error).__name__}: {error}"[:2000])
+            raise
+        finally:
+            run.finished_at = timezone.now()
+            run.save()
         return run
 
 

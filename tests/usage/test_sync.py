@@ -125,6 +125,18 @@ def test_one_sync_at_a_time():
     assert not UsageSyncRun.objects.exists()
 
 
+def test_a_bug_midway_is_recorded_on_the_run_and_raised(monkeypatch):
+    def broken(state):
+        raise RuntimeError("no such column")
+
+    monkeypatch.setattr("usage.sync._sync_analytics", broken)
+    with pytest.raises(RuntimeError):
+        usage_sync(today=TODAY)
+    run = UsageSyncRun.objects.get()
+    assert run.usage == FETCHED and run.finished_at is not None
+    assert (run.analytics, run.analytics_error) == (FAILED, "RuntimeError: no such column")
+
+
 # --- Over a fake with figures of its own ---------------------------------------------------------
 
 
