@@ -146,6 +146,7 @@ class Card:
     # From the index (`CatalogIndex.card`): part of the card, so of every rendered card's key.
     price: CardPrice | None = None
     price_note: str = ""  # why there is no price ("Prices need an API key (FAL_KEY)")
+    gone_since: datetime | None = None  # when a full crawl of fal's catalog first lacked it
 
     @property
     def shown_tags(self) -> tuple[tuple[str, bool], ...]:

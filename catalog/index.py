@@ -240,7 +240,10 @@ class CatalogIndex:
                 price=self.prices.get(model.endpoint_id),
                 price_note="" if model.endpoint_id in self.prices else self.price_note,
             )
-            return replace(card, status=GONE) if self.is_gone(model.endpoint_id) else card
+            presence = self.presence.get(model.endpoint_id)
+            if presence is None or presence.gone_at is None:
+                return card
+            return replace(card, status=GONE, gone_since=presence.gone_at)
 
         return self.derived(("card", model.endpoint_id, date.today()), build)
 

@@ -27,7 +27,7 @@ from catalog.cards import card_for
 from catalog.changes import grid_added
 from catalog.compare import LIMIT_REASON, MAX_MODELS
 from catalog.index import CatalogIndex
-from catalog.search import offers, tokens
+from catalog.search import FEW, offers, tokens
 from catalog.shortlists import shortlisted_ids
 from catalog.views import HtmxHttpRequest
 from catalog.views.compare import compare_url, grid_state
@@ -70,8 +70,10 @@ def search_notes(
     if category and not query.category and counts.get(category):
         url = query.url(category=category)
         notes.append(SearchNote(f"Showing {category} first —", "filter to it", url))
+    # Removed models, when the present ones give few answers ("sora"): not for every task.
     gone = {o.value: o.count for o in grid.facets.get("status", ())}.get("gone", 0)
-    if gone and query.status not in ("all", "gone"):
+    few = catalog.search_index.found(query.q).answers < FEW
+    if gone and few and query.status not in ("all", "gone"):
         removed = f"{gone} removed model{'s' if gone > 1 else ''} match{'es' if gone == 1 else ''}"
         notes.append(SearchNote(f"{removed} —", "show them", query.url(status="all")))
     if suggestion and grid.total:

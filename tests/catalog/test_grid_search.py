@@ -72,10 +72,14 @@ def test_a_removed_model_is_found_with_status_all_and_hinted_otherwise(member_cl
     assert notes(default)["show them"] == {"q": ["vanishing"], "status": ["all"]}
     assert "1 removed model matches —" in default.content.decode()
     assert default.context["suggestion"] is None
+    # A task many present models answer is not hinted at for the removed ones among them.
+    assert "show them" not in notes(member_client.get("/", {"q": "vanishing text to video"}))
 
     everything = member_client.get("/", {"q": "vanishing act", "status": "all"})
     assert shown(everything)[0] == "acme/vanishing-act/text-to-video"
     assert everything.context["cards"][0].status == "gone"
+    assert everything.context["cards"][0].gone_since is not None
+    assert "gone from fal since" in everything.content.decode()  # the card says so
     assert "show them" not in notes(everything)
     gone = member_client.get("/", {"q": "vanishing", "status": "gone"})
     assert shown(gone) == ["acme/vanishing-act/text-to-video"]
