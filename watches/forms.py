@@ -29,6 +29,7 @@ class WatchForm(forms.Form):
     )  # fmt: skip
     team = forms.BooleanField(required=False, label="For the whole team")
     email = forms.BooleanField(required=False, label="Also by mail")
+    digest = forms.BooleanField(required=False, label="Mail and webhook once a day")
     webhook_url = forms.CharField(max_length=1000, required=False, label="Webhook URL")
     format = forms.ChoiceField(choices=Watch.Format.choices, required=False, initial="json")
 

@@ -38,6 +38,8 @@ class Watch(models.Model):
     # The last sync run it has heard of (SyncRun pk): later runs' changes are news.
     checked_sync = models.PositiveBigIntegerField(default=0)
     email = models.BooleanField(default=False)
+    # Mail and webhook once a day (watches.delivery.DIGEST_HOUR) instead of per change.
+    digest = models.BooleanField(default=False)
     webhook_url = models.CharField(max_length=1000, blank=True)
     webhook_format = models.CharField(max_length=10, choices=Format.choices, default="json")
     webhook_secret = models.CharField(max_length=80, blank=True)

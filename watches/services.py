@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import secrets
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
@@ -33,6 +33,8 @@ from watches.subjects import SUBJECTS, News, grid_query, matching_ids
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import User
+
+DIGEST_HOUR = 8  # UTC: when a digest watch's mail and webhook go out
 
 
 # --- Who sees and manages what ------------------------------------------------------------------
@@ -112,6 +114,7 @@ def watch_create(
     email: bool = False,
     webhook_url: str = "",
     webhook_format: str = "json",
+    digest: bool = False,
 ) -> Created:
     """A new watch that tells of changes from the next sync on (what matches a search now
     is its starting point, not news)."""
@@ -124,7 +127,7 @@ def watch_create(
         owner=owner, team=team, name=name.strip()[:120], subject=subject, query=query,
         shortlist=shortlist, topics=chosen or list(kind.topic_keys), email=email,
         webhook_url=webhook_url, webhook_format=webhook_format, webhook_secret=secret,
-        checked_sync=latest_sync(), seen_at=timezone.now(),
+        digest=digest, checked_sync=latest_sync(), seen_at=timezone.now(),
     )  # fmt: skip
     if subject == "search":
         watch.matched = matching_ids(grid_query(watch), catalog_index(), seen=watch.seen_at)
@@ -135,14 +138,14 @@ def watch_create(
 
 def watch_update(
     *, watch: Watch, name: str, topics: list[str], email: bool, webhook_url: str,
-    webhook_format: str,
+    webhook_format: str, digest: bool = False,
 ) -> str:  # fmt: skip
     """Changes what a watch tells of and where; returns a new signing secret when the
     webhook is new (shown once), else ""."""
     kind = SUBJECTS[watch.subject]
     watch.name = name.strip()[:120]
     watch.topics = [t for t in topics if t in kind.topic_keys] or list(kind.topic_keys)
-    watch.email = email
+    watch.email, watch.digest = email, digest
     secret = ""
     if webhook_url and webhook_url != watch.webhook_url:
         secret = watch.webhook_secret = "whsec_" + secrets.token_urlsafe(32)
@@ -200,9 +203,15 @@ def _channels(watch: Watch) -> list[str]:
     return channels
 
 
+def next_digest(now: datetime) -> datetime:
+    """When a digest watch's waiting deliveries go out: the next DIGEST_HOUR, UTC."""
+    today = now.astimezone(UTC).replace(hour=DIGEST_HOUR, minute=0, second=0, microsecond=0)
+    return today if today > now else today + timedelta(days=1)
+
+
 def _record(watch: Watch, news: list[News], now: datetime) -> None:
     """The notifications of `news`, each once (the constraint), with their inbox lines and
-    deliveries (each once too)."""
+    deliveries (each once too; a digest watch's wait for its hour)."""
     Notification.objects.bulk_create(
         [
             Notification(watch=watch, change=n.change, topic=n.topic, text=n.text,
@@ -212,6 +221,7 @@ def _record(watch: Watch, news: list[News], now: datetime) -> None:
         ignore_conflicts=True,
     )  # fmt: skip
     made = list(Notification.objects.filter(watch=watch, change__in=[n.change for n in news]))
+    due = next_digest(now) if watch.digest else now
     InboxItem.objects.bulk_create(
         [
             InboxItem(user_id=u, notification=n, watch=watch)
@@ -222,7 +232,7 @@ def _record(watch: Watch, news: list[News], now: datetime) -> None:
     )
     Delivery.objects.bulk_create(
         [
-            Delivery(notification=n, channel=c, next_attempt_at=now)
+            Delivery(notification=n, channel=c, next_attempt_at=due)
             for c in _channels(watch)
             for n in made
         ],

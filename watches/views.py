@@ -69,7 +69,7 @@ def watch_index(request: SignedInRequest) -> HttpResponse:
                     owner=request.user, name=data["name"], subject=form.subject,
                     query=data["url"], shortlist=data["shortlist"], topics=data["topics"],
                     team=data["team"], email=data["email"], webhook_url=data["webhook_url"],
-                    webhook_format=data["format"],
+                    webhook_format=data["format"], digest=data["digest"],
                 )  # fmt: skip
                 _show_secret_once(request, created.watch, created.secret)
                 messages.success(request, f"Watching “{created.watch.name}”.")
@@ -128,7 +128,8 @@ def watch_detail(request: SignedInRequest, pk: int) -> HttpResponse:
     if can_manage:
         form = WatchForm(
             initial={"name": watch.name, "topics": watch.topics, "email": watch.email,
-                     "webhook_url": watch.webhook_url, "format": watch.webhook_format},
+                     "webhook_url": watch.webhook_url, "format": watch.webhook_format,
+                     "digest": watch.digest},
             host=request.get_host(), editing=True,
         )  # fmt: skip
     context = {
@@ -156,7 +157,7 @@ def watch_edit(request: SignedInRequest, pk: int) -> HttpResponse:
     data = form.cleaned_data
     secret = services.watch_update(
         watch=watch, name=data["name"], topics=data["topics"], email=data["email"],
-        webhook_url=data["webhook_url"], webhook_format=data["format"],
+        webhook_url=data["webhook_url"], webhook_format=data["format"], digest=data["digest"],
     )  # fmt: skip
     _show_secret_once(request, watch, secret)
     messages.success(request, "Saved.")

@@ -193,3 +193,36 @@ def test_a_channel_turned_off_sends_nothing_of_what_waited_for_it(
 
     assert not Delivery.objects.filter(notification__watch=search, state="pending").exists()
     assert Notification.objects.filter(watch=search).count() == 1  # the inbox keeps it
+
+
+def test_a_digest_watch_sends_one_mail_and_one_webhook_a_day(
+    member, catalog_copy, sync_and_deliver, receiver, webhooks_to_loopback, mail_on
+):
+    member.email = "mia@example.com"
+    member.save()
+    watch = watch_create(
+        owner=member, name="Daily video", subject="search", query="?category=text-to-video",
+        email=True, webhook_url=receiver.url + "/digest", digest=True,
+    ).watch  # fmt: skip
+    models, documents, prices = catalog_copy
+    for n in range(3):
+        metadata = {"display_name": f"Acme {n}", "category": "text-to-video", "status": "active"}
+        models.append({"endpoint_id": f"acme/video-{n}", "metadata": metadata})
+
+    sync_and_deliver(models, documents, prices)
+
+    assert Notification.objects.filter(watch=watch).count() == 3
+    assert InboxItem.objects.filter(user=member).count() == 3  # the inbox does not wait
+    waiting = Delivery.objects.filter(notification__watch=watch)
+    assert {d.next_attempt_at.hour for d in waiting} == {8} and not receiver.requests
+    age(waiting, timedelta(days=1))
+    assert deliver_due() == {"sent": 6, "failed": 0}
+
+    (body,) = receiver.bodies("/digest")
+    assert body["digest"] is True
+    assert sorted(n["endpoint_id"] for n in body["notifications"]) == [
+        "acme/video-0", "acme/video-1", "acme/video-2"
+    ]  # fmt: skip
+    (message,) = mail.outbox
+    assert message.subject == "[Daily video] 3 changes today" and "acme/video-2" in message.body
+    assert [e.reason for e in DeliveryLog.objects.filter(watch=watch)] == ["Digest of 3."] * 2
