@@ -16,7 +16,7 @@ from django.utils import timezone
 from catalog.models import Shortlist, ShortlistEntry
 from watches.delivery import deliver_due
 from watches.models import Delivery, DeliveryLog, InboxItem, Notification
-from watches.services import watch_create
+from watches.services import watch_create, watch_resume
 from watches.tasks import deliver_watches
 
 pytestmark = pytest.mark.django_db
@@ -175,6 +175,11 @@ def test_a_webhook_failing_for_a_day_pauses_its_watch_and_tells_its_owner(
     age(Delivery.objects.filter(notification__watch=search), timedelta(days=1))
     deliver_due()
     assert len([r for r in receiver.requests[before:] if r["path"] == "/search"]) == 0
+    # Its owner fixes the receiver and resumes it: what waited goes out at once.
+    receiver.answers = [200]
+    watch_resume(watch=search)
+    assert deliver_due()["sent"] >= 1
+    assert not Delivery.objects.filter(notification__watch=search, state="pending").exists()
 
 
 def test_a_channel_turned_off_sends_nothing_of_what_waited_for_it(
