@@ -231,3 +231,30 @@ def test_a_digest_watch_sends_one_mail_and_one_webhook_a_day(
     (message,) = mail.outbox
     assert message.subject == "[Daily video] 3 changes today" and "acme/video-2" in message.body
     assert [e.reason for e in DeliveryLog.objects.filter(watch=watch)] == ["Digest of 3."] * 2
+
+
+@pytest.mark.postgres
+def test_a_retried_check_makes_and_sends_each_notification_once(watched, changed_catalog, receiver):
+    """The task retried, even from scratch (every watch's place in the history forgotten):
+    the constraints on (watch, change), (user, notification) and (notification, channel)
+    hold on every database, so nothing is made or sent twice."""
+    from catalog import upstream
+    from catalog.sync import sync_catalog
+    from fal_emulator import Emulator
+    from watches.models import Watch
+
+    models, documents, prices, _, _ = changed_catalog
+    with upstream.offline_source(Emulator(models, documents, prices)):
+        sync_catalog(trigger="test")
+    deliver_watches.call()
+    counts = (Notification.objects.count(), InboxItem.objects.count(), Delivery.objects.count())
+    assert counts == (3, 5, 6) and len(receiver.requests) == 3
+    Watch.objects.update(checked_sync=0, matched=[])
+    deliver_watches.call()
+    deliver_watches.call()
+    assert (
+        Notification.objects.count(),
+        InboxItem.objects.count(),
+        Delivery.objects.count(),
+    ) == counts
+    assert len(receiver.requests) == 3 and len(mail.outbox) == 3

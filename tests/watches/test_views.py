@@ -15,7 +15,7 @@ from catalog.models import Change, Shortlist, SyncRun
 from watches.models import InboxItem, Notification, Watch
 from watches.services import watch_create
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.postgres]
 FLOOR = "/accounts/password_change/done/"  # bench/run.py's smallest signed-in page
 
 

@@ -19,7 +19,7 @@ from watches.delivery import deliver_due
 from watches.models import Delivery, DeliveryLog, Notification
 from watches.services import watch_create
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.postgres]
 DOC = Path(__file__).resolve().parents[2] / "docs" / "watches.md"
 
 
