@@ -98,7 +98,8 @@ def _send_email(watch: Watch, notifications: list[Notification]) -> webhooks.Out
         f"Your watch “{watch.name}”: {site_url(reverse('watches:detail', args=[watch.pk]))}\n"
     )
     try:
-        send_mail(title[:200], body, None, [watch.owner.email])
+        # A subject is one line (a newline in upstream text would be a header injection).
+        send_mail(" ".join(title.split())[:200], body, None, [watch.owner.email])
     except Exception as error:  # any backend's failure is this delivery's, logged and retried
         return webhooks.Outcome(False, "error", f"{type(error).__name__}: {error}"[:500])
     return webhooks.Outcome(True, "sent", "")

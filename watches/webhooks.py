@@ -187,7 +187,9 @@ def signed_headers(secret: str, body: bytes, now: float) -> dict[str, str]:
 def body_for(fmt: str, payload: dict[str, Any], line: str) -> bytes:
     """The body for a receiver's format: our JSON, or a chat message for Slack or Discord."""
     if fmt == "slack":
-        data: dict[str, Any] = {"text": line}
+        # Slack reads <…> as links and mentions (<!channel>): upstream text must not ping.
+        escaped = line.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+        data: dict[str, Any] = {"text": escaped}
     elif fmt == "discord":
         data = {"content": line[:2000], "allowed_mentions": {"parse": []}}
     else:

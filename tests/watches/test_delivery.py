@@ -258,3 +258,21 @@ def test_a_retried_check_makes_and_sends_each_notification_once(watched, changed
         Delivery.objects.count(),
     ) == counts
     assert len(receiver.requests) == 3 and len(mail.outbox) == 3
+
+
+def test_a_change_whose_text_has_a_newline_is_mailed_on_one_subject_line(
+    member, catalog_copy, sync_and_deliver, mail_on
+):
+    member.email = "mia@example.com"
+    member.save()
+    models, documents, prices = catalog_copy
+    metadata = {"display_name": "Two\nlines\r\nBcc: x@evil.example", "category": "text-to-video"}
+    models.append({"endpoint_id": "acme/two-lines", "metadata": metadata})
+    watch_create(owner=member, name="v", subject="search", query="?category=text-to-video",
+                 email=True)  # fmt: skip
+
+    sync_and_deliver(models, documents, prices)
+
+    (message,) = mail.outbox
+    assert "\n" not in message.subject and "Two lines Bcc: x@evil.example" in message.subject
+    assert message.to == ["mia@example.com"] and not message.bcc

@@ -157,6 +157,9 @@ def test_slack_and_discord_get_their_own_bodies():
     import json
 
     assert json.loads(webhooks.body_for("slack", {"a": 1}, "line")) == {"text": "line"}
+    # Upstream text cannot mention a channel or make a link in Slack.
+    hostile = json.loads(webhooks.body_for("slack", {}, "Model <!channel> & <https://x|y>"))
+    assert hostile == {"text": "Model &lt;!channel&gt; &amp; &lt;https://x|y&gt;"}
     discord = json.loads(webhooks.body_for("discord", {"a": 1}, "x" * 3000))
     assert len(discord["content"]) == 2000 and discord["allowed_mentions"] == {"parse": []}
     assert json.loads(webhooks.body_for("json", {"a": 1}, "line")) == {"a": 1}
