@@ -37,7 +37,10 @@ SORTS = {
     "updated": "Recently updated",
     "name": "Name",
     "price": "Price (cheapest first)",
+    "spend": "Our spend, 30 d (most first)",
+    "calls": "Our calls, 30 d (most first)",
 }
+USAGE_SORTS = ("spend", "calls")  # by the team's figures (catalog.facets.Context.used)
 # Long enough for any real value; guards the page against pathological input.
 MAX_VALUE_LENGTH = 200
 MAX_REPEATS = 20
@@ -310,16 +313,20 @@ _SCHEMA_KNOWN = attrgetter("schema_known")
 
 
 def browse(
-    query: GridQuery, rows: Sequence[Row], added_ids: frozenset[str] | None = None
+    query: GridQuery,
+    rows: Sequence[Row],
+    added_ids: frozenset[str] | None = None,
+    used: Mapping[str, tuple[Decimal, int]] | None = None,
 ) -> GridResult:
     """Filter, count and sort `rows` (already narrowed and ranked by the search, if any).
 
     A facet counts the rows that pass every other facet (its options' counts are what
     choosing each would show) or the matches (see catalog.facets.Facet.counts). With
     `query.added`, `added_ids` are the endpoints added in that window (the caller reads
-    them from the history): only those are shown and counted.
+    them from the history): only those are shown and counted. `used` is the team's
+    (spend, calls) per endpoint it used in the last 30 days (None before any usage sync).
     """
-    context = Context(added_ids)
+    context = Context(added_ids, used)
     tests = [
         (facet, test)
         for facet in FACETS
@@ -364,11 +371,11 @@ def browse(
     for facet in FACETS:
         if facet.counts:
             counted = matched if facet.counts != OTHERS else counted_for(facet)
-            facets[facet.name] = facet.summary(query.value(facet.name), counted)
+            facets[facet.name] = facet.summary(query.value(facet.name), counted, context)
     outside_schema = passing(attrgetter("schema"))
     schema_unknown = len(outside_schema) - sum(map(_SCHEMA_KNOWN, outside_schema))
     matched = list(matched)  # a copy to sort: `kept` may hold `rows` itself
-    _sort(matched, query.sort)
+    _sort(matched, query.sort, used or {})
     return GridResult(
         models=list(map(_MODEL, matched)),
         total=len(matched),
@@ -381,8 +388,13 @@ def _keep(rows: Sequence[Row], test: Test) -> list[Row]:
     return list(compress(rows, test(rows)))
 
 
-def _sort(rows: list[Row], sort: str) -> None:
-    if sort == "newest":
+def _sort(rows: list[Row], sort: str, used: Mapping[str, tuple[Decimal, int]]) -> None:
+    if sort in USAGE_SORTS:
+        # Most first; models the team did not use keep their order after those it did.
+        place = 0 if sort == "spend" else 1
+        nothing = (Decimal(0), 0)
+        rows.sort(key=lambda r: used.get(r.model.endpoint_id, nothing)[place], reverse=True)
+    elif sort == "newest":
         rows.sort(key=lambda r: r.date, reverse=True)
     elif sort == "updated":
         rows.sort(key=lambda r: r.updated, reverse=True)

@@ -10,10 +10,13 @@ import hashlib
 import re
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 from urllib.parse import urlsplit
 
 from catalog.prices import CardPrice
 from fal.types import Model, ModelMetadata, is_endpoint_id
+from fal.units import format_money
+from usage.figures import DEMO_NOTE, WINDOW_DAYS, EndpointUsage
 
 LICENSES = ("commercial", "research", "private")
 GONE = "gone"  # the status of a model fal no longer lists (the index knows, not its entry)
@@ -147,6 +150,37 @@ class Card:
     price: CardPrice | None = None
     price_note: str = ""  # why there is no price ("Prices need an API key (FAL_KEY)")
     gone_since: datetime | None = None  # when a full crawl of fal's catalog first lacked it
+    # The team's last 30 days (`CatalogIndex.card` with the team's usage), and whether the
+    # offline emulator made them up.
+    usage: EndpointUsage | None = None
+    usage_demo: bool = False
+
+    @property
+    def usage_badge(self) -> str:
+        """ "ours: 1.2k calls · $34 / 30 d"; empty when the team did not use it."""
+        usage = self.usage
+        if usage is None or not usage.used:
+            return ""
+        parts = [f"{compact_count(usage.calls)} calls"] if usage.calls is not None else []
+        if usage.spend is not None:
+            parts.append(short_money(usage.spend, usage.currency))
+        return f"ours: {' · '.join(parts)} / {WINDOW_DAYS} d"
+
+    @property
+    def usage_note(self) -> str:
+        return DEMO_NOTE if self.usage_demo else ""
+
+    @property
+    def usage_title(self) -> str:
+        """The badge's tooltip: the exact figures, and where they come from offline."""
+        usage = self.usage
+        if usage is None:
+            return ""
+        parts = [f"{usage.calls:,} calls"] if usage.calls is not None else []
+        if usage.spend is not None:
+            parts.append(f"{format_money(usage.spend.quantize(CENT), usage.currency)} spent")
+        text = f"The team, last {WINDOW_DAYS} days: {', '.join(parts)}."
+        return f"{text} {DEMO_NOTE}." if self.usage_demo else text
 
     @property
     def shown_tags(self) -> tuple[tuple[str, bool], ...]:
@@ -180,6 +214,28 @@ class Card:
     @property
     def github_is_license(self) -> bool:
         return "license" in self.github_url.lower()
+
+
+CENT = Decimal("0.01")
+
+
+def compact_count(count: int) -> str:
+    """999, 1.2k, 12k, 1.2M: a count a badge has room for."""
+    for limit, suffix in ((10**6, "M"), (10**3, "k")):
+        if count >= limit:
+            shown = count / limit
+            return (
+                f"{shown:.1f}".removesuffix(".0") + suffix if shown < 10 else f"{shown:.0f}{suffix}"
+            )
+    return str(count)
+
+
+def short_money(amount: Decimal, currency: str) -> str:
+    """$34 from ten up, $3.40 below, "< $0.01" for less than a cent: a badge's spend."""
+    if 0 < amount < CENT:
+        return f"< {format_money(CENT, currency)}"
+    rounded = amount.quantize(Decimal(1) if amount >= 10 else CENT)
+    return format_money(rounded, currency)
 
 
 def card_for(

@@ -65,6 +65,9 @@ class Context:
     """What filtering needs besides the rows and the query."""
 
     added_ids: frozenset[str] | None = None  # the endpoints added in the `added` window
+    # The team's figures of the last 30 days (usage.figures.TeamUsage's): endpoint id →
+    # (spend, calls) of each endpoint it used; None before any usage sync.
+    used: Mapping[str, tuple[Decimal, int]] | None = None
 
 
 @dataclass(frozen=True)
@@ -128,7 +131,7 @@ class Facet:
         """The value its rail control shows."""
         return query.value(self.name)
 
-    def summary(self, value: Any, rows: Rows) -> Any:
+    def summary(self, value: Any, rows: Rows, context: Context) -> Any:
         """What the rail shows of this facet, from the rows it counts (`counts`)."""
         return None
 
@@ -188,7 +191,7 @@ class Pick(_FixedChoices):
         is_value, key = value.__eq__, self.key
         return lambda rows: map(is_value, map(key, rows))
 
-    def summary(self, value: str, rows: Rows) -> list[FacetOption]:
+    def summary(self, value: str, rows: Rows, context: Context) -> list[FacetOption]:
         counts = Counter(map(self.key, rows))
         return [
             FacetOption(v, label, counts[v], v == value)
@@ -218,6 +221,29 @@ class Added(Pick):
             return None
         added = (context.added_ids or frozenset()).__contains__
         return lambda rows: map(added, map(_ENDPOINT_ID, rows))
+
+
+class Used(Pick):
+    """Models the team used in the last 30 days (the caller hands their ids in `Context`)."""
+
+    def test(self, value: str, context: Context) -> Test | None:
+        if not value:
+            return None
+        used = (context.used or {}).__contains__
+        return lambda rows: map(used, map(_ENDPOINT_ID, rows))
+
+    def summary(self, value: str, rows: Rows, context: Context) -> list[FacetOption]:
+        used = (context.used or {}).__contains__
+        count = sum(map(used, map(_ENDPOINT_ID, rows)))
+        return [FacetOption(v, label, count, v == value) for v, label in self.choices.items()]
+
+    def control(self, value: str, summary: Any, empty: str = "") -> Control:
+        # `empty`: there are no figures to filter by (no usage synced yet).
+        return (
+            Control(self.name, "radio", [], empty=empty)
+            if empty
+            else super().control(value, summary)
+        )
 
 
 class Among(Facet):
@@ -250,7 +276,7 @@ class Among(Facet):
         is_value, key = value.casefold().__eq__, self.key
         return lambda rows: map(is_value, map(key, rows))
 
-    def summary(self, value: str, rows: Rows) -> list[FacetOption]:
+    def summary(self, value: str, rows: Rows, context: Context) -> list[FacetOption]:
         keys = list(map(self.key, rows))
         counts = Counter(keys)
         labels = dict(zip(reversed(keys), map(self.spelled, reversed(rows)), strict=True))
@@ -331,7 +357,7 @@ class AnyOf(_FixedChoices):
     def counter(self, rows: Rows) -> Counter[str]:
         return Counter(map(self.key, rows))
 
-    def summary(self, value: tuple[str, ...], rows: Rows) -> list[FacetOption]:
+    def summary(self, value: tuple[str, ...], rows: Rows, context: Context) -> list[FacetOption]:
         counts = self.counter(rows)
         return [
             FacetOption(v, label, counts[v], v in value)
@@ -400,7 +426,7 @@ class Tags(Facet):
         has_all = frozenset(v.casefold() for v in value).issubset
         return lambda rows: map(has_all, map(_TAGS, rows))
 
-    def summary(self, value: tuple[str, ...], rows: Rows) -> list[FacetOption]:
+    def summary(self, value: tuple[str, ...], rows: Rows, context: Context) -> list[FacetOption]:
         pairs = list(chain.from_iterable(map(_TAG_PAIRS, rows)))
         counts = Counter(map(itemgetter(0), pairs))
         labels = dict(reversed(pairs))  # the first spelling of each
@@ -532,7 +558,7 @@ class MaxPrice(Facet):
         value = query.value(self.name)
         return value if value is not None else PriceCap(None, query.value(self.units))
 
-    def summary(self, value: PriceCap | None, rows: Rows) -> LeftOut:
+    def summary(self, value: PriceCap | None, rows: Rows, context: Context) -> LeftOut:
         if value is None or value.units:
             return LeftOut()
         classes = Counter(row.unit_class for row in rows if row.job_price is None)
@@ -607,7 +633,7 @@ class AtLeast(Facet):
         stated = self.key
         return lambda rows: [n is not None and n >= value for n in map(stated, rows)]
 
-    def summary(self, value: Any, rows: Rows) -> Stated:
+    def summary(self, value: Any, rows: Rows, context: Context) -> Stated:
         found = [n for n in map(self.key, rows) if n is not None]
         return Stated(len(found), max(found) if found else None)
 
@@ -665,6 +691,11 @@ FACETS: tuple[Facet, ...] = (
     ),
     AtLeast(
         "max_outputs", title="Outputs per call at least", largest=1_000, whole=True, box=LIMITS
+    ),
+    Used(
+        "used", choices={"1": "used by us"}, chip_labels={"1": "used by us, last 30 days"},
+        unknown="Unknown “used” value “{value}”: choose 1 for the models the team used.",
+        chip="{label}", any_choice=("any", "Any"), box=Box(55, "Our usage (30 d)"),
     ),
     Added(
         "added", choices={"7": "last 7 days", "30": "last 30 days",

@@ -34,6 +34,10 @@ from catalog.prices import NEEDS_KEY, NO_PRICE, CardPrice, card_price
 from catalog.search import SearchIndex, search_all
 from fal.capabilities import Capabilities
 from fal.types import ExpansionError, Model, parse_model
+from usage.figures import NO_USAGE, TeamUsage
+from usage.models import UsageSyncRun
+
+NO_USAGE_YET = "No usage synced yet"
 
 # What is derived from one index (grid results, rendered cards and rails, comparisons) and
 # kept with it: enough for every card of a large catalog's busiest pages.
@@ -195,57 +199,76 @@ class CatalogIndex:
         return value
 
     def grid(
-        self, query: GridQuery, added_ids: frozenset[str] | None = None, added_since: str = ""
+        self,
+        query: GridQuery,
+        added_ids: frozenset[str] | None = None,
+        added_since: str = "",
+        usage: TeamUsage = NO_USAGE,
     ) -> GridResult:
         """The filtered, counted, sorted grid for `query` (every page).
 
         With `query.added`, `added_ids` are the endpoints added since `added_since` (the
-        key: the ids follow from it and this index version, the same for every member)."""
+        key: the ids follow from it and this index version, the same for every member).
+        `usage` is the team's last 30 days (the `used` facet, the spend and calls sorts),
+        keyed by its run."""
 
         def build() -> GridResult:
             if query.q:
                 rows: Sequence[Row] = self._found(query.q)
             else:
                 rows = (*self.rows, *self.gone_rows) if self.gone_rows else self.rows
-            return browse(query, rows, added_ids)
+            return browse(query, rows, added_ids, usage.ranking if usage.synced else None)
 
         since = added_since if query.added else ""
-        return self.derived(("grid", *query.params(page=1), ("added_since", since)), build)
+        key = ("grid", *query.params(page=1), ("added_since", since), ("usage", usage.run_id))
+        return self.derived(key, build)
 
     def rail_html(
-        self, query: GridQuery, added_ids: frozenset[str] | None = None, added_since: str = ""
+        self,
+        query: GridQuery,
+        added_ids: frozenset[str] | None = None,
+        added_since: str = "",
+        usage: TeamUsage = NO_USAGE,
     ) -> str:
         """The grid's facet rail for `query`: the same for every user (no messages, no
         controls), so rendered once per index and query, like the grid result it shows."""
 
         def build() -> str:
-            grid = self.grid(query, added_ids, added_since)
-            # Without any price known, the price facet says why rather than "none here".
+            grid = self.grid(query, added_ids, added_since, usage)
+            # Without any price known, the price facet says why rather than "none here";
+            # without usage figures, the usage facet says so.
             empty = {"unit": self.price_note} if not self.prices else {}
+            if not usage.synced:
+                empty["used"] = NO_USAGE_YET
             context = {"rail": rail(query, grid, empty), "chips": active_filters(query)}
             return render_to_string("catalog/index.html#rail", context)
 
         since = added_since if query.added else ""
-        return self.derived(("rail", *query.params(page=1), ("added_since", since)), build)
+        key = ("rail", *query.params(page=1), ("added_since", since), ("usage", usage.run_id))
+        return self.derived(key, build)
 
-    def card(self, model: Model) -> Card:
-        """The model's card with its price (or why it has none): what every page shows.
+    def card(self, model: Model, usage: TeamUsage = NO_USAGE) -> Card:
+        """The model's card with its price (or why it has none) and, given the team's
+        usage, its badge: what every page shows.
 
-        Built once a day per model: "new" depends on the date. A model fal no longer lists
-        has the status "gone", whatever its last entry said."""
+        Built once a day per model and usage run: "new" depends on the date. A model fal no
+        longer lists has the status "gone", whatever its last entry said."""
 
         def build() -> Card:
+            endpoint_id = model.endpoint_id
             card = card_for(
                 model,
-                price=self.prices.get(model.endpoint_id),
-                price_note="" if model.endpoint_id in self.prices else self.price_note,
+                price=self.prices.get(endpoint_id),
+                price_note="" if endpoint_id in self.prices else self.price_note,
             )
-            presence = self.presence.get(model.endpoint_id)
+            if (used := usage.get(endpoint_id)) is not None and used.used:
+                card = replace(card, usage=used, usage_demo=usage.demo)
+            presence = self.presence.get(endpoint_id)
             if presence is None or presence.gone_at is None:
                 return card
             return replace(card, status=GONE, gone_since=presence.gone_at)
 
-        return self.derived(("card", model.endpoint_id, date.today()), build)
+        return self.derived(("card", model.endpoint_id, date.today(), usage.run_id), build)
 
     def keep_rendered_cards(self, previous: CatalogIndex) -> None:
         """Take over the cards `previous` rendered: keyed by their whole content, they are
@@ -281,13 +304,17 @@ class CatalogIndex:
 
 @dataclass(frozen=True)
 class CatalogState:
-    """The index's version and how the syncs went, read in one query."""
+    """The index's version, how the syncs went and which usage run holds the team's
+    figures, read in one query."""
 
     version: int | None  # None before the first sync wrote the index
     last_finished: str | None  # the latest finished sync's state: succeeded or failed
     last_finished_at: datetime | None
     last_error: str
     last_success_at: datetime | None
+    # The latest usage sync run that fetched anything: the key of the team's figures
+    # (usage.selectors); None before any.
+    usage_run_id: int | None = None
 
 
 # Every page asks for the state twice (the index, then the freshness line): within one
@@ -325,26 +352,34 @@ def _read_state() -> CatalogState:
     # Raw SQL: every request runs it, and Django's compiler took ~30 times as long to build
     # it (four subqueries) as the database took to answer (bench/profile_pages.py).
     with connection.cursor() as cursor:
-        cursor.execute(_state_sql(), [SyncRun.State.SUCCEEDED, SyncRun.State.RUNNING])
-        version, state, finished_at, error, success_at = cursor.fetchone()
+        fetched = UsageSyncRun.Part.FETCHED
+        params = [SyncRun.State.SUCCEEDED, fetched, fetched, SyncRun.State.RUNNING]
+        cursor.execute(_state_sql(), params)
+        version, state, finished_at, error, success_at, usage_run = cursor.fetchone()
     return CatalogState(
         version=version,
         last_finished=state,
         last_finished_at=_as_datetime(finished_at),
         last_error=error or "",
         last_success_at=_as_datetime(success_at),
+        usage_run_id=usage_run,
     )
 
 
 @cache
 def _state_sql() -> str:
     """The state row (none before the first sync) beside the latest finished run, in the
-    runs' own order (SyncRun.Meta: newest started first), and the last success's end."""
+    runs' own order (SyncRun.Meta: newest started first), the last success's end, and the
+    latest usage run that fetched a part (usage.selectors.good_runs_filter)."""
     # The names are the models' own tables; values go as parameters.
     state, run = IndexState._meta.db_table, SyncRun._meta.db_table
+    usage_run = UsageSyncRun._meta.db_table
     return f"""
         SELECT s.version, r.state, r.finished_at, r.error,
-               (SELECT MAX(finished_at) FROM {run} WHERE state = %s)
+               (SELECT MAX(finished_at) FROM {run} WHERE state = %s),
+               (SELECT id FROM {usage_run}
+                WHERE finished_at IS NOT NULL AND (usage = %s OR analytics = %s)
+                ORDER BY started_at DESC, id DESC LIMIT 1)
         FROM (SELECT 1 AS one) AS o
         LEFT JOIN {state} AS s ON s.id = 1
         LEFT JOIN (SELECT state, finished_at, error FROM {run} WHERE state <> %s

@@ -18,6 +18,8 @@ from catalog.index import CatalogIndex
 from catalog.models import SyncRun
 from catalog.upstream import DataSource, data_source
 from fal.types import Estimate, ExpansionError, Model
+from usage import selectors as usage_selectors
+from usage.figures import TeamUsage
 
 __all__ = [
     "DataSource",
@@ -31,12 +33,19 @@ __all__ = [
     "catalog_sync_request",
     "catalog_sync_running",
     "data_source",
+    "team_usage",
 ]
 
 
 def catalog_index() -> CatalogIndex:
     """The index as of now (see catalog.index)."""
     return catalog_index_module.catalog_index()
+
+
+def team_usage() -> TeamUsage:
+    """The team's last 30 days as of the latest usage sync (usage.selectors): its run's id
+    comes with the catalog's state, so a page that reads the index pays nothing more."""
+    return usage_selectors.team_usage(catalog_index_module.catalog_state().usage_run_id)
 
 
 def catalog_model_find_or_add(

@@ -18,6 +18,7 @@ from django_htmx.http import push_url, replace_url
 from catalog import services
 from catalog.browse import (
     PAGE_SIZE,
+    USAGE_SORTS,
     GridQuery,
     active_filters,
     parse_grid_query,
@@ -151,17 +152,20 @@ def _only_picks_changed(before: QueryDict | None, query: GridQuery) -> bool:
 
 def _grid_context(request, catalog: CatalogIndex, query, *, appending: bool) -> dict:
     added = grid_added(request, query, catalog)
-    grid = catalog.grid(query, added.ids, added.since)
+    usage = services.team_usage()
+    grid = catalog.grid(query, added.ids, added.since, usage)
     # Pages grow the grid ("more"): a whole page shows every card up to its end.
     paginator = Paginator(grid.models, PAGE_SIZE)
     page = paginator.get_page(query.page)  # past the last: the last
     shown = page.end_index()
     models = page.object_list if appending else grid.models[:shown]
-    cards = [catalog.card(m) for m in models]
+    cards = [catalog.card(m, usage) for m in models]
     shown_ids = {c.endpoint_id for c in cards}
     messages = query.messages
     if query.page > paginator.num_pages:
         messages = (*messages, f"There is no page {query.page}; showing the last.")
+    if query.sort in USAGE_SORTS and not usage.synced:
+        messages = (*messages, f"Sorting by our {query.sort} needs usage: no usage synced yet.")
     if query.q and not tokens(query.q):
         messages = (*messages, f"“{query.q}” has no letters or digits to search for.")
     # A correction only where the query as typed matches no model with every word.
@@ -190,7 +194,7 @@ def _grid_context(request, catalog: CatalogIndex, query, *, appending: bool) -> 
         "grid": grid,
         "cards": cards,
         "cards_html": cards_html,
-        "rail_html": catalog.rail_html(query, added.ids, added.since),
+        "rail_html": catalog.rail_html(query, added.ids, added.since, usage),
         "page": page.number,
         "shown": shown,
         "next_url": query.url(page=page.next_page_number()) if page.has_next() else "",

@@ -8,6 +8,7 @@ from __future__ import annotations
 import dataclasses
 from collections import Counter
 from datetime import UTC, datetime
+from decimal import Decimal
 from html.parser import HTMLParser
 from urllib.parse import parse_qsl, urlencode
 
@@ -21,6 +22,7 @@ from catalog.prices import card_price
 from fal.capabilities import capabilities
 from fal.types import parse_model
 from fal_emulator import load_prices, load_snapshot
+from usage.figures import NO_USAGE, EndpointUsage, TeamUsage
 
 # Per facet: URL values that choose something (in the snapshot), and an unknown value with
 # the message it gets (None for facets that take any value: one no model has shows 0).
@@ -54,12 +56,13 @@ SAMPLES: dict[str, tuple[list[str], tuple[str, str] | None]] = {
         ["4"],
         ("2.5", "“max_outputs” must be a whole number from 1 to 1,000; “2.5” was ignored."),
     ),
+    "used": (["1"], ("2", "Unknown “used” value “2”: choose 1 for the models the team used.")),
     "added": (["30"], ("8", "Unknown “added” value “8”: choose 7, 30 or new.")),
 }
 # The URL's parameters in canonical order: what every link the grid writes keeps.
 URL_ORDER = [
     "q", "category", "status", "license", "tag", "group", "kind", "unit", "max_price",
-    "accepts", "has", "outputs", "max_duration", "max_outputs", "added", "sort", "page",
+    "accepts", "has", "outputs", "max_duration", "max_outputs", "used", "added", "sort", "page",
     "compare",
 ]  # fmt: skip
 facets = pytest.mark.parametrize("facet", FACETS, ids=lambda f: f.name)
@@ -102,6 +105,19 @@ def added_ids(index) -> frozenset[str]:
     return frozenset(m.endpoint_id for m in index.models[::5])
 
 
+@pytest.fixture(scope="module")
+def usage(index) -> TeamUsage:
+    """A team that used every seventh model: spend and calls in reverse order of each other."""
+    used = index.models[::7]
+    return TeamUsage(
+        run_id=1,
+        by_endpoint={
+            m.endpoint_id: EndpointUsage(m.endpoint_id, spend=Decimal(n), calls=1000 - n)
+            for n, m in enumerate(used, 1)
+        },
+    )
+
+
 def test_every_facet_has_samples_here():
     assert sorted(SAMPLES) == sorted(FACETS_BY_NAME)
     assert [f.name for f in FACETS] == [n for n in URL_ORDER if n in FACETS_BY_NAME]
@@ -134,10 +150,10 @@ def test_every_facet_at_once_comes_out_in_canonical_order():
 
 
 @facets
-def test_a_facets_sample_narrows_the_grid(facet, index, added_ids):
+def test_a_facets_sample_narrows_the_grid(facet, index, added_ids, usage):
     text, query = sample_query(facet)
-    everything = browse(GridQuery(), index.rows, added_ids).total
-    assert 0 < browse(query, index.rows, added_ids).total < everything
+    everything = browse(GridQuery(), index.rows, added_ids, usage.ranking).total
+    assert 0 < browse(query, index.rows, added_ids, usage.ranking).total < everything
 
 
 @facets
@@ -192,11 +208,11 @@ def chosen(facet: Facet, value, option: str):
 @pytest.mark.parametrize(
     "facet", [f for f in FACETS if f.counts in (OTHERS, MATCHED)], ids=lambda f: f.name
 )
-def test_each_options_count_is_what_choosing_it_shows(facet, others, index, added_ids):
+def test_each_options_count_is_what_choosing_it_shows(facet, others, index, added_ids, usage):
     text, _ = sample_query(facet)
     query = parse_grid_query(QueryDict(f"{others}&{text}&added=30"))
     rows, value = index.rows, query.value(facet.name)
-    grid = browse(query, rows, added_ids)
+    grid = browse(query, rows, added_ids, usage.ranking)
     summary = grid.facets[facet.name]
     if facet.name == "max_price":  # what it leaves out: tested on its own below
         return
@@ -211,7 +227,7 @@ def test_each_options_count_is_what_choosing_it_shows(facet, others, index, adde
         choice = parse_grid_query(
             QueryDict(query.url(**{facet.name: chosen(facet, value, option.value)})[1:])
         )
-        assert option.count == browse(choice, rows, added_ids).total, option
+        assert option.count == browse(choice, rows, added_ids, usage.ranking).total, option
 
 
 @pytest.mark.parametrize("others", ["max_price=0.05", "max_price=0.05&unit=image"])
@@ -296,9 +312,9 @@ class FormValues(HTMLParser):
 
 
 @facets
-def test_the_rail_submits_the_state_it_shows(facet, index, added_ids):
+def test_the_rail_submits_the_state_it_shows(facet, index, added_ids, usage):
     text, query = sample_query(facet, ("sort", "name"))
-    html = index.rail_html(query, added_ids, "since")
+    html = index.rail_html(query, added_ids, "since", usage)
     form = FormValues()
     form.feed(html)
     assert len(form.ids) == len(set(form.ids)), "ids are unique"
@@ -309,10 +325,14 @@ def test_the_rail_submits_the_state_it_shows(facet, index, added_ids):
     assert f"Filters ({len(active_filters(query))} active)" in html
 
 
-def test_an_empty_query_shows_every_facets_control_at_its_default(index):
-    html = index.rail_html(GridQuery())
+@pytest.mark.parametrize("synced", [True, False], ids=["usage", "no-usage"])
+def test_an_empty_query_shows_every_facets_control_at_its_default(index, usage, synced):
+    html = index.rail_html(GridQuery(), usage=usage if synced else NO_USAGE)
     form = FormValues()
     form.feed(html)
     assert parse_grid_query(QueryDict(urlencode(form.pairs))) == GridQuery()
     for facet in FACETS:
-        assert f'name="{facet.name}"' in html
+        # Before any usage sync there is nothing to filter the team's usage by: it says so.
+        shown = synced or facet.name != "used"
+        assert (f'name="{facet.name}"' in html) == shown
+    assert ("No usage synced yet" in html) != synced

@@ -1,0 +1,79 @@
+"""The team's figures per endpoint as pages show them: plain values, no Django (cards and
+the grid's pure functions hold them). `usage.selectors` reads them from the tables."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+from functools import cached_property
+
+WINDOW_DAYS = 30
+DEMO_NOTE = "Demo usage, made up by the offline emulator"
+
+
+@dataclass(frozen=True, slots=True)
+class EndpointUsage:
+    """One endpoint's last 30 days: spend and quantity (usage lines, None without them),
+    calls and errors (fal's 30-day analytics summary, None without it), latency as given."""
+
+    endpoint_id: str
+    spend: Decimal | None = None
+    currency: str = ""
+    quantity: Decimal | None = None
+    unit: str = ""
+    calls: int | None = None
+    errors: int | None = None
+    user_errors: int | None = None
+    p50: float | None = None  # seconds
+    p95: float | None = None
+
+    @property
+    def error_rate(self) -> float | None:
+        """fal's error_count / request_count (user errors apart)."""
+        return self.errors / self.calls if self.calls and self.errors is not None else None
+
+    @property
+    def used(self) -> bool:
+        return bool(self.calls or self.spend)
+
+    @property
+    def sort_spend(self) -> Decimal:
+        return self.spend or Decimal(0)
+
+
+@dataclass(frozen=True)
+class TeamUsage:
+    """The figures of one usage run's window; `run_id` None: no usage synced yet."""
+
+    run_id: int | None
+    since: date | None = None
+    until: date | None = None  # exclusive
+    demo: bool = False  # made up by the offline emulator
+    by_endpoint: dict[str, EndpointUsage] | None = None
+
+    def get(self, endpoint_id: str) -> EndpointUsage | None:
+        return (self.by_endpoint or {}).get(endpoint_id)
+
+    @cached_property
+    def ranking(self) -> dict[str, tuple[Decimal, int]]:
+        """(spend, calls) of each endpoint the team used: what the grid sorts and filters by."""
+        return {
+            endpoint_id: (usage.sort_spend, usage.calls or 0)
+            for endpoint_id, usage in (self.by_endpoint or {}).items()
+            if usage.used
+        }
+
+    @property
+    def synced(self) -> bool:
+        return self.run_id is not None
+
+
+@dataclass(frozen=True, slots=True)
+class DayFigures:
+    day: date
+    spend: Decimal | None  # None: no usage line that day
+    calls: int | None  # None: no analytics that day
+
+
+NO_USAGE = TeamUsage(run_id=None)
