@@ -6,7 +6,7 @@ from django.contrib.auth.decorators import login_not_required
 from django.urls import path
 
 from catalog.feeds import ChangesFeed
-from catalog.views import changes, compare, grid, model_pages, prices, shortlists, sync
+from catalog.views import changes, compare, grid, model_pages, prices, shortlists, sync, usage
 
 app_name = "catalog"
 
@@ -39,6 +39,8 @@ urlpatterns = [
     path("shortlists/<slug:slug>/delete/", shortlists.shortlist_delete, name="shortlist_delete"),
     path("shortlists/<slug:slug>/replace/", shortlists.shortlist_replace, name="shortlist_replace"),
     path("changes/", changes.changes, name="changes"),
+    path("usage/", usage.usage_page, name="usage"),
+    path("usage.csv", usage.usage_page, name="usage_csv"),
     # A feed reader has no session: the feed checks a session or a subscription token itself.
     path("changes/feed/", login_not_required(ChangesFeed()), name="changes_feed"),
     path("catalog/sync/", sync.sync_status, name="sync"),
