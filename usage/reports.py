@@ -342,9 +342,11 @@ def money_text(amount: Decimal | None, currency: str = "USD") -> str:
 
 
 def cost_text(amount: Decimal | None) -> str:
-    """A cost per call: to the cent from a dollar up, else four decimals ("$0.0378")."""
+    """A cost per call: to the cent from a dollar up, else to four decimals ("$0.0378",
+    "$0.80")."""
     if amount is None:
         return "—"
     if amount >= 1:
         return money_text(amount)
-    return f"${amount.quantize(Decimal('0.0001'), rounding=ROUND_HALF_UP):f}"
+    digits = f"{amount.quantize(Decimal('0.0001'), rounding=ROUND_HALF_UP):f}".rstrip("0")
+    return "$" + digits.ljust(4, "0")  # "0.8" → "$0.80"
