@@ -3,11 +3,13 @@ inbox (/inbox/). Each view parses, checks who may, calls one service and renders
 
 from __future__ import annotations
 
+import re
+
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.models import User
 from django.core.exceptions import PermissionDenied
-from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
@@ -29,6 +31,7 @@ class SignedInRequest(HttpRequest):
 # The session's one-time copy of a new webhook secret (the name of a key, not a secret).
 SECRET_SESSION_KEY = "watch_secret"  # noqa: S105
 INBOX_PAGE = 100
+SLUG = re.compile(r"[-a-zA-Z0-9_]{1,80}")
 LOG_SHOWN = 50
 
 
@@ -101,6 +104,9 @@ def watch_new(request: SignedInRequest) -> HttpResponse:
     url = request.GET.get("url", "")
     slug = request.GET.get("shortlist", "")
     if slug:
+        # Only a slug's characters reach the database (PostgreSQL refuses NUL in a query).
+        if not SLUG.fullmatch(slug):
+            raise Http404("No shortlist has that address.")
         shortlist = get_object_or_404(Shortlist, slug=slug)
         initial |= {"shortlist": shortlist, "name": f"Changes to {shortlist.title}"[:120]}
     elif url:

@@ -121,6 +121,8 @@ object_ids = st.one_of(
     st.sampled_from(["1", "2", "0", "-1", "999999999", "1.5"]), st.text(min_size=1, max_size=30)
 )
 
+watch_ids = st.one_of(st.sampled_from(["1", "2"]), st.integers(0, 10**19).map(str))
+
 
 def path_text(value: str) -> str:
     return quote(value, safe="/")
@@ -200,6 +202,16 @@ VIEWS: dict[str, View] = {
     "catalog:changes_feed": View(fixed("/changes/feed/"), (*CHANGE_KEYS, "token")),
     "catalog:sync": View(fixed("/catalog/sync/")),
     "catalog:sync_request": View(fixed("/catalog/sync/request/"), post_only=True),
+    "watches:index": View(fixed("/watches/")),
+    "watches:new": View(fixed("/watches/new/"), ("url", "shortlist")),
+    "watches:detail": View(watch_ids.map(lambda n: f"/watches/{n}/")),
+    "watches:open": View(watch_ids.map(lambda n: f"/watches/{n}/open/")),
+    "watches:edit": View(fixed("/watches/1/edit/"), post_only=True),
+    "watches:delete": View(fixed("/watches/1/delete/"), post_only=True),
+    "watches:resume": View(fixed("/watches/1/resume/"), post_only=True),
+    "watches:inbox": View(fixed("/inbox/"), ("show",)),
+    "watches:inbox_open": View(watch_ids.map(lambda n: f"/inbox/{n}/")),
+    "watches:inbox_read": View(fixed("/inbox/read/"), post_only=True),
     "health": View(fixed("/health/")),
     "login": View(fixed("/accounts/login/"), ("next",)),
     "logout": View(fixed("/accounts/logout/"), post_only=True),

@@ -195,3 +195,8 @@ def test_the_inbox_count_costs_every_page_one_small_query(member_client, setting
     assert [a - b for a, b in zip(with_count, without, strict=True)] == [1, 1, 1]
     # The page of a signed-out visitor (sign-in) shows no inbox and asks nothing for it.
     assert "Inbox" not in Client().get("/accounts/login/").content.decode()
+
+
+@pytest.mark.parametrize("slug", ["no-such-list", "a\x00b", "../x", "é"])
+def test_a_shortlist_that_is_not_there_is_a_404(member_client, slug):
+    assert member_client.get("/watches/new/", {"shortlist": slug}).status_code == 404
