@@ -1,0 +1,81 @@
+"""/usage/ in a real headless Chromium: the chart is drawn by the vendored Chart.js under the
+site's CSP, beside its table of the same figures; axe-core finds nothing, light and dark,
+desktop and phone."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from tests.helpers import sign_in
+from usage.sync import usage_sync
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+SIZES = {"desktop": {"width": 1280, "height": 900}, "phone": {"width": 390, "height": 844}}
+
+
+@pytest.fixture
+def axe_path() -> Path:
+    """axe.min.js from npm's axe-core tarball, which bin/test fetches (pinned, checked)."""
+    path = os.environ.get("AXE_CORE_JS", "")
+    if not path or not Path(path).is_file():
+        pytest.fail(f"axe-core not found (AXE_CORE_JS={path!r}): run bin/test", pytrace=False)
+    return Path(path)
+
+
+@pytest.fixture
+def demo_usage(settings):
+    settings.USAGE_SYNC_CANDIDATES = ""  # the demo team's endpoints: one analytics batch
+    run = usage_sync()
+    assert (run.usage, run.analytics) == ("fetched", "fetched")
+
+
+def open_usage(new_page, live_server, scheme: str, size: str, **options):
+    page = new_page(viewport=SIZES[size], color_scheme=scheme, **options)
+    sign_in(page, live_server, "mia", "member-pass-1234", "/usage/")
+    page.wait_for_function("document.getElementById('usage-chart')?.dataset.drawn === 'true'")
+    return page
+
+
+def test_the_chart_is_drawn_under_the_csp_beside_its_table(
+    new_page, live_server, member, demo_usage
+):
+    page = open_usage(new_page, live_server, "light", "desktop")
+    assert page.url.endswith("/usage/")
+    canvas = page.locator("#usage-chart")
+    box = canvas.bounding_box()
+    assert box["width"] > 600 and box["height"] > 200
+    painted = page.evaluate(
+        """() => {
+          const c = document.getElementById('usage-chart');
+          const pixels = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
+          let n = 0;
+          for (let i = 3; i < pixels.length; i += 4) if (pixels[i]) n++;
+          return n;
+        }"""
+    )
+    assert painted > 10_000  # bars, not a blank canvas
+    legend = page.evaluate("Chart.getChart('usage-chart').data.datasets.map(d => d.label)")
+    assert len(legend) == 6 and legend[-1] == "Other models"
+    table = page.locator(".usage-chart-table tbody tr")
+    assert table.count() == 30
+    page.locator(".usage-chart-table summary").click()
+    assert page.locator(".usage-chart-table table").is_visible()
+    assert new_page.errors == []  # a CSP violation would be one
+
+
+@pytest.mark.parametrize("scheme", ["light", "dark"])
+@pytest.mark.parametrize("size", ["desktop", "phone"])
+def test_the_page_passes_axe(new_page, live_server, member, demo_usage, axe_path, scheme, size):
+    page = open_usage(new_page, live_server, scheme, size, bypass_csp=True)
+    page.add_script_tag(path=str(axe_path))
+    violations = page.evaluate(
+        """async () => {
+          const result = await axe.run(document, {resultTypes: ["violations"]});
+          return result.violations.map(v => `${v.id} [${v.impact}] ${v.help}: ` +
+            v.nodes.slice(0, 5).map(n => n.target.join(" ")).join(", "));
+        }"""
+    )
+    assert violations == []
