@@ -170,6 +170,10 @@ class Offer:
     label: str
 
 
+# How an offer of each capability facet reads ("Only models that output audio").
+_CAPABILITY_VERB = {"outputs": "output", "has": "take a", "accepts": "accept"}
+
+
 def offers(q: str) -> list[Offer]:
     """What `q` asks of price or capability that the grid can filter or sort by."""
     found = []
@@ -177,7 +181,8 @@ def offers(q: str) -> list[Offer]:
     if CHEAP.intersection(words):
         found.append(Offer("sort", "price", "Sort by price, cheapest first"))
     if limit := PRICE_LIMIT.search(q):
-        found.append(Offer("max_price", limit[1], f"Only models at most ${limit[1]}"))
+        # Bare, a maximum price is per typical job (catalog.facets.MaxPrice).
+        found.append(Offer("max_price", limit[1], f"At most ${limit[1]} for a typical job"))
     # "with a seed" is "with seed": the filler between does not matter.
     kept = [w for w in words if w == "with" or w not in FILLER]
     for phrase, (facet, value) in CAPABILITIES.items():
@@ -192,9 +197,6 @@ def offers(q: str) -> list[Offer]:
     return found
 
 
-_CAPABILITY_VERB = {"outputs": "output", "has": "take a", "accepts": "accept"}
-
-
 def _contains(words: Sequence[str], phrase: tuple[str, ...]) -> bool:
     n = len(phrase)
     return any(tuple(words[i : i + n]) == phrase for i in range(len(words) - n + 1))
@@ -207,7 +209,7 @@ def intent(words: Sequence[str]) -> str | None:
             if (category := TASKS.get(tuple(words[i : i + n]))) is not None:
                 return category
     # Media and the words that link them; the filler between does not matter, and only
-    # filler or a verb of conversion may come before them.
+    # filler, a verb of conversion or a word in -ing may come before them (TASK_VERBS).
     kept = [w for w in words if w in MEDIA or w in TASK_LINKS or w not in FILLER | CHEAP]
     for i, (first, link, second) in enumerate(zip(kept, kept[1:], kept[2:], strict=False)):
         if link in TASK_LINKS and first in MEDIA and second in MEDIA:

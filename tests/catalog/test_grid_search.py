@@ -98,7 +98,7 @@ def test_price_and_capability_words_are_offered_never_applied(member_client):
     offered = notes(response)
     assert offered["Sort by price, cheapest first"]["sort"] == ["price"]
     assert offered["Only models that output audio"]["outputs"] == ["audio"]
-    assert offered["Only models at most $0.05"]["max_price"] == ["0.05"]
+    assert offered["At most $0.05 for a typical job"]["max_price"] == ["0.05"]
     assert response.context["grid"].models[0].metadata.category == "image-to-video"
     sorted_by_price = member_client.get("/", {"q": "cheap flux", "sort": "price"})
     assert "Sort by price, cheapest first" not in notes(sorted_by_price)
