@@ -40,7 +40,10 @@ class WatchForm(forms.Form):
 
     def clean_url(self) -> str:
         url = self.cleaned_data["url"]
-        return grid_query_text(url, host=self.host) if url else ""
+        query = grid_query_text(url, host=self.host) if url else ""
+        if len(query) > Watch._meta.get_field("query").max_length:  # type: ignore[operator]
+            raise ValidationError("That search is too long to keep: remove some filters.")
+        return query
 
     def clean_webhook_url(self) -> str:
         return check_webhook_url(self.cleaned_data["webhook_url"].strip())

@@ -200,3 +200,12 @@ def test_the_inbox_count_costs_every_page_one_small_query(member_client, setting
 @pytest.mark.parametrize("slug", ["no-such-list", "a\x00b", "../x", "é"])
 def test_a_shortlist_that_is_not_there_is_a_404(member_client, slug):
     assert member_client.get("/watches/new/", {"shortlist": slug}).status_code == 404
+
+
+def test_a_search_too_long_to_keep_is_a_clear_400(member_client):
+    # Under 2,000 characters as typed; its canonical, percent-encoded form is five times that.
+    url = "/?q=" + "é" * 200 + "".join(f"&tag={n}{'é' * 80}" for n in range(20))
+    assert len(url) < 2000
+    response = member_client.post("/watches/", {"name": "long", "url": url})
+    assert response.status_code == 400 and "too long" in response.content.decode()
+    assert not Watch.objects.exists()
