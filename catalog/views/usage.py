@@ -48,7 +48,7 @@ class TableRow:
 
     @property
     def quantity(self) -> str:
-        return " + ".join(f"{_number(q)} {unit}".strip() for q, unit in self.figures.quantities)
+        return " + ".join(_quantity(q, unit) for q, unit in self.figures.quantities)
 
     @property
     def spend(self) -> str:
@@ -210,6 +210,12 @@ def _plain(value: Decimal | float | int | str | None) -> str:
 
 def _number(value: Decimal) -> str:
     return f"{value.normalize():,f}"
+
+
+def _quantity(quantity: Decimal, unit: str) -> str:
+    """ "1,580 seconds"; "3 × 5 seconds" where fal's unit has a number of its own."""
+    joiner = " × " if unit[:1].isdigit() else " "
+    return f"{_number(quantity)}{joiner}{unit}".strip()
 
 
 def _count(value: int | None) -> str:

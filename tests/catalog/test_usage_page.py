@@ -232,6 +232,8 @@ def test_cost_per_call_is_spend_over_successful_calls_beside_the_list_price(
         Decimal("0.0001"), ROUND_HALF_UP
     )
     assert dev["usage-price"].startswith("$0.025")
+    luma = table.rows["fal-ai/luma-dream-machine/ray-2"]["usage-quantity"]
+    assert re.fullmatch(r"[\d,]+ × 5 seconds", luma)  # fal's unit is "5 seconds"
 
 
 def test_the_csv_has_the_page_s_figures_exactly(member_client, demo_team):
