@@ -209,3 +209,10 @@ def test_a_search_too_long_to_keep_is_a_clear_400(member_client):
     response = member_client.post("/watches/", {"name": "long", "url": url})
     assert response.status_code == 400 and "too long" in response.content.decode()
     assert not Watch.objects.exists()
+
+
+@pytest.mark.parametrize("field", ["name", "url", "shortlist", "webhook_url", "topics", "format"])
+def test_a_nul_in_any_field_is_a_clear_400(member_client, field):
+    data = {"name": "x", "url": "/?q=a", field: "a\x00b"}
+    response = member_client.post("/watches/", data)
+    assert response.status_code == 400 and not Watch.objects.exists()
