@@ -55,8 +55,9 @@ COVERED = TIER[0] * WHOLE
 PHRASE = 24
 # Each decides the order on its own over everything below it (scores stay under COVERAGE).
 EXACT_BONUS, PREFIX_BONUS, INTENT_BONUS, COMPLETE_BONUS, COVERAGE = 1e11, 1e10, 1e9, 1e8, 1e7
-# Fewer models than this matching every word: those matching some follow them.
-FEW = 10
+# Fewer models than this matching every word: those matching some follow them, by the
+# rarest words of the query (common ones add little, and a long query of them is slow).
+FEW, PARTIAL_TERMS = 10, 6
 # A word pair in more than this share of the catalog ("fal ai") tells nothing as a phrase.
 PHRASE_MAX_SHARE = 0.5
 # One letter inside a word is noise ("a" is in most words) and, at 100,000 models, the
@@ -399,10 +400,10 @@ class SearchIndex:
             # Few or none match every word: then those matching the most of the query, each
             # word weighed by how rare it is (BM25's idf), then by how well it matches.
             every = {p: COMPLETE_BONUS + s for p, s in total.items()}
-            size, total = self._size, {}
-            weights = [math.log(1 + (size - len(s) + 0.5) / (len(s) + 0.5)) for s in per_term]
+            size, total, rarest = self._size, {}, [s for s in per_term if s][:PARTIAL_TERMS]
+            weights = [math.log(1 + (size - len(s) + 0.5) / (len(s) + 0.5)) for s in rarest]
             whole = sum(weights) or 1.0
-            for scores, weight in zip(per_term, weights, strict=True):
+            for scores, weight in zip(rarest, weights, strict=True):
                 # A word inside another, or a typo, covers the query less than a whole word.
                 share = COVERAGE * weight / whole / COVERED
                 for p, score in scores.items():

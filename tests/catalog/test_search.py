@@ -164,6 +164,20 @@ def test_when_no_model_matches_every_word_the_most_of_the_query_comes_first():
     assert not index.complete("red fox cub")
 
 
+def test_a_long_query_matching_no_model_whole_is_ranked_by_its_rarest_words():
+    # Seven words, each in one more model than the last: the six rarest decide; a model
+    # matching only the most common one is left out (a long query of common words is slow).
+    words = ["w0", "w1", "w2", "w3", "w4", "w5", "w6"]
+    catalog = [
+        model(f"a/m{i}", " ".join(w for n, w in enumerate(words) if n >= i)) for i in range(7)
+    ]
+    catalog += [model(f"a/only{i}", words[6]) for i in range(3)]
+    index = SearchIndex(catalog)
+    assert not index.complete("w0 w1 w2 w3 w4 w5 w6 absent")
+    assert index.search("w0 w1 w2 w3 w4 w5 w6 absent")[:6] == [0, 1, 2, 3, 4, 5]
+    assert not {7, 8, 9} & set(index.search("w0 w1 w2 w3 w4 w5 w6 absent"))
+
+
 # --- reading a query the way it was meant ---------------------------------------------------
 
 
