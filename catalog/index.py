@@ -180,8 +180,11 @@ class CatalogIndex:
         return tuple(m for m in members if m.endpoint_id != model.endpoint_id)
 
     def search(self, q: str) -> list[Model]:
-        """Present models matching every token of `q`, best first (all, in order, if none)."""
-        return [self.models[i] for i in self.search_index.search(q)]
+        """Present models answering `q` (every word matches, or the task it names), best
+        first; all, in order, if `q` has no words. Not those matching only some words: a
+        pick from this list must be what was asked for (compare's "add a model")."""
+        found = self.search_index.found(q)
+        return [self.models[i] for i in found.positions[: found.answers]]
 
     def derived(self, key: tuple, build: Callable[[], T]) -> T:
         """A value that depends on this index and `key` alone, built once and kept with the
