@@ -26,6 +26,7 @@ SAMPLES = {
     "fmt": "json",
     "object_id": "1",
     "id": "1",
+    "pk": "1",
     "app_label": "catalog",
     "content_type_id": "1",
     "url": "anything/",
