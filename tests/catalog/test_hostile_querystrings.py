@@ -165,6 +165,7 @@ GRID_KEYS = (
     "compare",
 )
 CHANGE_KEYS = ("kind", "breaking", "category", "license", "q", "since", "until", "page")
+USAGE_KEYS = ("days", "key", "user", "sort", "format")
 CHANGELIST_KEYS = ("q", "o", "p", "e", "all", "_popup", "_to_field", "id__exact", "title")
 CHANGEFORM_KEYS = ("_changelist_filters", "_popup", "_to_field", "title", "slug", "curator")
 ADMIN_STATIC = {
@@ -200,6 +201,8 @@ VIEWS: dict[str, View] = {
     "catalog:shortlist_menu": View(fixed("/shortlist-menu/"), ("endpoint_id",)),
     "catalog:changes": View(fixed("/changes/"), CHANGE_KEYS),
     "catalog:changes_feed": View(fixed("/changes/feed/"), (*CHANGE_KEYS, "token")),
+    "catalog:usage": View(fixed("/usage/"), USAGE_KEYS),
+    "catalog:usage_csv": View(fixed("/usage.csv"), USAGE_KEYS),
     "catalog:sync": View(fixed("/catalog/sync/")),
     "catalog:sync_request": View(fixed("/catalog/sync/request/"), post_only=True),
     "watches:index": View(fixed("/watches/")),
@@ -238,7 +241,9 @@ VIEWS: dict[str, View] = {
         staff=True,
     ),
     "admin:app_list": View(
-        st.sampled_from(["/admin/auth/", "/admin/catalog/", "/admin/django_tasks_database/"]),
+        st.sampled_from(
+            ["/admin/auth/", "/admin/catalog/", "/admin/django_tasks_database/", "/admin/usage/"]
+        ),
         staff=True,
     ),
     "admin:<catch-all>": View(
@@ -253,6 +258,7 @@ for _model in (
     "auth/user",
     "catalog/shortlist",
     "django_tasks_database/dbtaskresult",
+    "usage/usagesyncrun",
 ):
     _name = "admin:" + _model.replace("/", "_")
     _base = f"/admin/{_model}/"
