@@ -318,12 +318,14 @@ def _rows(view: UsageView, lines: Any, with_analytics: bool) -> list[EndpointUsa
 
 def _chart[N: (Decimal, int)](
     metric: str, days: tuple[date, ...], figures: Any, zero: N
-) -> DailyChart:
+) -> DailyChart | None:
     """Per-day figures of each endpoint, the top `TOP_SERIES` by the window's sum as their own
-    series (biggest first), the rest added up as OTHER."""
+    series (biggest first), the rest added up as OTHER; None when the window has none."""
     by_endpoint: dict[str, dict[date, N]] = defaultdict(dict)
     for day, endpoint_id, value in figures:
         by_endpoint[endpoint_id][day] = by_endpoint[endpoint_id].get(day, zero) + value
+    if not by_endpoint:
+        return None
     ranked = sorted(by_endpoint, key=lambda e: (-sum(by_endpoint[e].values()), e))
     top, rest = ranked[:TOP_SERIES], ranked[TOP_SERIES:]
     series = [ChartSeries(e, tuple(by_endpoint[e].get(d, zero) for d in days)) for e in top]

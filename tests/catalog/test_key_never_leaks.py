@@ -48,6 +48,8 @@ PAGES = [
     ("member", "/shortlists/picks/", {}),
     ("member", "/shortlists/picks/export.json", {}),
     ("member", "/shortlists/picks/export.csv", {}),
+    ("member", "/usage/", {}),
+    ("member", "/usage.csv", {}),
     ("member", "/?" + "&".join(["tag=x"] * 101), {}),
     ("anonymous", "/accounts/login/", {}),
     ("staff", "/", {}),

@@ -390,3 +390,14 @@ def test_a_failed_sync_is_said_and_the_last_good_figures_stay_with_their_date(me
     assert table.totals["usage-total-spend"] == "$0.76"
     assert table.rows["fal-ai/flux/dev"]["usage-calls"] == "12"
     assert UsageSyncRun.objects.count() == 2
+
+
+def test_a_sync_that_found_no_calls_shows_an_empty_window(member_client, fake):
+    fake.get(f"{FAKE}/models/usage", json={"next_cursor": None, "has_more": False,
+                                           "time_series": []})  # fmt: skip
+    run = usage_sync(today=TODAY)  # no endpoint used: analytics are asked about none
+    assert run.usage == "fetched" and run.usage_lines == 0
+    html, table = page(member_client, "/usage/?days=7")
+    assert table.totals["usage-total-spend"] == "$0.00"
+    assert 'id="usage-chart"' not in html  # nothing to draw
+    assert table.rows == {} and "No calls in this window" in html
