@@ -103,6 +103,9 @@ def watch_new(request: SignedInRequest) -> HttpResponse:
     initial: dict = {"format": "json"}
     url = request.GET.get("url", "")
     slug = request.GET.get("shortlist", "")
+    if not url and not slug:  # what to watch: a search from the grid, or a shortlist
+        shortlists = Shortlist.objects.only("title", "slug")
+        return render(request, "watches/new.html", {"choose": True, "shortlists": shortlists})
     if slug:
         # Only a slug's characters reach the database (PostgreSQL refuses NUL in a query).
         if not SLUG.fullmatch(slug):

@@ -67,7 +67,14 @@ def test_the_watch_pages_pass_axe(
     sync_and_deliver(*with_new_video(catalog_copy))
     watch = Watch.objects.get()
     found = {}
-    for path in ("/watches/", "/inbox/", f"/watches/{watch.pk}/", "/watches/new/?url=%2F"):
+    pages = (
+        "/watches/",
+        "/inbox/",
+        f"/watches/{watch.pk}/",
+        "/watches/new/?url=%2F",
+        "/watches/new/",
+    )
+    for path in pages:
         page.goto(live_server.url + path)
         found[path] = axe_violations(page, axe_path)
     context.close()

@@ -216,3 +216,9 @@ def test_a_nul_in_any_field_is_a_clear_400(member_client, field):
     data = {"name": "x", "url": "/?q=a", field: "a\x00b"}
     response = member_client.post("/watches/", data)
     assert response.status_code == 400 and not Watch.objects.exists()
+
+
+def test_a_new_watch_without_a_subject_offers_the_grid_and_each_shortlist(member_client, curator):
+    Shortlist.objects.create(title="Images", slug="images", curator=curator)
+    page = member_client.get("/watches/new/").content.decode()
+    assert "Watch this search" in page and 'href="?shortlist=images"' in page
