@@ -25,10 +25,11 @@ from fal.capabilities import HAS, OUTPUTS
 from fal.types import parse_model
 from fal_emulator import DEFAULT_MODELS_PATH
 
-ENTRIES = [
+# Sorted: the vocabulary holds sets, and pytest-xdist's workers must collect one order.
+ENTRIES = sorted({
     *FILLER, *CHEAP, *MEDIA, *TASK_LINKS, *TASK_VERBS, *chain.from_iterable(SAME),
     *(" ".join(words) for words in chain(TASKS, CAPABILITIES)),
-]  # fmt: skip
+})  # fmt: skip
 
 
 @pytest.fixture(scope="module")
