@@ -17,7 +17,8 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import Count, F, Max, Q, QuerySet
+from django.db.models import Count, Max, OuterRef, Q, QuerySet, Subquery
+from django.db.models.functions import Coalesce
 from django.http import QueryDict
 from django.http.request import validate_host
 from django.urls import reverse
@@ -42,12 +43,16 @@ DIGEST_HOUR = 8  # UTC: when a digest watch's mail and webhook go out
 
 def watches_visible(user: User) -> QuerySet[Watch]:
     """The watches someone sees, their own and the team's, each with `new`: what it found
-    since its owner last looked."""
-    since = Q(notifications__created_at__gt=F("seen_at")) | Q(seen_at__isnull=True)
-    found = Watch.objects.filter(Q(owner=user) | Q(team=True))
-    return found.select_related("owner", "shortlist").annotate(
-        new=Count("notifications", filter=since)
+    that this user has not looked at yet (their unread inbox lines of it)."""
+    unread = (
+        InboxItem.objects.filter(watch=OuterRef("pk"), user=user, read_at__isnull=True)
+        .order_by()
+        .values("watch")
+        .annotate(count=Count("pk"))
+        .values("count")
     )
+    found = Watch.objects.filter(Q(owner=user) | Q(team=True))
+    return found.select_related("owner", "shortlist").annotate(new=Coalesce(Subquery(unread), 0))
 
 
 def watch_can_manage(user: User, watch: Watch) -> bool:

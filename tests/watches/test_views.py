@@ -222,3 +222,17 @@ def test_a_new_watch_without_a_subject_offers_the_grid_and_each_shortlist(member
     Shortlist.objects.create(title="Images", slug="images", curator=curator)
     page = member_client.get("/watches/new/").content.decode()
     assert "Watch this search" in page and 'href="?shortlist=images"' in page
+
+
+def test_new_since_you_last_looked_is_each_readers_own_on_a_team_watch(
+    member, curator, member_client
+):
+    team = watch_create(owner=curator, name="Team", subject="search", query="?q=y", team=True)
+    notification = a_notification(team.watch)
+    for user in (member, curator):
+        InboxItem.objects.create(user=user, watch=team.watch, notification=notification)
+    member_client.get(f"/watches/{team.watch.pk}/open/")  # the member looks
+    curator_client = Client()
+    curator_client.force_login(curator)
+    assert "1 new since you last looked" in curator_client.get("/watches/").content.decode()
+    assert "1 new since" not in member_client.get("/watches/").content.decode()
