@@ -1,7 +1,7 @@
 // The usage page's chart: reads its figures from the JSON block the page carries
 // (#usage-chart-data, no inline script) and draws them with the vendored Chart.js, stacked
-// bars in the theme's colours; redrawn when the theme changes. The same figures are the
-// table beside it.
+// bars in the theme's colours; redrawn when the theme changes; the arrow keys walk its
+// days. The same figures are the table beside it.
 (function () {
   "use strict";
 
@@ -60,6 +60,25 @@
     const data = JSON.parse(source.textContent);
     let chart = draw(canvas, data, null);
     canvas.dataset.drawn = "true";
+    // Keyboard: focus the chart, then the arrow keys walk the days, each showing its figures.
+    let day = -1;
+    canvas.tabIndex = 0;
+    canvas.addEventListener("keydown", (event) => {
+      const step = { ArrowRight: 1, ArrowLeft: -1, Home: -Infinity, End: Infinity }[event.key];
+      if (step === undefined) return;
+      event.preventDefault();
+      day = Math.min(data.days.length - 1, Math.max(0, day + step));
+      const active = data.series.map((_, i) => ({ datasetIndex: i, index: day }));
+      const bar = chart.getDatasetMeta(0).data[day];
+      chart.tooltip.setActiveElements(active, { x: bar.x, y: bar.y });
+      chart.setActiveElements(active);
+      chart.update();
+    });
+    canvas.addEventListener("blur", () => {
+      chart.tooltip.setActiveElements([], { x: 0, y: 0 });
+      chart.setActiveElements([]);
+      chart.update();
+    });
     window.matchMedia("(prefers-color-scheme: dark)").addEventListener("change", () => {
       chart = draw(canvas, data, chart);
     });

@@ -59,6 +59,10 @@ def test_the_chart_is_drawn_under_the_csp_beside_its_table(
     assert painted > 10_000  # bars, not a blank canvas
     legend = page.evaluate("Chart.getChart('usage-chart').data.datasets.map(d => d.label)")
     assert len(legend) == 6 and legend[-1] == "Other models"
+    canvas.focus()
+    page.keyboard.press("End")
+    shown = page.evaluate("Chart.getChart('usage-chart').tooltip.getActiveElements().length")
+    assert shown == 6  # the last day's figures, each series
     table = page.locator(".usage-chart-table tbody tr")
     assert table.count() == 30
     page.locator(".usage-chart-table summary").click()
