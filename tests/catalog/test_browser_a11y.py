@@ -253,3 +253,23 @@ def test_the_result_count_is_announced_by_one_stable_live_region(open_page, live
     expect(status).to_have_attribute("data-original", "yes")
     # No other live region is swapped in and out with the results.
     assert page.locator("#results [aria-live]").count() == 0
+
+
+@pytest.mark.parametrize("scheme", ["light", "dark"])
+def test_axe_finds_no_violation_on_a_deprecated_models_card(
+    open_page, live_server, axe_path, scheme
+):
+    """The bundled snapshot has no deprecated model: one is made so, as fal would mark it."""
+    from catalog.models import CatalogEntry
+    from catalog.sync import bump_index_version
+
+    row = CatalogEntry.objects.get(endpoint_id=WITH_SCHEMA)
+    row.entry["metadata"]["status"] = "deprecated"
+    row.save(update_fields=["entry"])
+    bump_index_version()
+    page = open_page("member", scheme, "desktop")
+    visit(page, f"{live_server.url}/?status=all&q={WITH_SCHEMA}")
+    expect(page.locator(".card-deprecated").first).to_be_visible()
+    found = {"grid, a deprecated card": axe_violations(page, axe_path)}
+    blocking = describe(found)
+    assert not blocking, f"axe-core, a deprecated card in {scheme}:\n{blocking}"
