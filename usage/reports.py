@@ -216,6 +216,8 @@ def usage_report(view: UsageView, *, messages: list[str] | None = None) -> Usage
     if view.user and view.user not in users:
         messages.append("No stored usage was made by that member; showing every member.")
         view = replace(view, user="")
+    if view.sort == "spend" and usage.good is None:  # nothing to sort by: the most called first
+        view = replace(view, sort="calls")
     anchor = usage.good or analytics.good
     until = anchor.until if anchor else date.today()
     since = until - timedelta(days=view.days)

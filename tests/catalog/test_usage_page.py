@@ -371,6 +371,7 @@ def test_without_the_admin_key_one_sentence_says_so_and_analytics_are_shown(
     dev = table.rows["fal-ai/flux/dev"]
     assert (dev["usage-calls"], dev["usage-spend"], dev["usage-p95"]) == ("12", "—", "22.75 s")
     assert "Calls per day" in html
+    assert re.search(r'aria-sort="descending"><a href="[^"]*sort=calls">Calls', html)
     assert "admin-key" not in html and "plain-key" not in html
 
 
