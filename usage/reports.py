@@ -36,8 +36,8 @@ def _rate(part: int | None, whole: int | None) -> float | None:
 
 
 @dataclass(frozen=True)
-class EndpointUsage:
-    """One endpoint's row of the table: None where the figure is missing."""
+class EndpointWindow:
+    """One endpoint's figures over the window, a row of the table: None where missing."""
 
     endpoint_id: str
     spend: Decimal | None = None
@@ -69,7 +69,7 @@ class EndpointUsage:
 
 
 # sort= : (what the table sorts by, biggest first?)
-SORTS: dict[str, tuple[Callable[[EndpointUsage], Any], bool]] = {
+SORTS: dict[str, tuple[Callable[[EndpointWindow], Any], bool]] = {
     "spend": (lambda r: r.spend, True),
     "calls": (lambda r: r.calls, True),
     "cost": (lambda r: r.cost_per_call, True),
@@ -178,7 +178,7 @@ class UsageReport:
     view: UsageView
     since: date  # the window, `until` exclusive
     until: date
-    rows: list[EndpointUsage]
+    rows: list[EndpointWindow]
     chart: DailyChart | None
     usage: PartState
     analytics: PartState
@@ -278,7 +278,7 @@ def _callers() -> tuple[list[tuple[str, str]], list[str]]:
     return sorted(keys.items(), key=lambda kv: kv[1].casefold()), sorted(users)
 
 
-def _rows(view: UsageView, lines: Any, with_analytics: bool) -> list[EndpointUsage]:
+def _rows(view: UsageView, lines: Any, with_analytics: bool) -> list[EndpointWindow]:
     """Each endpoint's row: spend and quantities summed per unit, fal's summary beside them.
     With a key or member filter, only endpoints that caller used."""
     spend: dict[str, int] = defaultdict(int)
@@ -307,7 +307,7 @@ def _rows(view: UsageView, lines: Any, with_analytics: bool) -> list[EndpointUsa
                        "p50": summary.p50_duration, "p95": summary.p95_duration,
                        "cold_boots": summary.cold_boot_count}  # fmt: skip
         rows.append(
-            EndpointUsage(
+            EndpointWindow(
                 endpoint_id,
                 spend=from_nanos(spend[endpoint_id]) if lines is not None else None,
                 quantities=tuple(sorted(quantities[endpoint_id], reverse=True)),

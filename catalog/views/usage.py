@@ -24,7 +24,7 @@ from usage.reports import (
     SORTS,
     WINDOWS,
     DailyChart,
-    EndpointUsage,
+    EndpointWindow,
     UsageView,
     cost_text,
     money_text,
@@ -41,7 +41,7 @@ CSV_FIELDS = ["endpoint_id", "model", "in_catalog", "calls", "successful_calls",
 class TableRow:
     """One endpoint's row as the page shows it."""
 
-    figures: EndpointUsage
+    figures: EndpointWindow
     name: str
     gone: bool
     list_price: str
@@ -111,7 +111,7 @@ def _url(view: UsageView, **changes: Any) -> str:
     return reverse("catalog:usage") + (f"?{urlencode(params)}" if params else "")
 
 
-def _table_rows(found: list[EndpointUsage], index: CatalogIndex) -> list[TableRow]:
+def _table_rows(found: list[EndpointWindow], index: CatalogIndex) -> list[TableRow]:
     rows = []
     for figures in found:
         model = index.get(figures.endpoint_id)
