@@ -205,8 +205,10 @@ class UsageReport:
         return self.usage.good is None and self.analytics.good is None
 
 
-def usage_report(view: UsageView, *, messages: list[str] | None = None) -> UsageReport:
-    """The figures `view` asks for, from the database alone."""
+def usage_report(
+    view: UsageView, *, messages: list[str] | None = None, with_chart: bool = True
+) -> UsageReport:
+    """The figures `view` asks for, from the database alone (the chart's only if asked)."""
     messages = list(messages or [])
     usage, analytics = _part_states()
     keys, users = _callers()
@@ -227,15 +229,8 @@ def usage_report(view: UsageView, *, messages: list[str] | None = None) -> Usage
     if view.user:
         lines = lines.filter(login_username=view.user)
     rows = _rows(view, lines if usage.good else None, analytics.good is not None)
-    days = tuple(since + timedelta(days=n) for n in range(view.days))
-    chart = None
-    if usage.good:
-        per_day = lines.values_list("day", "endpoint_id").annotate(total=Sum("cost_total"))
-        chart = _chart("spend", days, ((d, e, from_nanos(t)) for d, e, t in per_day), Decimal(0))
-    elif analytics.good:
-        calls = AnalyticsDay.objects.filter(day__gte=since, day__lt=until)
-        per_day_calls = calls.values_list("day", "endpoint_id", "request_count")
-        chart = _chart("calls", days, ((d, e, n or 0) for d, e, n in per_day_calls), 0)
+    days = tuple(since + timedelta(days=n) for n in range(view.days)) if with_chart else ()
+    chart = _daily_chart(days, lines if usage.good else None, analytics.good is not None)
     key, descending = SORTS[view.sort]
     present = [r for r in rows if key(r) is not None]
     present.sort(key=key, reverse=descending)
@@ -316,6 +311,20 @@ def _rows(view: UsageView, lines: Any, with_analytics: bool) -> list[EndpointWin
             )
         )
     return rows
+
+
+def _daily_chart(days: tuple[date, ...], lines: Any, with_analytics: bool) -> DailyChart | None:
+    """Spend per day from the usage lines; without them, calls per day from analytics."""
+    if not days:
+        return None
+    if lines is not None:
+        per_day = lines.values_list("day", "endpoint_id").annotate(total=Sum("cost_total"))
+        return _chart("spend", days, ((d, e, from_nanos(t)) for d, e, t in per_day), Decimal(0))
+    if with_analytics:
+        calls = AnalyticsDay.objects.filter(day__gte=days[0], day__lte=days[-1])
+        per_day_calls = calls.values_list("day", "endpoint_id", "request_count")
+        return _chart("calls", days, ((d, e, n or 0) for d, e, n in per_day_calls), 0)
+    return None
 
 
 def _chart[N: (Decimal, int)](

@@ -85,9 +85,10 @@ class TableRow:
 
 def usage_page(request: HttpRequest) -> HttpResponse:
     view, messages = parse_usage_view(request.GET)
-    report = usage_report(view, messages=messages)
+    as_csv = request.path.endswith(".csv") or request.GET.get("format") == "csv"
+    report = usage_report(view, messages=messages, with_chart=not as_csv)
     rows = _table_rows(report.rows, services.catalog_index())
-    if request.path.endswith(".csv") or request.GET.get("format") == "csv":
+    if as_csv:
         return _csv(rows)
     context = {
         "report": report,

@@ -269,8 +269,12 @@ def test_opening_the_page_asks_fal_nothing_in_a_few_queries(
     assert response.status_code == 200
     assert count_upstream == []
     assert len(queries) <= 10
+    with CaptureQueriesContext(connection) as csv_queries:
+        member_client.get("/usage.csv?days=90&key=key_prod_7f3a")
+    assert len(csv_queries) < len(queries)  # no chart, no top bar
     with capsys.disabled():
-        print(f"\n/usage/ (90 days, a key filter): {len(queries)} queries, 0 calls to fal")
+        print(f"\n/usage/ (90 days, a key filter): {len(queries)} queries, its CSV "
+              f"{len(csv_queries)}, 0 calls to fal")  # fmt: skip
 
 
 def test_the_top_bar_links_to_the_page(member_client):
