@@ -186,6 +186,23 @@ class CatalogIndex:
         found = self.search_index.found(q)
         return [self.models[i] for i in found.positions[: found.answers]]
 
+    def answer_ids(self, q: str) -> frozenset[str]:
+        """The endpoints, present and gone, that answer `q` (every word matches, or the task
+        it names): the grid's first tier, without the models it lists after them for
+        matching only some words. What a saved search counts as a match (watches)."""
+
+        def build() -> frozenset[str]:
+            found = []
+            for models, index in (
+                (self.models, self.search_index),
+                (self.gone_models, self.gone_search_index),
+            ):
+                answers = index.found(q)
+                found += [models[p].endpoint_id for p in answers.positions[: answers.answers]]
+            return frozenset(found)
+
+        return self.derived(("answer_ids", q), build)
+
     def derived(self, key: tuple, build: Callable[[], T]) -> T:
         """A value that depends on this index and `key` alone, built once and kept with the
         index (the least recently used go first). `key` must name everything `build` reads
@@ -373,7 +390,8 @@ def _read_state() -> CatalogState:
 def _state_sql() -> str:
     """The state row (none before the first sync) beside the latest finished run, in the
     runs' own order (SyncRun.Meta: newest started first), the last success's end, and the
-    latest usage run that fetched a part (usage.selectors.good_runs_filter)."""
+    latest usage run that fetched a part (usage.selectors.good_runs_filter; runs are
+    created as they start, so the newest has the highest id: read from the key's end)."""
     # The names are the models' own tables; values go as parameters.
     state, run = IndexState._meta.db_table, SyncRun._meta.db_table
     usage_run = UsageSyncRun._meta.db_table
@@ -382,7 +400,7 @@ def _state_sql() -> str:
                (SELECT MAX(finished_at) FROM {run} WHERE state = %s),
                (SELECT id FROM {usage_run}
                 WHERE finished_at IS NOT NULL AND (usage = %s OR analytics = %s)
-                ORDER BY started_at DESC, id DESC LIMIT 1)
+                ORDER BY id DESC LIMIT 1)
         FROM (SELECT 1 AS one) AS o
         LEFT JOIN {state} AS s ON s.id = 1
         LEFT JOIN (SELECT state, finished_at, error FROM {run} WHERE state <> %s

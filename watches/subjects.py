@@ -61,11 +61,17 @@ def grid_query(watch: Watch) -> GridQuery:
 
 
 def matching_ids(query: GridQuery, catalog: CatalogIndex, *, seen: datetime | None) -> list[str]:
-    """The endpoints the grid shows for `query` now (every page)."""
+    """The endpoints the grid shows for `query` now (every page) that answer its words: not
+    those listed after them for matching only some words, or a narrow search would tell
+    of every model sharing one of its words."""
     start = added_window(query.added, timezone.now(), seen)
     ids = added_since(start) if start else (frozenset() if query.added else None)
     grid = catalog.grid(query, ids, start.isoformat() if start else "")
-    return [model.endpoint_id for model in grid.models]
+    found = [model.endpoint_id for model in grid.models]
+    if not query.q:
+        return found
+    answers = catalog.answer_ids(query.q)
+    return [endpoint_id for endpoint_id in found if endpoint_id in answers]
 
 
 def search_words(query: GridQuery) -> str:

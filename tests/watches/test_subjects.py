@@ -1,0 +1,51 @@
+"""What a saved search counts as matching (watches.subjects): the models that answer its
+words, never those the grid lists after them for matching only some of the words."""
+
+from __future__ import annotations
+
+import copy
+
+import pytest
+
+from catalog.services import catalog_index
+from watches.models import Notification
+from watches.services import watch_create
+from watches.subjects import grid_query
+
+pytestmark = pytest.mark.django_db
+
+FULL = "acme/zebra-quokka"  # matches both words of the search
+PARTIAL = "acme/quokka-lamp"  # matches one of them
+
+
+def with_two_models(catalog_copy, partial_price: float):
+    models, documents, prices = copy.deepcopy(catalog_copy)
+    for endpoint_id, name in ((FULL, "Zebra Quokka"), (PARTIAL, "Quokka Lamp")):
+        models.append({"endpoint_id": endpoint_id, "metadata": {
+            "display_name": name, "category": "text-to-image", "status": "active",
+            "license_type": "commercial", "kind": "inference"}})  # fmt: skip
+    prices += [
+        {"endpoint_id": FULL, "unit_price": 0.01, "unit": "images", "currency": "USD"},
+        {"endpoint_id": PARTIAL, "unit_price": partial_price, "unit": "images", "currency": "USD"},
+    ]
+    return models, documents, prices
+
+
+def test_a_model_matching_only_some_words_is_no_match_of_a_saved_search(
+    member, catalog_copy, sync_and_deliver
+):
+    sync_and_deliver(*with_two_models(catalog_copy, partial_price=5.0))
+    watch = watch_create(
+        owner=member, name="Zebras", subject="search", query="?q=zebra+quokka&max_price=1"
+    ).watch
+    assert watch.matched == [FULL]
+
+    # The partial match's price falls under the search's maximum: still not a match.
+    catalog = with_two_models(catalog_copy, partial_price=0.02)
+    sync_and_deliver(*catalog)
+
+    grid = catalog_index().grid(grid_query(watch))
+    assert [m.endpoint_id for m in grid.models] == [FULL, PARTIAL]  # the grid lists it after
+    assert not Notification.objects.filter(endpoint_id=PARTIAL).exists()
+    watch.refresh_from_db()
+    assert watch.matched == [FULL]
