@@ -406,3 +406,21 @@ def test_a_sync_that_found_no_calls_shows_an_empty_window(member_client, fake):
     assert table.totals["usage-total-spend"] == "$0.00"
     assert 'id="usage-chart"' not in html  # nothing to draw
     assert table.rows == {} and "No calls in this window" in html
+
+
+def test_what_fal_names_is_escaped_on_the_page_and_kept_text_in_the_csv(member_client, fake):
+    hostile = '=HYPERLINK("x")/<script>alert(1)</script>'
+    line = {"unit": "<b>images</b>", "unit_price": 0.01, "percent_discount": None,
+            "currency": "USD", "endpoint_id": hostile, "quantity": 1, "cost_subtotal": 0.01,
+            "cost_discount": 0, "cost_total": 0.01, "cost": 0.01,
+            "auth_method_structured": {"detail": "<i>Ops</i>", "api_key_id": 'k"ops'}}  # fmt: skip
+    series = [{"bucket": "2026-11-29T00:00:00+00:00", "results": [line]}]
+    fake.get(f"{FAKE}/models/usage", json={"has_more": False, "time_series": series})
+    fake_analytics(fake)
+    assert usage_sync(today=TODAY).usage == "fetched"
+    html, table = page(member_client, "/usage/?days=7")
+    assert "<script>alert" not in html and "<b>images" not in html and "<i>Ops" not in html
+    assert list(table.rows) == [hostile]
+    assert "&lt;i&gt;Ops&lt;/i&gt;" in html  # the key's label, as text
+    rows = list(csv.DictReader(io.StringIO(member_client.get("/usage.csv").content.decode())))
+    assert rows[0]["endpoint_id"] == "'" + hostile  # a spreadsheet reads it as text
