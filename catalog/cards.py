@@ -16,7 +16,7 @@ from urllib.parse import urlsplit
 from catalog.prices import CardPrice
 from fal.types import Model, ModelMetadata, is_endpoint_id
 from fal.units import format_money
-from usage.figures import DEMO_NOTE, WINDOW_DAYS, EndpointUsage
+from usage.figures import CENT, DEMO_NOTE, WINDOW_DAYS, EndpointUsage
 
 LICENSES = ("commercial", "research", "private")
 GONE = "gone"  # the status of a model fal no longer lists (the index knows, not its entry)
@@ -176,9 +176,9 @@ class Card:
         usage = self.usage
         if usage is None:
             return ""
-        parts = [f"{usage.calls:,} calls"] if usage.calls is not None else []
+        parts = [f"{usage.calls_text} calls"] if usage.calls is not None else []
         if usage.spend is not None:
-            parts.append(f"{format_money(usage.spend.quantize(CENT), usage.currency)} spent")
+            parts.append(f"{usage.spend_text} spent")
         text = f"The team, last {WINDOW_DAYS} days: {', '.join(parts)}."
         return f"{text} {DEMO_NOTE}." if self.usage_demo else text
 
@@ -214,9 +214,6 @@ class Card:
     @property
     def github_is_license(self) -> bool:
         return "license" in self.github_url.lower()
-
-
-CENT = Decimal("0.01")
 
 
 def compact_count(count: int) -> str:

@@ -301,7 +301,18 @@ _OVERVIEW = (
     ("created", "Created", lambda c: _date(c.created), False),
     ("updated", "Updated", lambda c: _date(c.updated), False),
     ("links", "Links", lambda c: " · ".join(f"{label}: {url}" for label, url in _links(c)), False),
+    # The team's last 30 days (rows left out when it used none of these models).
+    ("our_calls", "Our calls, 30 d", lambda c: c.usage.calls_text if c.usage else "", False),
+    ("our_spend", "Our spend, 30 d", lambda c: c.usage.spend_text if c.usage else "", False),
+    ("our_errors", "Our error rate", lambda c: c.usage.error_rate_text if c.usage else "", False),
+    (
+        "our_latency",
+        "Our latency p50 / p95",
+        lambda c: c.usage.latency_text if c.usage else "",
+        False,
+    ),
 )
+_USAGE_ROWS = ("our_calls", "our_spend", "our_errors", "our_latency")
 
 
 def _duration(minutes: float | None) -> str:
@@ -328,6 +339,13 @@ def cheapest(cards: Sequence[Card]) -> list[bool]:
     ]
 
 
+def _title(key: str, card: Card) -> str:
+    """fal's own figure for a price; where the team's figures come from."""
+    if key == "price" and card.price:
+        return card.price.tooltip
+    return card.usage_title if key in _USAGE_ROWS else ""
+
+
 def overview_rows(cards: Sequence[Card]) -> tuple[OverviewRow, ...]:
     """Metadata rows; a row no model has a value for is left out."""
     rows = []
@@ -343,7 +361,7 @@ def overview_rows(cards: Sequence[Card]) -> tuple[OverviewRow, ...]:
                 text=text,
                 odd=stands_out,
                 cheapest=priced and best,
-                title=card.price.tooltip if key == "price" and card.price else "",
+                title=_title(key, card),
                 links=_links(card) if key == "links" else (),
                 items=card.tags if key == "tags" else (),
             )

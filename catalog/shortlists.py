@@ -28,6 +28,7 @@ from catalog.models import Shortlist, ShortlistEntry
 from core.locks import atomic_add
 from fal.errors import FalAPIError
 from fal.types import Model, is_endpoint_id
+from usage.figures import NO_USAGE, TeamUsage
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import User
@@ -68,8 +69,11 @@ class EntryRows:
         return sum(1 for row in self.rows if row.flag)
 
 
-def entry_rows(entries: Sequence[ShortlistEntry], catalog: CatalogIndex) -> EntryRows:
-    """Cards for entries from the index; gone, unknown and deprecated ones are flagged."""
+def entry_rows(
+    entries: Sequence[ShortlistEntry], catalog: CatalogIndex, usage: TeamUsage = NO_USAGE
+) -> EntryRows:
+    """Cards for entries from the index (with the team's usage badge, given `usage`); gone,
+    unknown and deprecated ones are flagged."""
     rows = []
     for entry in entries:
         model = catalog.get(entry.endpoint_id)
@@ -77,9 +81,9 @@ def entry_rows(entries: Sequence[ShortlistEntry], catalog: CatalogIndex) -> Entr
             card = card_for(Model(endpoint_id=entry.endpoint_id))
             rows.append(EntryRow(entry, card, False, FLAG_MISSING))
         elif catalog.is_gone(entry.endpoint_id):
-            rows.append(EntryRow(entry, catalog.card(model), False, FLAG_GONE))
+            rows.append(EntryRow(entry, catalog.card(model, usage), False, FLAG_GONE))
         else:
-            card = catalog.card(model)
+            card = catalog.card(model, usage)
             rows.append(EntryRow(entry, card, True, FLAG_DEPRECATED if card.deprecated else ""))
     return EntryRows(rows=rows)
 

@@ -5,11 +5,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date
-from decimal import Decimal
+from decimal import ROUND_HALF_EVEN, Decimal
 from functools import cached_property
+
+from fal.units import format_money
 
 WINDOW_DAYS = 30
 DEMO_NOTE = "Demo usage, made up by the offline emulator"
+CENT = Decimal("0.01")
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,6 +43,34 @@ class EndpointUsage:
     @property
     def sort_spend(self) -> Decimal:
         return self.spend or Decimal(0)
+
+    # As pages write them ("" when fal gave no figure).
+
+    @property
+    def calls_text(self) -> str:
+        return f"{self.calls:,}" if self.calls is not None else ""
+
+    @property
+    def spend_text(self) -> str:
+        if self.spend is None:
+            return ""
+        return format_money(self.spend.quantize(CENT, ROUND_HALF_EVEN), self.currency)
+
+    @property
+    def error_rate_text(self) -> str:
+        rate = self.error_rate
+        return f"{rate * 100:.1f} %" if rate is not None else ""
+
+    @property
+    def latency_text(self) -> str:
+        """p50 / p95 in seconds."""
+        if self.p50 is None and self.p95 is None:
+            return ""
+        return f"{_seconds(self.p50)} / {_seconds(self.p95)}"
+
+
+def _seconds(value: float | None) -> str:
+    return f"{value:.2f} s" if value is not None else "—"
 
 
 @dataclass(frozen=True)

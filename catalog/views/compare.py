@@ -23,11 +23,13 @@ from catalog import services
 from catalog.browse import GridQuery, clean_text, parse_grid_query
 from catalog.cards import Card, card_for
 from catalog.compare import MAX_MODELS, build_matrix, capability_rows, markdown, overview_rows
+from catalog.overlays import risk_banner
 from catalog.shortlists import curator_menu
 from catalog.views import HtmxHttpRequest
 from fal.errors import FalAPIError
 from fal.openapi import model_schema
 from fal.types import MAX_ENDPOINT_ID_LENGTH, ExpansionError, Model, is_endpoint_id
+from usage.figures import TeamUsage
 
 ID_PARAM = "endpoint_id"
 GRID_PARAM = "grid"
@@ -124,9 +126,11 @@ def _schema_note(openapi: dict | ExpansionError | None) -> str:
     return ""
 
 
-def _columns(models: list[Model], documents: dict, only: bool, grid: str) -> list[Column]:
+def _columns(
+    models: list[Model], documents: dict, only: bool, grid: str, usage: TeamUsage
+) -> list[Column]:
     ids = [m.endpoint_id for m in models]
-    catalog = services.catalog_index()  # cards with their prices
+    catalog = services.catalog_index()  # cards with their prices and the team's usage
     columns = []
 
     def link(ids: list[str]) -> str:
@@ -141,7 +145,7 @@ def _columns(models: list[Model], documents: dict, only: bool, grid: str) -> lis
             swapped_right[index : index + 2] = [ids[index + 1], ids[index]]
         columns.append(
             Column(
-                card=catalog.card(model),
+                card=catalog.card(model, usage),
                 schema_note=_schema_note(documents.get(model.endpoint_id)),
                 remove_url=link(ids[:index] + ids[index + 1 :]),
                 left_url=link(swapped_left) if index > 0 else "",
@@ -233,20 +237,24 @@ def _fill(
     url = request.build_absolute_uri(compare_url(found, only_differences=only))
     # The comparison depends on the index (models and their documents), the ids, the
     # switch, the grid state and the shared URL alone: built and rendered once per index.
+    usage = services.team_usage()
     comparison = services.catalog_index().derived(
-        ("compare", *found, only, grid, url), lambda: _comparison(models, only, grid, url)
+        ("compare", *found, only, grid, url, usage.run_id),
+        lambda: _comparison(models, only, grid, url, usage),
     )
     context.update(comparison)
+    context.update(risk_banner(services.catalog_index(), usage))
+    context["usage_demo_shown"] = any(column.card.usage_demo for column in comparison["columns"])
     context["missing"] = [i for i in ids if i not in found]
     context["without_missing_url"] = (
         compare_url(found, only_differences=only, grid=grid) if context["missing"] else ""
     )
 
 
-def _comparison(models: list[Model], only: bool, grid: str, url: str) -> dict:
+def _comparison(models: list[Model], only: bool, grid: str, url: str, usage: TeamUsage) -> dict:
     found = [m.endpoint_id for m in models]
     documents = services.catalog_documents(found)
-    columns = _columns(models, documents, only, grid)
+    columns = _columns(models, documents, only, grid, usage)
     cards = [c.card for c in columns]
     schemas = [
         model_schema(documents[i]) if isinstance(documents.get(i), dict) else None for i in found

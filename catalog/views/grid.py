@@ -28,6 +28,7 @@ from catalog.cards import card_for
 from catalog.changes import grid_added
 from catalog.compare import LIMIT_REASON, MAX_MODELS
 from catalog.index import CatalogIndex
+from catalog.overlays import risk_banner
 from catalog.search import FEW, offers, tokens
 from catalog.shortlists import shortlisted_ids
 from catalog.views import HtmxHttpRequest
@@ -109,6 +110,7 @@ def index(request: HtmxHttpRequest) -> HttpResponse:
     appending = bool(request.htmx) and request.htmx.target == LOAD_MORE
     context = _grid_context(request, catalog, query, appending=appending)
     if not request.htmx:
+        context.update(risk_banner(catalog, context["usage"], context["in_lists"]))
         return render(request, "catalog/index.html", context)
     response = render(request, f"catalog/index.html#{'more' if appending else 'results'}", context)
     canonical = "/" + query.url(page=query.page).rstrip("?")
@@ -216,6 +218,8 @@ def _grid_context(request, catalog: CatalogIndex, query, *, appending: bool) -> 
         "compare_url": (
             compare_url(list(query.compare), grid=grid_state(query)) if query.compare else ""
         ),
+        "usage": usage,
+        "in_lists": in_lists,
         "new_since_visit": added.new_count,
         "new_since_visit_url": added.new_url,
     }

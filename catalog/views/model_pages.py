@@ -11,6 +11,7 @@ from django.views.decorators.vary import vary_on_headers
 
 from catalog import schema_display, services
 from catalog.changes import endpoint_history
+from catalog.overlays import model_usage, risk_banner
 from catalog.shortlists import curator_menu
 from catalog.views import HtmxHttpRequest
 from catalog.views.compare import compare_url
@@ -64,9 +65,13 @@ def render_model_page(request: HtmxHttpRequest, endpoint_id: str, extra: dict) -
         return _not_found(request, endpoint_id, "The catalog has no model with this id.")
     if catalog.get(endpoint_id) is None:
         catalog = services.catalog_index()  # catalog_model_find_or_add has just added it
-    card = catalog.card(model)
+    usage = services.team_usage()
+    card = catalog.card(model, usage)
     context = {
         "card": card,
+        "our_usage": model_usage(usage, endpoint_id),
+        "usage_synced": usage.synced,
+        **risk_banner(catalog, usage),
         "estimate_url": reverse("catalog:model_estimate", args=[endpoint_id]),
         "gone_at": catalog.presence[endpoint_id].gone_at
         if endpoint_id in catalog.presence

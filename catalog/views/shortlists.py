@@ -137,7 +137,8 @@ def _shown_entries(
     """What a list page shows of its entries: the whole page, or one entry htmx swaps in
     after a change, which must look the same (its watch, its shortlist control)."""
     catalog = services.catalog_index()
-    rows = shortlist_rows_watched(entry_rows(entries, catalog).rows, catalog)
+    usage = services.team_usage()
+    rows = shortlist_rows_watched(entry_rows(entries, catalog, usage).rows, catalog)
     return {
         "shortlist": shortlist,
         "rows": rows,

@@ -362,7 +362,7 @@ def stand_in_card(endpoint_id: str, name: str) -> SimpleNamespace:
         group_label="",
         kind="", status="", duration_estimate=None, tags=(), created=None, updated=None,
         model_url="", stream_url="", github_url="", github_is_license=False, price=None,
-        price_note="", fal_page_url="", fal_docs_url="",
+        price_note="", fal_page_url="", fal_docs_url="", usage=None, usage_title="",
     )  # fmt: skip
 
 
