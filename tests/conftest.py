@@ -1,5 +1,6 @@
 """Fixtures for every package's tests: no internet, a fresh cache, the synced index, people,
-Redis; and the collection order (sweeps first, browser tests last, bin/mutation's order).
+Redis, Chromium and axe-core for the browser tests; and the collection order (sweeps first,
+browser tests last, bin/mutation's order).
 
 Fixtures that one package's tests use live in that package's conftest.py (tests/catalog/);
 helpers that test modules and bench/ import live in tests/helpers.py."""
@@ -16,7 +17,7 @@ import pytest
 import requests
 import responses
 
-from tests.helpers import dump_index, load_index, restore_index, save_index
+from tests.helpers import CHROMIUM, CHROMIUM_ARGS, dump_index, load_index, restore_index, save_index
 
 LOOPBACK = re.compile(r"^https?://(127\.\d+\.\d+\.\d+|localhost|\[::1\])(:\d+)?/")
 UNMATCHED = "Connection refused by Responses"
@@ -143,6 +144,39 @@ def curator(django_user_model):
     user = django_user_model.objects.create_user(username="cora", password="curator-pass-1234")
     user.groups.add(Group.objects.get(name="curator"))
     return user
+
+
+# --- Browser tests: Debian's Chromium driven by Playwright against live_server, and axe-core ---
+
+
+@pytest.fixture(scope="session")
+def browser_type_launch_args(browser_type_launch_args):
+    """Chromium as bin/test installs it, for every package's browser tests."""
+    if not os.path.exists(CHROMIUM):
+        pytest.fail(
+            f"Chromium not found at {CHROMIUM}: run bin/test, which installs it", pytrace=False
+        )
+    # pytest-django's live_server + Playwright's sync API run in one thread with an event
+    # loop: the test's own database calls would otherwise be refused as async-unsafe.
+    os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+    return {
+        **browser_type_launch_args,
+        "executable_path": CHROMIUM,
+        "headless": True,
+        "args": CHROMIUM_ARGS,
+    }
+
+
+@pytest.fixture(scope="session")
+def axe_path() -> Path:
+    """axe.min.js from npm's axe-core tarball, which bin/test fetches (pinned, checked)."""
+    path = os.environ.get("AXE_CORE_JS", "")
+    if not path or not Path(path).is_file():
+        pytest.fail(
+            f"axe-core not found (AXE_CORE_JS={path!r}): run bin/test, which fetches it",
+            pytrace=False,
+        )
+    return Path(path)
 
 
 # --- Collection order: global, so that xdist and bin/mutation see every package's tests -----

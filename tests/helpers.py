@@ -76,6 +76,37 @@ def record_errors(page, errors: list[str]) -> list[str]:
     return errors
 
 
+def axe_violations(page, axe_path) -> list[dict]:
+    """axe-core's violations on the page as it is now: rule id, impact, help, targets. The
+    page's context needs `bypass_csp=True`: axe is injected as a script."""
+    page.add_script_tag(path=str(axe_path))
+    return page.evaluate(
+        """async () => {
+          const result = await axe.run(document, {resultTypes: ["violations"]});
+          return result.violations.map(v => ({
+            id: v.id, impact: v.impact, help: v.help,
+            targets: v.nodes.map(n => n.target.join(" ")),
+          }));
+        }"""
+    )
+
+
+def describe_violations(found: dict[str, list[dict]]) -> str:
+    """One line per axe violation of each page in `found` (page → `axe_violations`): rule,
+    impact, and the first targets ("" when there are none). Every impact counts (not only
+    serious and critical): the pages are clean, and should stay so."""
+    lines = []
+    for kind, violations in found.items():
+        for v in violations:
+            targets = ", ".join(v["targets"][:5])
+            more = f" (+{len(v['targets']) - 5} more)" if len(v["targets"]) > 5 else ""
+            lines.append(
+                f"{kind}: {v['id']} [{v['impact']}] ×{len(v['targets'])} {v['help']}: "
+                f"{targets}{more}"
+            )
+    return "\n".join(lines)
+
+
 def sign_in(page, live_server, username: str, password: str, next_path: str = "/") -> None:
     page.goto(f"{live_server.url}/accounts/login/?next={next_path}")
     page.fill("#id_username", username)

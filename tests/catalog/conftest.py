@@ -1,22 +1,19 @@
 """Fixtures of the catalog's tests: syncing from another fal, fal down or knowing a model
-more, the snapshot's ids; and the browser tests' Chromium, pages and sign-in."""
+more, the snapshot's ids; and the browser tests' pages and sign-in (Chromium and axe-core:
+tests/conftest.py)."""
 
 from __future__ import annotations
 
 import copy
 import gzip
 import json
-import os
 import re
 
 import pytest
 import responses
 
 from fal_emulator import DEFAULT_MODELS_PATH
-from tests.helpers import CHROMIUM, CHROMIUM_ARGS, FRESH, record_errors, sign_in
-
-# pytest-django's live_server + Playwright's sync API run in one thread with an event loop.
-os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+from tests.helpers import FRESH, record_errors, sign_in
 
 
 @pytest.fixture
@@ -74,20 +71,6 @@ def fal_down(settings, no_internet):
 
 
 # --- Browser tests: Debian's Chromium driven by Playwright against live_server ----------------
-
-
-@pytest.fixture(scope="session")
-def browser_type_launch_args(browser_type_launch_args):
-    if not os.path.exists(CHROMIUM):
-        pytest.fail(
-            f"Chromium not found at {CHROMIUM}: run bin/test, which installs it", pytrace=False
-        )
-    return {
-        **browser_type_launch_args,
-        "executable_path": CHROMIUM,
-        "headless": True,
-        "args": CHROMIUM_ARGS,
-    }
 
 
 @pytest.fixture

@@ -4,7 +4,6 @@ staff; light and dark; desktop and a 390 px phone), and the grid's keyboard path
 from __future__ import annotations
 
 import json
-import os
 import re
 from pathlib import Path
 
@@ -13,7 +12,7 @@ from django.contrib.auth.models import Group
 from playwright.sync_api import expect
 
 from catalog.models import Shortlist
-from tests.helpers import sign_in
+from tests.helpers import axe_violations, describe_violations, sign_in
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 ARTIFACTS = Path(__file__).resolve().parent.parent.parent / "test-artifacts"
@@ -26,47 +25,6 @@ USERS = {
     "curator": ("cora", "curator-pass-1234"),
     "staff": ("sam", "staff-pass-1234"),
 }
-
-
-@pytest.fixture(scope="session")
-def axe_path() -> Path:
-    """axe.min.js from npm's axe-core tarball, which bin/test fetches (pinned, checked)."""
-    path = os.environ.get("AXE_CORE_JS", "")
-    if not path or not Path(path).is_file():
-        pytest.fail(
-            f"axe-core not found (AXE_CORE_JS={path!r}): run bin/test, which fetches it",
-            pytrace=False,
-        )
-    return Path(path)
-
-
-def axe_violations(page, axe_path: Path) -> list[dict]:
-    """axe-core's violations on the page as it is now: rule id, impact, help, targets."""
-    page.add_script_tag(path=str(axe_path))
-    return page.evaluate(
-        """async () => {
-          const result = await axe.run(document, {resultTypes: ["violations"]});
-          return result.violations.map(v => ({
-            id: v.id, impact: v.impact, help: v.help,
-            targets: v.nodes.map(n => n.target.join(" ")),
-          }));
-        }"""
-    )
-
-
-def describe(found: dict[str, list[dict]]) -> str:
-    """One line per violation: page, rule, impact, and the first targets. Every impact
-    counts (not only serious and critical): the pages are clean, and should stay so."""
-    lines = []
-    for kind, violations in found.items():
-        for v in violations:
-            targets = ", ".join(v["targets"][:5])
-            more = f" (+{len(v['targets']) - 5} more)" if len(v["targets"]) > 5 else ""
-            lines.append(
-                f"{kind}: {v['id']} [{v['impact']}] ×{len(v['targets'])} {v['help']}: "
-                f"{targets}{more}"
-            )
-    return "\n".join(lines)
 
 
 @pytest.fixture
@@ -177,7 +135,7 @@ def test_axe_finds_no_violation_on_any_page(open_page, live_server, axe_path, ro
     page = open_page(role, scheme, size)
     found = check(page, live_server, axe_path, role, scheme, size)
     record(f"{role}-{size}-{scheme}", found)
-    blocking = describe(found)
+    blocking = describe_violations(found)
     assert not blocking, f"axe-core, {role} on {size} in {scheme}:\n{blocking}"
 
 
@@ -192,7 +150,7 @@ def test_axe_finds_no_violation_on_the_sign_in_page(open_page, live_server, axe_
     page.wait_for_load_state("networkidle")
     found["sign-in with an error"] = axe_violations(page, axe_path)
     record(f"anonymous-desktop-{scheme}", found)
-    blocking = describe(found)
+    blocking = describe_violations(found)
     assert not blocking, f"axe-core, signed out, in {scheme}:\n{blocking}"
 
 
@@ -271,5 +229,5 @@ def test_axe_finds_no_violation_on_a_deprecated_models_card(
     visit(page, f"{live_server.url}/?status=all&q={WITH_SCHEMA}")
     expect(page.locator(".card-deprecated").first).to_be_visible()
     found = {"grid, a deprecated card": axe_violations(page, axe_path)}
-    blocking = describe(found)
+    blocking = describe_violations(found)
     assert not blocking, f"axe-core, a deprecated card in {scheme}:\n{blocking}"

@@ -4,25 +4,13 @@ desktop and phone."""
 
 from __future__ import annotations
 
-import os
-from pathlib import Path
-
 import pytest
 
-from tests.helpers import sign_in
+from tests.helpers import axe_violations, describe_violations, sign_in
 from usage.sync import usage_sync
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 SIZES = {"desktop": {"width": 1280, "height": 900}, "phone": {"width": 390, "height": 844}}
-
-
-@pytest.fixture
-def axe_path() -> Path:
-    """axe.min.js from npm's axe-core tarball, which bin/test fetches (pinned, checked)."""
-    path = os.environ.get("AXE_CORE_JS", "")
-    if not path or not Path(path).is_file():
-        pytest.fail(f"axe-core not found (AXE_CORE_JS={path!r}): run bin/test", pytrace=False)
-    return Path(path)
 
 
 @pytest.fixture
@@ -74,12 +62,5 @@ def test_the_chart_is_drawn_under_the_csp_beside_its_table(
 @pytest.mark.parametrize("size", ["desktop", "phone"])
 def test_the_page_passes_axe(new_page, live_server, member, demo_usage, axe_path, scheme, size):
     page = open_usage(new_page, live_server, scheme, size, bypass_csp=True)
-    page.add_script_tag(path=str(axe_path))
-    violations = page.evaluate(
-        """async () => {
-          const result = await axe.run(document, {resultTypes: ["violations"]});
-          return result.violations.map(v => `${v.id} [${v.impact}] ${v.help}: ` +
-            v.nodes.slice(0, 5).map(n => n.target.join(" ")).join(", "));
-        }"""
-    )
-    assert violations == []
+    blocking = describe_violations({"usage": axe_violations(page, axe_path)})
+    assert not blocking, f"axe-core, /usage/ on {size} in {scheme}:\n{blocking}"

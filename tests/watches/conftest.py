@@ -1,19 +1,17 @@
 """Fixtures of the watches' tests: syncs of a changed catalog, run the way production runs
-them (the sync's signal, the enqueued task, the task worker), a real HTTP receiver on
-loopback whose answers each test chooses, and Chromium with axe-core for the pages."""
+them (the sync's signal, the enqueued task, the task worker), and a real HTTP receiver on
+loopback whose answers each test chooses (Chromium and axe-core: tests/conftest.py)."""
 
 from __future__ import annotations
 
 import copy
 import io
 import json
-import os
 import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from pathlib import Path
 
 import pytest
 from django.core.management import call_command
@@ -21,10 +19,6 @@ from django.core.management import call_command
 from catalog import upstream
 from catalog.sync import sync_catalog
 from fal_emulator import Emulator, load_prices, load_snapshot
-from tests.helpers import CHROMIUM, CHROMIUM_ARGS
-
-# pytest-django's live_server + Playwright's sync API run in one thread with an event loop.
-os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 
 
 @pytest.fixture(scope="session")
@@ -151,23 +145,3 @@ def mail_on(settings):
     settings.EMAIL_URL = "console://"
     settings.MAILERS = {"default": {"BACKEND": "django.core.mail.backends.locmem.EmailBackend"}}
     return settings
-
-
-# --- The browser: Chromium as the catalog's browser tests launch it ----------------------------
-
-
-@pytest.fixture(scope="session")
-def browser_type_launch_args(browser_type_launch_args):
-    if not os.path.exists(CHROMIUM):
-        pytest.fail(f"Chromium not found at {CHROMIUM}: run bin/test", pytrace=False)
-    return {**browser_type_launch_args, "executable_path": CHROMIUM, "headless": True,
-            "args": CHROMIUM_ARGS}  # fmt: skip
-
-
-@pytest.fixture(scope="session")
-def axe_path() -> Path:
-    """axe.min.js from npm's axe-core tarball, which bin/test fetches."""
-    path = os.environ.get("AXE_CORE_JS", "")
-    if not path or not Path(path).is_file():
-        pytest.fail(f"axe-core not found (AXE_CORE_JS={path!r}): run bin/test", pytrace=False)
-    return Path(path)

@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 from playwright.sync_api import expect
 
-from tests.helpers import sign_in
+from tests.helpers import axe_violations, describe_violations, sign_in
 from watches.models import Watch
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -21,14 +21,6 @@ def with_new_video(catalog_copy):
         "display_name": "Acme Video", "category": "text-to-video", "status": "active",
         "license_type": "commercial", "kind": "inference"}})  # fmt: skip
     return models, documents, prices
-
-
-def axe_violations(page, axe_path) -> list[dict]:
-    page.add_script_tag(path=str(axe_path))
-    return page.evaluate(
-        """async () => (await axe.run(document, {resultTypes: ["violations"]})).violations
-             .map(v => ({id: v.id, targets: v.nodes.map(n => n.target.join(" "))}))"""
-    )
 
 
 def test_save_a_search_see_the_inbox_count_after_a_sync_and_open_it(
@@ -78,4 +70,5 @@ def test_the_watch_pages_pass_axe(
         page.goto(live_server.url + path)
         found[path] = axe_violations(page, axe_path)
     context.close()
-    assert found == {path: [] for path in found}, found
+    blocking = describe_violations(found)
+    assert not blocking, f"axe-core, the watches' pages on {size} in {scheme}:\n{blocking}"
