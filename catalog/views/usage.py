@@ -32,6 +32,7 @@ from usage.reports import (
     usage_report,
 )
 
+HIGH_ERROR_RATE = 0.05  # fal's server errors per call, stressed in the table from here
 CSV_FIELDS = ["endpoint_id", "model", "in_catalog", "calls", "successful_calls", "quantity",
               "unit", "spend_usd", "cost_per_call_usd", "list_price", "error_rate",
               "user_error_rate", "p50_seconds", "p95_seconds", "cold_boots"]  # fmt: skip
@@ -69,6 +70,11 @@ class TableRow:
     @property
     def errors(self) -> str:
         return _percent(self.figures.error_rate)
+
+    @property
+    def errors_high(self) -> bool:
+        rate = self.figures.error_rate
+        return rate is not None and rate >= HIGH_ERROR_RATE
 
     @property
     def user_errors(self) -> str:

@@ -159,6 +159,11 @@ def test_each_window_shows_exactly_what_the_emulator_answered(member_client, dem
         assert cells["usage-cold"] == f"{record.cold_boot_count:,}"
         errors = f"{record.error_count / record.request_count * 100:.1f} %"
         assert cells["usage-errors"].startswith(errors)
+    high = {e for e, r in summary.items() if r.error_count / r.request_count >= 0.05}
+    assert high == {"fal-ai/wan/v2.2-a14b/text-to-video"}  # the demo team's failing model
+    for endpoint_id in high:
+        assert f'data-endpoint="{endpoint_id}"' in html
+    assert html.count("usage-errors errors-high") == len(high)
     ranked = sorted(spend, key=lambda e: spend[e], reverse=True)
     assert table.order == ranked  # most spent first
     assert DEMO in html
