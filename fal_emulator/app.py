@@ -113,7 +113,7 @@ from fal_emulator.envelope import (
     json_headers,
     json_response,
 )
-from fal_emulator.paging import decode_cursor, encode_cursor, parse_limit
+from fal_emulator.paging import decode_cursor, encode_cursor, parse_limit, query_params
 from fal_emulator.pricing import MAX_ESTIMATE_BODY_BYTES, PriceBook, require_key
 from fal_emulator.snapshot import (
     DEFAULT_MODELS_PATH,
@@ -335,12 +335,7 @@ class Emulator:
     # --- the endpoint -----------------------------------------------------------------
 
     def _models_page(self, query: list[tuple[str, str]]) -> dict[str, Any]:
-        params: dict[str, list[str]] = {}
-        for key, value in query:
-            params.setdefault(key, []).append(value)
-        for key in SINGLE_VALUED:
-            if len(params.get(key, ())) > 1:
-                raise ApiError(f"Parameter {key!r} takes a single value")
+        params = query_params(query, SINGLE_VALUED)
         single = {key: values[0] for key, values in params.items() if key in SINGLE_VALUED}
 
         expand = list(dict.fromkeys(params.get("expand", ())))

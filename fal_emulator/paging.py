@@ -1,4 +1,5 @@
-"""The emulator's paging, on every path: fal's cursors (a page number in base64) and `limit`."""
+"""The emulator's query parameters and paging, on every path: parameters by name (some once
+only), fal's cursors (a page number in base64) and `limit`."""
 
 from __future__ import annotations
 
@@ -12,6 +13,19 @@ from fal_emulator.envelope import ApiError
 _DIGITS = re.compile(r"[0-9]+")
 _BASE64 = re.compile(r"[A-Za-z0-9_\-+/]+={0,2}")
 _MAX_DIGITS: Final = 18  # any longer number is past every answer; avoids int() on huge strings
+
+
+def query_params(
+    query: list[tuple[str, str]], single_valued: tuple[str, ...]
+) -> dict[str, list[str]]:
+    """The query's values by name, in order; a 400 when one of `single_valued` repeats."""
+    params: dict[str, list[str]] = {}
+    for key, value in query:
+        params.setdefault(key, []).append(value)
+    for key in single_valued:
+        if len(params.get(key, ())) > 1:
+            raise ApiError(f"Parameter {key!r} takes a single value")
+    return params
 
 
 def encode_cursor(page: int) -> str:

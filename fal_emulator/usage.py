@@ -67,7 +67,7 @@ from fal_emulator.demo_team import (
     team_prices,
 )
 from fal_emulator.envelope import ApiError, Response, error_response, json_response
-from fal_emulator.paging import decode_cursor, encode_cursor, parse_limit
+from fal_emulator.paging import decode_cursor, encode_cursor, parse_limit, query_params
 from fal_emulator.pricing import require_key
 
 USAGE_SUFFIX = "/models/usage"
@@ -111,16 +111,6 @@ class Window:
 
 def _midnight(day: date) -> datetime:
     return datetime(day.year, day.month, day.day, tzinfo=UTC)
-
-
-def _params(query: list[tuple[str, str]]) -> dict[str, list[str]]:
-    params: dict[str, list[str]] = {}
-    for key, value in query:
-        params.setdefault(key, []).append(value)
-    for key in SINGLE_VALUED:
-        if len(params.get(key, ())) > 1:
-            raise ApiError(f"Parameter {key!r} takes a single value")
-    return params
 
 
 def _values(params: dict[str, list[str]], name: str) -> list[str]:
@@ -254,7 +244,7 @@ def _bucket_text(day: date) -> str:
 
 def usage(query: list[tuple[str, str]], now: datetime) -> dict[str, Any]:
     """The usage answer (the key was checked)."""
-    params = _params(query)
+    params = query_params(query, SINGLE_VALUED)
     expand = _expand(params, USAGE_EXPAND, [TIME_SERIES])
     window = _window(params, now)
     endpoint_ids = set(_values(params, "endpoint_id"))
@@ -347,7 +337,7 @@ def _record(endpoint_id: str, days: list[Day], metrics: list[str]) -> JSONObject
 
 def analytics(query: list[tuple[str, str]], now: datetime) -> dict[str, Any]:
     """The analytics answer (the key was checked)."""
-    params = _params(query)
+    params = query_params(query, SINGLE_VALUED)
     endpoint_ids = _values(params, "endpoint_id")
     if not endpoint_ids:
         raise ApiError("endpoint_id is required: 1-50 endpoint ids, repeated or comma-separated")

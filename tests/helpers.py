@@ -115,6 +115,19 @@ def sign_in(page, live_server, username: str, password: str, next_path: str = "/
     page.wait_for_load_state("networkidle")
 
 
+# --- Conformance sweeps (schemathesis) of the emulator against fal's published contracts ---
+
+
+def with_authorization(case, authorization: str | None):
+    """The case with this Authorization header instead of the one drawn (None: without)."""
+    headers = dict(case.headers or {})
+    headers.pop("Authorization", None)
+    if authorization is not None:
+        headers["Authorization"] = authorization
+    case.headers = headers
+    return case
+
+
 # --- The search's judged set (tests/catalog/search_judgements.json), for its test and bench --
 
 JUDGEMENTS = os.path.join(os.path.dirname(__file__), "catalog", "search_judgements.json")

@@ -14,6 +14,7 @@ from schemathesis.specs.openapi.checks import (
 )
 
 from fal_emulator import PRICING_SPEC_PATH, snapshot_emulator
+from tests.helpers import with_authorization
 from tests.profile import examples
 
 # The team's read-only copy the bundled contract was taken from (absent on other machines).
@@ -39,12 +40,7 @@ SWEEP = settings(
 
 
 def with_key(case, authorization: str | None = KEY):
-    headers = dict(case.headers or {})
-    headers.pop("Authorization", None)
-    if authorization is not None:
-        headers["Authorization"] = authorization
-    case.headers = headers
-    return case
+    return with_authorization(case, authorization)
 
 
 @pytest.mark.skipif(not SHARED_SPEC.exists(), reason="no /work/shared on this machine")

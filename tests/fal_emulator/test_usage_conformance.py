@@ -15,6 +15,7 @@ from schemathesis.specs.openapi.checks import (
 
 from fal_emulator import SNAPSHOT_DIR, snapshot_emulator
 from fal_emulator.usage import OFFLINE_ADMIN_KEY
+from tests.helpers import with_authorization
 from tests.profile import examples
 
 SPEC_PATH = SNAPSHOT_DIR / "usage-openapi.json"
@@ -44,12 +45,7 @@ SWEEP = settings(
 
 
 def with_key(case, authorization: str | None = ADMIN):
-    headers = dict(case.headers or {})
-    headers.pop("Authorization", None)
-    if authorization is not None:
-        headers["Authorization"] = authorization
-    case.headers = headers
-    return case
+    return with_authorization(case, authorization)
 
 
 @pytest.mark.skipif(not SHARED_SPEC.exists(), reason="no /work/shared on this machine")
