@@ -60,10 +60,30 @@ def check_url(url: str, *, allow_http: bool) -> tuple[str, str, int]:
     return parts.scheme, parts.hostname, port
 
 
+# IPv6 prefixes whose last 32 bits are the IPv4 address the packet goes to: IPv4-compatible
+# (deprecated) and NAT64's well-known prefix (a gateway forwards to the IPv4 address).
+_CARRY_IPV4_LAST = (ipaddress.IPv6Network("::/96"), ipaddress.IPv6Network("64:ff9b::/96"))
+
+
+def _carried_ipv4(ip: ipaddress.IPv6Address) -> ipaddress.IPv4Address | None:
+    """The IPv4 address an IPv6 one leads to (mapped, compatible, NAT64 or 6to4), if any."""
+    if ip.ipv4_mapped or ip.sixtofour:
+        return ip.ipv4_mapped or ip.sixtofour
+    if any(ip in network for network in _CARRY_IPV4_LAST):
+        return ipaddress.IPv4Address(int(ip) & 0xFFFFFFFF)
+    return None
+
+
 def is_public(address: str) -> bool:
-    ip = ipaddress.ip_address(address.split("%", 1)[0])
-    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped:
-        ip = ip.ipv4_mapped
+    """Whether `address`, and any IPv4 address inside it, is a public unicast one."""
+    ip: ipaddress.IPv4Address | ipaddress.IPv6Address = ipaddress.ip_address(
+        address.split("%", 1)[0]
+    )
+    if isinstance(ip, ipaddress.IPv6Address) and (carried := _carried_ipv4(ip)) is not None:
+        if not (carried.is_global and not carried.is_multicast):
+            return False
+        # A mapped address is the IPv4 one (its own prefix is never "global").
+        ip = carried if ip.ipv4_mapped else ip
     return ip.is_global and not ip.is_multicast
 
 

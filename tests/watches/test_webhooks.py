@@ -125,6 +125,27 @@ def test_no_private_address_passes_without_the_setting(address):
                          resolver=resolving_to(address))  # fmt: skip
 
 
+# IPv6 addresses that carry a private IPv4 one to it: IPv4-compatible, NAT64's well-known
+# prefix (the cloud's metadata address through a NAT64 gateway) and 6to4.
+@pytest.mark.parametrize(
+    "address", ["::127.0.0.1", "::10.0.0.1", "64:ff9b::a9fe:a9fe", "64:ff9b::7f00:1",
+                "2002:7f00:1::1", "2002:a00:1::1"],
+)  # fmt: skip
+def test_no_private_address_passes_inside_an_ipv6_one(address):
+    with pytest.raises(webhooks.Refused):
+        webhooks.resolve("hooks.example.test", 443, allow_private=False,
+                         resolver=resolving_to(address))  # fmt: skip
+
+
+@pytest.mark.parametrize("address", ["93.184.216.34", "2606:2800:220:1::1", "64:ff9b::5db8:d822"])
+def test_a_public_address_passes(address):
+    resolver = resolving_to(address)
+    assert (
+        webhooks.resolve("hooks.example.test", 443, allow_private=False, resolver=resolver)
+        == address
+    )
+
+
 def test_a_name_with_one_private_address_among_public_ones_is_refused():
     def resolver(host, port, **kwargs):
         return [(2, 1, 6, "", ("93.184.216.34", port)), (2, 1, 6, "", ("127.0.0.1", port))]
