@@ -11,3 +11,9 @@ class HtmxHttpRequest(HttpRequest):
     every request): django-htmx's recommended type, since Django's HttpRequest lacks it."""
 
     htmx: HtmxDetails
+
+
+def spreadsheet_safe(value: str) -> str:
+    """A CSV cell as text: spreadsheets run cells starting with = + - @ (or a tab or a
+    carriage return before them) as formulas; a leading ' keeps them text."""
+    return "'" + value if value[:1] in ("=", "+", "-", "@", "\t", "\r") else value

@@ -37,7 +37,7 @@ from catalog.shortlists import (
     endpoint_problem,
     entry_rows,
 )
-from catalog.views import HtmxHttpRequest
+from catalog.views import HtmxHttpRequest, spreadsheet_safe
 from catalog.views.compare import compare_url
 from catalog.watch import (
     changes_for_lists,
@@ -216,7 +216,7 @@ def shortlist_export(request: SignedInRequest, slug: str, fmt: str) -> HttpRespo
         buffer = io.StringIO()
         writer = csv.DictWriter(buffer, fieldnames=EXPORT_FIELDS, lineterminator="\r\n")
         writer.writeheader()
-        writer.writerows({k: _spreadsheet_safe(v) for k, v in r.items()} for r in records)
+        writer.writerows({k: spreadsheet_safe(v) for k, v in r.items()} for r in records)
         response = HttpResponse(buffer.getvalue(), content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = disposition
     # Team data behind a sign-in: no shared cache may keep it, the browser revalidates.
@@ -235,11 +235,6 @@ def _price_fields(row: EntryRow) -> dict[str, str]:
         "unit": price.unit,
         "unit_class": price.unit_class,
     }
-
-
-def _spreadsheet_safe(value: str) -> str:
-    """Spreadsheets run cells starting with = + - @ as formulas; a leading ' keeps them text."""
-    return "'" + value if value[:1] in ("=", "+", "-", "@", "\t", "\r") else value
 
 
 # --- Curators' changes -------------------------------------------------------------------------

@@ -18,7 +18,7 @@ from django.utils.cache import patch_cache_control
 
 from catalog import services
 from catalog.index import CatalogIndex
-from catalog.views.shortlists import _spreadsheet_safe
+from catalog.views import spreadsheet_safe
 from usage.reports import (
     OTHER,
     SORTS,
@@ -199,7 +199,7 @@ def _csv(rows: list[TableRow]) -> HttpResponse:
                   "error_rate": _plain(f.error_rate), "user_error_rate": _plain(f.user_error_rate),
                   "p50_seconds": _plain(f.p50), "p95_seconds": _plain(f.p95),
                   "cold_boots": _plain(f.cold_boots)}  # fmt: skip
-        writer.writerow({k: _spreadsheet_safe(v) for k, v in record.items()})
+        writer.writerow({k: spreadsheet_safe(v) for k, v in record.items()})
     response = HttpResponse(buffer.getvalue(), content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = 'attachment; filename="usage.csv"'
     patch_cache_control(response, private=True, no_cache=True)
