@@ -36,6 +36,7 @@ from fal.capabilities import Capabilities
 from fal.types import ExpansionError, Model, parse_model
 from usage.figures import NO_USAGE, TeamUsage
 from usage.models import UsageSyncRun
+from usage.selectors import team_usage
 
 NO_USAGE_YET = "No usage synced yet"
 
@@ -481,11 +482,13 @@ def warm_up() -> CatalogIndex:
     index = catalog_index()
     if not index.empty:
         index.search_index  # noqa: B018 (a cached property: built here, not on a first search)
+        # With the team's usage, as the grid shows it (its badges are part of each card).
+        usage = team_usage(catalog_state().usage_run_id)
         query = GridQuery()
-        grid = index.grid(query)
-        index.rail_html(query)
+        grid = index.grid(query, usage=usage)
+        index.rail_html(query, usage=usage)
         for model in grid.models[:WARM_CARDS]:
-            index.card_html(index.card(model), picked=False)
+            index.card_html(index.card(model, usage), picked=False)
     return index
 
 

@@ -249,3 +249,15 @@ def test_the_catalogs_one_state_query_names_the_latest_usage_run():
     with CaptureQueriesContext(connection) as queries:
         assert catalog_state().usage_run_id == run.pk == selectors.latest_run_id()
     assert len(queries) == 2  # the state, then latest_run_id: the same answer
+
+
+def test_a_new_worker_warms_the_cards_with_the_teams_badges(member_client):
+    """gunicorn's warm-up renders the first page's cards as visitors will see them."""
+    from catalog.index import warm_up
+
+    usage_sync()
+    index = warm_up()
+    rendered = sum(1 for key in index._derived if key[0] == "card_html")
+    html = member_client.get("/").content.decode()
+    assert any(badges(html).values())
+    assert sum(1 for key in index._derived if key[0] == "card_html") == rendered
