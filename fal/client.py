@@ -139,8 +139,9 @@ class FalModelsClient:
 
     def _headers(self, url: str) -> dict[str, str]:
         headers = {"Accept": "application/json", "User-Agent": "fal-catalog-dashboard/0.1"}
-        # The key is for the API; the public document is asked for without it.
-        if self._key and url.startswith(self.base_url):
+        # The key is for the API; the public document is asked for without it (even when
+        # the API's address is a prefix of the document's).
+        if self._key and url != self.schema_url and url.startswith(self.base_url + "/"):
             headers["Authorization"] = f"Key {self._key}"
         return headers
 

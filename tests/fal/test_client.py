@@ -798,6 +798,15 @@ def test_the_public_document_is_asked_of_fal_ai_by_endpoint_id_without_the_key(n
     assert "Authorization" not in request.headers  # a public page: the key stays with the API
 
 
+@pytest.mark.parametrize("base_url", ["https://fal.ai/api", "https://fal.ai"])
+def test_the_key_stays_off_the_public_document_whatever_the_api_address(no_internet, base_url):
+    # The API's address is a prefix of the public document's: still not the API.
+    no_internet.get(SCHEMA, json={"openapi": "3.0.4"})
+    client = FalModelsClient(base_url=base_url, key="sekrit-123")
+    client.endpoint_document("fal-ai/clarity-upscaler")
+    assert "Authorization" not in no_internet.calls[0].request.headers
+
+
 def test_beside_another_api_the_public_document_is_asked_of_that_origin(no_internet):
     no_internet.get(
         "http://127.0.0.1:8001/api/openapi/queue/openapi.json", json={"openapi": "3.0.4"}
