@@ -26,6 +26,10 @@ NO_INPUTS_NOTE = "fal's schema for this model lists no inputs: add them from its
 SAMPLE_PROMPT = "a lighthouse on a cliff at dusk, cinematic"
 # How deep nested objects are filled (their required fields) before `{}` stands in.
 _OBJECT_DEPTH = 4
+# At most this many items in an array, or characters in a string, whatever minItems or
+# minLength asks: a snippet is for pasting, and a document asking for millions must not
+# make a page build them.
+MOST_ITEMS, MOST_CHARACTERS = 10, 1000
 # Keywords of a URL field's name -> the placeholder file's extension.
 _EXTENSIONS = (("audio", "mp3"), ("voice", "mp3"), ("video", "mp4"), ("image", "png"))
 # Bidirectional controls in upstream text would reorder the code around them on screen.
@@ -172,7 +176,7 @@ def _bounds(schema: JSONObject) -> tuple[_Bound | None, _Bound | None]:
 
 
 def _array(name: str, schema: JSONObject, schemas: JSONObject, depth: int) -> list[Any]:
-    count = max(_int(schema.get("minItems")) or 0, 1)
+    count = min(max(_int(schema.get("minItems")) or 0, 1), MOST_ITEMS)
     if (most := _int(schema.get("maxItems"))) is not None:
         count = min(count, most)
     items = schema.get("items", {})
@@ -203,7 +207,7 @@ def _string(name: str, schema: JSONObject, index: int) -> str:
     else:
         value = f"your {lowered.replace('_', ' ')}"
     longest = _int(schema.get("maxLength"))
-    shortest = _int(schema.get("minLength")) or 0
+    shortest = min(_int(schema.get("minLength")) or 0, MOST_CHARACTERS)
     return (
         value[:longest].ljust(shortest, ".") if longest is not None else value.ljust(shortest, ".")
     )

@@ -12,6 +12,8 @@ import jsonschema_rs
 import pytest
 
 from catalog.snippets import (
+    MOST_CHARACTERS,
+    MOST_ITEMS,
     NO_INPUTS_NOTE,
     PLACEHOLDER_NOTE,
     PLACEHOLDER_URL,
@@ -195,6 +197,21 @@ def test_values_fit_types_enums_and_bounds():
     assert arguments["sync"] is True
     assert arguments["size"] == "square_hd" and arguments["lang"] == "en"
     assert len(arguments["name"]) <= 4
+
+
+def test_an_absurd_minimum_size_does_not_make_an_absurd_snippet():
+    # A document asking for a million items or characters gets a snippet a page can show
+    # (it cannot satisfy such a schema anyway), built at once.
+    openapi = document(
+        {
+            "image_urls": {"type": "array", "items": {"type": "string"}, "minItems": 10**6},
+            "prompt": {"type": "string", "minLength": 10**6},
+        },
+        ["image_urls", "prompt"],
+    )
+    arguments = call_arguments(model_schema(openapi), openapi)
+    assert 1 <= len(arguments["image_urls"]) <= MOST_ITEMS
+    assert len(arguments["prompt"]) <= MOST_CHARACTERS
 
 
 def test_refs_all_of_arrays_and_objects_are_filled_through():
