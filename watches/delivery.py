@@ -186,7 +186,9 @@ def deliver_due(*, resolver: webhooks.Resolver = socket.getaddrinfo) -> dict[str
             next_attempt_at__lte=now,
             notification__watch__paused_at__isnull=True,
         )
-        .select_related("notification__watch__owner", "notification__change")
+        .select_related(
+            "notification__watch__owner", "notification__watch__shortlist", "notification__change"
+        )
         .order_by("next_attempt_at", "pk")[:BATCH]
     )
     # A digest watch's due deliveries by channel go as one; others one by one.

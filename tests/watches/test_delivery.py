@@ -11,9 +11,11 @@ from decimal import Decimal
 
 import pytest
 from django.core import mail
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from catalog.models import Shortlist, ShortlistEntry
+from catalog.models import Change, Shortlist, ShortlistEntry, SyncRun
 from watches.delivery import deliver_due
 from watches.models import Delivery, DeliveryLog, InboxItem, Notification
 from watches.services import watch_create, watch_resume
@@ -276,3 +278,34 @@ def test_a_change_whose_text_has_a_newline_is_mailed_on_one_subject_line(
     (message,) = mail.outbox
     assert "\n" not in message.subject and "Two lines Bcc: x@evil.example" in message.subject
     assert message.to == ["mia@example.com"] and not message.bcc
+
+
+def test_a_sweep_reads_each_watch_with_its_deliveries_not_once_per_delivery(
+    curator, receiver, webhooks_to_loopback
+):
+    shortlist = Shortlist.objects.create(title="Images", slug="images", curator=curator)
+    watch = watch_create(
+        owner=curator, name="List", subject="shortlist", shortlist=shortlist,
+        webhook_url=receiver.url + "/hook",
+    ).watch  # fmt: skip
+    run = SyncRun.objects.filter(state="succeeded").first()
+    for n in range(3):
+        change = Change.objects.create(
+            endpoint_id=f"acme/x{n}", kind="deprecated", sync=run, seen_at=timezone.now()
+        )
+        notification = Notification.objects.create(
+            watch=watch, change=change, topic="deprecated", endpoint_id=change.endpoint_id,
+            text=f"{change.endpoint_id}: deprecated",
+        )  # fmt: skip
+        Delivery.objects.create(
+            notification=notification, channel="webhook", next_attempt_at=timezone.now()
+        )
+
+    with CaptureQueriesContext(connection) as queries:
+        assert deliver_due() == {"sent": 3, "failed": 0}
+
+    shortlists = f'FROM "{Shortlist._meta.db_table}"'
+    assert not [q["sql"] for q in queries if shortlists in q["sql"]]
+    assert [b["watch"]["watches"] for b in receiver.bodies()] == [
+        "Changes to the models on “Images”"
+    ] * 3
