@@ -15,6 +15,7 @@ import hmac
 import http.client
 import ipaddress
 import json
+import re
 import socket
 import ssl
 import threading
@@ -204,6 +205,9 @@ def signed_headers(secret: str, body: bytes, now: float) -> dict[str, str]:
     return {TIMESTAMP_HEADER: timestamp, SIGNATURE_HEADER: sign(secret, timestamp, body)}
 
 
+_DISCORD_MARKDOWN = re.compile(r"[\\*_~`|>#\[\]()<-]")
+
+
 def body_for(fmt: str, payload: dict[str, Any], line: str) -> bytes:
     """The body for a receiver's format: our JSON, or a chat message for Slack or Discord."""
     if fmt == "slack":
@@ -211,7 +215,10 @@ def body_for(fmt: str, payload: dict[str, Any], line: str) -> bytes:
         escaped = line.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
         data: dict[str, Any] = {"text": escaped}
     elif fmt == "discord":
-        data = {"content": line[:2000], "allowed_mentions": {"parse": []}}
+        # Discord reads markdown ([text](url) is a link that hides where it goes): upstream
+        # text is shown as written. Mentions are off (allowed_mentions).
+        escaped = _DISCORD_MARKDOWN.sub(r"\\\g<0>", line)
+        data = {"content": escaped[:2000], "allowed_mentions": {"parse": []}}
     else:
         data = payload
     return json.dumps(data, ensure_ascii=False, sort_keys=True).encode()

@@ -184,3 +184,11 @@ def test_slack_and_discord_get_their_own_bodies():
     discord = json.loads(webhooks.body_for("discord", {"a": 1}, "x" * 3000))
     assert len(discord["content"]) == 2000 and discord["allowed_mentions"] == {"parse": []}
     assert json.loads(webhooks.body_for("json", {"a": 1}, "line")) == {"a": 1}
+
+
+def test_upstream_text_cannot_make_a_link_or_markup_in_discord():
+    import json
+
+    line = "Model [Free credits](https://evil.example) is **cheaper**"
+    content = json.loads(webhooks.body_for("discord", {}, line))["content"]
+    assert content == r"Model \[Free credits\]\(https://evil.example\) is \*\*cheaper\*\*"
