@@ -573,7 +573,7 @@ def test_the_rail_keeps_the_max_price_and_says_when_results_have_no_price(member
         in page
     )
     # Prices are known, only not for these results: the price facet says that, not why.
-    nothing = html(member_client.get("/", {"q": "no-model-is-called-this"}))
+    nothing = html(member_client.get("/", {"q": "zzqqxx"}))  # matches nothing, not even in part
     assert '<li class="muted">No prices in these results</li>' in nothing
 
 

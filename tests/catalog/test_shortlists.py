@@ -322,12 +322,14 @@ def test_adding_a_model_the_index_lacks_asks_find_mode_once_and_adds_it(
     )
     assert "★ Shortlisted" in response.content.decode()
     assert product_shots.entries.filter(endpoint_id=FRESH).exists()
-    asked = [r["query"] for r in fal_with_fresh_model.requests]
-    assert len(asked) == 1 and ("endpoint_id", FRESH) in asked[0]
+    # Find mode once, then (its expansion failed) fal's public document for it, once.
+    find, fallback = fal_with_fresh_model.requests
+    assert find["path"] == "/v1/models" and ("endpoint_id", FRESH) in find["query"]
+    assert fallback["path"].endswith("/openapi.json")
     assert CatalogEntry.objects.filter(endpoint_id=FRESH).exists()  # now in the index
     body = curator_client.get("/shortlists/product-shots/").content.decode()
     assert "Fresh Model" in body and body.count('<p class="card-flag"') == 1  # only GONE
-    assert len(fal_with_fresh_model.requests) == 1  # the page read the index
+    assert len(fal_with_fresh_model.requests) == 2  # the page read the index
 
 
 def test_adding_while_fal_is_down_says_it_could_not_check(curator_client, product_shots, fal_down):
