@@ -112,6 +112,7 @@ from fal_emulator.envelope import (
     json_bytes,
     json_headers,
     json_response,
+    method_not_allowed,
 )
 from fal_emulator.paging import decode_cursor, encode_cursor, parse_limit, query_params
 from fal_emulator.pricing import MAX_ESTIMATE_BODY_BYTES, PriceBook, require_key
@@ -257,12 +258,7 @@ class Emulator:
         if not path.endswith("/models"):
             return error_response(404, "not_found", f"No route for {path}")
         if method not in ("GET", "HEAD"):
-            return error_response(
-                405,
-                "validation_error",
-                f"Method {method} is not allowed on {path}; use GET",
-                Allow="GET, HEAD",
-            )
+            return method_not_allowed(method, path, ("GET", "HEAD"))
         try:
             payload = self._models_page(query)
         except ApiError as exc:
@@ -272,12 +268,7 @@ class Emulator:
 
     def _schema_dispatch(self, method: str, path: str, query: list[tuple[str, str]]) -> Response:
         if method not in ("GET", "HEAD"):
-            return error_response(
-                405,
-                "validation_error",
-                f"Method {method} is not allowed on {path}; use GET",
-                Allow="GET, HEAD",
-            )
+            return method_not_allowed(method, path, ("GET", "HEAD"))
         ids = [value for key, value in query if key == "endpoint_id"]
         if len(ids) != 1 or not ids[0]:
             return error_response(400, "validation_error", "endpoint_id is required, once")
@@ -297,12 +288,7 @@ class Emulator:
         estimate = path.endswith(ESTIMATE_SUFFIX)
         allowed = ("POST",) if estimate else ("GET", "HEAD")
         if method not in allowed:
-            return error_response(
-                405,
-                "validation_error",
-                f"Method {method} is not allowed on {path}; use {allowed[0]}",
-                Allow=", ".join(allowed),
-            )
+            return method_not_allowed(method, path, allowed)
         try:
             require_key(authorization)
             if estimate:

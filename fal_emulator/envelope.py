@@ -55,3 +55,13 @@ def error_response(status: int, kind: str, message: str, **extra_headers: str) -
         }
     )
     return status, json_headers(body) + list(extra_headers.items()), body
+
+
+def method_not_allowed(method: str, path: str, allowed: tuple[str, ...]) -> Response:
+    """fal's 405 on every path: a validation_error naming the method to use, with `Allow`."""
+    return error_response(
+        405,
+        "validation_error",
+        f"Method {method} is not allowed on {path}; use {allowed[0]}",
+        Allow=", ".join(allowed),
+    )

@@ -66,7 +66,13 @@ from fal_emulator.demo_team import (
     day_figures,
     team_prices,
 )
-from fal_emulator.envelope import ApiError, Response, error_response, json_response
+from fal_emulator.envelope import (
+    ApiError,
+    Response,
+    error_response,
+    json_response,
+    method_not_allowed,
+)
 from fal_emulator.paging import decode_cursor, encode_cursor, parse_limit, query_params
 from fal_emulator.pricing import require_key
 
@@ -398,10 +404,7 @@ def dispatch(
 ) -> Response:
     """Answer one request to either path (see `handles`): route, method, key, parameters."""
     if method not in ("GET", "HEAD"):
-        return error_response(
-            405, "validation_error", f"Method {method} is not allowed on {path}; use GET",
-            Allow="GET, HEAD",
-        )  # fmt: skip
+        return method_not_allowed(method, path, ("GET", "HEAD"))
     try:
         require_key(authorization)
         if path.endswith(USAGE_SUFFIX):
