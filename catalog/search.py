@@ -396,7 +396,8 @@ class SearchIndex:
         for scores in per_term[1:]:
             total = {p: s + scores[p] for p, s in total.items() if p in scores}
         complete = bool(total)
-        if len(total) < FEW and len(per_term) > 1:
+        partial = len(total) < FEW and len(per_term) > 1
+        if partial:
             # Few or none match every word: then those matching the most of the query, each
             # word weighed by how rare it is (BM25's idf), then by how well it matches.
             every = {p: COMPLETE_BONUS + s for p, s in total.items()}
@@ -420,11 +421,9 @@ class SearchIndex:
         order = sorted(total)
         # Stable even when reversed: equal scores keep catalog order.
         order.sort(key=total.__getitem__, reverse=True)
-        # Complete matches (and the task's models) lead; with few, a tail matching some.
-        if complete and len(total) >= FEW:
-            answers = len(order)
-        else:
-            answers = sum(1 for p in order if total[p] >= COMPLETE_BONUS)
+        # Complete matches (and the task's models) lead; with few, a tail matching some,
+        # which are no answers however many they are.
+        answers = sum(1 for p in order if total[p] >= COMPLETE_BONUS) if partial else len(order)
         return Found(array("I", order), answers, complete)
 
     def _add_phrases(self, total: dict[int, float], words: list[str]) -> None:

@@ -151,6 +151,14 @@ def test_a_few_models_matching_every_word_are_followed_by_those_matching_some():
     assert index.complete("red fox") and index.found("red fox").answers == 1
 
 
+def test_the_models_matching_some_words_are_no_answers_however_many_follow():
+    hens = [model(f"a/hen{i}", f"Red Hen {i}") for i in range(FEW)]
+    index = SearchIndex([*hens, model("a/fox", "Red Fox")])
+    found = index.found("red fox")
+    assert list(found.positions[:1]) == [FEW] and len(found.positions) == FEW + 1
+    assert found.answers == 1  # the hens follow, as partial matches
+
+
 def test_when_no_model_matches_every_word_the_most_of_the_query_comes_first():
     catalog = [
         model("a/one", "Fox"),  # the rarest word
