@@ -18,9 +18,11 @@ FULL = "acme/zebra-quokka"  # matches both words of the search
 PARTIAL = "acme/quokka-lamp"  # matches one of them
 
 
-def with_two_models(catalog_copy, partial_price: float):
+def with_two_models(catalog_copy, partial_price: float, others: int):
+    """FULL and PARTIAL, and `others` unpriced models that match one word as PARTIAL does."""
     models, documents, prices = copy.deepcopy(catalog_copy)
-    for endpoint_id, name in ((FULL, "Zebra Quokka"), (PARTIAL, "Quokka Lamp")):
+    more = [(f"acme/quokka-{n}", f"Quokka {n}") for n in range(others)]
+    for endpoint_id, name in ((FULL, "Zebra Quokka"), (PARTIAL, "Quokka Lamp"), *more):
         models.append({"endpoint_id": endpoint_id, "metadata": {
             "display_name": name, "category": "text-to-image", "status": "active",
             "license_type": "commercial", "kind": "inference"}})  # fmt: skip
@@ -31,17 +33,19 @@ def with_two_models(catalog_copy, partial_price: float):
     return models, documents, prices
 
 
+# However many match only some words (ten or more once made every match an answer).
+@pytest.mark.parametrize("others", [0, 12])
 def test_a_model_matching_only_some_words_is_no_match_of_a_saved_search(
-    member, catalog_copy, sync_and_deliver
+    member, catalog_copy, sync_and_deliver, others
 ):
-    sync_and_deliver(*with_two_models(catalog_copy, partial_price=5.0))
+    sync_and_deliver(*with_two_models(catalog_copy, partial_price=5.0, others=others))
     watch = watch_create(
         owner=member, name="Zebras", subject="search", query="?q=zebra+quokka&max_price=1"
     ).watch
     assert watch.matched == [FULL]
 
     # The partial match's price falls under the search's maximum: still not a match.
-    catalog = with_two_models(catalog_copy, partial_price=0.02)
+    catalog = with_two_models(catalog_copy, partial_price=0.02, others=others)
     sync_and_deliver(*catalog)
 
     grid = catalog_index().grid(grid_query(watch))
