@@ -47,6 +47,8 @@ class Outcome:
 
 def check_url(url: str, *, allow_http: bool) -> tuple[str, str, int]:
     """(scheme, host, port) of a webhook URL we may send to; raises Refused."""
+    if any(c <= " " or c == "\x7f" for c in url):
+        raise Refused("Webhook URLs may not hold a space or control character.")
     parts = urlsplit(url)
     if parts.scheme not in ("https", "http") or (parts.scheme == "http" and not allow_http):
         raise Refused("Webhook URLs must start with https://.")

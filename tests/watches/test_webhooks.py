@@ -174,6 +174,20 @@ def test_webhook_urls_are_https_without_credentials(url, debug, why):
     webhooks.check_url("http://hooks.example.com/x", allow_http=True)
 
 
+@pytest.mark.parametrize(
+    "url",
+    [
+        "https://hooks.example.com/services/T0/B0/se\x01cret",
+        "https://hooks.example.com/a b",
+        "https://hooks.example.com/\x7f",
+    ],
+)
+def test_a_webhook_url_with_a_space_or_control_character_is_refused(url):
+    # Sending it would fail with the path in the error: the log would keep Slack's secret.
+    with pytest.raises(webhooks.Refused, match="space or control character"):
+        webhooks.check_url(url, allow_http=False)
+
+
 def test_slack_and_discord_get_their_own_bodies():
     import json
 
