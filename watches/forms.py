@@ -1,5 +1,6 @@
-"""The watch form: a name, what it watches (a grid URL or a shortlist), the kinds of change,
-and where word goes. The same fields make the form contract of `POST /watches/`."""
+"""The watch form: a name, what it watches (a grid URL, a shortlist, or `subject=usage`: the
+models the team calls), the kinds of change, and where word goes. The same fields make the
+form contract of `POST /watches/`."""
 
 from __future__ import annotations
 
@@ -23,6 +24,8 @@ class WatchForm(forms.Form):
     shortlist = forms.ModelChoiceField(
         queryset=Shortlist.objects.all(), required=False, empty_label="—", to_field_name="slug"
     )
+    # Only "usage" is ever given: a search and a shortlist are told by `url` and `shortlist`.
+    subject = forms.ChoiceField(choices=[("", "—"), ("usage", "Models we call")], required=False)
     topics = forms.MultipleChoiceField(
         choices=ALL_TOPICS, required=False, widget=forms.CheckboxSelectMultiple,
         label="Tell me about",
@@ -55,12 +58,20 @@ class WatchForm(forms.Form):
         data = super().clean() or {}
         if self.editing:
             return data
-        if data.get("url") and data.get("shortlist"):
-            raise ValidationError("Watch a search or a shortlist, not both.")
-        if not self.errors and not data.get("url") and not data.get("shortlist"):
-            raise ValidationError("Give a search (a grid address) or choose a shortlist.")
+        given = [data.get("url"), data.get("shortlist"), data.get("subject")]
+        if len([g for g in given if g]) > 1:
+            raise ValidationError(
+                "Watch one thing: a search, a shortlist or the models we call (subject=usage)."
+            )
+        if not self.errors and not any(given):
+            raise ValidationError(
+                "Give a search (a grid address), choose a shortlist, or subject=usage."
+            )
         return data
 
     @property
-    def subject(self) -> str:
+    def subject_key(self) -> str:
+        """The key of watches.subjects.SUBJECTS the form asks for."""
+        if self.cleaned_data.get("subject"):
+            return self.cleaned_data["subject"]
         return "shortlist" if self.cleaned_data.get("shortlist") else "search"

@@ -1,9 +1,9 @@
 """What a watch can watch, as a table: each subject names the kinds of change (topics) it
 offers and finds, for the sync runs a watch has not heard of, the changes it tells of.
 
-A saved search tells of models that newly match it; a shortlist of any change to its
-entries. Another set of endpoints (the models the team calls, from the usage app) is one
-more `endpoint_subject(…)` entry in SUBJECTS.
+A saved search tells of models that newly match it; a shortlist, and the models the team
+calls (the usage app's latest sync), of any change to their entries: each set of endpoints
+is one `endpoint_subject(…)` entry in SUBJECTS.
 """
 
 from __future__ import annotations
@@ -23,6 +23,8 @@ from catalog.changes import added_since, added_window, describe
 from catalog.index import CatalogIndex
 from catalog.models import Change
 from catalog.watch import successors
+from usage.figures import WINDOW_DAYS
+from usage.selectors import latest_run_id, team_usage
 
 if TYPE_CHECKING:
     from watches.models import Watch
@@ -125,7 +127,7 @@ SEARCH = Subject(
 )
 
 
-# --- Sets of endpoints: a shortlist (and, later, the models the team calls) ----------------
+# --- Sets of endpoints: a shortlist, the models the team calls ------------------------------
 
 ENDPOINT_TOPICS = (
     ("deprecated", "Deprecated"),
@@ -201,6 +203,21 @@ def _shortlist_ids(watch: Watch) -> set[str]:
     return set(watch.shortlist.entries.values_list("endpoint_id", flat=True))
 
 
+def _called_ids(watch: Watch) -> set[str]:
+    """The endpoints the team called (calls or spend) in the last 30 days of the latest
+    usage sync, read again at each check: none before the first usage sync."""
+    return set(team_usage(latest_run_id()).ranking)
+
+
+def _called_words(watch: Watch) -> str:
+    usage = team_usage(latest_run_id())
+    if not usage.synced:
+        return "The models the team calls: none until a usage sync has run"
+    demo = " (demo usage)" if usage.demo else ""
+    days = f"{len(usage.ranking)} models the team called in the last {WINDOW_DAYS} days"
+    return f"Changes to the {days}{demo}"
+
+
 SUBJECTS: dict[str, Subject] = {
     subject.key: subject
     for subject in (
@@ -211,5 +228,6 @@ SUBJECTS: dict[str, Subject] = {
             _shortlist_ids,
             lambda watch: f"Changes to the models on “{watch.shortlist}”",
         ),
+        endpoint_subject("usage", "The models we call", _called_ids, _called_words),
     )
 }

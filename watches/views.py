@@ -59,8 +59,8 @@ def _show_secret_once(request: SignedInRequest, watch: Watch, secret: str) -> No
 
 @require_http_methods(["GET", "POST"])
 def watch_index(request: SignedInRequest) -> HttpResponse:
-    """GET: the watches the user sees. POST: a new watch (the form contract: name, url,
-    optional webhook_url and format, or a shortlist)."""
+    """GET: the watches the user sees. POST: a new watch (the form contract: name, and url,
+    a shortlist or subject=usage; optional webhook_url and format)."""
     if request.method == "POST":
         form = WatchForm(request.POST, host=request.get_host())
         if form.is_valid():
@@ -69,7 +69,7 @@ def watch_index(request: SignedInRequest) -> HttpResponse:
                 form.add_error("team", "Only curators make watches for the whole team.")
             else:
                 created = services.watch_create(
-                    owner=request.user, name=data["name"], subject=form.subject,
+                    owner=request.user, name=data["name"], subject=form.subject_key,
                     query=data["url"], shortlist=data["shortlist"], topics=data["topics"],
                     team=data["team"], email=data["email"], webhook_url=data["webhook_url"],
                     webhook_format=data["format"], digest=data["digest"],
@@ -86,7 +86,9 @@ def watch_index(request: SignedInRequest) -> HttpResponse:
 
 
 def _form_context(request: SignedInRequest, form: WatchForm, watch: Watch | None = None) -> dict:
+    watches_usage = form["subject"].value() == "usage"
     return {
+        "usage_words": _describe(Watch(subject="usage")) if watches_usage else "",
         "form": form,
         "watch": watch,
         "search_topics": SEARCH.topics,
@@ -98,15 +100,18 @@ def _form_context(request: SignedInRequest, form: WatchForm, watch: Watch | None
 
 @require_GET
 def watch_new(request: SignedInRequest) -> HttpResponse:
-    """The new-watch form, filled from `?url=` (the grid's "Watch this search") or
-    `?shortlist=<slug>`."""
+    """The new-watch form, filled from `?url=` (the grid's "Watch this search"),
+    `?shortlist=<slug>` or `?subject=usage` (the models the team calls)."""
     initial: dict = {"format": "json"}
     url = request.GET.get("url", "")
     slug = request.GET.get("shortlist", "")
-    if not url and not slug:  # what to watch: a search from the grid, or a shortlist
+    usage = request.GET.get("subject") == "usage"
+    if not url and not slug and not usage:  # what to watch: a search, a shortlist, our models
         shortlists = Shortlist.objects.only("title", "slug")
         return render(request, "watches/new.html", {"choose": True, "shortlists": shortlists})
-    if slug:
+    if usage:
+        initial |= {"subject": "usage", "name": "Models we call"}
+    elif slug:
         # Only a slug's characters reach the database (PostgreSQL refuses NUL in a query).
         if not SLUG.fullmatch(slug):
             raise Http404("No shortlist has that address.")
@@ -200,6 +205,8 @@ def watch_open(request: SignedInRequest, pk: int) -> HttpResponse:
         return HttpResponseRedirect(reverse("catalog:index") + query)
     if watch.shortlist is not None:
         return redirect(watch.shortlist)
+    if watch.subject == "usage":
+        return redirect("catalog:usage")
     return redirect("watches:detail", watch.pk)
 
 

@@ -19,6 +19,8 @@ from django.core.management import call_command
 from catalog import upstream
 from catalog.sync import sync_catalog
 from fal_emulator import Emulator, load_prices, load_snapshot
+from usage import selectors
+from usage.sync import usage_sync
 
 
 @pytest.fixture(scope="session")
@@ -52,6 +54,18 @@ def sync_and_deliver(django_capture_on_commit_callbacks):
         return sync
 
     return run
+
+
+@pytest.fixture
+def usage_synced() -> set[str]:
+    """A usage sync over the emulator's demo team; returns the endpoints it says the team
+    called in the last 30 days. (Each test's database restarts its ids, so the figures
+    usage.selectors keeps per run id are dropped first.)"""
+    selectors._kept.clear()
+    run = usage_sync(trigger="test")
+    assert run is not None
+    usage = selectors.team_usage(run.pk)
+    return {endpoint_id for endpoint_id, figures in usage.by_endpoint.items() if figures.used}
 
 
 @dataclass

@@ -309,3 +309,52 @@ def test_a_sweep_reads_each_watch_with_its_deliveries_not_once_per_delivery(
     assert [b["watch"]["watches"] for b in receiver.bodies()] == [
         "Changes to the models on “Images”"
     ] * 3
+
+
+def test_a_watch_on_the_models_we_call_tells_of_their_changes_once_and_of_no_other(
+    member, catalog_copy, usage_synced, sync_and_deliver, receiver, webhooks_to_loopback, mail_on
+):
+    """After a usage sync over the demo team, a catalog sync that reprices one model the
+    team calls, deprecates another and reprices one it does not call tells the watch of
+    the first two, once each, in the inbox, by mail and by webhook."""
+    models, documents, prices = catalog_copy
+    priced = {p["endpoint_id"] for p in prices}
+    active = [
+        m["endpoint_id"] for m in models
+        if m["metadata"].get("status") != "deprecated" and m["endpoint_id"] in priced
+    ]  # fmt: skip
+    repriced, deprecated = [e for e in active if e in usage_synced][:2]
+    elsewhere = next(e for e in active if e not in usage_synced)
+    member.email = "mia@example.com"
+    member.save()
+    watch = watch_create(
+        owner=member, name="Ours", subject="usage", email=True, webhook_url=receiver.url + "/ours"
+    ).watch
+    for model in models:
+        if model["endpoint_id"] == deprecated:
+            model["metadata"]["status"] = "deprecated"
+    for price in prices:
+        if price["endpoint_id"] in (repriced, elsewhere):
+            price["unit_price"] = float(Decimal(str(price["unit_price"])) * 2)
+
+    sync_and_deliver(models, documents, prices)
+
+    found = {(n.endpoint_id, n.topic) for n in Notification.objects.filter(watch=watch)}
+    assert found == {(repriced, "price_up"), (deprecated, "deprecated")}
+    (notice,) = Notification.objects.filter(topic="deprecated")
+    assert all(s not in usage_synced for s in notice.successors)  # not one we call already
+    assert sorted(i.notification.endpoint_id for i in InboxItem.objects.filter(user=member)) == (
+        sorted([repriced, deprecated])
+    )
+    assert len(mail.outbox) == 2 and {m.to[0] for m in mail.outbox} == {"mia@example.com"}
+    sent = sorted(b["notification"]["endpoint_id"] for b in receiver.bodies("/ours"))
+    assert sent == sorted([repriced, deprecated])
+    assert {b["watch"]["watches"] for b in receiver.bodies("/ours")} == {
+        f"Changes to the {len(usage_synced)} models the team called in the last 30 days"
+        " (demo usage)"
+    }
+
+    sync_and_deliver(models, documents, prices)
+    deliver_watches.call()
+    assert Notification.objects.count() == 2 and len(mail.outbox) == 2
+    assert len(receiver.requests) == 2

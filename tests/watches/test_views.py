@@ -166,6 +166,30 @@ def test_a_shortlist_watch_is_offered_from_its_slug(curator, client):
     assert response.status_code == 302 and watch.topics == ["deprecated", "gone"]
 
 
+def test_a_watch_on_the_models_we_call_is_offered_and_made_before_any_usage_sync(
+    member, curator, member_client, client
+):
+    choose = member_client.get("/watches/new/").content.decode()
+    assert '<a href="?subject=usage">Models we call</a>' in choose
+    form = member_client.get("/watches/new/?subject=usage").content.decode()
+    assert 'name="subject" value="usage"' in form and 'value="Models we call"' in form
+    assert "Price up" in form and "until a usage sync has run" in form
+
+    response = member_client.post("/watches/", {"name": "Ours", "subject": "usage"})
+    watch = Watch.objects.get()
+    assert response.status_code == 302 and (watch.owner, watch.subject) == (member, "usage")
+    assert watch.topics == ["deprecated", "gone", "breaking", "price_up", "price_down", "renamed"]
+    assert "until a usage sync has run" in member_client.get(response.url).content.decode()
+    assert member_client.get(f"/watches/{watch.pk}/open/").url == "/usage/"
+    # One thing at a time; the team's, curators only.
+    for data in ({"subject": "usage", "url": "/?q=a"}, {"subject": "usage", "team": "on"},
+                 {"subject": "models"}):  # fmt: skip
+        assert member_client.post("/watches/", {"name": "x", **data}).status_code == 400, data
+    client.force_login(curator)
+    response = client.post("/watches/", {"name": "T", "subject": "usage", "team": "on"})
+    assert response.status_code == 302 and Watch.objects.get(name="T").team
+
+
 def queries_on(client_, path: str) -> int:
     with CaptureQueriesContext(connection) as captured:
         assert client_.get(path).status_code == 200
