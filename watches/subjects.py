@@ -212,7 +212,7 @@ def _called_ids(watch: Watch) -> set[str]:
 def _called_words(watch: Watch) -> str:
     usage = team_usage(latest_run_id())
     if not usage.synced:
-        return "The models the team calls: none until a usage sync has run"
+        return "The models the team calls: it watches nothing until a usage sync has run"
     demo = " (demo usage)" if usage.demo else ""
     days = f"{len(usage.ranking)} models the team called in the last {WINDOW_DAYS} days"
     return f"Changes to the {days}{demo}"

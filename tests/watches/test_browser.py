@@ -65,6 +65,7 @@ def test_the_watch_pages_pass_axe(
         f"/watches/{watch.pk}/",
         "/watches/new/?url=%2F",
         "/watches/new/",
+        "/watches/new/?subject=usage",
     )
     for path in pages:
         page.goto(live_server.url + path)
