@@ -502,8 +502,10 @@ def _apply(crawl: _Crawl) -> None:
         run.catalog_date = now
         if recorder:
             run.changes_recorded = recorder.save()
+        # Any recorded change comes with a new version too: pages keep what they derive
+        # from the history (a model's changes) with the index version.
         if (
-            creates or rewrites or gone or stale or prices_changed
+            creates or rewrites or gone or stale or prices_changed or run.changes_recorded
             or not IndexState.objects.filter(pk=1).exists()
         ):  # fmt: skip
             bump_index_version()

@@ -80,7 +80,8 @@ def render_model_page(request: HtmxHttpRequest, endpoint_id: str, extra: dict) -
         "endpoint_id": endpoint_id,
         "compare_url": compare_url([endpoint_id]),
         "curator_menu": curator_menu(request),
-        "history": endpoint_history(endpoint_id),
+        # Changes are recorded only by syncs that also change the index version.
+        "history": catalog.derived(("history", endpoint_id), lambda: endpoint_history(endpoint_id)),
         "first_seen": catalog.presence[endpoint_id].first_seen
         if endpoint_id in catalog.presence
         else None,

@@ -73,3 +73,11 @@ def test_a_failed_expansion_without_a_fallback_shows_fals_failure(member_client)
         "OpenAPI schema not available for this endpoint" in html
     )
     assert 'id="schema-provenance"' not in html
+
+
+def test_the_model_pages_history_is_read_once_per_index_version(member_client):
+    member_client.get("/models/fal-ai/flux/dev/")  # warm: read with this index version
+    with CaptureQueriesContext(connection) as queries:
+        html = member_client.get("/models/fal-ai/flux/dev/").content.decode()
+    assert 'id="history"' in html
+    assert not [q["sql"] for q in queries if "catalog_change" in q["sql"]]
