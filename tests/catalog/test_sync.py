@@ -25,6 +25,7 @@ from django.core.management import CommandError, call_command
 from django.db import connection
 from django.utils import timezone
 
+from catalog import sync as sync_module
 from catalog import upstream
 from catalog.index import catalog_index
 from catalog.models import CatalogEntry, IndexState, SyncRun
@@ -653,3 +654,31 @@ def test_catalog_sync_fails_while_another_sync_runs():
     SyncRun.objects.create(trigger="elsewhere")
     with pytest.raises(CommandError, match="Another sync is running"):
         call_command("catalog_sync", "--quiet", stdout=io.StringIO())
+
+
+@pytest.mark.django_db
+def test_a_run_fills_at_most_its_share_of_failed_expansions_and_the_next_runs_the_rest(
+    monkeypatch, count_upstream
+):
+    monkeypatch.setattr(sync_module, "FALLBACKS_PER_RUN", 200)
+    CatalogEntry.objects.all().delete()
+    SyncRun.objects.all().delete()
+    IndexState.objects.all().delete()
+
+    def fallbacks_of(run) -> int:
+        asked = [url for url in count_upstream if url.startswith(FALLBACK_URL)]
+        count_upstream.clear()
+        assert run.state == SUCCEEDED, run.error
+        return len(asked)
+
+    def labelled() -> int:
+        return sum(reconstructed_source(e.openapi) is not None for e in CatalogEntry.objects.all())
+
+    # 514 expansions fail; fal.ai has a document for 369 of them (offline: the reconstructed
+    # ones). Each run asks for 200 at most, and the next one for those it did not reach.
+    assert fallbacks_of(sync_catalog(trigger="test")) == 200
+    assert 0 < labelled() < 369
+    assert fallbacks_of(sync_catalog(trigger="test")) == 200
+    assert fallbacks_of(sync_catalog(trigger="test")) == 114
+    assert labelled() == 369
+    assert fallbacks_of(sync_catalog(trigger="test")) == 0  # a missing one is not asked again
