@@ -28,7 +28,7 @@ def documented_verifier():
     (code,) = re.findall(
         r"### Verifying a request \(Python\)\n\n```python\n(.*?)```", DOC.read_text(), re.S
     )
-    assert len(code.strip().splitlines()) <= 10
+    assert len([line for line in code.splitlines() if line.strip()]) <= 10  # lines of code
     namespace: dict = {}
     exec(code, namespace)  # noqa: S102 (our own documentation)
     return namespace["verify"]
