@@ -44,13 +44,14 @@ class CatalogConfig(AppConfig):
 
     def scope_catalog_state_to_requests(self) -> None:
         """The index's state is read once per request (catalog.index.catalog_state); a run
-        or the state written meanwhile (a sync in the request) is read again."""
+        (catalog or usage sync) or the state written meanwhile is read again."""
         from catalog import index
         from catalog.models import IndexState, SyncRun
+        from usage.models import UsageSyncRun
 
         request_started.connect(index.open_request_scope, dispatch_uid="catalog-state-open")
         request_finished.connect(index.close_request_scope, dispatch_uid="catalog-state-close")
-        for model in (IndexState, SyncRun):
+        for model in (IndexState, SyncRun, UsageSyncRun):
             for signal in (post_save, post_delete):
                 signal.connect(
                     index.forget_request_state,

@@ -330,3 +330,20 @@ def test_outside_a_request_the_state_is_read_at_every_call():
     version = catalog_state().version
     IndexState.objects.filter(pk=1).update(version=version + 1)  # no signal: a raw write
     assert catalog_state().version == version + 1
+
+
+def test_a_usage_sync_finished_within_a_request_is_seen_by_the_rest_of_it():
+    from catalog.index import catalog_state, close_request_scope, open_request_scope
+    from usage.models import UsageSyncRun
+
+    open_request_scope()
+    try:
+        assert catalog_state().usage_run_id is None
+        today = timezone.now().date()
+        run = UsageSyncRun.objects.create(trigger="test", since=today, until=today)
+        assert catalog_state().usage_run_id is None  # running: no figures yet
+        run.analytics, run.finished_at = UsageSyncRun.Part.FETCHED, timezone.now()
+        run.save()
+        assert catalog_state().usage_run_id == run.pk
+    finally:
+        close_request_scope()
