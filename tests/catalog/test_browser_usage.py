@@ -4,6 +4,8 @@ desktop and phone."""
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from tests.helpers import axe_violations, describe_violations, sign_in
@@ -64,3 +66,27 @@ def test_the_page_passes_axe(new_page, live_server, member, demo_usage, axe_path
     page = open_usage(new_page, live_server, scheme, size, bypass_csp=True)
     blocking = describe_violations({"usage": axe_violations(page, axe_path)})
     assert not blocking, f"axe-core, /usage/ on {size} in {scheme}:\n{blocking}"
+
+
+def test_on_a_phone_each_model_is_a_card_read_without_scrolling_sideways(
+    new_page, live_server, member, demo_usage
+):
+    page = open_usage(new_page, live_server, "light", "phone")
+    scroller = page.locator(".table-scroll:has(.usage-table)")
+    assert scroller.evaluate("s => s.scrollWidth <= s.clientWidth")
+    first = page.locator(".usage-table tbody tr").first
+    name, calls, quantity, spend, cost = (
+        first.locator(part).bounding_box()
+        for part in ("th", ".usage-calls", ".usage-quantity", ".usage-spend", ".usage-cost")
+    )
+    assert calls["y"] >= name["y"] + name["height"] - 1  # the figures under the model
+    assert calls["y"] == quantity["y"] == spend["y"] < cost["y"]  # three to a line
+    label = first.locator(".usage-spend").evaluate("c => getComputedStyle(c, '::before').content")
+    assert label == '"Spend"'
+    # Still a table to a screen reader, and the headings still sort it.
+    assert page.get_by_role("rowheader").count() == page.locator(".usage-table tbody tr").count()
+    spent = first.locator(".usage-spend").inner_text()
+    assert page.get_by_role("cell", name=re.compile(re.escape(spent) + "$")).count() >= 1
+    page.locator(".usage-table thead a", has_text="Errors").click()
+    page.wait_for_url("**sort=errors**")
+    assert page.locator(".usage-table th[aria-sort]").inner_text().startswith("ERRORS")
