@@ -1,9 +1,12 @@
-"""`/health/` for load balancers and monitors: database, cache, task backend, catalog sync.
+"""`/health/` for load balancers and monitors: database, cache, task backend, catalog sync,
+and the team's usage sync.
 
 Built on django-health-check (its check runner with a timeout per check, and its database
-and cache checks), with two checks of our own and one JSON answer: 200 when every check
-passes, 503 when any fails. Unauthenticated, so it says only what a monitor needs: check
-names, "ok" or a fixed reason, and ages in seconds — never an error text from a driver
+and cache checks), with three checks of our own and one JSON answer: 200 when every check
+passes, 503 when any fails. The usage sync only warns: without fresh usage figures every
+page still works (showing the last good ones, dated), so the site stays in rotation (200)
+and the answer says "degraded". Unauthenticated, so it says only what a monitor needs:
+check names, "ok" or a fixed reason, and ages in seconds — never an error text from a driver
 (which may name a host or a user), a setting's value or an upstream string.
 """
 
@@ -22,7 +25,7 @@ from django.utils import timezone
 from django.views.decorators.csrf import csrf_exempt
 from health_check.base import HealthCheck
 from health_check.checks import Cache, Database
-from health_check.exceptions import ServiceUnavailable
+from health_check.exceptions import ServiceUnavailable, ServiceWarning
 from health_check.views import HealthCheckView
 
 
@@ -99,12 +102,49 @@ class CatalogSync(HealthCheck):
         await sync_to_async(self.probe)()
 
 
+@dataclasses.dataclass
+class UsageSync(HealthCheck):
+    """The last usage sync that fetched anything finished within three sync intervals. A
+    site with no key to ask fal with (the last run had nothing to fetch) has nothing to
+    sync: that is not a warning."""
+
+    def __post_init__(self) -> None:
+        self.details: dict = {}
+
+    def probe(self) -> None:
+        from usage.models import UsageSyncRun
+        from usage.selectors import good_runs_filter
+
+        runs = UsageSyncRun.objects.filter(finished_at__isnull=False).order_by("-pk")
+        try:
+            latest = runs.values("usage", "analytics").first()
+            finished = runs.filter(good_runs_filter()).values_list("finished_at", flat=True).first()
+        except DatabaseError as error:
+            raise ServiceWarning("usage sync runs unreachable") from error
+        missing = UsageSyncRun.Part.MISSING
+        if latest and latest["usage"] == latest["analytics"] == missing:
+            self.details["configured"] = False
+            return
+        limit = 3 * settings.USAGE_SYNC_INTERVAL
+        age = _age(finished)
+        self.details.update(last_success_seconds=age, max_age_seconds=limit)
+        if age is None:
+            raise ServiceWarning("no successful usage sync yet")
+        if age > limit:
+            raise ServiceWarning("last successful usage sync is older than the limit")
+
+    async def run(self) -> None:
+        await sync_to_async(self.probe)()
+
+
 CHECKS = {
     "database": Database,
     "cache": Cache,
     "tasks": TaskBackend,
     "catalog_sync": CatalogSync,
+    "usage_sync": UsageSync,
 }
+ONLY_WARN = (UsageSync,)  # a failure of these leaves the site serving: "degraded", 200
 
 
 class HealthView(HealthCheckView):
@@ -124,15 +164,22 @@ class HealthView(HealthCheckView):
         for result in self.results:
             entry = {"status": "ok"}
             if result.error is not None:
-                body["status"] = "unhealthy"
+                warns = isinstance(result.check, ONLY_WARN)
+                if not warns:
+                    body["status"] = "unhealthy"
+                elif body["status"] == "ok":
+                    body["status"] = "degraded"
                 # Our checks' messages are fixed strings; the library's database check
                 # passes on the driver's message, which may name a host: leave it out.
-                ours = isinstance(result.check, (TaskBackend, CatalogSync))
-                entry = {"status": "fail", "reason": result.error.message if ours else "failed"}
+                ours = isinstance(result.check, (TaskBackend, CatalogSync, UsageSync))
+                entry = {
+                    "status": "warn" if warns else "fail",
+                    "reason": result.error.message if ours else "failed",
+                }
             entry.update(getattr(result.check, "details", {}))
             entry["seconds"] = round(result.time_taken, 3)
             body["checks"][names[type(result.check)]] = entry
-        return JsonResponse(body, status=200 if body["status"] == "ok" else 503)
+        return JsonResponse(body, status=503 if body["status"] == "unhealthy" else 200)
 
     def http_method_not_allowed(self, request, *args, **kwargs):
         """A monitor that POSTs gets JSON too, not a page."""
