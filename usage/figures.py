@@ -5,10 +5,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date
-from decimal import ROUND_HALF_EVEN, Decimal
+from decimal import ROUND_HALF_UP, Decimal
 from functools import cached_property
-
-from fal.units import format_money
 
 WINDOW_DAYS = 30
 DEMO_NOTE = "Demo usage, made up by the offline emulator"
@@ -44,7 +42,7 @@ class EndpointUsage:
     def sort_spend(self) -> Decimal:
         return self.spend or Decimal(0)
 
-    # As pages write them ("" when fal gave no figure).
+    # As pages write them ("" when fal gave no figure), as /usage/ writes them too.
 
     @property
     def calls_text(self) -> str:
@@ -52,9 +50,11 @@ class EndpointUsage:
 
     @property
     def spend_text(self) -> str:
-        if self.spend is None:
-            return ""
-        return format_money(self.spend.quantize(CENT, ROUND_HALF_EVEN), self.currency)
+        return money_text(self.spend, self.currency) if self.spend is not None else ""
+
+    @property
+    def quantity_text(self) -> str:
+        return quantity_text(self.quantity, self.unit) if self.quantity is not None else ""
 
     @property
     def error_rate_text(self) -> str:
@@ -66,11 +66,40 @@ class EndpointUsage:
         """p50 / p95 in seconds."""
         if self.p50 is None and self.p95 is None:
             return ""
-        return f"{_seconds(self.p50)} / {_seconds(self.p95)}"
+        return f"{seconds_text(self.p50)} / {seconds_text(self.p95)}"
 
 
-def _seconds(value: float | None) -> str:
-    return f"{value:.2f} s" if value is not None else "—"
+# Every page writes the team's figures with these ("—" where fal gave none).
+
+
+def money_text(amount: Decimal | None, currency: str = "USD") -> str:
+    """ "$1,234.57": to the cent, half up."""
+    if amount is None:
+        return "—"
+    cents = amount.quantize(CENT, rounding=ROUND_HALF_UP)
+    return f"${cents:,.2f}" if currency in ("USD", "") else f"{cents:,.2f} {currency}"
+
+
+def cost_text(amount: Decimal | None) -> str:
+    """A cost per call: to the cent from a dollar up, else to four decimals ("$0.0378",
+    "$0.80")."""
+    if amount is None:
+        return "—"
+    if amount >= 1:
+        return money_text(amount)
+    digits = f"{amount.quantize(Decimal('0.0001'), rounding=ROUND_HALF_UP):f}".rstrip("0")
+    return "$" + digits.ljust(4, "0")  # "0.8" → "$0.80"
+
+
+def quantity_text(quantity: Decimal, unit: str) -> str:
+    """ "1,580 seconds"; "3 × 5 seconds" where fal's unit has a number of its own."""
+    joiner = " × " if unit[:1].isdigit() else " "
+    return f"{quantity.normalize():,f}{joiner}{unit}".strip()
+
+
+def seconds_text(value: float | None) -> str:
+    """fal's percentile as given (to the millisecond it is sent with)."""
+    return "—" if value is None else f"{value:,.3f}".rstrip("0").rstrip(".") + " s"
 
 
 @dataclass(frozen=True)

@@ -15,7 +15,7 @@ from collections import defaultdict
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import Decimal
 from typing import Any
 
 from django.db.models import Sum
@@ -28,7 +28,6 @@ DEFAULT_WINDOW = 30
 TOP_SERIES = 5  # the chart stacks the top five endpoints; the rest is "other"
 OTHER = "other"
 MAX_FILTER_LENGTH = 200  # as the columns hold
-CENT = Decimal("0.01")
 
 
 def _rate(part: int | None, whole: int | None) -> float | None:
@@ -344,22 +343,3 @@ def _chart[N: (Decimal, int)](
         other = tuple(sum((by_endpoint[e].get(d, zero) for e in rest), zero) for d in days)
         series.append(ChartSeries(OTHER, other))
     return DailyChart(metric, days, tuple(series))
-
-
-def money_text(amount: Decimal | None, currency: str = "USD") -> str:
-    """ "$1,234.57": to the cent, half up."""
-    if amount is None:
-        return "—"
-    cents = amount.quantize(CENT, rounding=ROUND_HALF_UP)
-    return f"${cents:,.2f}" if currency in ("USD", "") else f"{cents:,.2f} {currency}"
-
-
-def cost_text(amount: Decimal | None) -> str:
-    """A cost per call: to the cent from a dollar up, else to four decimals ("$0.0378",
-    "$0.80")."""
-    if amount is None:
-        return "—"
-    if amount >= 1:
-        return money_text(amount)
-    digits = f"{amount.quantize(Decimal('0.0001'), rounding=ROUND_HALF_UP):f}".rstrip("0")
-    return "$" + digits.ljust(4, "0")  # "0.8" → "$0.80"

@@ -19,6 +19,7 @@ from django.utils.cache import patch_cache_control
 from catalog import services
 from catalog.index import CatalogIndex
 from catalog.views import spreadsheet_safe
+from usage.figures import cost_text, money_text, quantity_text, seconds_text
 from usage.reports import (
     OTHER,
     SORTS,
@@ -26,8 +27,6 @@ from usage.reports import (
     DailyChart,
     EndpointWindow,
     UsageView,
-    cost_text,
-    money_text,
     parse_usage_view,
     usage_report,
 )
@@ -49,7 +48,7 @@ class TableRow:
 
     @property
     def quantity(self) -> str:
-        return " + ".join(_quantity(q, unit) for q, unit in self.figures.quantities)
+        return " + ".join(quantity_text(q, unit) for q, unit in self.figures.quantities)
 
     @property
     def spend(self) -> str:
@@ -82,11 +81,11 @@ class TableRow:
 
     @property
     def p50(self) -> str:
-        return _seconds(self.figures.p50)
+        return seconds_text(self.figures.p50)
 
     @property
     def p95(self) -> str:
-        return _seconds(self.figures.p95)
+        return seconds_text(self.figures.p95)
 
 
 def usage_page(request: HttpRequest) -> HttpResponse:
@@ -215,24 +214,9 @@ def _plain(value: Decimal | float | int | str | None) -> str:
     return str(value)
 
 
-def _number(value: Decimal) -> str:
-    return f"{value.normalize():,f}"
-
-
-def _quantity(quantity: Decimal, unit: str) -> str:
-    """ "1,580 seconds"; "3 × 5 seconds" where fal's unit has a number of its own."""
-    joiner = " × " if unit[:1].isdigit() else " "
-    return f"{_number(quantity)}{joiner}{unit}".strip()
-
-
 def _count(value: int | None) -> str:
     return "—" if value is None else f"{value:,}"
 
 
 def _percent(rate: float | None) -> str:
     return "—" if rate is None else f"{rate * 100:.1f} %"
-
-
-def _seconds(value: float | None) -> str:
-    """fal's percentile as given (to the millisecond it is sent with)."""
-    return "—" if value is None else f"{value:,.3f}".rstrip("0").rstrip(".") + " s"

@@ -144,8 +144,27 @@ def test_the_model_page_says_our_usage_in_figures_and_words(member_client, synce
     assert "Our usage" in html and f"{DEMO}: not your team's real figures." in html
     assert f"<dd>{calls:,}</dd>" in html
     assert f"{errors / calls * 100:.1f} %" in html
-    assert f"{p50:.2f} s / {p95:.2f} s" in html
+    assert f"{p50:,.3f}".rstrip("0").rstrip(".") + " s / " in html
     assert f"${spend.quantize(Decimal('0.01'))}" in html.replace(",", "")
+
+
+@pytest.mark.parametrize(
+    "endpoint_id",
+    [DEV, "fal-ai/luma-dream-machine/ray-2", "fal-ai/elevenlabs/tts/multilingual-v2"],
+)
+def test_the_model_page_writes_each_figure_as_the_usage_page_does(
+    member_client, synced, endpoint_id
+):
+    row = next(
+        r
+        for r in member_client.get("/usage/").context["rows"]
+        if r.figures.endpoint_id == endpoint_id
+    )
+    html = unescape(member_client.get(f"/models/{endpoint_id}/").content.decode())
+    section = html[html.index('id="our-usage-heading"') :]
+    assert f"<dt>Spend, last 30 days</dt><dd>{row.spend}</dd>" in section
+    assert f"<dt>Quantity</dt><dd>{row.quantity}</dd>" in section  # "199 × 5 seconds"
+    assert f"<dd>{row.p50} / {row.p95}</dd>" in section
 
 
 def test_compare_adds_the_teams_rows(member_client, synced):

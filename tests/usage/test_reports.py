@@ -6,7 +6,8 @@ from decimal import Decimal
 
 import pytest
 
-from usage.reports import UsageView, cost_text, money_text, parse_usage_view
+from usage.figures import cost_text, money_text
+from usage.reports import UsageView, parse_usage_view
 
 
 @pytest.mark.parametrize(
