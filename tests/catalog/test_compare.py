@@ -12,7 +12,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from catalog.compare import build_matrix, markdown, overview_rows
-from fal.openapi import SchemaField
+from fal.openapi import SchemaField, model_schema
 from fal_emulator import SNAPSHOT_DIR, Emulator, load_snapshot
 
 SNAPSHOT = SNAPSHOT_DIR
@@ -23,6 +23,9 @@ GROK = "xai/grok-imagine-video/image-to-video"
 PATINA = "fal-ai/patina/material"  # its output refers to an undefined ImageFile schema
 JUGGERNAUT = "rundiffusion-fal/juggernaut-flux/base"
 NO_SCHEMA = "bytedance/seedance-2.5/image-to-video"  # in the catalog, no OpenAPI document
+FLUX_DEV = "fal-ai/flux/dev"
+# Its output's Image is the component `registry__image__fast_sdxl__models__Image`.
+FLUX_ULTRA = "fal-ai/flux-pro/v1.1-ultra"
 
 pytestmark = pytest.mark.django_db
 
@@ -115,6 +118,16 @@ def test_a_missing_ref_shows_unknown_and_says_which_schema_is_missing(member_cli
     html = response.content.decode()
     assert "array&lt;unknown&gt;" in html
     assert "which its schema does not define" in html
+
+
+def test_the_same_image_under_a_generated_component_name_is_not_a_difference(member_client):
+    response = member_client.get(compare_path(FLUX_DEV, FLUX_ULTRA))
+    images = rows_by_name(response.context["outputs"])["images"]
+    assert [cell.field.type for cell in images.cells] == ["array<Image>", "array<Image>"]
+    assert not images.differs
+    assert "registry__" not in response.content.decode()
+    only = member_client.get(compare_path(FLUX_DEV, FLUX_ULTRA, only="diff"))
+    assert 'data-field="images"' not in only.content.decode()
 
 
 def test_a_model_without_a_schema_says_so_and_is_left_out_of_the_counts(member_client):
@@ -395,6 +408,41 @@ def test_the_odd_one_out_is_marked_not_the_majority():
         frozenset(),
         frozenset({"default"}),
     ]
+
+
+def output_fields(prop: dict, **schemas: dict) -> tuple:
+    """The output fields of a document whose output is {"out": prop}, beside `schemas`."""
+    doc = {"components": {"schemas": {"XOutput": {"properties": {"out": prop}}, **schemas}}}
+    return model_schema(doc).outputs
+
+
+IMAGE = {"type": "object", "properties": {"url": {"type": "string"}, "width": {}}}
+VIDEO = {"type": "object", "properties": {"url": {"type": "string"}}}
+REF = "#/components/schemas/"
+
+
+def images_of(name: str, schema: dict) -> tuple:
+    return output_fields({"type": "array", "items": {"$ref": REF + name}}, **{name: schema})
+
+
+@pytest.mark.parametrize(
+    "a, b, differs",
+    [
+        (images_of("Image", IMAGE), images_of("registry__fast_sdxl__models__Image", IMAGE), False),
+        (images_of("Image", IMAGE), images_of("fal__toolkit__image__Image", IMAGE), False),
+        (images_of("Image", IMAGE), images_of("Video", VIDEO), True),
+        # The same fields under another name of its own (Audio, Video and File share theirs
+        # in fal's documents) is another type: the name says what the file holds.
+        (images_of("Audio", VIDEO), images_of("Video", VIDEO), True),
+        (output_fields({"type": "string"}), output_fields({"type": "integer"}), True),
+        (output_fields({"enum": ["a", "b"]}), output_fields({"enum": ["a", "c"]}), True),
+    ],
+)
+def test_types_are_the_same_when_their_own_names_are(a, b, differs):
+    (row,) = build_matrix([a, b]).rows
+    assert row.differs is differs
+    # What is compared is what is shown: two cells that read alike are never "different".
+    assert (len({cell.text() for cell in row.cells}) > 1) is differs
 
 
 def test_columns_without_a_schema_do_not_make_fields_unshared():

@@ -53,6 +53,13 @@ def test_outputs_come_from_the_result_path_with_refs_named(openapi):
     assert schema.outputs[0].unresolved_ref is None
 
 
+def test_an_image_under_a_generated_registry_name_is_labelled_image(openapi):
+    document = openapi["fal-ai/flux-pro/v1.1-ultra"]
+    assert "registry__image__fast_sdxl__models__Image" in document["components"]["schemas"]
+    images = by_name(model_schema(document).outputs)["images"]
+    assert images.type == "array<Image>"
+
+
 def test_fields_without_an_order_list_keep_document_order():
     doc = {
         "components": {
@@ -435,6 +442,19 @@ def test_bounds_that_are_not_numbers_are_left_out():
         # A ref to an object schema is named, with or without `type: object`.
         ({"$ref": REF + "Loose"}, {"Loose": {"properties": {"a": {}}}}, "Loose"),
         ({"$ref": REF + "Bag"}, {"Bag": {"type": "object"}}, "Bag"),
+        # An object under the name fal's generator gives it when two modules define a class
+        # of the same name (`<module path>__<class>`) is shown by its own name.
+        (
+            {"$ref": REF + "registry__image__fast_sdxl__models__Image"},
+            {"registry__image__fast_sdxl__models__Image": {"type": "object"}},
+            "Image",
+        ),
+        (
+            {"type": "array", "items": {"$ref": REF + "fal__toolkit__image__image__Image"}},
+            {"fal__toolkit__image__image__Image": {"properties": {"url": {}}}},
+            "array<Image>",
+        ),
+        ({"$ref": REF + "Odd__"}, {"Odd__": {"type": "object"}}, "Odd__"),
         # A ref to anything else is followed to what it is.
         ({"$ref": REF + "Size"}, {"Size": {"type": "string", "enum": ["s", "m"]}}, "string"),
         ({"$ref": REF + "Pick"}, {"Pick": {"type": "object", "enum": [{"w": 1}]}}, "object"),
