@@ -59,13 +59,14 @@ def usage_risks(catalog: CatalogIndex, usage: TeamUsage) -> tuple[Risk, ...]:
 def _risks(catalog: CatalogIndex, usage: TeamUsage) -> tuple[Risk, ...]:
     used = usage.ranking
     since = datetime.combine(usage.since, time(), tzinfo=UTC) if usage.since else None
-    breaking: dict[str, datetime] = {}
-    # When a sync found it (its `seen_at` is the catalog state's date: a snapshot's is old).
-    changes = Change.objects.filter(endpoint_id__in=list(used), breaking=True)
+    # Dated by the catalog state that showed it, not by the sync that read that state: a
+    # first sync replays fal's older states (offline, the snapshot's history) today, and a
+    # change of June is no news in December.
+    changes = Change.objects.filter(breaking=True)
     if since is not None:
-        changes = changes.filter(sync__started_at__gte=since)
-    found = changes.order_by("sync__started_at").values_list("endpoint_id", "sync__started_at")
-    for endpoint_id, seen_at in found:
+        changes = changes.filter(seen_at__gte=since)
+    breaking: dict[str, datetime] = {}
+    for endpoint_id, seen_at in changes.order_by("seen_at").values_list("endpoint_id", "seen_at"):
         breaking[endpoint_id] = seen_at  # the latest
     risks = []
     for endpoint_id in sorted(used, key=lambda e: used[e], reverse=True):
@@ -79,7 +80,9 @@ def _risks(catalog: CatalogIndex, usage: TeamUsage) -> tuple[Risk, ...]:
             reasons.append(f"a breaking change on {breaking[endpoint_id]:%Y-%m-%d}")
         if not reasons:
             continue
-        suggested = successors(model, catalog, {endpoint_id}) if model is not None else []
+        # A successor that broke in the same window would be no way out.
+        exclude = {endpoint_id, *breaking}
+        suggested = successors(model, catalog, exclude) if model is not None else []
         risks.append(
             Risk(
                 endpoint_id=endpoint_id,

@@ -9,7 +9,7 @@ from __future__ import annotations
 import copy
 import re
 from collections import defaultdict
-from datetime import timedelta
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from html import unescape
 
@@ -19,8 +19,9 @@ from django.test.utils import CaptureQueriesContext
 
 from catalog import upstream
 from catalog.index import catalog_index
-from catalog.models import Shortlist
+from catalog.models import Change, Shortlist, SyncRun
 from catalog.sync import CrawlFacts, sync_catalog
+from catalog.watch import successors
 from fal.client import FalModelsClient
 from fal.usage import AnalyticsQuery, UsageQuery
 from fal_emulator import Emulator, WSGITransport, load_snapshot, snapshot_emulator
@@ -214,7 +215,8 @@ def test_the_risk_banner_lists_gone_deprecated_and_broken_models_with_successors
     assert set(risks) == {SORA, DEV, broken}
     assert risks[SORA].reasons == ("gone from fal",) and not risks[SORA].known
     assert risks[DEV].reasons == ("deprecated",) and risks[DEV].suggestions
-    assert risks[broken].reasons[0].startswith("a breaking change on ")
+    change = Change.objects.filter(endpoint_id=broken, breaking=True).latest("seen_at")
+    assert risks[broken].reasons == (f"a breaking change on {change.seen_at:%Y-%m-%d}",)
     html = unescape(response.content.decode())
     assert "3 models you call are at risk" in html
     for suggestion in risks[DEV].suggestions:
@@ -223,6 +225,45 @@ def test_the_risk_banner_lists_gone_deprecated_and_broken_models_with_successors
     client.force_login(curator)
     unlisted = client.get("/").context["unlisted_used"]
     assert len(unlisted) == len(synced) - 1 and SORA not in unlisted
+
+
+def test_a_change_from_before_the_window_is_no_risk_though_a_sync_read_it_today(
+    member_client, synced
+):
+    # A first sync replays fal's older states today (offline: the snapshot's history, with
+    # breaking changes of 2026-06-05 to models the demo team calls).
+    replayed = "fal-ai/flux-lora"
+    assert replayed in synced
+    today = SyncRun.objects.latest("started_at")
+    june = datetime(2026, 6, 5, 8, 8, tzinfo=UTC)
+    assert june.date() < date.today() - timedelta(days=WINDOW_DAYS)
+    Change.objects.create(
+        endpoint_id=replayed, kind="schema", field="input.enable_safety_checker",
+        breaking=True, sync=today, seen_at=june,
+    )  # fmt: skip
+    risks = member_client.get("/").context["usage_risks"]
+    assert replayed not in {r.endpoint_id for r in risks}
+
+
+def test_no_successor_is_offered_that_broke_in_the_same_window(member_client, synced):
+    models = copy.deepcopy(load_snapshot()[0])
+    next(m for m in models if m["endpoint_id"] == DEV)["metadata"]["status"] = "deprecated"
+    with upstream.offline_source(Emulator(models, load_snapshot()[1])):
+        assert sync_catalog(trigger="test", facts=CrawlFacts()).state == "succeeded"
+    index = catalog_index()
+    would_offer = [m.endpoint_id for m in successors(index.get(DEV), index, {DEV})]
+    assert len(would_offer) >= 2
+    latest = SyncRun.objects.latest("started_at")
+    Change.objects.create(
+        endpoint_id=would_offer[0], kind="schema", field="input.prompt", breaking=True,
+        sync=latest, seen_at=latest.started_at,
+    )  # fmt: skip
+    offered = [c.endpoint_id for c in _risk(member_client, DEV).suggestions]
+    assert would_offer[0] not in offered and offered[0] == would_offer[1]
+
+
+def _risk(client, endpoint_id: str):
+    return next(r for r in client.get("/").context["usage_risks"] if r.endpoint_id == endpoint_id)
 
 
 def test_the_pages_ask_fal_nothing(member_client, synced, count_upstream):
