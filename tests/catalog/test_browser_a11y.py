@@ -71,6 +71,7 @@ def pages_for(role: str, size: str) -> list[tuple[str, str]]:
         ("grid", "/"),
         ("grid filtered", "/?q=video&category=image-to-video&license=commercial&sort=newest"),
         ("grid no results", "/?q=zzqqxxnothing"),
+        ("grid with compare tray", "/?" + "&".join(f"compare={e}" for e in COMPARED)),
         ("model with schema", f"/models/{WITH_SCHEMA}/"),
         ("model without schema", f"/models/{NO_SCHEMA}/"),
     ]

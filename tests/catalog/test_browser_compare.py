@@ -201,3 +201,57 @@ def test_scrolled_to_the_end_the_tray_covers_no_compare_box_or_price(
     assert covered == []
     # Nor do its six names widen the page.
     assert page.evaluate("document.documentElement.scrollWidth") <= viewport["width"]
+
+
+def tray_picks_out_of_reach(page) -> list[str]:
+    """The tray's picks whose name or remove control is not on the screen where it can be
+    read and tapped: clipped by the tray (or a scroller inside it), or under something else."""
+    return page.evaluate(
+        """() => {
+            const tray = document.querySelector('.tray');
+            const shows = (el) => {
+                const r = el.getBoundingClientRect();
+                if (!r.width || !r.height || r.left < 0 || r.right > innerWidth) return false;
+                const hit = document.elementFromPoint(r.left + r.width / 2, r.top + r.height / 2);
+                return hit !== null && el.contains(hit);
+            };
+            return [...tray.querySelectorAll('li')]
+                .filter((li) => !shows(li) || !shows(li.querySelector('a'))
+                    || li.getBoundingClientRect().right > tray.getBoundingClientRect().right)
+                .map((li) => li.textContent.trim());
+        }"""
+    )
+
+
+@pytest.mark.parametrize(
+    "viewport", [{"width": 1280, "height": 900}, {"width": 390, "height": 844}], ids=str
+)
+def test_every_pick_in_the_tray_can_be_read_and_removed(new_page, live_server, member, viewport):
+    page = new_page(viewport=viewport)
+    grid = "/?category=text-to-video&sort=price"
+    sign_in(page, live_server, "mia", "member-pass-1234", grid)
+    cards = page.locator(".grid .card")
+    ids = cards.evaluate_all("cards => cards.map(c => c.dataset.endpointId)")[:6]
+    names = [cards.nth(n).locator(".card-title").inner_text() for n in range(6)]
+    for count in (2, 6):  # the reviewer's two (long names), then the most there can be
+        picks = "&".join(f"compare={i}" for i in ids[:count])
+        page.goto(f"{live_server.url}{grid}&{picks}")
+        tray = page.locator(".tray")
+        expect(tray).to_contain_text(f"({count}/6)")
+        assert tray_picks_out_of_reach(page) == []
+        # Nothing in it scrolls sideways out of sight, and a shortened name is whole for
+        # assistive technology and on hover.
+        assert tray.evaluate(
+            """t => [t, ...t.querySelectorAll('*')]
+                .filter(e => ['auto', 'scroll'].includes(getComputedStyle(e).overflowX))
+                .every(e => e.scrollWidth <= e.clientWidth + 1)"""
+        )
+        for endpoint_id, name in zip(ids[:count], names, strict=False):
+            chip = tray.locator(f'li[title*="{endpoint_id}"]')
+            expect(chip).to_have_attribute("title", re.compile(re.escape(name)))
+            expect(chip.get_by_role("link")).to_have_accessible_name(f"Remove {name} from compare")
+    # The last pick, the one a clipped row hid first, comes off.
+    tray.locator("li a").last.click()
+    expect(tray).to_contain_text("(5/6)")
+    assert f"compare={ids[5]}" not in page.url.replace("%2F", "/")
+    assert new_page.errors == []
