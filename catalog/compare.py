@@ -192,20 +192,31 @@ class Row:
 
 @dataclass(frozen=True)
 class Matrix:
+    """The fields of 2-6 models. Each field counts once in the summary: the same in every
+    model, in every model but differing, or in only some models."""
+
     rows: tuple[Row, ...]
     available: tuple[bool, ...]  # per column: was the schema expanded
 
     @property
-    def shared(self) -> int:
-        return sum(row.shared for row in self.rows)
+    def same(self) -> int:
+        return sum(row.shared and not row.differs for row in self.rows)
 
     @property
     def differ(self) -> int:
-        return sum(row.differs for row in self.rows)
+        return sum(row.shared and row.differs for row in self.rows)
 
     @property
-    def unique(self) -> int:
-        return sum(row.unique for row in self.rows)
+    def only_in_some(self) -> int:
+        return sum(row.of > 1 and not row.shared for row in self.rows)
+
+    @property
+    def counts(self) -> str:
+        """`5 the same, 0 differ, 11 in only some models`; "" with fewer than two schemas."""
+        if sum(self.available) < 2:
+            return ""
+        differ = f"{self.differ} differ{'s' if self.differ == 1 else ''}"
+        return f"{self.same} the same, {differ}, {self.only_in_some} in only some models"
 
     @property
     def differing_rows(self) -> tuple[Row, ...]:
@@ -445,7 +456,7 @@ def markdown(
         )
     for title, matrix in (("Inputs", inputs), ("Outputs", outputs)):
         rows = matrix.differing_rows if only_differences else matrix.rows
-        counts = f"{matrix.shared} shared · {matrix.differ} differ · {matrix.unique} unique"
+        counts = f"{len(matrix.rows)}: {matrix.counts}" if matrix.counts else str(len(matrix.rows))
         lines += ["", f"### {title} ({counts})", ""]
         if only_differences:
             lines += ["Only the fields that differ are listed.", ""]

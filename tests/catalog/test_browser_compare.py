@@ -55,7 +55,7 @@ def test_pick_three_on_the_grid_compare_them_and_share_the_url(
     assert len(overview_labels(page)) == 12  # with the price and its reference job
     assert everything[:2] == ["prompt", "duration"]  # shared by all three
     expect(page.locator("tbody.group-inputs .counts")).to_have_text(
-        "2 shared · 16 differ · 9 unique"
+        "16: 0 the same, 2 differ, 14 in only some models"
     )
     ARTIFACTS.mkdir(exist_ok=True)
     # caret="initial": hiding the caret injects a style, which our CSP (rightly) reports.

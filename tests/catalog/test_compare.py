@@ -52,8 +52,11 @@ def test_three_image_to_video_models_shared_fields_come_first(member_client):
     # Then fields two of them have, then those only one has.
     counts = [row.present_in for row in inputs.rows]
     assert counts == sorted(counts, reverse=True)
-    assert (inputs.shared, inputs.unique) == (2, 9)
-    assert "2 shared · 16 differ · 9 unique" in response.content.decode()
+    assert sum(row.shared for row in inputs.rows) == 2
+    assert sum(row.unique for row in inputs.rows) == 9
+    # Each input counted once: the two they all have differ (in type, default, limits…).
+    assert (inputs.same, inputs.differ, inputs.only_in_some) == (0, 2, 14)
+    assert "16 inputs: 0 the same, 2 differ, 14 in only some models" in response.content.decode()
 
 
 def test_unique_fields_are_marked_in_their_one_column(member_client):
@@ -91,8 +94,8 @@ def test_differing_defaults_enums_and_limits_are_flagged_per_aspect(member_clien
 def test_nearly_identical_models_differ_nowhere_and_only_differences_is_empty(member_client):
     response = member_client.get(compare_path(KLING_PRO, KLING_STANDARD, only="diff"))
     inputs = response.context["inputs"]
-    assert inputs.shared == len(inputs.rows) == 10
-    assert inputs.differ == 0
+    assert inputs.same == len(inputs.rows) == 10
+    assert (inputs.differ, inputs.only_in_some) == (0, 0)
     assert response.context["input_rows"] == ()
     assert "No differences in the inputs." in response.content.decode()
 
@@ -128,6 +131,17 @@ def test_the_same_image_under_a_generated_component_name_is_not_a_difference(mem
     assert "registry__" not in response.content.decode()
     only = member_client.get(compare_path(FLUX_DEV, FLUX_ULTRA, only="diff"))
     assert 'data-field="images"' not in only.content.decode()
+
+
+def test_the_summary_counts_each_input_once(member_client):
+    response = member_client.get(compare_path(FLUX_DEV, FLUX_ULTRA))
+    inputs = response.context["inputs"]
+    names = {cell.field.name for row in inputs.rows for cell in row.cells if cell.field}
+    assert inputs.same + inputs.differ + inputs.only_in_some == len(names) == 16
+    assert inputs.same == sum(row.shared and not row.differs for row in inputs.rows) == 5
+    assert inputs.only_in_some == sum(not row.shared for row in inputs.rows) == 11
+    html = " ".join(response.content.decode().split())
+    assert "2 models · 16 inputs: 5 the same, 0 differ, 11 in only some models" in html
 
 
 def test_a_model_without_a_schema_says_so_and_is_left_out_of_the_counts(member_client):
@@ -362,7 +376,7 @@ def test_the_markdown_export_is_on_the_page(member_client):
     html = member_client.get(compare_path(KLING_PRO, VEO, GROK)).content.decode()
     assert '<textarea id="compare-markdown"' in html
     assert "| `cfg_scale` | `number` · optional · default `0.5` · min 0 · max 1 | — | — |" in html
-    assert "### Inputs (2 shared · 16 differ · 9 unique)" in html
+    assert "### Inputs (16: 0 the same, 2 differ, 14 in only some models)" in html
 
 
 # --- compare.py on its own -------------------------------------------------------------------
@@ -392,7 +406,7 @@ def test_rows_common_to_all_first_then_by_how_many_have_them():
         ]
     )
     assert [row.name for row in matrix.rows] == ["all", "ab", "bc", "only_a", "only_c"]
-    assert (matrix.shared, matrix.unique) == (1, 2)
+    assert (matrix.same, matrix.differ, matrix.only_in_some) == (1, 0, 4)
 
 
 def test_the_odd_one_out_is_marked_not_the_majority():
@@ -445,6 +459,21 @@ def test_types_are_the_same_when_their_own_names_are(a, b, differs):
     assert (len({cell.text() for cell in row.cells}) > 1) is differs
 
 
+def test_each_field_is_the_same_differs_or_is_in_only_some_models():
+    matrix = build_matrix(
+        [
+            [field("same"), field("steps", type="integer"), field("ab"), field("only_a")],
+            [field("same"), field("steps", type="number"), field("ab")],
+            [field("same"), field("steps", type="integer"), field("only_c")],
+        ]
+    )
+    assert (matrix.same, matrix.differ, matrix.only_in_some) == (1, 1, 3)
+    assert matrix.same + matrix.differ + matrix.only_in_some == len(matrix.rows) == 5
+    assert matrix.counts == "1 the same, 1 differs, 3 in only some models"
+    # "Only differences" keeps every row that is not the same everywhere.
+    assert [row.name for row in matrix.differing_rows] == ["steps", "ab", "only_a", "only_c"]
+
+
 def test_columns_without_a_schema_do_not_make_fields_unshared():
     matrix = build_matrix([[field("a")], None, [field("a")]])
     assert matrix.rows[0].shared and not matrix.rows[0].differs
@@ -453,8 +482,9 @@ def test_columns_without_a_schema_do_not_make_fields_unshared():
 
 def test_with_one_schema_nothing_is_shared_unique_or_different():
     matrix = build_matrix([[field("a"), field("b")], None])
-    assert (matrix.shared, matrix.differ, matrix.unique) == (0, 0, 0)
+    assert (matrix.same, matrix.differ, matrix.only_in_some) == (0, 0, 0)
     assert len(matrix.rows) == 2
+    assert matrix.counts == ""  # nothing to compare with
 
 
 def test_markdown_escapes_pipes_and_keeps_one_line_per_row():
