@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import threading
 from collections import OrderedDict
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Sequence, Set
 from contextvars import ContextVar
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime
@@ -417,15 +417,16 @@ def _as_datetime(value: datetime | str | None) -> datetime | None:
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
 
-def load_prices(price_key: str | None) -> dict[str, CardPrice]:
-    """The current price of every endpoint for one key fingerprint (none without a key)."""
+def load_prices(price_key: str | None, video_ids: Set[str] = frozenset()) -> dict[str, CardPrice]:
+    """The current price of every endpoint for one key fingerprint (none without a key);
+    `video_ids`: the endpoints that make videos (their typical job is a clip)."""
     if price_key is None:
         return {}
     rows = PriceRecord.objects.filter(key_fingerprint=price_key, ended_at=None).values_list(
         "endpoint_id", "unit_price", "unit", "currency"
     )
     return {
-        endpoint_id: card_price(amount, unit, currency)
+        endpoint_id: card_price(amount, unit, currency, video=endpoint_id in video_ids)
         for endpoint_id, amount, unit, currency in rows.iterator(chunk_size=2000)
     }
 
@@ -448,7 +449,10 @@ def load_index(version: int | None, price_key: str | None) -> CatalogIndex:
         # Stored by older rules, or unknown: no capabilities until the next sync says.
         if (known := Capabilities.from_json(caps)) is not None:
             capabilities[endpoint_id] = known
-    prices = load_prices(price_key)
+    video_ids = {
+        m.endpoint_id for m in models if m.metadata and m.metadata.category.endswith("-to-video")
+    }
+    prices = load_prices(price_key, video_ids)
     return CatalogIndex(version, models, presence, capabilities, prices, price_key, shared)
 
 

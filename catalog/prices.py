@@ -107,8 +107,10 @@ class CardPrice:
         return quantity * per_one / parse_unit(self.unit).multiplier
 
 
-def card_price(unit_price: Decimal | float, unit: str, currency: str) -> CardPrice:
-    """Read one stored price."""
+def card_price(
+    unit_price: Decimal | float, unit: str, currency: str, *, video: bool = False
+) -> CardPrice:
+    """Read one stored price; `video`: the model makes videos (its typical job is a clip)."""
     amount = as_decimal(unit_price).normalize()
     parsed = parse_unit(unit)
     text, tooltip = price_text(amount, unit, currency)  # type: ignore[arg-type]
@@ -121,10 +123,10 @@ def card_price(unit_price: Decimal | float, unit: str, currency: str) -> CardPri
         tooltip=tooltip,
         unit_class=parsed.cls.key,
         unit_label=parsed.cls.label,
-        reference=reference_job(parsed, amount, currency) or "",  # type: ignore[arg-type]
+        reference=reference_job(parsed, amount, currency, video=video) or "",  # type: ignore[arg-type]
         per_class=per_class,
         shown=round_price(per_class) if per_class is not None else None,
-        per_job=reference_job_cost(parsed, amount),
+        per_job=reference_job_cost(parsed, amount, video=video),
     )
 
 

@@ -230,9 +230,23 @@ _JOBS: dict[UnitClass, tuple[Decimal, str]] = {
 }
 
 
-def reference_job_cost(unit: Unit | str, unit_price: float | Decimal) -> Decimal | None:
+# A video priced per megapixel is billed for every frame's pixels: its job is the clip those
+# models make by default (121 frames, about 5 s; fal's LTX schemas), at 1280×720.
+_VIDEO_MEGAPIXELS = (Decimal(121) * Decimal("0.9216"), "for a 121-frame 1280×720 clip (about 5 s)")
+
+
+def _job(unit: Unit, video: bool) -> tuple[Decimal, str] | None:
+    if video and unit.cls is MEGAPIXEL:
+        return _VIDEO_MEGAPIXELS
+    return _JOBS.get(unit.cls)
+
+
+def reference_job_cost(
+    unit: Unit | str, unit_price: float | Decimal, *, video: bool = False
+) -> Decimal | None:
     """What a typical job costs, exactly (one image, a 1024×1024 image's megapixels, a 5 s
-    clip…), or None where no job of a known size exists (tokens, compute seconds, vague)."""
+    clip…), or None where no job of a known size exists (tokens, compute seconds, vague).
+    `video`: the model makes videos, so its megapixels are those of a clip's frames."""
     if isinstance(unit, str):
         unit = parse_unit(unit)
     per_class = unit.per_class_price(unit_price)
@@ -240,17 +254,19 @@ def reference_job_cost(unit: Unit | str, unit_price: float | Decimal) -> Decimal
         return None
     if unit.cls is CALL:
         return per_class
-    if unit.cls in _JOBS:
-        return per_class * _JOBS[unit.cls][0]
-    return None
+    job = _job(unit, video)
+    return per_class * job[0] if job else None
 
 
-def reference_job(unit: Unit | str, unit_price: float, currency: str = "USD") -> str | None:
+def reference_job(
+    unit: Unit | str, unit_price: float, currency: str = "USD", *, video: bool = False
+) -> str | None:
     """What a typical job costs ("≈ $0.14 for a 5 s clip"), or None where its size is unknown."""
     if isinstance(unit, str):
         unit = parse_unit(unit)
-    cost = reference_job_cost(unit, unit_price)
+    cost = reference_job_cost(unit, unit_price, video=video)
     if cost is None:
         return None
-    phrase = f"for one {unit.noun}" if unit.cls is CALL else _JOBS[unit.cls][1]
+    job = _job(unit, video)
+    phrase = job[1] if job is not None and unit.cls is not CALL else f"for one {unit.noun}"
     return f"≈ {approximate_money(cost, currency)} {phrase}"

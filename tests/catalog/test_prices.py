@@ -282,6 +282,23 @@ def test_the_model_page_shows_price_unit_in_words_and_a_reference_job(member_cli
     assert f"How many {price.quantity_noun}?" in section
 
 
+def test_a_video_priced_per_megapixel_is_held_to_a_clip_not_an_image(member_client, recorded):
+    video = "fal-ai/ltx-2-19b/distilled/text-to-video"
+    assert recorded[video]["unit"].strip() == "megapixels"
+    page = html(member_client.get(f"/models/{video}/"))
+    assert "for a 121-frame 1280×720 clip (about 5 s)" in page
+    assert "for a 1024×1024 image" not in page
+    index = catalog_index()
+    clip = Decimal(repr(recorded[video]["unit_price"])) * Decimal("111.5136")
+    assert index.price(video).per_job == clip
+    image = first_of_class(recorded, "megapixel")  # an image model's stays an image
+    assert "1024×1024 image" in index.price(image).reference
+    # "At most $0.05 for a typical job" no longer keeps it as if it cost a tenth of a cent.
+    cheap = html(member_client.get("/?category=text-to-video&max_price=0.05&per_page=96"))
+    assert f'data-endpoint-id="{video}"' not in cheap
+    assert clip > Decimal("0.05")
+
+
 def test_the_calculator_shows_fals_estimate(member_client, recorded, count_upstream):
     endpoint_id = first_of_class(recorded, "megapixel")
     price = recorded[endpoint_id]

@@ -334,6 +334,24 @@ def test_a_reference_jobs_cost_is_exact_where_the_class_has_one(raw, unit_price,
 
 
 @pytest.mark.parametrize(
+    ("raw", "unit_price", "job", "cost"),
+    [
+        # Every frame's pixels: 121 frames of 1280×720 are 111.5136 megapixels.
+        ("megapixels", 0.0008, "≈ $0.09 for a 121-frame 1280×720 clip (about 5 s)", "0.08921088"),
+        ("megapixels", 0.0024075, "≈ $0.27 for a 121-frame 1280×720 clip (about 5 s)", None),
+        # Other units of a video model read as before.
+        ("seconds", 0.028, "≈ $0.14 for a 5 s clip", "0.14"),
+        ("videos", 0.4, "≈ $0.40 for one video", "0.4"),
+    ],
+)
+def test_a_video_models_typical_job_is_a_clip_not_an_image(raw, unit_price, job, cost):
+    assert reference_job(raw, unit_price, video=True) == job
+    if cost is not None:
+        assert reference_job_cost(raw, unit_price, video=True) == Decimal(cost)
+    assert reference_job_cost(raw, unit_price, video=True) >= reference_job_cost(raw, unit_price)
+
+
+@pytest.mark.parametrize(
     "raw", ["units", "credits", "", "1m tokens", "1000 tokens", "compute seconds"]
 )
 def test_no_reference_job_where_the_arithmetic_is_not_exact(raw):
