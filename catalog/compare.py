@@ -456,8 +456,7 @@ def markdown(
         )
     for title, matrix in (("Inputs", inputs), ("Outputs", outputs)):
         rows = matrix.differing_rows if only_differences else matrix.rows
-        counts = f"{len(matrix.rows)}: {matrix.counts}" if matrix.counts else str(len(matrix.rows))
-        lines += ["", f"### {title} ({counts})", ""]
+        lines += ["", f"### {title} ({matrix.counts})" if matrix.counts else f"### {title}", ""]
         if only_differences:
             lines += ["Only the fields that differ are listed.", ""]
         lines += [header, rule]

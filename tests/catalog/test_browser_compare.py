@@ -55,7 +55,7 @@ def test_pick_three_on_the_grid_compare_them_and_share_the_url(
     assert len(overview_labels(page)) == 12  # with the price and its reference job
     assert everything[:2] == ["prompt", "duration"]  # shared by all three
     expect(page.locator("tbody.group-inputs .counts")).to_have_text(
-        "16: 0 the same, 2 differ, 14 in only some models"
+        "0 the same, 2 differ, 14 in only some models"
     )
     ARTIFACTS.mkdir(exist_ok=True)
     # caret="initial": hiding the caret injects a style, which our CSP (rightly) reports.
@@ -128,6 +128,19 @@ def test_section_labels_stay_in_view_when_a_wide_table_scrolls_sideways(member_p
         span = page.locator(".group-row .group-label", has_text=label).first
         at = span.bounding_box()
         assert box["x"] <= at["x"] < box["x"] + box["width"], f"{label} scrolled out of view"
+
+
+def test_the_field_counts_fit_beside_their_section_label_on_a_phone(member_page, live_server):
+    page = member_page
+    page.set_viewport_size({"width": 390, "height": 800})
+    ids = "&".join(f"endpoint_id={i}" for i in PICKS)
+    page.goto(f"{live_server.url}/compare/?{ids}")
+    box = page.locator(".compare-scroll").bounding_box()
+    for group in ("inputs", "outputs"):
+        counts = page.locator(f"tbody.group-{group} .counts")
+        expect(counts).to_contain_text("in only some models")
+        at = counts.bounding_box()
+        assert at["x"] + at["width"] <= box["x"] + box["width"], f"{group} counts cut off"
 
 
 # --- Picking on the grid: six at most, said beside the boxes; picks are not history -----------

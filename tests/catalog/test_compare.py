@@ -376,7 +376,7 @@ def test_the_markdown_export_is_on_the_page(member_client):
     html = member_client.get(compare_path(KLING_PRO, VEO, GROK)).content.decode()
     assert '<textarea id="compare-markdown"' in html
     assert "| `cfg_scale` | `number` · optional · default `0.5` · min 0 · max 1 | — | — |" in html
-    assert "### Inputs (16: 0 the same, 2 differ, 14 in only some models)" in html
+    assert "### Inputs (0 the same, 2 differ, 14 in only some models)" in html
 
 
 # --- compare.py on its own -------------------------------------------------------------------
