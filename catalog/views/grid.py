@@ -74,11 +74,21 @@ def search_notes(
         url = query.url(category=category)
         notes.append(SearchNote(f"Showing {category} first —", "filter to it", url))
     # Removed models, when the present ones give few answers ("sora"): not for every task.
+    # When only removed ones match every word ("sora 2"), the grid shows present models
+    # matching some words: the note counts the removed ones that match them all, and says so.
     gone = {o.value: o.count for o in grid.facets.get("status", ())}.get("gone", 0)
-    few = catalog.search_index.found(query.q).answers < FEW
-    if gone and few and query.status not in ("all", "gone"):
-        removed = f"{gone} removed model{'s' if gone > 1 else ''} match{'es' if gone == 1 else ''}"
-        notes.append(SearchNote(f"{removed} —", "show them", query.url(status="all")))
+    present, removed = catalog.search_index.found(query.q), catalog.gone_search_index.found(query.q)
+    if removed.complete and not present.complete:
+        gone = removed.answers
+    if gone and present.answers < FEW and query.status not in ("all", "gone"):
+        count = f"{gone} removed model{'s' if gone > 1 else ''}"
+        text = (
+            f"No model in fal's catalog matches every word; {count} "
+            f"{'do' if gone > 1 else 'does'} —"
+            if removed.complete and not present.complete
+            else f"{count} match{'es' if gone == 1 else ''} —"
+        )
+        notes.append(SearchNote(text, "show them", query.url(status="all")))
     if suggestion and grid.total:
         notes.append(SearchNote("Did you mean", suggestion, query.url(q=suggestion), "?"))
     for offer in offers(query.q):

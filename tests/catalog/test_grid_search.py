@@ -5,6 +5,7 @@ capability words offered but never applied, and "did you mean" only when it help
 from __future__ import annotations
 
 from datetime import timedelta
+from html import unescape
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
@@ -70,7 +71,8 @@ def test_a_removed_model_is_found_with_status_all_and_hinted_otherwise(member_cl
     default = member_client.get("/", {"q": "vanishing"})
     assert shown(default) == []
     assert notes(default)["show them"] == {"q": ["vanishing"], "status": ["all"]}
-    assert "1 removed model matches —" in default.content.decode()
+    text = "No model in fal's catalog matches every word; 1 removed model does —"
+    assert text in unescape(default.content.decode())
     assert default.context["suggestion"] is None
     # A task many present models answer is not hinted at for the removed ones among them.
     assert "show them" not in notes(member_client.get("/", {"q": "vanishing text to video"}))
@@ -89,6 +91,40 @@ def test_a_removed_model_is_found_with_status_all_and_hinted_otherwise(member_cl
         m.endpoint_id != vanished["endpoint_id"]
         for m in member_client.get("/").context["grid"].models
     )
+
+
+def gone_facet(response) -> int:
+    return {o.value: o.count for o in response.context["grid"].facets["status"]}.get("gone", 0)
+
+
+def test_removed_models_count_only_where_they_match_every_word(member_client, snapshot):
+    removed = [
+        {"endpoint_id": endpoint_id, "metadata": {
+            "display_name": name, "category": category, "status": "active"}}
+        for endpoint_id, name, category in [
+            ("acme/vanishing-act-2/text-to-video", "Vanishing Act 2", "text-to-video"),
+            ("acme/classic/video-upscaler", "Classic Video Upscaler", "video-to-video"),
+            ("acme/old-thing/video", "Old Thing Video", "text-to-video"),  # "video" alone
+        ]
+    ]  # fmt: skip
+    sync(snapshot, *removed, days_ago=20)
+    sync(snapshot, days_ago=1)  # a full crawl without them: gone
+
+    # "vanishing 2": no present model has both words, so the grid lists those matching
+    # "2"; the note says that only a removed model matches every word, and counts it alone.
+    response = member_client.get("/", {"q": "vanishing 2"})
+    assert response.context["grid"].total > 0
+    assert "No model in fal's catalog matches every word; 1 removed model does —" in (
+        unescape(response.content.decode())
+    )
+    assert notes(response)["show them"] == {"q": ["vanishing 2"], "status": ["all"]}
+    # "upscale video": enough present models match both words, so the removed one that
+    # does counts, and the one matching "video" alone is no answer at all.
+    response = member_client.get("/", {"q": "upscale video", "status": "all"})
+    assert response.context["grid"].total >= 10
+    assert gone_facet(response) == 1
+    gone = member_client.get("/", {"q": "upscale video", "status": "gone"})
+    assert shown(gone) == ["acme/classic/video-upscaler"]
 
 
 def test_price_and_capability_words_are_offered_never_applied(member_client):
