@@ -203,11 +203,12 @@
     window.scrollTo(0, top - (bar && !tucks ? bar.offsetHeight : 0));
   }
 
-  // The shortlist menu (a <details>) closes on Esc, focus back on its summary, and on a
-  // click outside it.
+  // The shortlist menus and the phone's top-bar menu (<details>) close on Esc, focus back on
+  // their summary, and on a click outside them.
+  var MENUS = "details.shortlist-menu[open], details.usermenu-fold[open]";
   document.addEventListener("keydown", function (event) {
     if (event.key !== "Escape") return;
-    var open = document.querySelectorAll("details.shortlist-menu[open]");
+    var open = document.querySelectorAll(MENUS);
     open.forEach(function (menu) {
       var inside = menu.contains(document.activeElement);
       menu.open = false;
@@ -215,7 +216,7 @@
     });
   });
   document.addEventListener("click", function (event) {
-    document.querySelectorAll("details.shortlist-menu[open]").forEach(function (menu) {
+    document.querySelectorAll(MENUS).forEach(function (menu) {
       if (!menu.contains(event.target)) menu.open = false;
     });
   });

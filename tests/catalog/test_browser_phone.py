@@ -9,11 +9,12 @@ import pytest
 from django.contrib.auth.models import Group
 from playwright.sync_api import expect
 
-from tests.helpers import sign_in
+from tests.helpers import axe_violations, describe_violations, sign_in
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 PHONE = {"width": 390, "height": 844}
 TOUCH = 44  # px: the smallest target a finger hits reliably
+STAFF_MENU = ["Usage", "Changes", "Shortlists", "Watches", "Inbox", "Admin", "Refresh catalog"]
 
 
 @pytest.fixture
@@ -141,3 +142,74 @@ def test_on_a_phone_a_filter_shows_its_results_at_the_top_of_the_screen(staff_cu
     expect(page.locator(".topbar")).not_to_be_in_viewport()
     top = page.evaluate("() => document.querySelector('.grid-area').getBoundingClientRect().top")
     assert 0 <= top <= 16
+
+
+def scrolls_sideways(page, selector: str) -> list[str]:
+    """The elements in `selector` that scroll sideways: content past their edge, out of sight."""
+    return page.evaluate(
+        """selector => [...document.querySelectorAll(selector + ', ' + selector + ' *')]
+            .filter(e => ['auto', 'scroll'].includes(getComputedStyle(e).overflowX))
+            .filter(e => e.scrollWidth > e.clientWidth + 1)
+            .map(e => e.className || e.tagName)""",
+        selector,
+    )
+
+
+def out_of_reach(locator) -> bool:
+    """Not wholly on the screen, or not what a tap at its middle hits."""
+    return locator.evaluate(
+        """el => { const r = el.getBoundingClientRect();
+                   if (!r.width || r.left < 0 || r.right > innerWidth || r.bottom > innerHeight)
+                     return true;
+                   const x = r.left + r.width / 2, y = r.top + r.height / 2;
+                   return !el.contains(document.elementFromPoint(x, y)); }"""
+    )
+
+
+def test_on_a_phone_every_link_of_the_top_bar_is_in_reach_behind_one_menu(
+    new_page, live_server, staff_curator_page, axe_path
+):
+    # sam (made by staff_curator_page) again, the CSP bypassed for axe only.
+    page = new_page(viewport=PHONE, bypass_csp=True)
+    sign_in(page, live_server, "sam", "staff-pass-1234")
+    # One row: nothing in the bar scrolls sideways, and it takes less than before (66 px).
+    assert scrolls_sideways(page, ".topbar") == []
+    assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
+    assert box(page.locator(".topbar"))["height"] <= 60
+    menu = page.locator(".topbar summary")
+    assert box(menu)["height"] >= TOUCH
+    expect(page.get_by_role("link", name="Admin")).to_be_hidden()
+    menu.click()
+    nav = page.get_by_role("navigation", name="User menu")
+    items = [*STAFF_MENU, "Sign out sam"]
+    for name in items:
+        item = nav.get_by_role("link", name=name, exact=True).or_(
+            nav.get_by_role("button", name=name, exact=True)
+        )
+        expect(item).to_be_visible()
+        assert not out_of_reach(item), name
+        assert box(item)["height"] >= TOUCH, name
+    assert describe_violations({"grid, the menu open": axe_violations(page, axe_path)}) == ""
+    # Esc closes it, back on its button; a tap on a link goes there.
+    page.keyboard.press("Escape")
+    expect(nav).to_be_hidden()
+    expect(menu).to_be_focused()
+    menu.click()
+    nav.get_by_role("link", name="Admin").click()
+    expect(page).to_have_url(re.compile(r"/admin/$"))
+    assert new_page.errors == []
+
+
+def test_the_desktop_shows_the_top_bar_links_without_a_menu(staff_curator_page, new_page):
+    page = new_page(viewport={"width": 1280, "height": 900})
+    page.context.add_cookies(staff_curator_page.context.cookies())
+    page.goto(staff_curator_page.url)
+    expect(page.locator(".topbar summary")).to_be_hidden()
+    nav = page.get_by_role("navigation", name="User menu")
+    for name in STAFF_MENU:
+        expect(
+            nav.get_by_role("link", name=name, exact=True).or_(
+                nav.get_by_role("button", name=name, exact=True)
+            )
+        ).to_be_visible()
+    assert box(page.locator(".topbar"))["height"] <= 50  # one row, as before

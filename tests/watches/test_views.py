@@ -117,6 +117,7 @@ def test_a_member_sees_and_changes_only_their_own_watches_and_the_teams(
 
 def a_notification(watch) -> Notification:
     run = SyncRun.objects.filter(state="succeeded").first()
+    assert run is not None  # the session's index was synced
     change = Change.objects.create(
         endpoint_id="fal-ai/flux/dev", kind="deprecated", sync=run, seen_at=run.started_at
     )
@@ -131,11 +132,13 @@ def test_the_inbox_counts_unread_in_the_top_bar_and_opens_the_change(member, mem
     item = InboxItem.objects.create(user=member, watch=watch, notification=a_notification(watch))
     page = member_client.get("/watches/").content.decode()
     assert 'aria-label="Inbox, 1 unread"' in page and "1 new since you last looked" in page
+    assert 'aria-label="Menu, 1 unread in the inbox"' in page  # a phone's folded top bar
     inbox = member_client.get("/inbox/").content.decode()
     assert "Deprecated." in inbox and "unread" in inbox
     response = member_client.get(f"/inbox/{item.pk}/")
     assert response.url == "/models/fal-ai/flux/dev/#history"
-    assert "Inbox, 1 unread" not in member_client.get("/watches/").content.decode()
+    read = member_client.get("/watches/").content.decode()
+    assert "Inbox, 1 unread" not in read and "1 unread in the inbox" not in read
     # Another member's line is not theirs to open.
     other = InboxItem.objects.create(user=watch_create(
         owner=type(member).objects.create_user("zed"), name="z", subject="search", query="?q=z"
