@@ -176,7 +176,7 @@ def parse_grid_query(data: Mapping) -> GridQuery:
             filters.append((facet.name, value))
     sort = read.single("sort") or "default"
     if sort not in SORTS:
-        read.warn("sort", f"Unknown sort “{sort}”: showing the API's order.")
+        read.warn("sort", f"Unknown sort “{sort}”: showing fal's order.")
         sort = "default"
     page_text = read.single("page") or "1"
     # isdecimal() alone would let "²" or "٣" through to int().

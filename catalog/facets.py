@@ -526,7 +526,7 @@ class MaxPrice(Facet):
         if text and value is None:
             read.warn(
                 self.name,
-                f"“{text}” was ignored: {self.name} must be a non-negative number of dollars.",
+                f"“{text}” was ignored: a maximum price is a number of dollars, 0 or more.",
             )
         return PriceCap(value, self._units(read)) if value is not None else None
 

@@ -164,6 +164,11 @@ class CatalogIndex:
     def empty(self) -> bool:
         return not self.all_models
 
+    def has_category(self, category: str) -> bool:
+        """Whether any model, present or gone, is of `category` (case aside)."""
+        wanted = category.casefold()
+        return any(m.metadata and m.metadata.category.casefold() == wanted for m in self.all_models)
+
     def get(self, endpoint_id: str) -> Model | None:
         """The model, present or gone (see `presence`), or None if the index never saw it."""
         return self.by_id.get(endpoint_id)

@@ -111,11 +111,11 @@ def parse_usage_view(params: Mapping[str, str]) -> tuple[UsageView, list[str]]:
         if raw_days.isdigit() and int(raw_days) in WINDOWS:
             days = int(raw_days)
         else:
-            choices = ", ".join(map(str, WINDOWS))
-            messages.append(f"days takes {choices}; showing the last {DEFAULT_WINDOW} days.")
+            choices = ", ".join(map(str, WINDOWS[:-1])) + f" or {WINDOWS[-1]}"
+            messages.append(f"A window is {choices} days; showing the last {DEFAULT_WINDOW} days.")
     sort = params.get("sort", "").strip() or DEFAULT_SORT
     if sort not in SORTS:
-        messages.append(f"sort takes {', '.join(SORTS)}; sorted by spend.")
+        messages.append(f"Unknown sort “{sort}”: sorted by spend (or {', '.join(SORTS)}).")
         sort = DEFAULT_SORT
     found = {}
     for name in ("key", "user"):

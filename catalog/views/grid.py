@@ -181,6 +181,8 @@ def _grid_context(request, catalog: CatalogIndex, query, *, appending: bool) -> 
         messages = (*messages, f"Sorting by our {query.sort} needs usage: no usage synced yet.")
     if query.q and not tokens(query.q):
         messages = (*messages, f"“{query.q}” has no letters or digits to search for.")
+    if query.category and not grid.total and not catalog.has_category(query.category):
+        messages = (*messages, f"No model in fal's catalog has the category “{query.category}”.")
     # A correction only where the query as typed matches no model with every word.
     suggestion = (
         catalog.suggest(query.q) if query.q and not catalog.search_index.complete(query.q) else None

@@ -43,7 +43,7 @@ SAMPLES: dict[str, tuple[list[str], tuple[str, str] | None]] = {
     ),
     "max_price": (
         ["0.05"],
-        ("cheap", "“cheap” was ignored: max_price must be a non-negative number of dollars."),
+        ("cheap", "“cheap” was ignored: a maximum price is a number of dollars, 0 or more."),
     ),
     "accepts": (["image", "lora"], ("smell", "Unknown “accepts” value “smell” was ignored.")),
     "has": (["seed"], ("<b>x</b>", "Unknown “has” value “<b>x</b>” was ignored.")),

@@ -249,10 +249,11 @@ def test_full_page_varies_on_hx_request(member_client):
     ("query", "message"),
     [
         ("status=vanished", "Unknown status “vanished”"),
-        ("sort=cost", "Unknown sort “cost”"),
+        ("sort=cost", "Unknown sort “cost”: showing fal&#x27;s order."),
+        ("category=nonexistent", "No model in fal&#x27;s catalog has the category “nonexistent”."),
         ("unit=pixel", "Unknown unit “pixel”"),
-        ("max_price=-1", "max_price must be a non-negative number"),
-        ("max_price=1e999999", "max_price must be a non-negative number"),
+        ("max_price=-1", "a maximum price is a number of dollars, 0 or more"),
+        ("max_price=1e999999", "a maximum price is a number of dollars, 0 or more"),
         ("kind=robot", "Unknown kind “robot”"),
         ("license=gpl", "Unknown license “gpl”"),
         ("page=0", "is not a page number"),
@@ -565,4 +566,5 @@ def test_without_javascript_a_seventh_pick_is_the_one_left_out_and_says_so(membe
         f"6 is the most you can compare: “{ids[3]}” was left out."
         " Remove a pick from the tray to add another."
     ) in html
-    assert re.findall(r'<li class="chip" title="([^"]+)">', html) == ids[:3] + ids[4:]
+    # Each chip's title is "Name (endpoint id)".
+    assert re.findall(r'<li class="chip" title="[^"]*\(([^()"]+)\)">', html) == ids[:3] + ids[4:]

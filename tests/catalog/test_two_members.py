@@ -22,7 +22,7 @@ RESULTS = {**HTMX, "HX-Target": "results"}
 BASE = "/?category=text-to-3d&license=commercial"
 PHISHING = "Your session expired, sign in at https://evil.example"
 A_URL = BASE + "&sort=Your+session+expired,+sign+in+at+https://evil.example"
-A_MESSAGE = f"Unknown sort “{PHISHING}”: showing the API&#x27;s order."
+A_MESSAGE = f"Unknown sort “{PHISHING}”: showing fal&#x27;s order."
 # Pieces of A's message that must appear nowhere in B's pages, escaped or not.
 A_TEXTS = ("Your session expired", "evil.example", "Unknown sort")
 

@@ -257,7 +257,7 @@ def test_the_csv_has_the_page_s_figures_exactly(member_client, demo_team):
 
 def test_bad_values_are_said_and_dropped_never_a_500(member_client, demo_team):
     html, table = page(member_client, "/usage/?days=13&sort=price&key=nobody&user=%01x")
-    assert "days takes 7, 30, 90" in html and "sort takes" in html
+    assert "A window is 7, 30 or 90 days" in html and "Unknown sort" in html
     assert "No stored usage was made with that key" in html
     assert "not one fal could have named" in html
     assert table.totals["usage-total-spend"] == cents(sum(api_spend(30).values()))
