@@ -17,6 +17,7 @@ from fal.openapi import (
     fallback_url,
     model_schema,
     named_type_fields,
+    own_name,
     raw_properties,
     reconstructed_source,
     referenced_names,
@@ -52,7 +53,7 @@ def _rows(
                 if inner:
                     inner_props = _nested_props(openapi, name)
                     inner_rows = _rows(inner, inner_props, openapi, depth + 1, seen | {name})
-                    nested.append(NestedType(name=name, rows=tuple(inner_rows)))
+                    nested.append(NestedType(name=own_name(name), rows=tuple(inner_rows)))
         rows.append(
             {
                 "field": field,

@@ -3,7 +3,7 @@
 No Django here. fal's queue documents (OpenAPI 3.0.4, generated from Pydantic) put the
 request body of `POST /<endpoint_id>` and the result of `GET .../requests/{request_id}`
 in `components.schemas` (`<Name>Input`, `<Name>Output`). Only top-level fields become
-rows; nested objects show as their schema's own name (`_own_name`). `model_schema` never
+rows; nested objects show as their schema's own name (`own_name`). `model_schema` never
 raises: whatever JSON it is given, a malformed document gives empty tuples, a missing
 `$ref` target gives a field of type "unknown" with `unresolved_ref` set.
 """
@@ -126,7 +126,7 @@ def _ref_name(ref: str) -> str:
     return ref.removeprefix(REF_PREFIX) if ref.startswith(REF_PREFIX) else ref
 
 
-def _own_name(ref: str) -> str:
+def own_name(ref: str) -> str:
     """An object schema's name as a type: `Image` for `registry__image__fast_sdxl__models__Image`.
     fal's generator prefixes a class's module path (dots as `__`) when two modules define a
     class of the same name; which module it came from is no part of the type."""
@@ -264,9 +264,9 @@ def _walk(
             facts.unresolved_ref = facts.unresolved_ref or ref
             facts.labels.append(UNKNOWN)
         elif ref in seen:
-            facts.labels.append(_own_name(ref))  # A cycle: name it, do not follow it again.
+            facts.labels.append(own_name(ref))  # A cycle: name it, do not follow it again.
         elif _is_object(target):
-            facts.labels.append(_own_name(ref))
+            facts.labels.append(own_name(ref))
             if not facts.description and isinstance(target.get("description"), str):
                 facts.description = target["description"]
         else:

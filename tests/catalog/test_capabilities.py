@@ -267,6 +267,13 @@ def test_the_model_page_shows_capability_chips_and_nested_types(member_client):
     assert "schema reconstructed" not in html
 
 
+def test_a_nested_type_under_a_generated_name_is_shown_by_its_own_name(member_client):
+    # FLUX ultra's output refers to registry__image__fast_sdxl__models__Image.
+    html = member_client.get("/schema/fal-ai/flux-pro/v1.1-ultra/").content.decode()
+    assert "<summary><code>Image</code> fields</summary>" in html
+    assert "registry__" not in html
+
+
 def test_a_reconstructed_schema_says_so(member_client):
     html = member_client.get("/schema/fal-ai/clarity-upscaler/").content.decode()
     assert "Schema reconstructed from a public crawl" in html
