@@ -91,8 +91,8 @@ def parse_change_query(data: Mapping) -> ChangeQuery:
     """The filters from a query string; a value that makes no sense is dropped, not an error."""
 
     def single(name: str) -> str:
-        values = data.getlist(name) if hasattr(data, "getlist") else [data.get(name, "")]
-        return clean_text(values[-1] if values else "")[:MAX_TEXT]
+        # A QueryDict's get() is its last value, as a repeated parameter's is meant.
+        return clean_text(data.get(name) or "")[:MAX_TEXT]
 
     kind = single("kind")
     page = single("page")

@@ -101,6 +101,15 @@ def test_the_lock_ends_after_the_cool_off(client, member):
     assert sign_in(client, "mia", PASSWORD).status_code == 302
 
 
+def test_the_last_minute_of_a_lock_reads_in_the_singular(client, member):
+    fail(client, "mia", 4)
+    assert sign_in(client, "mia", "wrong").status_code == 429
+    AccessAttempt.objects.update(attempt_time=timezone.now() - timedelta(minutes=14, seconds=30))
+    response = sign_in(client, "mia", PASSWORD)
+    assert response.status_code == 429 and int(response["Retry-After"]) <= 60
+    assert "try again in 1 minute." in response.content.decode()
+
+
 def test_the_admin_lockout_is_a_429_page_too(client, admin_user):
     fail_admin = [sign_in(client, "admin", "wrong", admin=True) for _ in range(5)]
     assert [r.status_code for r in fail_admin] == [200, 200, 200, 200, 429]

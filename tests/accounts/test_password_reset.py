@@ -88,7 +88,9 @@ def test_reset_requests_are_limited_per_address(client, mail_on, member_with_mai
         assert ask_for_reset(client).status_code == 302
     refused = ask_for_reset(client)
     assert refused.status_code == 429
-    assert "Too many reset requests" in refused.content.decode()
+    assert refused["Retry-After"] == "3600"  # the limit is per hour
+    page = refused.content.decode()
+    assert "Too many reset requests" in page and "At most 5 an hour" in page
     assert len(mail.outbox) == 5
     assert ask_for_reset(client, address="10.0.0.2").status_code == 302
 

@@ -264,6 +264,8 @@ def test_the_model_page_shows_capability_chips_and_nested_types(member_client):
     # loras: array<LoraWeight> unfolds into LoraWeight's own fields.
     assert "<summary><code>LoraWeight</code> fields</summary>" in html
     assert "<summary><code>Image</code> fields</summary>" in html  # in the outputs
+    inputs, outputs = html.index("<h2>Inputs</h2>"), html.index("<h2>Outputs</h2>")
+    assert inputs < html.index("<code>loras</code>") < outputs < html.index("<code>images</code>")
     assert "schema reconstructed" not in html
 
 

@@ -90,6 +90,7 @@ def test_the_timeline_shows_the_syncs_changes_with_counts_and_links(
         ("since=2026-09-02", set()),
         ("until=2026-08-31", set()),
         ("since=2026-09-01&until=2026-09-01&kind=gone", {"gone"}),
+        ("kind=added&kind=gone", {"gone"}),  # a repeated filter: its last value
     ],
 )
 def test_every_filter_is_in_the_url(member_client, september, params, expected):

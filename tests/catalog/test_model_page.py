@@ -81,3 +81,13 @@ def test_the_model_pages_history_is_read_once_per_index_version(member_client):
         html = member_client.get("/models/fal-ai/flux/dev/").content.decode()
     assert 'id="history"' in html
     assert not [q["sql"] for q in queries if "catalog_change" in q["sql"]]
+
+
+def test_a_model_no_one_knows_is_a_404_in_the_members_own_page(member_client, member):
+    response = member_client.get("/models/acme/no-such-model/")
+    assert response.status_code == 404
+    html = response.content.decode()
+    assert "No such model" in html and "/?q=no-such-model" in html
+    # The site's frame as the member sees it: their name and a working sign-out form.
+    assert f"Sign out {member.get_username()}" in html
+    assert 'name="csrfmiddlewaretoken"' in html

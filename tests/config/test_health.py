@@ -53,6 +53,8 @@ def test_a_synced_site_is_healthy_without_a_session(client):
     assert body["status"] == "ok"
     assert set(body["checks"]) == {"database", "cache", "tasks", "catalog_sync", "usage_sync"}
     assert all(check["status"] == "ok" for check in body["checks"].values())
+    # Each check's time to the millisecond (a float in JSON, even when it rounds to 0.0).
+    assert all(isinstance(check["seconds"], float) for check in body["checks"].values())
     sync = body["checks"]["catalog_sync"]
     assert 0 <= sync["last_success_seconds"] < 600
     assert sync["max_age_seconds"] == 3 * 600
