@@ -10,6 +10,7 @@ from datetime import timedelta
 from decimal import Decimal
 
 import pytest
+from django.contrib.auth import get_user_model
 from django.core import mail
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
@@ -280,16 +281,10 @@ def test_a_change_whose_text_has_a_newline_is_mailed_on_one_subject_line(
     assert message.to == ["mia@example.com"] and not message.bcc
 
 
-def test_a_sweep_reads_each_watch_with_its_deliveries_not_once_per_delivery(
-    curator, receiver, webhooks_to_loopback
-):
-    shortlist = Shortlist.objects.create(title="Images", slug="images", curator=curator)
-    watch = watch_create(
-        owner=curator, name="List", subject="shortlist", shortlist=shortlist,
-        webhook_url=receiver.url + "/hook",
-    ).watch  # fmt: skip
-    run = SyncRun.objects.filter(state="succeeded").first()
-    for n in range(3):
+def waiting(watch, channel: str, count: int) -> None:
+    """`count` notifications of `watch` (acme/x0, acme/x1 …), each due on `channel` now."""
+    run = SyncRun.objects.filter(state="succeeded").latest("pk")
+    for n in range(count):
         change = Change.objects.create(
             endpoint_id=f"acme/x{n}", kind="deprecated", sync=run, seen_at=timezone.now()
         )
@@ -298,8 +293,19 @@ def test_a_sweep_reads_each_watch_with_its_deliveries_not_once_per_delivery(
             text=f"{change.endpoint_id}: deprecated",
         )  # fmt: skip
         Delivery.objects.create(
-            notification=notification, channel="webhook", next_attempt_at=timezone.now()
+            notification=notification, channel=channel, next_attempt_at=timezone.now()
         )
+
+
+def test_a_sweep_reads_each_watch_with_its_deliveries_not_once_per_delivery(
+    curator, receiver, webhooks_to_loopback
+):
+    shortlist = Shortlist.objects.create(title="Images", slug="images", curator=curator)
+    watch = watch_create(
+        owner=curator, name="List", subject="shortlist", shortlist=shortlist,
+        webhook_url=receiver.url + "/hook",
+    ).watch  # fmt: skip
+    waiting(watch, "webhook", 3)
 
     with CaptureQueriesContext(connection) as queries:
         assert deliver_due() == {"sent": 3, "failed": 0}
@@ -309,6 +315,40 @@ def test_a_sweep_reads_each_watch_with_its_deliveries_not_once_per_delivery(
     assert [b["watch"]["watches"] for b in receiver.bodies()] == [
         "Changes to the models on “Images”"
     ] * 3
+
+
+def test_a_sweep_of_mails_reads_each_owner_with_the_deliveries(member, mail_on):
+    member.email = "mia@example.com"
+    member.save()
+    watch = watch_create(
+        owner=member, name="v", subject="search", query="?category=text-to-video", email=True
+    ).watch
+    waiting(watch, "email", 3)
+
+    with CaptureQueriesContext(connection) as queries:
+        assert deliver_due() == {"sent": 3, "failed": 0}
+
+    users = f'FROM "{get_user_model()._meta.db_table}"'
+    assert not [q["sql"] for q in queries if users in q["sql"]]
+    assert [m.to for m in mail.outbox] == [["mia@example.com"]] * 3
+
+
+@pytest.mark.postgres
+def test_a_refusal_longer_than_the_log_keeps_is_cut_to_fit_it(member):
+    host = ".".join(["h" * 60] * 9)  # a name whose refusal runs past the log's 500 characters
+    watch = watch_create(
+        owner=member, name="Long", subject="search", query="?category=text-to-video",
+        webhook_url=f"https://{host}/hook",
+    ).watch  # fmt: skip
+    waiting(watch, "webhook", 1)
+
+    def unresolvable(host, port, **kwargs):
+        raise OSError("Name or service not known")
+
+    assert deliver_due(resolver=unresolvable) == {"sent": 0, "failed": 1}
+    (entry,) = DeliveryLog.objects.filter(watch=watch)
+    assert entry.status == "refused" and entry.reason.startswith(f"The webhook's host {host[:60]}")
+    assert len(entry.reason) == DeliveryLog._meta.get_field("reason").max_length
 
 
 def test_a_watch_on_the_models_we_call_tells_of_their_changes_once_and_of_no_other(
