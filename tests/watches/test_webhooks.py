@@ -36,7 +36,7 @@ def documented_verifier():
 
 def notify(watch) -> Delivery:
     """A notification of `watch`, waiting for its webhook delivery."""
-    run = SyncRun.objects.filter(state="succeeded").first()
+    run = SyncRun.objects.filter(state="succeeded").latest("pk")
     change = Change.objects.create(
         endpoint_id="acme/x", kind="added", sync=run, seen_at=timezone.now()
     )
@@ -206,3 +206,27 @@ def test_upstream_text_cannot_make_a_link_or_markup_in_discord():
     line = "Model [Free credits](https://evil.example) is **cheaper**"
     content = json.loads(webhooks.body_for("discord", {}, line))["content"]
     assert content == r"Model \[Free credits\]\(https://evil.example\) is \*\*cheaper\*\*"
+
+
+def post_to(url: str) -> webhooks.Outcome:
+    """A POST of an empty JSON object to `url`, allowed to go to loopback over http."""
+    return webhooks.post(url, b"{}", {}, allow_private=True, allow_http=True)
+
+
+def test_a_webhook_url_is_posted_to_with_its_query(receiver):
+    assert post_to(receiver.url + "/hook?token=abc&team=7").ok
+    assert [r["path"] for r in receiver.requests] == ["/hook?token=abc&team=7"]
+
+
+def test_an_error_answer_that_is_not_utf_8_is_logged_not_raised(receiver):
+    def latin_1_error(handler) -> None:
+        body = "Ungültiger Schlüssel".encode("latin-1")
+        handler.send_response(401)
+        handler.send_header("Content-Length", str(len(body)))
+        handler.end_headers()
+        handler.wfile.write(body)
+
+    receiver.answers = [latin_1_error]
+    assert post_to(receiver.url + "/hook") == webhooks.Outcome(
+        False, "401", "Ung\ufffdltiger Schl\ufffdssel"
+    )
