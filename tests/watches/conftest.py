@@ -15,12 +15,15 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 from django.core.management import call_command
+from django.utils import timezone
 
 from catalog import upstream
+from catalog.models import Change, SyncRun
 from catalog.sync import sync_catalog
 from fal_emulator import Emulator, load_prices, load_snapshot
 from usage import selectors
 from usage.sync import usage_sync
+from watches.models import Delivery, Notification
 
 
 @pytest.fixture(scope="session")
@@ -57,6 +60,32 @@ def sync_and_deliver(django_capture_on_commit_callbacks):
 
 
 @pytest.fixture
+def waiting() -> Callable[..., list[Delivery]]:
+    """`waiting(watch, channel, count)`: `count` notifications of `watch` (of acme/x0,
+    acme/x1 … deprecated in the latest sync), each due on `channel` now."""
+
+    def make(watch, channel: str, count: int) -> list[Delivery]:
+        run = SyncRun.objects.filter(state="succeeded").latest("pk")
+        deliveries = []
+        for n in range(count):
+            change = Change.objects.create(
+                endpoint_id=f"acme/x{n}", kind="deprecated", sync=run, seen_at=timezone.now()
+            )
+            notification = Notification.objects.create(
+                watch=watch, change=change, topic="deprecated", endpoint_id=change.endpoint_id,
+                text=f"{change.endpoint_id}: deprecated",
+            )  # fmt: skip
+            deliveries.append(
+                Delivery.objects.create(
+                    notification=notification, channel=channel, next_attempt_at=timezone.now()
+                )
+            )
+        return deliveries
+
+    return make
+
+
+@pytest.fixture
 def usage_synced() -> set[str]:
     """A usage sync over the emulator's demo team; returns the endpoints it says the team
     called in the last 30 days. (Each test's database restarts its ids, so the figures
@@ -64,8 +93,9 @@ def usage_synced() -> set[str]:
     selectors._kept.clear()
     run = usage_sync(trigger="test")
     assert run is not None
-    usage = selectors.team_usage(run.pk)
-    return {endpoint_id for endpoint_id, figures in usage.by_endpoint.items() if figures.used}
+    by_endpoint = selectors.team_usage(run.pk).by_endpoint
+    assert by_endpoint is not None
+    return {endpoint_id for endpoint_id, figures in by_endpoint.items() if figures.used}
 
 
 @dataclass

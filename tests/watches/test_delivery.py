@@ -16,7 +16,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from catalog.models import Change, Shortlist, ShortlistEntry, SyncRun
+from catalog.models import Shortlist, ShortlistEntry
 from watches.delivery import deliver_due
 from watches.models import Delivery, DeliveryLog, InboxItem, Notification
 from watches.services import watch_create, watch_resume
@@ -281,24 +281,8 @@ def test_a_change_whose_text_has_a_newline_is_mailed_on_one_subject_line(
     assert message.to == ["mia@example.com"] and not message.bcc
 
 
-def waiting(watch, channel: str, count: int) -> None:
-    """`count` notifications of `watch` (acme/x0, acme/x1 …), each due on `channel` now."""
-    run = SyncRun.objects.filter(state="succeeded").latest("pk")
-    for n in range(count):
-        change = Change.objects.create(
-            endpoint_id=f"acme/x{n}", kind="deprecated", sync=run, seen_at=timezone.now()
-        )
-        notification = Notification.objects.create(
-            watch=watch, change=change, topic="deprecated", endpoint_id=change.endpoint_id,
-            text=f"{change.endpoint_id}: deprecated",
-        )  # fmt: skip
-        Delivery.objects.create(
-            notification=notification, channel=channel, next_attempt_at=timezone.now()
-        )
-
-
 def test_a_sweep_reads_each_watch_with_its_deliveries_not_once_per_delivery(
-    curator, receiver, webhooks_to_loopback
+    curator, receiver, webhooks_to_loopback, waiting
 ):
     shortlist = Shortlist.objects.create(title="Images", slug="images", curator=curator)
     watch = watch_create(
@@ -317,7 +301,7 @@ def test_a_sweep_reads_each_watch_with_its_deliveries_not_once_per_delivery(
     ] * 3
 
 
-def test_a_sweep_of_mails_reads_each_owner_with_the_deliveries(member, mail_on):
+def test_a_sweep_of_mails_reads_each_owner_with_the_deliveries(member, mail_on, waiting):
     member.email = "mia@example.com"
     member.save()
     watch = watch_create(
@@ -334,7 +318,7 @@ def test_a_sweep_of_mails_reads_each_owner_with_the_deliveries(member, mail_on):
 
 
 @pytest.mark.postgres
-def test_a_refusal_longer_than_the_log_keeps_is_cut_to_fit_it(member):
+def test_a_refusal_longer_than_the_log_keeps_is_cut_to_fit_it(member, waiting):
     host = ".".join(["h" * 60] * 9)  # a name whose refusal runs past the log's 500 characters
     watch = watch_create(
         owner=member, name="Long", subject="search", query="?category=text-to-video",
