@@ -1,5 +1,6 @@
 """What a saved search counts as matching (watches.subjects): the models that answer its
-words, never those the grid lists after them for matching only some of the words."""
+words, never those the grid lists after them for matching only some of the words. And a
+shortlisted model's deprecation comes with what could replace it."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ import copy
 
 import pytest
 
+from catalog.models import Shortlist, ShortlistEntry
 from catalog.services import catalog_index
 from watches.models import Notification
 from watches.services import watch_create
@@ -53,3 +55,24 @@ def test_a_model_matching_only_some_words_is_no_match_of_a_saved_search(
     assert not Notification.objects.filter(endpoint_id=PARTIAL).exists()
     watch.refresh_from_db()
     assert watch.matched == [FULL]
+
+
+def test_a_deprecated_shortlisted_model_is_told_of_with_what_could_replace_it(
+    curator, catalog_copy, sync_and_deliver
+):
+    models, documents, prices = catalog_copy
+    for endpoint_id in ("acme/quokka-v1", "acme/quokka-v2"):
+        metadata = {"display_name": endpoint_id, "category": "text-to-image", "status": "active"}
+        models.append({"endpoint_id": endpoint_id, "metadata": metadata})
+    sync_and_deliver(models, documents, prices)
+    shortlist = Shortlist.objects.create(title="Quokkas", slug="quokkas", curator=curator)
+    ShortlistEntry.objects.create(shortlist=shortlist, endpoint_id="acme/quokka-v1")
+    watch_create(owner=curator, name="Quokkas", subject="shortlist", shortlist=shortlist)
+
+    old = next(model for model in models if model["endpoint_id"] == "acme/quokka-v1")
+    old["metadata"]["status"] = "deprecated"
+    sync_and_deliver(models, documents, prices)
+
+    (notice,) = Notification.objects.filter(endpoint_id="acme/quokka-v1", topic="deprecated")
+    assert notice.successors == ["acme/quokka-v2"]
+    assert notice.text.endswith("Could replace it: acme/quokka-v2.")
