@@ -8,7 +8,7 @@ import re
 
 import pytest
 
-from catalog.cards import card_for, fold_tags
+from catalog.cards import HUES, card_for, fold_tags, placeholder_hue, safe_url
 from catalog.index import catalog_index
 from fal_emulator import Emulator, load_prices, load_snapshot
 
@@ -77,6 +77,16 @@ def test_no_fal_page_for_an_id_that_is_not_an_endpoint_id():
 
     odd = replace(card, endpoint_id="evil/<script>")
     assert odd.fal_page_url == "" and odd.fal_docs_url == ""
+
+
+def test_a_plain_https_url_is_kept_whatever_its_letters():
+    url = "https://v3.fal.media/files/XyZ/Thumb_X9-Q.PNG?v=2#X"
+    assert safe_url(url) == url
+
+
+def test_each_placeholder_is_one_of_the_stylesheets_hues():
+    hues = {placeholder_hue(m.endpoint_id) for m in catalog_index().models}
+    assert hues == set(range(HUES))  # every class hue-0 … hue-11 used, no other
 
 
 # Schemes other than http(s) that still have a host: the hostile catalog's bad URLs have

@@ -380,8 +380,25 @@ def test_without_the_admin_key_one_sentence_says_so_and_analytics_are_shown(
     dev = table.rows["fal-ai/flux/dev"]
     assert (dev["usage-calls"], dev["usage-spend"], dev["usage-p95"]) == ("12", "—", "22.75 s")
     assert "Calls per day" in html
+    chart = re.search(r'id="usage-chart-data" type="application/json">(.*?)</script>', html)[1]
+    data = json.loads(unescape(chart))
+    assert data["metric"] == "calls" and sum(sum(s["values"]) for s in data["series"]) > 0
     assert re.search(r'aria-sort="descending"><a href="[^"]*sort=calls">Calls', html)
     assert "admin-key" not in html and "plain-key" not in html
+
+
+def test_a_key_removed_after_a_good_sync_keeps_the_last_figures_with_their_date(
+    member_client, fake, settings
+):
+    fake_usage(fake)
+    fake_analytics(fake)
+    good = usage_sync(today=TODAY)
+    settings.FAL_ADMIN_KEY = ""
+    assert usage_sync(today=TODAY).usage == "missing"
+    html, table = page(member_client, "/usage/?days=7")
+    assert html.count(NEEDS_ADMIN_KEY) == 1
+    assert table.totals["usage-total-spend"] == "$0.76"
+    assert f'from the sync of <time datetime="{good.finished_at.isoformat()}' in html
 
 
 def test_a_failed_sync_is_said_and_the_last_good_figures_stay_with_their_date(member_client, fake):

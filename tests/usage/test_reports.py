@@ -28,6 +28,8 @@ def test_money_is_shown_to_the_cent_half_up():
 def test_the_url_is_read_into_a_view_and_spelled_back_without_defaults():
     view, messages = parse_usage_view({"days": "90", "key": "k-ops", "sort": "p95"})
     assert (view, messages) == (UsageView(days=90, key="k-ops", sort="p95"), [])
+    longest = "k" * 200  # as long as a filter may be
+    assert parse_usage_view({"key": longest}) == (UsageView(key=longest), [])
     assert view.params(sort="spend") == {"days": "90", "key": "k-ops"}
     assert parse_usage_view({})[0].params() == {}
 
