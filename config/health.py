@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 from datetime import datetime
+from typing import ClassVar
 
 from asgiref.sync import sync_to_async
 from django.conf import settings
@@ -25,7 +26,7 @@ from django.utils import timezone
 from django.views.decorators.csrf import csrf_exempt
 from health_check.base import HealthCheck
 from health_check.checks import Cache, Database
-from health_check.exceptions import ServiceUnavailable, ServiceWarning
+from health_check.exceptions import HealthCheckException, ServiceUnavailable, ServiceWarning
 from health_check.views import HealthCheckView
 
 
@@ -38,17 +39,41 @@ def max_sync_age() -> int:
     return settings.CATALOG_HEALTH_MAX_SYNC_AGE or 3 * settings.CATALOG_SYNC_INTERVAL
 
 
-# Our checks query through sync_to_async (thread-sensitive): the request's own thread and
-# database connection, so a health probe opens no connection per check thread.
-
-
 @dataclasses.dataclass
-class TaskBackend(HealthCheck):
-    """The task queue's table (django-tasks-db) answers; a task waiting past the sync age
-    limit means no worker is taking tasks."""
+class OwnCheck(HealthCheck):
+    """A check of ours: `probe` queries through sync_to_async (thread-sensitive: the
+    request's own thread and database connection, so a health probe opens no connection
+    per check thread), fills `details`, and raises `problem` with a fixed reason."""
+
+    only_warns: ClassVar[bool] = False  # a failure leaves the site serving: "degraded", 200
 
     def __post_init__(self) -> None:
         self.details: dict = {}
+
+    @property
+    def problem(self) -> type[HealthCheckException]:
+        return ServiceWarning if self.only_warns else ServiceUnavailable
+
+    def probe(self) -> None:
+        raise NotImplementedError
+
+    def require_recent(self, finished: datetime | None, limit: int, sync: str) -> None:
+        """The last good `sync` finished at most `limit` seconds ago."""
+        age = _age(finished)
+        self.details.update(last_success_seconds=age, max_age_seconds=limit)
+        if age is None:
+            raise self.problem(f"no successful {sync} yet")
+        if age > limit:
+            raise self.problem(f"last successful {sync} is older than the limit")
+
+    async def run(self) -> None:
+        await sync_to_async(self.probe)()
+
+
+@dataclasses.dataclass
+class TaskBackend(OwnCheck):
+    """The task queue's table (django-tasks-db) answers; a task waiting past the sync age
+    limit means no worker is taking tasks."""
 
     def probe(self) -> None:
         from django.tasks import TaskResultStatus
@@ -62,17 +87,14 @@ class TaskBackend(HealthCheck):
                 .first()
             )
         except DatabaseError as error:
-            raise ServiceUnavailable("task table unreachable") from error
+            raise self.problem("task table unreachable") from error
         self.details["oldest_ready_seconds"] = waited = _age(oldest)
         if waited is not None and waited > max_sync_age():
-            raise ServiceUnavailable("a task has waited past the limit: is a worker running?")
-
-    async def run(self) -> None:
-        await sync_to_async(self.probe)()
+            raise self.problem("a task has waited past the limit: is a worker running?")
 
 
 @dataclasses.dataclass
-class CatalogSync(HealthCheck):
+class CatalogSync(OwnCheck):
     """The last successful sync of the catalog index is recent enough.
 
     Offline (no FAL_API_URL) the same rule holds: the scheduler syncs the bundled snapshot
@@ -80,36 +102,23 @@ class CatalogSync(HealthCheck):
     either.
     """
 
-    def __post_init__(self) -> None:
-        self.details: dict = {}
-
     def probe(self) -> None:
         from catalog.models import SyncRun
 
         try:
             finished = SyncRun.objects.last_success_at()
         except DatabaseError as error:
-            raise ServiceUnavailable("sync runs unreachable") from error
-        limit = max_sync_age()
-        age = _age(finished)
-        self.details.update(last_success_seconds=age, max_age_seconds=limit)
-        if age is None:
-            raise ServiceUnavailable("no successful sync yet")
-        if age > limit:
-            raise ServiceUnavailable("last successful sync is older than the limit")
-
-    async def run(self) -> None:
-        await sync_to_async(self.probe)()
+            raise self.problem("sync runs unreachable") from error
+        self.require_recent(finished, max_sync_age(), "sync")
 
 
 @dataclasses.dataclass
-class UsageSync(HealthCheck):
+class UsageSync(OwnCheck):
     """The last usage sync that fetched anything finished within three sync intervals. A
     site with no key to ask fal with (the last run had nothing to fetch) has nothing to
     sync: that is not a warning."""
 
-    def __post_init__(self) -> None:
-        self.details: dict = {}
+    only_warns = True
 
     def probe(self) -> None:
         from usage.models import UsageSyncRun
@@ -120,21 +129,12 @@ class UsageSync(HealthCheck):
             latest = runs.values("usage", "analytics").first()
             finished = runs.filter(good_runs_filter()).values_list("finished_at", flat=True).first()
         except DatabaseError as error:
-            raise ServiceWarning("usage sync runs unreachable") from error
+            raise self.problem("usage sync runs unreachable") from error
         missing = UsageSyncRun.Part.MISSING
         if latest and latest["usage"] == latest["analytics"] == missing:
             self.details["configured"] = False
             return
-        limit = 3 * settings.USAGE_SYNC_INTERVAL
-        age = _age(finished)
-        self.details.update(last_success_seconds=age, max_age_seconds=limit)
-        if age is None:
-            raise ServiceWarning("no successful usage sync yet")
-        if age > limit:
-            raise ServiceWarning("last successful usage sync is older than the limit")
-
-    async def run(self) -> None:
-        await sync_to_async(self.probe)()
+        self.require_recent(finished, 3 * settings.USAGE_SYNC_INTERVAL, "usage sync")
 
 
 CHECKS = {
@@ -144,7 +144,6 @@ CHECKS = {
     "catalog_sync": CatalogSync,
     "usage_sync": UsageSync,
 }
-ONLY_WARN = (UsageSync,)  # a failure of these leaves the site serving: "degraded", 200
 
 
 class HealthView(HealthCheckView):
@@ -164,14 +163,14 @@ class HealthView(HealthCheckView):
         for result in self.results:
             entry = {"status": "ok"}
             if result.error is not None:
-                warns = isinstance(result.check, ONLY_WARN)
+                ours = isinstance(result.check, OwnCheck)
+                warns = ours and result.check.only_warns
                 if not warns:
                     body["status"] = "unhealthy"
                 elif body["status"] == "ok":
                     body["status"] = "degraded"
                 # Our checks' messages are fixed strings; the library's database check
                 # passes on the driver's message, which may name a host: leave it out.
-                ours = isinstance(result.check, (TaskBackend, CatalogSync, UsageSync))
                 entry = {
                     "status": "warn" if warns else "fail",
                     "reason": result.error.message if ours else "failed",
