@@ -78,14 +78,15 @@ def search_notes(
     # matching some words: the note counts the removed ones that match them all, and says so.
     gone = {o.value: o.count for o in grid.facets.get("status", ())}.get("gone", 0)
     present, removed = catalog.search_index.found(query.q), catalog.gone_search_index.found(query.q)
-    if removed.complete and not present.complete:
+    only_removed = removed.complete and not present.complete
+    if only_removed:
         gone = removed.answers
     if gone and present.answers < FEW and query.status not in ("all", "gone"):
         count = f"{gone} removed model{'s' if gone > 1 else ''}"
         text = (
             f"No model in fal's catalog matches every word; {count} "
             f"{'do' if gone > 1 else 'does'} —"
-            if removed.complete and not present.complete
+            if only_removed
             else f"{count} match{'es' if gone == 1 else ''} —"
         )
         notes.append(SearchNote(text, "show them", query.url(status="all")))
