@@ -46,7 +46,7 @@ class EndpointUsage:
 
     @property
     def calls_text(self) -> str:
-        return f"{self.calls:,}" if self.calls is not None else ""
+        return count_text(self.calls) if self.calls is not None else ""
 
     @property
     def spend_text(self) -> str:
@@ -59,7 +59,7 @@ class EndpointUsage:
     @property
     def error_rate_text(self) -> str:
         rate = self.error_rate
-        return f"{rate * 100:.1f} %" if rate is not None else ""
+        return percent_text(rate) if rate is not None else ""
 
     @property
     def latency_text(self) -> str:
@@ -89,6 +89,14 @@ def cost_text(amount: Decimal | None) -> str:
         return money_text(amount)
     digits = f"{amount.quantize(Decimal('0.0001'), rounding=ROUND_HALF_UP):f}".rstrip("0")
     return "$" + digits.ljust(4, "0")  # "0.8" → "$0.80"
+
+
+def count_text(value: int | None) -> str:
+    return "—" if value is None else f"{value:,}"
+
+
+def percent_text(rate: float | None) -> str:
+    return "—" if rate is None else f"{rate * 100:.1f} %"
 
 
 def quantity_text(quantity: Decimal, unit: str) -> str:

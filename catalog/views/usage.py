@@ -19,7 +19,14 @@ from django.utils.cache import patch_cache_control
 from catalog import services
 from catalog.index import CatalogIndex
 from catalog.views import spreadsheet_safe
-from usage.figures import cost_text, money_text, quantity_text, seconds_text
+from usage.figures import (
+    cost_text,
+    count_text,
+    money_text,
+    percent_text,
+    quantity_text,
+    seconds_text,
+)
 from usage.reports import (
     OTHER,
     SORTS,
@@ -60,15 +67,15 @@ class TableRow:
 
     @property
     def calls(self) -> str:
-        return _count(self.figures.calls)
+        return count_text(self.figures.calls)
 
     @property
     def cold_boots(self) -> str:
-        return _count(self.figures.cold_boots)
+        return count_text(self.figures.cold_boots)
 
     @property
     def errors(self) -> str:
-        return _percent(self.figures.error_rate)
+        return percent_text(self.figures.error_rate)
 
     @property
     def errors_high(self) -> bool:
@@ -77,7 +84,7 @@ class TableRow:
 
     @property
     def user_errors(self) -> str:
-        return _percent(self.figures.user_error_rate)
+        return percent_text(self.figures.user_error_rate)
 
     @property
     def p50(self) -> str:
@@ -104,7 +111,7 @@ def usage_page(request: HttpRequest) -> HttpResponse:
         "clear_url": _url(report.view, key="", user=""),
         "chart": _chart_context(report.chart, rows) if report.chart else None,
         "total_spend": money_text(report.total_spend) if report.total_spend is not None else "",
-        "total_calls": _count(report.total_calls),
+        "total_calls": count_text(report.total_calls),
     }
     response = render(request, "catalog/usage.html", context)
     patch_cache_control(response, private=True, no_cache=True)
@@ -212,11 +219,3 @@ def _plain(value: Decimal | float | int | str | None) -> str:
     if isinstance(value, Decimal):
         return f"{value.normalize():f}"
     return str(value)
-
-
-def _count(value: int | None) -> str:
-    return "—" if value is None else f"{value:,}"
-
-
-def _percent(rate: float | None) -> str:
-    return "—" if rate is None else f"{rate * 100:.1f} %"
