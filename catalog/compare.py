@@ -3,7 +3,7 @@
 No Django here. The view hands in cards (`catalog.cards.Card`) and field tuples
 (`fal.openapi`); this module decides row order, what counts as a difference, and
 how a cell reads as text. A column whose schema could not be expanded is `None`: it
-shows as unavailable and takes no part in "shared", "differ" or "unique".
+shows as unavailable and takes no part in the summary's counts (`Matrix.counts`).
 
 Types compare as they read: an object by its own name (see `fal.openapi`), so one Image
 under two generated component names is one type, while Audio and Video stay two though
